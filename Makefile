@@ -1,0 +1,136 @@
+# mijlpaal: privacy-preserving regional statistics.
+#
+#   make            build the library and the three programs into build/
+#   make test       unit, end-to-end and statistical tests, then all again under ASan+UBSan
+#   make demo       a whole Midden-Utrecht round on synthetic data
+#   make install    PREFIX=/usr/local DESTDIR= ; programs get a mijlpaal- prefix
+#   make deps       install the Debian packages the build needs (apt-get; sudo when not root)
+#
+# Layout: protocol/ is the library (libmijlpaal.a); contributor/, aggregator/ and auditor/
+# are thin programs over it; tools/ holds the synthetic-data generator.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+
+PKGS      := libsodium openssl sqlite3 libcjson
+TEST_PKGS := cmocka
+DEB_PKGS  := build-essential pkg-config libsodium-dev libssl-dev libsqlite3-dev libcjson-dev \
+             libcmocka-dev python3
+
+# Fail early with the exact command to run when a package is missing (make deps does it).
+HAVE_PKGS := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
+
+ifeq ($(HAVE_PKGS),yes)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+endif
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wvla -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) \
+              -Iprotocol $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS  := $(PKG_LIBS) -lm
+LDFLAGS ?=
+
+LIB_SRC := $(sort $(wildcard protocol/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB     := $(BUILD)/libmijlpaal.a
+
+PROGS   := contributor aggregator auditor
+BINS    := $(PROGS:%=$(BUILD)/bin/mijlpaal-%) $(BUILD)/bin/mijlpaal-synth
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all clean test test-plain test-asan unit e2e demo install deps check-deps format \
+        format-check bench
+
+all: check-deps $(BINS)
+
+check-deps:
+ifneq ($(HAVE_PKGS),yes)
+	@echo "mijlpaal: missing build dependencies ($(PKGS))." >&2
+	@echo "Run: make deps   (or: sudo apt-get install -y $(DEB_PKGS))" >&2
+	@exit 2
+endif
+
+deps:
+	@./tools/install-deps $(DEB_PKGS)
+
+$(BUILD)/%.o: %.c $(wildcard protocol/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The noise sampler must not touch floating point (Mironov 2012): compiling it with
+# general-purpose registers only turns any float or double use into a compile error.
+$(BUILD)/protocol/noise.o: protocol/noise.c $(wildcard protocol/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -mgeneral-regs-only -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bin/mijlpaal-%: $(BUILD)/%/main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/bin/mijlpaal-synth: $(BUILD)/tools/synth.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags $(TEST_PKGS)) $(LDFLAGS) -o $@ $< $(LIB) \
+	  $(shell pkg-config --libs $(TEST_PKGS)) $(LDLIBS)
+
+unit: check-deps $(LIB) $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; (cd tests/unit && ../../$$t); done
+
+e2e: all
+	@BIN=$(abspath $(BUILD)/bin) ./tests/e2e/run-all
+
+test-plain: unit e2e
+
+# Everything once more under AddressSanitizer and UndefinedBehaviorSanitizer, in its own tree.
+test-asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined" test-plain
+
+test:
+	@if ! pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null; then ./tools/install-deps $(DEB_PKGS); fi
+	@$(MAKE) --no-print-directory test-plain
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(MAKE) --no-print-directory test-asan
+	@echo "mijlpaal: all tests passed (plain and ASan+UBSan)"
+
+demo:
+	@if ! pkg-config --exists $(PKGS) 2>/dev/null; then ./tools/install-deps $(DEB_PKGS); fi
+	@$(MAKE) --no-print-directory all
+	@BIN=$(abspath $(BUILD)/bin) ./tools/demo
+
+bench: all
+	@BIN=$(abspath $(BUILD)/bin) ./bench/ingest.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/mijlpaal/regions $(DESTDIR)$(PREFIX)/share/mijlpaal/catalogues
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 data/regions/*.json $(DESTDIR)$(PREFIX)/share/mijlpaal/regions/
+	install -m 0644 data/catalogues/*.json $(DESTDIR)$(PREFIX)/share/mijlpaal/catalogues/
+
+format:
+	clang-format -i protocol/*.[ch] contributor/*.c aggregator/*.c auditor/*.c tools/*.c \
+	  tests/unit/*.[ch]
+
+format-check:
+	clang-format --dry-run --Werror protocol/*.[ch] contributor/*.c aggregator/*.c \
+	  auditor/*.c tools/*.c tests/unit/*.[ch]
+
+clean:
+	rm -rf build build-asan

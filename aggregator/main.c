@@ -1,0 +1,495 @@
+/*
+ * mijlpaal-aggregator - the regional coordinator's program.
+ *
+ * Enrols the organisations (a signed roster), opens rounds (signed specifications), imports
+ * and verifies submissions into its SQLite store, closes a round by opening only the regional
+ * sum, and publishes the signed release. It never sees one organisation's figures.
+ *
+ * Exit codes: 0 success, 1 refused (verification failed, round not closable, late or duplicate
+ * submission), 2 usage or system error.
+ */
+#include <getopt.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aggregate.h"
+#include "canon.h"
+#include "catalogue.h"
+#include "date.h"
+#include "encoding.h"
+#include "envelope.h"
+#include "fileio.h"
+#include "keys.h"
+#include "roster.h"
+#include "spec.h"
+#include "store.h"
+
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+#define MAX_FILES 4096
+
+static const char *prog = "mijlpaal-aggregator";
+
+static void die(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+static void die(int code, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(code);
+}
+
+static void die_lib(int code)
+{
+    die(code, "%s", mp_error_get());
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: %s COMMAND [OPTIONS]\n"
+            "\n"
+            "Commands:\n"
+            "  keygen       --org ID --secret-key FILE --public-key FILE [--kdf LEVEL]\n"
+            "               [--passphrase-file FILE] [--insecure-plaintext-key]\n"
+            "      Create the coordinator's keys; publish the public key to every party.\n"
+            "  roster       --region FILE --key FILE --member PUBKEY... --out FILE\n"
+            "      Sign the region's roster: its organisations, gemeenten and public keys.\n"
+            "  round open   --db DB --roster FILE --catalogue FILE --period START:END\n"
+            "               --deadline YYYY-MM-DDTHH:MM:SSZ --sigma S --key FILE --out FILE\n"
+            "               [--round-id ID] [--k-min N] [--participants ID,ID,...]\n"
+            "      Sign a round specification, store the round and write it for the\n"
+            "      contributors.\n"
+            "  round import --db DB --coordinator-key FILE SUBMISSION...\n"
+            "      Verify and store submissions; each refused one is named with its reason.\n"
+            "  round status --db DB --coordinator-key FILE [--round ID] [--json]\n"
+            "      Who has submitted and who is missing.\n"
+            "  round close  --db DB --coordinator-key FILE [--round ID]\n"
+            "      Open the regional sum (only when every participant submitted, >= k_min).\n"
+            "  publish      --db DB --key FILE --out-dir DIR [--round ID]\n"
+            "      Write the signed release (JSON, CSV, HTML) with everything an auditor needs.\n"
+            "  log          --db DB [--json]\n"
+            "      Verify the store's hash-linked event log and print it.\n"
+            "\n"
+            "Common: --passphrase-file FILE, --insecure-plaintext-key (tests only), --help.\n"
+            "Exit codes: 0 ok, 1 refused, 2 usage/system error.\n",
+            prog);
+}
+
+typedef struct opts {
+    const char *org, *secret_key, *public_key, *kdf, *passphrase_file, *region, *key, *out, *db,
+        *roster, *catalogue, *period, *deadline, *sigma, *round_id, *participants,
+        *coordinator_key, *out_dir;
+    const char *members[MAX_FILES];
+    size_t nmembers;
+    long long k_min;
+    int insecure, json;
+} opts;
+
+static void parse_opts(int argc, char **argv, int first, opts *o)
+{
+    enum { O_ORG = 256, O_SK, O_PK, O_KDF, O_PF, O_INSECURE, O_REGION, O_KEY, O_MEMBER, O_OUT,
+           O_DB, O_ROSTER, O_CAT, O_PERIOD, O_DEADLINE, O_SIGMA, O_ROUNDID, O_KMIN, O_PARTS,
+           O_COORD, O_OUTDIR, O_ROUND, O_JSON, O_HELP };
+    static const struct option longopts[] = {
+        {"org", required_argument, NULL, O_ORG},
+        {"secret-key", required_argument, NULL, O_SK},
+        {"public-key", required_argument, NULL, O_PK},
+        {"kdf", required_argument, NULL, O_KDF},
+        {"passphrase-file", required_argument, NULL, O_PF},
+        {"insecure-plaintext-key", no_argument, NULL, O_INSECURE},
+        {"region", required_argument, NULL, O_REGION},
+        {"key", required_argument, NULL, O_KEY},
+        {"member", required_argument, NULL, O_MEMBER},
+        {"out", required_argument, NULL, O_OUT},
+        {"db", required_argument, NULL, O_DB},
+        {"roster", required_argument, NULL, O_ROSTER},
+        {"catalogue", required_argument, NULL, O_CAT},
+        {"period", required_argument, NULL, O_PERIOD},
+        {"deadline", required_argument, NULL, O_DEADLINE},
+        {"sigma", required_argument, NULL, O_SIGMA},
+        {"round-id", required_argument, NULL, O_ROUNDID},
+        {"round", required_argument, NULL, O_ROUND},
+        {"k-min", required_argument, NULL, O_KMIN},
+        {"participants", required_argument, NULL, O_PARTS},
+        {"coordinator-key", required_argument, NULL, O_COORD},
+        {"out-dir", required_argument, NULL, O_OUTDIR},
+        {"json", no_argument, NULL, O_JSON},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0}};
+    int c;
+    char *end;
+    memset(o, 0, sizeof *o);
+    o->k_min = MP_K_MIN_FLOOR;
+    optind = first;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_ORG: o->org = optarg; break;
+        case O_SK: o->secret_key = optarg; break;
+        case O_PK: o->public_key = optarg; break;
+        case O_KDF: o->kdf = optarg; break;
+        case O_PF: o->passphrase_file = optarg; break;
+        case O_INSECURE: o->insecure = 1; break;
+        case O_REGION: o->region = optarg; break;
+        case O_KEY: o->key = optarg; break;
+        case O_MEMBER:
+            if (o->nmembers == MAX_FILES)
+                die(EXIT_USAGE, "too many --member keys");
+            o->members[o->nmembers++] = optarg;
+            break;
+        case O_OUT: o->out = optarg; break;
+        case O_DB: o->db = optarg; break;
+        case O_ROSTER: o->roster = optarg; break;
+        case O_CAT: o->catalogue = optarg; break;
+        case O_PERIOD: o->period = optarg; break;
+        case O_DEADLINE: o->deadline = optarg; break;
+        case O_SIGMA: o->sigma = optarg; break;
+        case O_ROUNDID:
+        case O_ROUND: o->round_id = optarg; break;
+        case O_KMIN:
+            o->k_min = strtoll(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0')
+                die(EXIT_USAGE, "--k-min must be a whole number");
+            break;
+        case O_PARTS: o->participants = optarg; break;
+        case O_COORD: o->coordinator_key = optarg; break;
+        case O_OUTDIR: o->out_dir = optarg; break;
+        case O_JSON: o->json = 1; break;
+        case 'h':
+        case O_HELP: usage(stdout); exit(0);
+        default: usage(stderr); exit(EXIT_USAGE);
+        }
+    }
+}
+
+static void need(const char *value, const char *flag)
+{
+    if (value == NULL)
+        die(EXIT_USAGE, "missing %s (see --help)", flag);
+}
+
+static mp_keypair *open_key(const opts *o)
+{
+    mp_keypair *kp;
+    need(o->key, "--key");
+    if (mp_keys_open(&kp, o->key, o->passphrase_file, o->insecure) != 0)
+        die_lib(EXIT_USAGE);
+    return kp;
+}
+
+static sqlite3 *open_db(const opts *o, int create)
+{
+    sqlite3 *db;
+    need(o->db, "--db");
+    if (mp_agg_open(&db, o->db, create) != 0)
+        die_lib(EXIT_USAGE);
+    return db;
+}
+
+static void trusted_key(const opts *o, mp_pubkey *pk)
+{
+    need(o->coordinator_key, "--coordinator-key");
+    if (mp_pubkey_load(pk, o->coordinator_key) != 0)
+        die_lib(EXIT_USAGE);
+}
+
+static void round_of(const opts *o, sqlite3 *db, char id[65])
+{
+    if (o->round_id != NULL)
+        snprintf(id, 65, "%s", o->round_id);
+    else if (mp_agg_latest_round(db, id) != 0)
+        die_lib(EXIT_REFUSED);
+}
+
+static void write_signed(const char *path, const char *type, const cJSON *body,
+                         const mp_keypair *kp)
+{
+    char *text;
+    size_t len;
+    if (mp_envelope_sign(&text, &len, type, body, kp) != 0)
+        die_lib(EXIT_USAGE);
+    if (mp_file_exists(path))
+        die(EXIT_USAGE, "%s: already exists; refusing to overwrite a signed document", path);
+    if (mp_file_write_atomic(path, text, len, 0644) != 0)
+        die_lib(EXIT_USAGE);
+    free(text);
+}
+
+static int cmd_keygen(const opts *o)
+{
+    mp_pubkey pub;
+    char id[2 * MP_KEY_ID_BYTES + 1];
+    need(o->org, "--org");
+    need(o->secret_key, "--secret-key");
+    need(o->public_key, "--public-key");
+    if (mp_keys_create(&pub, o->org, o->secret_key, o->public_key, o->passphrase_file,
+                       o->insecure, o->kdf) != 0)
+        die_lib(EXIT_USAGE);
+    mp_hex_encode(id, pub.key_id, MP_KEY_ID_BYTES);
+    fprintf(stderr, "%s: coordinator keys written (key id %s)%s\n  secret: %s\n  public: %s "
+                    "(give it to every contributor and auditor)\n",
+            prog, id, o->insecure ? " WITHOUT ENCRYPTION (tests only)" : "", o->secret_key,
+            o->public_key);
+    return 0;
+}
+
+static int cmd_roster(const opts *o)
+{
+    mp_pubkey keys[MAX_FILES];
+    mp_keypair *kp;
+    cJSON *body;
+    need(o->region, "--region");
+    need(o->out, "--out");
+    for (size_t i = 0; i < o->nmembers; i++)
+        if (mp_pubkey_load(&keys[i], o->members[i]) != 0)
+            die_lib(EXIT_REFUSED);
+    kp = open_key(o);
+    if (mp_roster_build(&body, o->region, &kp->pub, keys, o->nmembers) != 0)
+        die_lib(EXIT_REFUSED);
+    write_signed(o->out, "roster", body, kp);
+    fprintf(stderr, "%s: signed roster of %zu organisations written to %s\n", prog, o->nmembers,
+            o->out);
+    cJSON_Delete(body);
+    mp_keys_free(kp);
+    return 0;
+}
+
+static int cmd_round_open(const opts *o)
+{
+    mp_keypair *kp;
+    mp_roster *roster;
+    mp_catalogue *cat;
+    cJSON *body;
+    sqlite3 *db;
+    char start[11], end[11], id[65];
+    const char *parts[MP_MAX_ORGS];
+    char *list = NULL;
+    size_t nparts = 0;
+
+    need(o->roster, "--roster");
+    need(o->catalogue, "--catalogue");
+    need(o->period, "--period");
+    need(o->deadline, "--deadline");
+    need(o->sigma, "--sigma");
+    need(o->out, "--out");
+    if (strlen(o->period) != 21 || o->period[10] != ':')
+        die(EXIT_USAGE, "--period must be START:END, e.g. 2026-01-01:2026-06-30");
+    memcpy(start, o->period, 10);
+    start[10] = '\0';
+    memcpy(end, o->period + 11, 10);
+    end[10] = '\0';
+    kp = open_key(o);
+    if (mp_roster_load(&roster, o->roster, &kp->pub) != 0 ||
+        mp_catalogue_load(&cat, o->catalogue) != 0)
+        die_lib(EXIT_REFUSED);
+    if (o->round_id != NULL)
+        snprintf(id, sizeof id, "%s", o->round_id);
+    else
+        snprintf(id, sizeof id, "%s-%s-%s", roster->region_id, start, end);
+    if (o->participants != NULL) {
+        if ((list = strdup(o->participants)) == NULL)
+            die(EXIT_USAGE, "out of memory");
+        char *save = NULL;
+        for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            if (nparts == MP_MAX_ORGS)
+                die(EXIT_USAGE, "too many participants");
+            parts[nparts++] = t;
+        }
+    }
+    mp_spec_params p = {id, start, end, o->deadline, o->sigma, o->k_min,
+                        o->participants ? parts : NULL, nparts};
+    if (mp_spec_build(&body, &p, roster, cat->json) != 0)
+        die_lib(EXIT_REFUSED);
+    db = open_db(o, 1);
+    write_signed(o->out, "round", body, kp);
+    if (mp_agg_round_create(db, o->roster, o->out, &kp->pub) != 0) {
+        unlink(o->out);
+        die_lib(EXIT_REFUSED);
+    }
+    fprintf(stderr, "%s: round %s opened (%s to %s, deadline %s); send %s and %s to the "
+                    "participants\n",
+            prog, id, start, end, o->deadline, o->roster, o->out);
+    mp_store_close(db);
+    free(list);
+    cJSON_Delete(body);
+    mp_catalogue_free(cat);
+    mp_roster_free(roster);
+    mp_keys_free(kp);
+    return 0;
+}
+
+static int cmd_round_import(const opts *o, int argc, char **argv)
+{
+    mp_pubkey coord;
+    sqlite3 *db;
+    int refused = 0, n = 0;
+    trusted_key(o, &coord);
+    db = open_db(o, 0);
+    if (optind >= argc)
+        die(EXIT_USAGE, "round import: which submission files? (see --help)");
+    for (int i = optind; i < argc; i++) {
+        char org[MP_ORG_ID_MAX + 1] = "", round[65] = "";
+        if (mp_agg_import(db, argv[i], &coord, org, round) != 0) {
+            fprintf(stderr, "%s: refused %s\n", prog, mp_error_get());
+            refused++;
+            continue;
+        }
+        n++;
+        fprintf(stderr, "%s: imported %s: %s for round %s\n", prog, argv[i], org, round);
+    }
+    mp_store_close(db);
+    if (refused)
+        die(EXIT_REFUSED, "%d of %d file(s) refused; the store holds only the %d accepted",
+            refused, refused + n, n);
+    return 0;
+}
+
+static int cmd_round_status(const opts *o)
+{
+    mp_pubkey coord;
+    mp_roster *roster;
+    mp_spec *spec;
+    mp_round_status st;
+    sqlite3 *db;
+    char id[65];
+    trusted_key(o, &coord);
+    db = open_db(o, 0);
+    round_of(o, db, id);
+    if (mp_agg_round_load(db, id, &coord, &roster, &spec) != 0 || mp_agg_status(db, spec, &st))
+        die_lib(EXIT_REFUSED);
+    if (o->json) {
+        printf("{\"round_id\":\"%s\",\"state\":\"%s\",\"deadline\":\"%s\",\"k_min\":%lld,"
+               "\"submitted\":[",
+               id, st.state, st.deadline, spec->k_min);
+        for (size_t i = 0; i < st.nsubmitted; i++)
+            printf("%s\"%s\"", i ? "," : "", st.submitted[i]);
+        printf("],\"missing\":[");
+        for (size_t i = 0; i < st.nmissing; i++)
+            printf("%s\"%s\"", i ? "," : "", st.missing[i]);
+        printf("]}\n");
+    } else {
+        printf("round %s: %s, deadline %s, %zu of %zu submitted (k_min %lld)\n", id, st.state,
+               st.deadline, st.nsubmitted, st.nparticipants, spec->k_min);
+        for (size_t i = 0; i < st.nsubmitted; i++)
+            printf("  submitted  %s\n", st.submitted[i]);
+        for (size_t i = 0; i < st.nmissing; i++)
+            printf("  missing    %s\n", st.missing[i]);
+    }
+    mp_spec_free(spec);
+    mp_roster_free(roster);
+    mp_store_close(db);
+    return 0;
+}
+
+static int cmd_round_close(const opts *o)
+{
+    mp_pubkey coord;
+    sqlite3 *db;
+    char id[65];
+    trusted_key(o, &coord);
+    db = open_db(o, 0);
+    round_of(o, db, id);
+    if (mp_agg_close(db, id, &coord) != 0)
+        die_lib(EXIT_REFUSED);
+    fprintf(stderr, "%s: round %s closed; the regional sum is opened (publish it next)\n", prog,
+            id);
+    mp_store_close(db);
+    return 0;
+}
+
+static int cmd_publish(const opts *o)
+{
+    mp_keypair *kp;
+    sqlite3 *db;
+    char id[65];
+    need(o->out_dir, "--out-dir");
+    db = open_db(o, 0);
+    round_of(o, db, id);
+    kp = open_key(o);
+    if (mp_agg_publish(db, id, kp, o->out_dir) != 0)
+        die_lib(EXIT_REFUSED);
+    if (o->json)
+        printf("{\"round_id\":\"%s\",\"out_dir\":\"%s\"}\n", id, o->out_dir);
+    else
+        fprintf(stderr, "%s: release of round %s written to %s/ (release.html for raadsleden, "
+                        "release.csv for Excel, release.json signed)\n",
+                prog, id, o->out_dir);
+    mp_keys_free(kp);
+    mp_store_close(db);
+    return 0;
+}
+
+static int cmd_log(const opts *o)
+{
+    sqlite3 *db = open_db(o, 0);
+    sqlite3_stmt *st;
+    size_t n;
+    if (mp_agg_log_verify(db, &n) != 0)
+        die_lib(EXIT_REFUSED);
+    if (mp_store_prepare(db, &st, "SELECT seq, at, event, round_id, detail, entry_sha256 FROM "
+                                  "log ORDER BY seq"))
+        die_lib(EXIT_USAGE);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (o->json)
+            printf("{\"seq\":%lld,\"at\":\"%s\",\"event\":\"%s\",\"round_id\":\"%s\","
+                   "\"detail\":\"%s\",\"entry_sha256\":\"%s\"}\n",
+                   sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
+                   sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
+                   sqlite3_column_text(st, 4), sqlite3_column_text(st, 5));
+        else
+            printf("%4lld %s %-12s %-40s %s\n", sqlite3_column_int64(st, 0),
+                   sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+                   sqlite3_column_text(st, 3), sqlite3_column_text(st, 4));
+    }
+    sqlite3_finalize(st);
+    fprintf(stderr, "%s: event log intact (%zu entries, hash chain verified)\n", prog, n);
+    mp_store_close(db);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    opts o;
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+    const char *sub = argc > 2 ? argv[2] : NULL;
+    if (sodium_init() < 0)
+        die(EXIT_USAGE, "libsodium failed to initialise");
+    if (cmd == NULL || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+        strcmp(cmd, "help") == 0) {
+        usage(cmd ? stdout : stderr);
+        return cmd ? 0 : EXIT_USAGE;
+    }
+    if (strcmp(cmd, "round") == 0) {
+        if (sub == NULL || sub[0] == '-') {
+            usage(sub ? stdout : stderr);
+            return sub ? 0 : EXIT_USAGE;
+        }
+        parse_opts(argc, argv, 3, &o);
+        if (strcmp(sub, "open") == 0)
+            return cmd_round_open(&o);
+        if (strcmp(sub, "import") == 0)
+            return cmd_round_import(&o, argc, argv);
+        if (strcmp(sub, "status") == 0)
+            return cmd_round_status(&o);
+        if (strcmp(sub, "close") == 0)
+            return cmd_round_close(&o);
+        die(EXIT_USAGE, "unknown command \"round %s\" (see --help)", sub);
+    }
+    parse_opts(argc, argv, 2, &o);
+    if (strcmp(cmd, "keygen") == 0)
+        return cmd_keygen(&o);
+    if (strcmp(cmd, "roster") == 0)
+        return cmd_roster(&o);
+    if (strcmp(cmd, "publish") == 0)
+        return cmd_publish(&o);
+    if (strcmp(cmd, "log") == 0)
+        return cmd_log(&o);
+    die(EXIT_USAGE, "unknown command \"%s\" (see --help)", cmd);
+}

@@ -1,0 +1,528 @@
+/*
+ * mijlpaal-contributor - the data officer's program.
+ *
+ * Turns an organisation's export into one signed, masked submission for a round: validate,
+ * pseudonymise, count distinct persons, add a share of noise, mask, sign, write. Only the
+ * submission leaves the organisation; the ledger keeps what was sent, never a BSN or a figure.
+ *
+ * Exit codes: 0 success, 1 refused (invalid input, failed verification, already submitted,
+ * deadline passed), 2 usage or system error.
+ */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "canon.h"
+#include "catalogue.h"
+#include "date.h"
+#include "encoding.h"
+#include "envelope.h"
+#include "fileio.h"
+#include "ingest.h"
+#include "keys.h"
+#include "ledger.h"
+#include "mask.h"
+#include "noise.h"
+#include "roster.h"
+#include "spec.h"
+#include "store.h"
+#include "submission.h"
+
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+
+static const char *prog = "mijlpaal-contributor";
+
+static void die(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+static void die(int code, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(code);
+}
+
+/* The library's last error, as a refusal (1) or a system error (2). */
+static void die_lib(int code)
+{
+    die(code, "%s", mp_error_get());
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: %s COMMAND [OPTIONS]\n"
+            "\n"
+            "Commands:\n"
+            "  keygen  --org ID --secret-key FILE --public-key FILE\n"
+            "          [--kdf interactive|moderate|sensitive] [--passphrase-file FILE]\n"
+            "          [--insecure-plaintext-key]\n"
+            "      Create the organisation's keys. Send the public key file to the coordinator.\n"
+            "  check   --input CSV --roster FILE --round FILE --coordinator-key FILE\n"
+            "          [--mapping FILE] [--strict] [--json]\n"
+            "      Validate an export against a round and report every excluded row by line\n"
+            "      number and reason. Nothing is written.\n"
+            "  submit  --input CSV --roster FILE --round FILE --coordinator-key FILE\n"
+            "          --key FILE --ledger DB --out FILE [--mapping FILE] [--strict] [--json]\n"
+            "          [--passphrase-file FILE] [--insecure-plaintext-key]\n"
+            "      Count, add noise, mask, sign and write the submission for the round.\n"
+            "  show    SUBMISSION [--roster FILE --round FILE --coordinator-key FILE] [--json]\n"
+            "      Print exactly what a submission file reveals.\n"
+            "  ledger  --ledger DB [--json]\n"
+            "      List what this organisation submitted.\n"
+            "  resend  --ledger DB --round ID --out FILE\n"
+            "      Write a stored submission again (a new one with fresh noise is refused).\n"
+            "\n"
+            "The passphrase of an encrypted key comes from --passphrase-file, the environment\n"
+            "(MIJLPAAL_PASSPHRASE_FILE, MIJLPAAL_PASSPHRASE) or a prompt on the terminal.\n"
+            "Exit codes: 0 ok, 1 refused (bad input, verification failed), 2 usage/system error.\n",
+            prog);
+}
+
+typedef struct opts {
+    const char *org, *secret_key, *public_key, *kdf, *passphrase_file, *input, *roster, *round,
+        *coordinator_key, *mapping, *key, *ledger, *out, *round_id;
+    int insecure, strict, json;
+} opts;
+
+static void parse_opts(int argc, char **argv, opts *o)
+{
+    enum { O_ORG = 256, O_SK, O_PK, O_KDF, O_PF, O_INSECURE, O_INPUT, O_ROSTER, O_ROUND,
+           O_COORD, O_MAPPING, O_KEY, O_LEDGER, O_OUT, O_STRICT, O_JSON, O_ROUNDID, O_HELP };
+    static const struct option longopts[] = {
+        {"org", required_argument, NULL, O_ORG},
+        {"secret-key", required_argument, NULL, O_SK},
+        {"public-key", required_argument, NULL, O_PK},
+        {"kdf", required_argument, NULL, O_KDF},
+        {"passphrase-file", required_argument, NULL, O_PF},
+        {"insecure-plaintext-key", no_argument, NULL, O_INSECURE},
+        {"input", required_argument, NULL, O_INPUT},
+        {"roster", required_argument, NULL, O_ROSTER},
+        {"round", required_argument, NULL, O_ROUND},
+        {"coordinator-key", required_argument, NULL, O_COORD},
+        {"mapping", required_argument, NULL, O_MAPPING},
+        {"key", required_argument, NULL, O_KEY},
+        {"ledger", required_argument, NULL, O_LEDGER},
+        {"out", required_argument, NULL, O_OUT},
+        {"strict", no_argument, NULL, O_STRICT},
+        {"json", no_argument, NULL, O_JSON},
+        {"round-id", required_argument, NULL, O_ROUNDID},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0}};
+    int c;
+    memset(o, 0, sizeof *o);
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_ORG: o->org = optarg; break;
+        case O_SK: o->secret_key = optarg; break;
+        case O_PK: o->public_key = optarg; break;
+        case O_KDF: o->kdf = optarg; break;
+        case O_PF: o->passphrase_file = optarg; break;
+        case O_INSECURE: o->insecure = 1; break;
+        case O_INPUT: o->input = optarg; break;
+        case O_ROSTER: o->roster = optarg; break;
+        case O_ROUND: o->round = optarg; break;
+        case O_COORD: o->coordinator_key = optarg; break;
+        case O_MAPPING: o->mapping = optarg; break;
+        case O_KEY: o->key = optarg; break;
+        case O_LEDGER: o->ledger = optarg; break;
+        case O_OUT: o->out = optarg; break;
+        case O_STRICT: o->strict = 1; break;
+        case O_JSON: o->json = 1; break;
+        case O_ROUNDID: o->round_id = optarg; break;
+        case 'h':
+        case O_HELP: usage(stdout); exit(0);
+        default: usage(stderr); exit(EXIT_USAGE);
+        }
+    }
+}
+
+static void need(const char *value, const char *flag)
+{
+    if (value == NULL)
+        die(EXIT_USAGE, "missing %s (see --help)", flag);
+}
+
+static int cmd_keygen(const opts *o)
+{
+    mp_pubkey pub;
+    char id[2 * MP_KEY_ID_BYTES + 1];
+    need(o->org, "--org");
+    need(o->secret_key, "--secret-key");
+    need(o->public_key, "--public-key");
+    if (mp_keys_create(&pub, o->org, o->secret_key, o->public_key, o->passphrase_file,
+                       o->insecure, o->kdf) != 0)
+        die_lib(EXIT_USAGE);
+    mp_hex_encode(id, pub.key_id, MP_KEY_ID_BYTES);
+    fprintf(stderr, "%s: keys for %s written (key id %s)%s\n  secret: %s (mode 0600, keep it "
+                    "here)\n  public: %s (send it to the coordinator)\n",
+            prog, o->org, id, o->insecure ? " WITHOUT ENCRYPTION (tests only)" : "",
+            o->secret_key, o->public_key);
+    return 0;
+}
+
+/* Trusted coordinator key, verified roster and verified round. */
+static void load_round(const opts *o, mp_pubkey *coord, mp_roster **roster, mp_spec **spec)
+{
+    need(o->roster, "--roster");
+    need(o->round, "--round");
+    need(o->coordinator_key, "--coordinator-key");
+    if (mp_pubkey_load(coord, o->coordinator_key) != 0)
+        die_lib(EXIT_USAGE);
+    if (mp_roster_load(roster, o->roster, coord) != 0 || mp_spec_load(spec, o->round, *roster))
+        die_lib(EXIT_REFUSED);
+}
+
+static void print_report(const opts *o, const mp_ingest_report *r, const mp_spec *spec)
+{
+    if (o->json) {
+        cJSON *j = cJSON_CreateObject(), *reasons = cJSON_AddObjectToObject(j, "excluded_by_reason");
+        char *s;
+        cJSON_AddStringToObject(j, "input", o->input);
+        cJSON_AddNumberToObject(j, "records", (double)r->records);
+        cJSON_AddNumberToObject(j, "accepted", (double)r->accepted);
+        cJSON_AddNumberToObject(j, "excluded", (double)r->excluded);
+        for (int i = 0; i < MP_REJ_COUNT; i++) {
+            if (r->per_reason[i] == 0)
+                continue;
+            cJSON *x = cJSON_AddObjectToObject(reasons, mp_reject_code(i)), *lines;
+            cJSON_AddNumberToObject(x, "count", (double)r->per_reason[i]);
+            lines = cJSON_AddArrayToObject(x, "first_lines");
+            for (unsigned long k = 0; k < r->per_reason[i] && k < MP_INGEST_LINES_KEPT; k++)
+                cJSON_AddItemToArray(lines, cJSON_CreateNumber((double)r->lines[i][k]));
+        }
+        s = cJSON_Print(j);
+        fprintf(stderr, "%s\n", s);
+        free(s);
+        cJSON_Delete(j);
+        return;
+    }
+    fprintf(stderr, "%s: %s: %lu rows read (separator '%c'%s%s): %lu accepted, %lu excluded\n",
+            prog, o->input, r->records, r->separator ? r->separator : '?',
+            r->had_bom ? ", UTF-8 BOM" : "", r->transcoded ? ", some rows Windows-1252" : "",
+            r->accepted, r->excluded);
+    for (int i = 0; i < MP_REJ_COUNT; i++) {
+        if (r->per_reason[i] == 0)
+            continue;
+        fprintf(stderr, "  %-28s %6lu  (%s) lines", mp_reject_code(i), r->per_reason[i],
+                mp_reject_description(i));
+        for (unsigned long k = 0; k < r->per_reason[i] && k < MP_INGEST_LINES_KEPT; k++)
+            fprintf(stderr, "%s%lu", k ? "," : " ", r->lines[i][k]);
+        fprintf(stderr, "%s\n", r->per_reason[i] > MP_INGEST_LINES_KEPT ? ",..." : "");
+    }
+    if (r->ignored_columns[0])
+        fprintf(stderr, "  columns not used: %s\n", r->ignored_columns);
+    (void)spec;
+}
+
+/* Ingest into counts (ncells); exits on a fatal file problem or a --strict refusal. */
+static void ingest(const opts *o, const mp_roster *roster, const mp_spec *spec,
+                   const unsigned char *prf_key, int64_t *counts)
+{
+    mp_mapping *map = NULL;
+    mp_ingest_report rep;
+    int64_t now;
+    need(o->input, "--input");
+    if (o->mapping != NULL && mp_mapping_load(&map, o->mapping) != 0)
+        die_lib(EXIT_REFUSED);
+    if (mp_time_now(&now) != 0)
+        die_lib(EXIT_USAGE);
+    mp_ingest_params p = {o->input, map, roster, spec->catalogue, spec->period_start,
+                          spec->period_end, prf_key, (int32_t)(now / 86400)};
+    int rc = mp_ingest_count(&p, counts, &rep);
+    mp_mapping_free(map);
+    if (rc != 0)
+        die_lib(EXIT_REFUSED);
+    print_report(o, &rep, spec);
+    if (rep.accepted == 0)
+        die(EXIT_REFUSED, "%s: no valid rows; nothing to count", o->input);
+    if (o->strict && rep.excluded > 0)
+        die(EXIT_REFUSED, "%s: refused with --strict: %lu row(s) excluded (see above); fix the "
+                          "export or run without --strict to exclude them",
+            o->input, rep.excluded);
+}
+
+static int cmd_check(const opts *o)
+{
+    mp_pubkey coord;
+    mp_roster *roster;
+    mp_spec *spec;
+    unsigned char prf[MP_PRF_KEY_BYTES];
+    int64_t *counts;
+    load_round(o, &coord, &roster, &spec);
+    /* A throwaway key: check counts persons but keeps nothing. */
+    randombytes_buf(prf, sizeof prf);
+    if ((counts = calloc(spec->catalogue->ncells, sizeof *counts)) == NULL)
+        die(EXIT_USAGE, "out of memory");
+    ingest(o, roster, spec, prf, counts);
+    sodium_memzero(prf, sizeof prf);
+    sodium_memzero(counts, spec->catalogue->ncells * sizeof *counts);
+    free(counts);
+    fprintf(stderr, "%s: %s is usable for round %s (nothing was written)\n", prog, o->input,
+            spec->round_id);
+    mp_spec_free(spec);
+    mp_roster_free(roster);
+    return 0;
+}
+
+static int cmd_submit(const opts *o)
+{
+    mp_pubkey coord, peers[MP_MAX_ORGS];
+    mp_roster *roster;
+    mp_spec *spec;
+    mp_keypair *kp;
+    mp_ledger_entry e;
+    sqlite3 *db;
+    mp_rng *rng;
+    int64_t *counts, now;
+    uint64_t *vec, num, den;
+    cJSON *body;
+    char *text;
+    size_t len, d;
+
+    need(o->key, "--key");
+    need(o->ledger, "--ledger");
+    need(o->out, "--out");
+    load_round(o, &coord, &roster, &spec);
+    if (mp_keys_open(&kp, o->key, o->passphrase_file, o->insecure) != 0)
+        die_lib(EXIT_USAGE);
+    const mp_org *me = mp_roster_org(roster, kp->pub.org);
+    if (me == NULL || memcmp(me->key.key_id, kp->pub.key_id, MP_KEY_ID_BYTES) != 0)
+        die(EXIT_REFUSED, "the key in %s (%s) is not the key enrolled for %s in the roster; ask "
+                          "the coordinator to enrol this public key",
+            o->key, kp->pub.org, kp->pub.org);
+    if (mp_spec_participant(spec, me->id) < 0)
+        die(EXIT_REFUSED, "%s is not a participant of round %s", me->id, spec->round_id);
+    if (mp_time_now(&now) != 0)
+        die_lib(EXIT_USAGE);
+    if (now > spec->deadline)
+        die(EXIT_REFUSED, "the deadline of round %s has passed; the aggregator would refuse the "
+                          "submission",
+            spec->round_id);
+    if (mp_file_exists(o->out))
+        die(EXIT_USAGE, "%s: already exists; choose another --out", o->out);
+    if (mp_ledger_open(&db, o->ledger) != 0)
+        die_lib(EXIT_USAGE);
+    int found = mp_ledger_find(db, spec->round_id, &e);
+    if (found < 0)
+        die_lib(EXIT_USAGE);
+    if (found)
+        die(EXIT_REFUSED, "already submitted for round %s on %s; a second submission with fresh "
+                          "noise would weaken everyone's privacy. To send the same one again: "
+                          "%s resend --ledger %s --round %s --out FILE",
+            spec->round_id, e.created, prog, o->ledger, spec->round_id);
+
+    d = spec->catalogue->ncells;
+    counts = sodium_malloc(d * sizeof *counts);
+    vec = sodium_malloc(d * sizeof *vec);
+    if (counts == NULL || vec == NULL)
+        die(EXIT_USAGE, "cannot allocate secure memory");
+    memset(counts, 0, d * sizeof *counts);
+    ingest(o, roster, spec, kp->prf_key, counts);
+
+    /* Noise share, then masks. From here the counts exist only inside vec, masked. */
+    if (mp_spec_share_variance(spec, &num, &den) != 0 || mp_rng_new_system(&rng) != 0)
+        die_lib(EXIT_USAGE);
+    for (size_t i = 0; i < d; i++) {
+        int64_t z;
+        if (mp_noise_dgauss(rng, num, den, &z) != 0)
+            die_lib(EXIT_USAGE);
+        vec[i] = (uint64_t)counts[i] + (uint64_t)z;
+    }
+    mp_rng_free(rng);
+    sodium_free(counts);
+    for (size_t i = 0; i < spec->nparticipants; i++)
+        peers[i] = mp_roster_org(roster, spec->participants[i])->key;
+    if (mp_mask_apply(vec, d, kp, peers, spec->nparticipants, spec->env->hash) != 0 ||
+        mp_submission_build(&body, spec, me->id, vec, d) != 0 ||
+        mp_envelope_sign(&text, &len, "submission", body, kp) != 0)
+        die_lib(EXIT_USAGE);
+
+    /* Ledger row and file together: the row commits only after the file is in place, and the
+     * file is removed again if the commit fails. */
+    memset(&e, 0, sizeof e);
+    snprintf(e.round_id, sizeof e.round_id, "%s", spec->round_id);
+    mp_hex_encode(e.round_sha256, spec->env->hash, MP_HASH_BYTES);
+    snprintf(e.org, sizeof e.org, "%s", me->id);
+    {
+        char *v = mp_vec_encode(vec, d);
+        if (v == NULL)
+            die(EXIT_USAGE, "out of memory");
+        mp_hash_hex(e.masked_sha256, v, strlen(v));
+        free(v);
+    }
+    mp_hash_hex(e.submission_sha256, text, len);
+    mp_time_format(e.created, now);
+    if (mp_store_begin(db) != 0 || mp_ledger_insert(db, &e, text, len) != 0)
+        die_lib(EXIT_USAGE);
+    if (mp_file_write_atomic(o->out, text, len, 0644) != 0) {
+        mp_store_rollback(db);
+        die_lib(EXIT_USAGE);
+    }
+    if (mp_store_commit(db) != 0) {
+        unlink(o->out);
+        die_lib(EXIT_USAGE);
+    }
+    mp_store_close(db);
+    if (o->json)
+        printf("{\"round_id\":\"%s\",\"org\":\"%s\",\"out\":\"%s\",\"cells\":%zu,"
+               "\"submission_sha256\":\"%s\"}\n",
+               spec->round_id, me->id, o->out, d, e.submission_sha256);
+    else
+        fprintf(stderr, "%s: wrote %s: masked submission of %s for round %s (%zu cells, sha256 "
+                        "%.16s...)\n  Check what it reveals with: %s show %s\n",
+                prog, o->out, me->id, spec->round_id, d, e.submission_sha256, prog, o->out);
+    sodium_free(vec);
+    cJSON_Delete(body);
+    free(text);
+    mp_keys_free(kp);
+    mp_spec_free(spec);
+    mp_roster_free(roster);
+    return 0;
+}
+
+static int cmd_show(const opts *o, const char *path)
+{
+    mp_envelope *env;
+    const char *round_id = "?", *org = "?", *scheme = "?", *created = "?", *vec = "";
+    long long cells = 0;
+    char id[2 * MP_KEY_ID_BYTES + 1], hash[MP_HASH_HEX_BYTES];
+    mp_spec *spec = NULL;
+    mp_roster *roster = NULL;
+    mp_pubkey coord;
+    uint64_t *v = NULL;
+
+    if (path == NULL)
+        die(EXIT_USAGE, "show: which submission file? (see --help)");
+    if (mp_envelope_load(&env, path, "submission") != 0)
+        die_lib(EXIT_REFUSED);
+    (void)(mp_json_str(env->body, "round_id", &round_id) || mp_json_str(env->body, "org", &org) ||
+           mp_json_str(env->body, "scheme", &scheme) ||
+           mp_json_str(env->body, "created", &created) ||
+           mp_json_int(env->body, "cells", 0, 1 << 24, &cells) ||
+           mp_json_str(env->body, "masked", &vec));
+    mp_hex_encode(id, env->signer, MP_KEY_ID_BYTES);
+    mp_hex_encode(hash, env->hash, MP_HASH_BYTES);
+    if (o->roster != NULL) {
+        const mp_org *who;
+        load_round(o, &coord, &roster, &spec);
+        if ((v = calloc((size_t)spec->catalogue->ncells, sizeof *v)) == NULL ||
+            mp_submission_check(env, spec, roster, &who, v) != 0)
+            die_lib(EXIT_REFUSED);
+    } else if (cells > 0) {
+        if ((v = calloc((size_t)cells, sizeof *v)) == NULL ||
+            mp_vec_decode(v, (size_t)cells, vec) != 0)
+            die_lib(EXIT_REFUSED);
+    }
+    if (o->json) {
+        printf("%s\n", env->text);
+    } else {
+        printf("Submission file %s (sha256 %s)\n", path, hash);
+        printf("  round:      %s\n  from:       %s (signing key %s)\n  created:    %s\n"
+               "  masking:    %s\n  cells:      %lld\n",
+               round_id, org, id, created, scheme, cells);
+        printf("  signature:  %s\n", spec ? "verified against the roster" :
+                                            "not checked (give --roster, --round and "
+                                            "--coordinator-key to check it)");
+        printf("\nThis is everything the file contains. Each cell below is a count plus noise "
+               "plus\nrandom masks modulo 2^64: on its own it is indistinguishable from a "
+               "random\nnumber. Only the sum over all participants of the round can be "
+               "opened.\nThe file holds no BSN, no pseudonym, no row count and no unmasked "
+               "figure.\n\n");
+        for (long long i = 0; v != NULL && i < cells; i++) {
+            char name[128] = "";
+            if (spec != NULL)
+                mp_catalogue_cell_name(spec->catalogue, (size_t)i, name, sizeof name);
+            printf("  %5lld  %-40s %016llx\n", i, name, (unsigned long long)v[i]);
+        }
+    }
+    free(v);
+    mp_spec_free(spec);
+    mp_roster_free(roster);
+    mp_envelope_free(env);
+    return 0;
+}
+
+static void print_entry(const mp_ledger_entry *e, void *arg)
+{
+    const opts *o = arg;
+    if (o->json)
+        printf("{\"round_id\":\"%s\",\"org\":\"%s\",\"created\":\"%s\",\"round_sha256\":\"%s\","
+               "\"masked_sha256\":\"%s\",\"submission_sha256\":\"%s\"}\n",
+               e->round_id, e->org, e->created, e->round_sha256, e->masked_sha256,
+               e->submission_sha256);
+    else
+        printf("%-32s %-16s %s  submission sha256 %.16s...\n", e->round_id, e->org, e->created,
+               e->submission_sha256);
+}
+
+static int cmd_ledger(const opts *o)
+{
+    sqlite3 *db;
+    need(o->ledger, "--ledger");
+    if (mp_ledger_open(&db, o->ledger) != 0 || mp_ledger_list(db, print_entry, (void *)o) != 0)
+        die_lib(EXIT_USAGE);
+    mp_store_close(db);
+    return 0;
+}
+
+static int cmd_resend(const opts *o)
+{
+    sqlite3 *db;
+    char *text;
+    size_t len;
+    need(o->ledger, "--ledger");
+    need(o->round_id, "--round");
+    need(o->out, "--out");
+    if (mp_ledger_open(&db, o->ledger) != 0)
+        die_lib(EXIT_USAGE);
+    if (mp_ledger_submission(db, o->round_id, &text, &len) != 0)
+        die_lib(EXIT_REFUSED);
+    if (mp_file_write_atomic(o->out, text, len, 0644) != 0)
+        die_lib(EXIT_USAGE);
+    fprintf(stderr, "%s: wrote the stored submission for round %s to %s\n", prog, o->round_id,
+            o->out);
+    free(text);
+    mp_store_close(db);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    opts o;
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+    if (sodium_init() < 0)
+        die(EXIT_USAGE, "libsodium failed to initialise");
+    if (cmd == NULL || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+        strcmp(cmd, "help") == 0) {
+        usage(cmd ? stdout : stderr);
+        return cmd ? 0 : EXIT_USAGE;
+    }
+    /* "resend --round ID" reads better than --round-id; --round means an ID there. */
+    parse_opts(argc, argv, &o);
+    if (strcmp(cmd, "keygen") == 0)
+        return cmd_keygen(&o);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(&o);
+    if (strcmp(cmd, "submit") == 0)
+        return cmd_submit(&o);
+    if (strcmp(cmd, "show") == 0)
+        return cmd_show(&o, optind < argc ? argv[optind] : NULL);
+    if (strcmp(cmd, "ledger") == 0)
+        return cmd_ledger(&o);
+    if (strcmp(cmd, "resend") == 0) {
+        if (o.round_id == NULL)
+            o.round_id = o.round;
+        return cmd_resend(&o);
+    }
+    die(EXIT_USAGE, "unknown command \"%s\" (see --help)", cmd);
+}

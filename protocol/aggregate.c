@@ -1,0 +1,645 @@
+/*
+ * aggregate.c - the aggregator's store and round state machine (see aggregate.h).
+ */
+#include "aggregate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "canon.h"
+#include "date.h"
+#include "fileio.h"
+#include "mask.h"
+#include "release.h"
+#include "store.h"
+#include "submission.h"
+
+static const char *const migrations[] = {
+    /* 1 */
+    "CREATE TABLE rounds ("
+    "  round_id TEXT PRIMARY KEY,"
+    "  round_sha256 TEXT NOT NULL UNIQUE,"
+    "  roster TEXT NOT NULL,"
+    "  spec TEXT NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('open', 'closed', 'published')),"
+    "  created TEXT NOT NULL,"
+    "  closed TEXT,"
+    "  sum TEXT);"
+    "CREATE TABLE submissions ("
+    "  round_id TEXT NOT NULL REFERENCES rounds(round_id),"
+    "  org TEXT NOT NULL,"
+    "  submission_sha256 TEXT NOT NULL UNIQUE,"
+    "  submission TEXT NOT NULL,"
+    "  received TEXT NOT NULL,"
+    "  PRIMARY KEY (round_id, org));"
+    "CREATE TABLE releases ("
+    "  round_id TEXT PRIMARY KEY REFERENCES rounds(round_id),"
+    "  release_sha256 TEXT NOT NULL,"
+    "  release TEXT NOT NULL,"
+    "  published TEXT NOT NULL);"
+    "CREATE TABLE log ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  at TEXT NOT NULL,"
+    "  event TEXT NOT NULL,"
+    "  round_id TEXT NOT NULL,"
+    "  detail TEXT NOT NULL,"
+    "  prev_sha256 TEXT NOT NULL,"
+    "  entry_sha256 TEXT NOT NULL);"
+    "CREATE TRIGGER log_append_only_u BEFORE UPDATE ON log "
+    "  BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;"
+    "CREATE TRIGGER log_append_only_d BEFORE DELETE ON log "
+    "  BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;",
+};
+
+int mp_agg_open(sqlite3 **db, const char *path, int create)
+{
+    return mp_store_open(db, path, MP_APP_AGGREGATOR, migrations,
+                         (int)(sizeof migrations / sizeof *migrations), create);
+}
+
+static const char zero_hash[] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+static void log_entry_hash(char out[MP_HASH_HEX_BYTES], const char *prev, long long seq,
+                           const char *at, const char *event, const char *round_id,
+                           const char *detail)
+{
+    size_t n = strlen(prev) + strlen(at) + strlen(event) + strlen(round_id) + strlen(detail) + 64;
+    char *buf = malloc(n);
+    if (buf == NULL) {
+        out[0] = '\0';
+        return;
+    }
+    int len = snprintf(buf, n, "%s\n%lld\n%s\n%s\n%s\n%s", prev, seq, at, event, round_id, detail);
+    mp_hash_hex(out, buf, (size_t)len);
+    free(buf);
+}
+
+/* Append to the hash-linked log inside the caller's transaction (invariant 4). */
+static int log_append(sqlite3 *db, const char *event, const char *round_id, const char *detail)
+{
+    sqlite3_stmt *st;
+    char prev[MP_HASH_HEX_BYTES], hash[MP_HASH_HEX_BYTES], at[21];
+    long long seq = 1;
+    int64_t now;
+    int rc;
+    if (mp_time_now(&now) != 0)
+        return -1;
+    mp_time_format(at, now);
+    strcpy(prev, zero_hash);
+    if (mp_store_prepare(db, &st, "SELECT seq, entry_sha256 FROM log ORDER BY seq DESC LIMIT 1"))
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        seq = sqlite3_column_int64(st, 0) + 1;
+        snprintf(prev, sizeof prev, "%s", (const char *)sqlite3_column_text(st, 1));
+    }
+    sqlite3_finalize(st);
+    log_entry_hash(hash, prev, seq, at, event, round_id, detail);
+    if (hash[0] == '\0')
+        return mp_error_set("out of memory");
+    if (mp_store_prepare(db, &st, "INSERT INTO log VALUES (?, ?, ?, ?, ?, ?, ?)"))
+        return -1;
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_text(st, 2, at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, event, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, round_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, prev, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, hash, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "cannot append to the log");
+}
+
+int mp_agg_log_verify(sqlite3 *db, size_t *n)
+{
+    sqlite3_stmt *st;
+    char prev[MP_HASH_HEX_BYTES], hash[MP_HASH_HEX_BYTES];
+    long long expect = 1;
+    int rc;
+    strcpy(prev, zero_hash);
+    *n = 0;
+    if (mp_store_prepare(db, &st, "SELECT seq, at, event, round_id, detail, prev_sha256, "
+                                  "entry_sha256 FROM log ORDER BY seq"))
+        return -1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long long seq = sqlite3_column_int64(st, 0);
+        const char *col[6];
+        for (int i = 0; i < 6; i++)
+            col[i] = (const char *)sqlite3_column_text(st, i + 1);
+        log_entry_hash(hash, prev, seq, col[0], col[1], col[2], col[3]);
+        if (seq != expect || strcmp(col[4], prev) != 0 || strcmp(col[5], hash) != 0) {
+            sqlite3_finalize(st);
+            return mp_error_set("event log broken at entry %lld: it was rewritten", seq);
+        }
+        strcpy(prev, hash);
+        expect++;
+        (*n)++;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "reading the log");
+}
+
+int mp_agg_round_create(sqlite3 *db, const char *roster_path, const char *spec_path,
+                        const mp_pubkey *trusted)
+{
+    mp_roster *roster = NULL;
+    mp_spec *spec = NULL;
+    sqlite3_stmt *st = NULL;
+    char hash[MP_HASH_HEX_BYTES], at[21];
+    int64_t now;
+    int rc = -1;
+    if (mp_roster_load(&roster, roster_path, trusted) != 0 ||
+        mp_spec_load(&spec, spec_path, roster) != 0 || mp_time_now(&now) != 0)
+        goto out;
+    mp_time_format(at, now);
+    mp_hex_encode(hash, spec->env->hash, MP_HASH_BYTES);
+    if (mp_store_begin(db) != 0)
+        goto out;
+    if (mp_store_prepare(db, &st, "INSERT INTO rounds (round_id, round_sha256, roster, spec, "
+                                  "state, created) VALUES (?, ?, ?, ?, 'open', ?)") != 0)
+        goto rollback;
+    sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, roster->env->text, (int)roster->env->text_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, spec->env->text, (int)spec->env->text_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, at, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY ||
+            sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_UNIQUE)
+            mp_error_set("round %s already exists in this store", spec->round_id);
+        else
+            mp_store_error(db, "cannot store the round");
+        goto rollback;
+    }
+    if (log_append(db, "round-open", spec->round_id, hash) != 0 || mp_store_commit(db) != 0)
+        goto rollback;
+    rc = 0;
+    goto out;
+rollback:
+    mp_store_rollback(db);
+out:
+    sqlite3_finalize(st);
+    mp_spec_free(spec);
+    mp_roster_free(roster);
+    return rc;
+}
+
+int mp_agg_round_load(sqlite3 *db, const char *round_id, const mp_pubkey *trusted,
+                      mp_roster **roster, mp_spec **spec)
+{
+    sqlite3_stmt *st;
+    mp_envelope *renv = NULL, *senv = NULL;
+    int rc = -1;
+    *roster = NULL;
+    *spec = NULL;
+    if (mp_store_prepare(db, &st, "SELECT roster, spec FROM rounds WHERE round_id = ?") != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        mp_error_set("no round \"%.64s\" in this store (open it first with: round open)",
+                     round_id);
+        goto out;
+    }
+    if (mp_envelope_parse(&renv, (const char *)sqlite3_column_text(st, 0),
+                          (size_t)sqlite3_column_bytes(st, 0), "roster") != 0 ||
+        mp_roster_from_envelope(roster, renv, trusted) != 0)
+        goto out;
+    renv = NULL;
+    if (mp_envelope_parse(&senv, (const char *)sqlite3_column_text(st, 1),
+                          (size_t)sqlite3_column_bytes(st, 1), "round") != 0 ||
+        mp_spec_from_envelope(spec, senv, *roster) != 0)
+        goto out;
+    senv = NULL;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    mp_envelope_free(renv);
+    mp_envelope_free(senv);
+    if (rc != 0) {
+        mp_roster_free(*roster);
+        *roster = NULL;
+        mp_error_prefix("stored round %.64s: ", round_id);
+    }
+    return rc;
+}
+
+static int round_state(sqlite3 *db, const char *round_id, char state[16])
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (mp_store_prepare(db, &st, "SELECT state FROM rounds WHERE round_id = ?") != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        snprintf(state, 16, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : mp_error_set("no round \"%.64s\" in this store", round_id);
+}
+
+int mp_agg_import(sqlite3 *db, const char *path, const mp_pubkey *trusted,
+                  char org_id[MP_ORG_ID_MAX + 1], char round_id[65])
+{
+    mp_envelope *env = NULL;
+    mp_roster *roster = NULL;
+    mp_spec *spec = NULL;
+    const mp_org *org;
+    uint64_t *vec = NULL;
+    sqlite3_stmt *st = NULL;
+    const char *rid;
+    char hash[MP_HASH_HEX_BYTES], at[21], state[16];
+    int64_t now;
+    int rc = -1, step;
+
+    if (mp_envelope_load(&env, path, "submission") != 0)
+        return -1;
+    if (mp_json_str(env->body, "round_id", &rid) != 0 || strlen(rid) > 64) {
+        mp_error_prefix("%s: ", path);
+        goto out;
+    }
+    snprintf(round_id, 65, "%s", rid);
+    if (mp_agg_round_load(db, round_id, trusted, &roster, &spec) != 0 ||
+        round_state(db, round_id, state) != 0)
+        goto fail;
+    if ((vec = calloc(spec->catalogue->ncells, sizeof *vec)) == NULL) {
+        mp_error_set("out of memory");
+        goto fail;
+    }
+    if (mp_submission_check(env, spec, roster, &org, vec) != 0)
+        goto fail;
+    snprintf(org_id, MP_ORG_ID_MAX + 1, "%s", org->id);
+    if (strcmp(state, "open") != 0) {
+        mp_error_set("round %s is %s; it takes no more submissions", round_id, state);
+        goto fail;
+    }
+    if (mp_time_now(&now) != 0)
+        goto fail;
+    if (now > spec->deadline) {
+        char dl[21];
+        mp_time_format(dl, spec->deadline);
+        mp_error_set("submission of %s arrived after the deadline of round %s (%s); it is "
+                     "refused",
+                     org->id, round_id, dl);
+        goto fail;
+    }
+    mp_time_format(at, now);
+    mp_hex_encode(hash, env->hash, MP_HASH_BYTES);
+    if (mp_store_begin(db) != 0)
+        goto fail;
+    if (mp_store_prepare(db, &st, "INSERT INTO submissions VALUES (?, ?, ?, ?, ?)") != 0)
+        goto rollback;
+    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, org->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, env->text, (int)env->text_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, at, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step != SQLITE_DONE) {
+        int ext = sqlite3_extended_errcode(db);
+        if (ext == SQLITE_CONSTRAINT_UNIQUE)
+            mp_error_set("this submission of %s was imported before (duplicate or replay)",
+                         org->id);
+        else if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+            mp_error_set("%s already has a submission in round %s; a second one is refused",
+                         org->id, round_id);
+        else
+            mp_store_error(db, "cannot store the submission");
+        goto rollback;
+    }
+    char detail[160];
+    snprintf(detail, sizeof detail, "%s %s", org->id, hash);
+    if (log_append(db, "submission", round_id, detail) != 0 || mp_store_commit(db) != 0)
+        goto rollback;
+    rc = 0;
+    goto out;
+rollback:
+    mp_store_rollback(db);
+fail:
+    mp_error_prefix("%s: ", path);
+out:
+    sqlite3_finalize(st);
+    free(vec);
+    mp_spec_free(spec);
+    mp_roster_free(roster);
+    mp_envelope_free(env);
+    return rc;
+}
+
+int mp_agg_status(sqlite3 *db, const mp_spec *spec, mp_round_status *s)
+{
+    sqlite3_stmt *st;
+    memset(s, 0, sizeof *s);
+    if (round_state(db, spec->round_id, s->state) != 0)
+        return -1;
+    mp_time_format(s->deadline, spec->deadline);
+    if (mp_store_prepare(db, &st, "SELECT 1 FROM submissions WHERE round_id = ? AND org = ?"))
+        return -1;
+    s->nparticipants = spec->nparticipants;
+    for (size_t i = 0; i < spec->nparticipants; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, spec->participants[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            s->submitted[s->nsubmitted++] = spec->participants[i];
+        else
+            s->missing[s->nmissing++] = spec->participants[i];
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+int mp_agg_close(sqlite3 *db, const char *round_id, const mp_pubkey *trusted)
+{
+    mp_roster *roster = NULL;
+    mp_spec *spec = NULL;
+    mp_round_status status;
+    sqlite3_stmt *st = NULL;
+    uint64_t *sum = NULL, *vec = NULL;
+    char *sumtext = NULL, at[21];
+    size_t d, n = 0;
+    int64_t now;
+    int rc = -1;
+
+    if (mp_agg_round_load(db, round_id, trusted, &roster, &spec) != 0 ||
+        mp_agg_status(db, spec, &status) != 0)
+        goto out;
+    if (strcmp(status.state, "open") != 0) {
+        mp_error_set("round %s is already %s", round_id, status.state);
+        goto out;
+    }
+    if (status.nmissing > 0) {
+        char list[512] = "";
+        for (size_t i = 0; i < status.nmissing; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                     status.missing[i]);
+        mp_error_set("round %s cannot be closed: %zu of %zu participants have not submitted "
+                     "(%s); with masking scheme %s every participant is needed to cancel the "
+                     "masks",
+                     round_id, status.nmissing, status.nparticipants, list, MP_SCHEME_PAIRWISE);
+        goto out;
+    }
+    if ((long long)status.nsubmitted < spec->k_min) {
+        mp_error_set("round %s: %zu submissions, fewer than k_min %lld", round_id,
+                     status.nsubmitted, spec->k_min);
+        goto out;
+    }
+    d = spec->catalogue->ncells;
+    sum = calloc(d, sizeof *sum);
+    vec = calloc(d, sizeof *vec);
+    if (sum == NULL || vec == NULL) {
+        mp_error_set("out of memory");
+        goto out;
+    }
+    if (mp_store_begin(db) != 0)
+        goto out;
+    if (mp_store_prepare(db, &st, "SELECT submission FROM submissions WHERE round_id = ?"))
+        goto rollback;
+    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        mp_envelope *env;
+        const mp_org *org;
+        /* Re-check what was stored: the sum must rest on verified submissions only. */
+        if (mp_envelope_parse(&env, (const char *)sqlite3_column_text(st, 0),
+                              (size_t)sqlite3_column_bytes(st, 0), "submission") != 0)
+            goto rollback;
+        if (mp_submission_check(env, spec, roster, &org, vec) != 0) {
+            mp_envelope_free(env);
+            goto rollback;
+        }
+        mp_envelope_free(env);
+        mp_vec_add(sum, vec, d);
+        n++;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (n != status.nsubmitted) {
+        mp_error_set("store changed while closing; try again");
+        goto rollback;
+    }
+    if ((sumtext = mp_vec_encode(sum, d)) == NULL || mp_time_now(&now) != 0)
+        goto rollback;
+    mp_time_format(at, now);
+    if (mp_store_prepare(db, &st, "UPDATE rounds SET state = 'closed', closed = ?, sum = ? "
+                                  "WHERE round_id = ? AND state = 'open'"))
+        goto rollback;
+    sqlite3_bind_text(st, 1, at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, sumtext, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, round_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db) != 1) {
+        mp_store_error(db, "cannot close the round");
+        goto rollback;
+    }
+    char detail[64];
+    snprintf(detail, sizeof detail, "%zu submissions", n);
+    if (log_append(db, "round-close", round_id, detail) != 0 || mp_store_commit(db) != 0)
+        goto rollback;
+    rc = 0;
+    goto out;
+rollback:
+    mp_store_rollback(db);
+out:
+    sqlite3_finalize(st);
+    if (sum != NULL)
+        free(sum);
+    free(vec);
+    free(sumtext);
+    mp_spec_free(spec);
+    mp_roster_free(roster);
+    return rc;
+}
+
+static int write_in(const char *dir, const char *name, const void *buf, size_t len)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return mp_error_set("%s: path too long", dir);
+    return mp_file_write_atomic(path, buf, len, 0644);
+}
+
+/* Remove a release directory this process staged (two levels: files and submissions/). */
+static void remove_tree(const char *dir)
+{
+    char path[PATH_MAX];
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
+            continue;
+        if (unlink(path) != 0)
+            remove_tree(path); /* a directory: opendir fails harmlessly on anything else */
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+int mp_agg_publish(sqlite3 *db, const char *round_id, const mp_keypair *coordinator,
+                   const char *out_dir)
+{
+    mp_roster *roster = NULL;
+    mp_spec *spec = NULL;
+    sqlite3_stmt *st = NULL;
+    mp_included inc[MP_MAX_ORGS];
+    char *orgs[MP_MAX_ORGS] = {0};
+    size_t n = 0;
+    uint64_t *sum = NULL;
+    cJSON *body = NULL;
+    char *text = NULL, *csv = NULL, *html = NULL, at[21], tmpdir[PATH_MAX], subdir[PATH_MAX];
+    char hash[MP_HASH_HEX_BYTES];
+    size_t len, csvlen, htmllen;
+    int64_t now;
+    int rc = -1, made_dir = 0;
+    char state[16];
+
+    if (mp_agg_round_load(db, round_id, &coordinator->pub, &roster, &spec) != 0 ||
+        round_state(db, round_id, state) != 0)
+        goto out;
+    if (strcmp(state, "closed") != 0) {
+        mp_error_set("round %s is %s; only a closed round can be published", round_id,
+                     strcmp(state, "open") == 0 ? "still open (close it first)" : state);
+        goto out;
+    }
+    if (mp_file_exists(out_dir)) {
+        mp_error_set("%s: already exists; choose a new directory for the release", out_dir);
+        goto out;
+    }
+    if ((sum = calloc(spec->catalogue->ncells, sizeof *sum)) == NULL) {
+        mp_error_set("out of memory");
+        goto out;
+    }
+    if (mp_store_prepare(db, &st, "SELECT sum FROM rounds WHERE round_id = ?"))
+        goto out;
+    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW ||
+        mp_vec_decode(sum, spec->catalogue->ncells, (const char *)sqlite3_column_text(st, 0)))
+        goto out;
+    sqlite3_finalize(st);
+    if (mp_store_prepare(db, &st, "SELECT org, submission_sha256, submission FROM submissions "
+                                  "WHERE round_id = ? ORDER BY org"))
+        goto out;
+    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+    /* Stage everything in a temporary directory and rename it into place at the end, so that a
+     * crash never leaves a half-written release behind. */
+    if (snprintf(tmpdir, sizeof tmpdir, "%s.tmp.%ld", out_dir, (long)getpid()) >=
+            (int)sizeof tmpdir ||
+        mkdir(tmpdir, 0755) != 0) {
+        mp_error_set("%s: cannot create: %s", tmpdir, strerror(errno));
+        goto out;
+    }
+    made_dir = 1;
+    if (snprintf(subdir, sizeof subdir, "%s/submissions", tmpdir) >= (int)sizeof subdir ||
+        mkdir(subdir, 0755) != 0) {
+        mp_error_set("%s: cannot create: %s", subdir, strerror(errno));
+        goto out;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW && n < MP_MAX_ORGS) {
+        char name[80];
+        orgs[n] = strdup((const char *)sqlite3_column_text(st, 0));
+        if (orgs[n] == NULL ||
+            mp_hex_decode(inc[n].submission_hash, MP_HASH_BYTES,
+                          (const char *)sqlite3_column_text(st, 1)) != 0) {
+            mp_error_set("out of memory or corrupt store");
+            goto out;
+        }
+        inc[n].org = orgs[n];
+        snprintf(name, sizeof name, "%s.json", orgs[n]);
+        if (write_in(subdir, name, sqlite3_column_text(st, 2),
+                     (size_t)sqlite3_column_bytes(st, 2)) != 0)
+            goto out;
+        n++;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (mp_time_now(&now) != 0)
+        goto out;
+    mp_time_format(at, now);
+    if (mp_release_build(&body, spec, inc, n, sum, at) != 0 ||
+        mp_envelope_sign(&text, &len, "release", body, coordinator) != 0 ||
+        mp_release_csv(&csv, &csvlen, body, spec) != 0 ||
+        mp_release_html(&html, &htmllen, body, spec) != 0)
+        goto out;
+    if (write_in(tmpdir, "release.json", text, len) != 0 ||
+        write_in(tmpdir, "release.csv", csv, csvlen) != 0 ||
+        write_in(tmpdir, "release.html", html, htmllen) != 0 ||
+        write_in(tmpdir, "roster.json", roster->env->text, roster->env->text_len) != 0 ||
+        write_in(tmpdir, "round.json", spec->env->text, spec->env->text_len) != 0)
+        goto out;
+    mp_hash_hex(hash, text, len);
+    if (mp_store_begin(db) != 0)
+        goto out;
+    if (mp_store_prepare(db, &st, "INSERT INTO releases VALUES (?, ?, ?, ?)"))
+        goto rollback;
+    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, text, (int)len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, at, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        mp_store_error(db, "cannot store the release");
+        goto rollback;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (mp_store_prepare(db, &st, "UPDATE rounds SET state = 'published' WHERE round_id = ? "
+                                  "AND state = 'closed'"))
+        goto rollback;
+    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db) != 1) {
+        mp_store_error(db, "cannot mark the round published");
+        goto rollback;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (log_append(db, "publish", round_id, hash) != 0)
+        goto rollback;
+    if (rename(tmpdir, out_dir) != 0) {
+        mp_error_set("%s: cannot move the release into place: %s", out_dir, strerror(errno));
+        goto rollback;
+    }
+    made_dir = 0;
+    if (mp_store_commit(db) != 0) {
+        remove_tree(out_dir);
+        goto out;
+    }
+    rc = 0;
+    goto out;
+rollback:
+    mp_store_rollback(db);
+out:
+    if (made_dir)
+        remove_tree(tmpdir);
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < n + 1 && i < MP_MAX_ORGS; i++)
+        free(orgs[i]);
+    free(sum);
+    free(text);
+    free(csv);
+    free(html);
+    cJSON_Delete(body);
+    mp_spec_free(spec);
+    mp_roster_free(roster);
+    return rc;
+}
+
+int mp_agg_latest_round(sqlite3 *db, char round_id[65])
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (mp_store_prepare(db, &st, "SELECT round_id FROM rounds ORDER BY created DESC, rowid DESC "
+                                  "LIMIT 1"))
+        return -1;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        snprintf(round_id, 65, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : mp_error_set("no rounds in this store yet");
+}

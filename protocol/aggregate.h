@@ -1,0 +1,73 @@
+/*
+ * aggregate.h - the aggregator's store and the round state machine.
+ *
+ *        round open            import (each participant once)          close            publish
+ *   (none) ------> OPEN  ------------------------------------> OPEN -------> CLOSED ---------> PUBLISHED
+ *
+ * Invariants:
+ *   1. Each transition is one SQLite transaction: a refused import, close or publish leaves the
+ *      store exactly as it was.
+ *   2. A submission is stored only when mp_submission_check() accepts it, it arrived before the
+ *      round's deadline, its organisation has none stored yet for the round and its bytes were
+ *      never stored before (no replay, no duplicate).
+ *   3. close opens the sum only when every participant submitted (pairwise-v1 cannot recover
+ *      a missing mask) and at least k_min are included; the stored sum is the element-wise sum
+ *      modulo 2^64 of the stored masked vectors, nothing else.
+ *   4. The event log is append-only and hash-linked: entry_sha256 = SHA-256(prev_sha256 || "\n"
+ *      || seq || "\n" || at || "\n" || event || "\n" || round_id || "\n" || detail); detail
+ *      holds hashes and organisation ids, never a figure.
+ *
+ * Round state lives in the store, so a restart resumes exactly where the last committed
+ * transition left it.
+ */
+#ifndef MP_AGGREGATE_H
+#define MP_AGGREGATE_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "keys.h"
+#include "roster.h"
+#include "spec.h"
+
+typedef struct mp_round_status {
+    char state[16]; /* "open", "closed", "published" */
+    size_t nparticipants, nsubmitted;
+    const char *submitted[MP_MAX_ORGS]; /* point into the spec */
+    const char *missing[MP_MAX_ORGS];
+    size_t nmissing;
+    char deadline[21];
+} mp_round_status;
+
+MP_WUR int mp_agg_open(sqlite3 **db, const char *path, int create);
+
+/* Store a new round from its signed roster and specification envelopes (verified against the
+ * trusted coordinator key). */
+MP_WUR int mp_agg_round_create(sqlite3 *db, const char *roster_path, const char *spec_path,
+                               const mp_pubkey *trusted);
+
+/* Load the roster and spec of a stored round (re-verified). */
+MP_WUR int mp_agg_round_load(sqlite3 *db, const char *round_id, const mp_pubkey *trusted,
+                             mp_roster **roster, mp_spec **spec);
+
+/* Import one submission file; on success *org_id names the organisation (static storage). */
+MP_WUR int mp_agg_import(sqlite3 *db, const char *path, const mp_pubkey *trusted,
+                         char org_id[MP_ORG_ID_MAX + 1], char round_id[65]);
+
+MP_WUR int mp_agg_status(sqlite3 *db, const mp_spec *spec, mp_round_status *st);
+
+MP_WUR int mp_agg_close(sqlite3 *db, const char *round_id, const mp_pubkey *trusted);
+
+/* Sign the release and write the bundle (release.json, .csv, .html, roster.json, round.json,
+ * submissions/ORG.json) into out_dir, which must not exist yet. */
+MP_WUR int mp_agg_publish(sqlite3 *db, const char *round_id, const mp_keypair *coordinator,
+                          const char *out_dir);
+
+/* The most recent round id in the store (for commands where --round is optional). */
+MP_WUR int mp_agg_latest_round(sqlite3 *db, char round_id[65]);
+
+/* Verify the event log's hash chain; *n receives the number of entries. */
+MP_WUR int mp_agg_log_verify(sqlite3 *db, size_t *n);
+
+#endif

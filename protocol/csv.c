@@ -1,0 +1,476 @@
+/*
+ * csv.c - see csv.h for the contract and its invariants.
+ *
+ * Why it is built this way: the input is a contributor's export, possibly hundreds of megabytes,
+ * written by whatever a case system or Excel produces, and every byte of it may be part of a BSN.
+ * So the file is read in CHUNK-sized pieces and each record is taken in two passes over memory
+ * that never holds more than that one record:
+ *
+ *   1. scan_record() moves bytes from the chunk into c->rec until an end of line outside
+ *      quotes. It enforces every fatal rule (NUL byte, MP_CSV_MAX_RECORD, an unclosed quote at
+ *      end of file), counts physical lines and skips blank lines. For the header, where the
+ *      separator is not yet known, both ';' and ',' end a field, and the two are counted outside
+ *      quotes to choose the separator.
+ *   2. The raw record is checked as strict UTF-8; if that fails the whole record is rewritten
+ *      from Windows-1252 into c->out. Then split_record() cuts it into fields in place.
+ *
+ * Both passes run the same small quoting state machine (enum qstate). A quote only opens a
+ * quoted field at the start of a field; anywhere else it is a stray character, kept as data and
+ * reported as row->problem = "quoting" (invariant 3). This is what keeps a single bad quote from
+ * swallowing the rest of the file: the next line is still a new record.
+ *
+ * Invariants kept here:
+ *   - c->rec never holds more than MP_CSV_MAX_RECORD + 1 bytes of one record (the extra byte is
+ *     a CR that may turn out to be part of the line end); c->out at most three times that.
+ *   - Every buffer that held file bytes is wiped with sodium_memzero before it is refilled,
+ *     before it is freed, and when it is replaced by a larger one.
+ *   - Error texts carry only the path, a line number and a reason, never field contents.
+ *   - After a fatal error c->state is FAILED and every later call fails without reading.
+ */
+#include "csv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CHUNK (64 * 1024)
+#define REC_CAP (MP_CSV_MAX_RECORD + 2) /* record + a possible final CR + NUL */
+
+enum rstate { READING, AT_EOF, FAILED };
+
+/* The quoting state machine shared by scan_record() and split_record(). */
+enum qstate {
+    FIELD_START, /* nothing of the current field read yet */
+    UNQUOTED,    /* inside an unquoted field */
+    QUOTED,      /* inside a quoted field */
+    QUOTE_SEEN,  /* a quote inside a quoted field: either "" or the closing quote */
+    AFTER_CLOSE  /* text after a closing quote (a problem) until the next separator */
+};
+
+struct mp_csv {
+    int fd;
+    char *path;
+    unsigned char *in; /* CHUNK bytes of the file */
+    size_t in_pos, in_len;
+    unsigned char *rec; /* raw bytes of the current record, REC_CAP at most */
+    size_t rec_cap, rec_len;
+    unsigned char *out; /* the record transcoded from Windows-1252 */
+    size_t out_cap, out_len;
+    char *fields[MP_CSV_MAX_FIELDS];
+    size_t lengths[MP_CSV_MAX_FIELDS];
+    unsigned long line; /* physical line of the next byte in the input */
+    char sep;           /* 0 until the header has been read */
+    int bom, started;
+    enum rstate state;
+};
+
+/* sodium_memzero for a buffer that may not be allocated yet. */
+static void wipe(void *p, size_t n)
+{
+    if (p != NULL && n > 0)
+        sodium_memzero(p, n);
+}
+
+static int fail(mp_csv *c)
+{
+    c->state = FAILED;
+    return -1;
+}
+
+/* Next chunk of input: 1 with bytes available, 0 at end of file, -1 on a read error. */
+static int fill(mp_csv *c)
+{
+    ssize_t n;
+    wipe(c->in, c->in_len);
+    c->in_pos = c->in_len = 0;
+    do
+        n = read(c->fd, c->in, CHUNK);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        mp_error_set("%s:%lu: read failed: %s", c->path, c->line, strerror(errno));
+        return fail(c);
+    }
+    c->in_len = (size_t)n;
+    return n > 0;
+}
+
+/* Room for one more byte in c->rec, growing it (by copying, then wiping the old copy) up to
+ * REC_CAP; a record that needs more is fatal. */
+static int rec_reserve(mp_csv *c, unsigned long start_line)
+{
+    unsigned char *bigger;
+    size_t cap;
+    if (c->rec_len + 2 <= c->rec_cap) /* the byte and a NUL */
+        return 0;
+    if (c->rec_cap >= REC_CAP) {
+        mp_error_set("%s:%lu: record longer than %d bytes", c->path, start_line,
+                     MP_CSV_MAX_RECORD);
+        return fail(c);
+    }
+    cap = c->rec_cap == 0 ? CHUNK : 2 * c->rec_cap;
+    if (cap > REC_CAP)
+        cap = REC_CAP;
+    bigger = malloc(cap);
+    if (bigger == NULL) {
+        mp_error_set("%s:%lu: out of memory", c->path, start_line);
+        return fail(c);
+    }
+    if (c->rec != NULL) {
+        memcpy(bigger, c->rec, c->rec_len);
+        wipe(c->rec, c->rec_cap);
+        free(c->rec);
+    }
+    c->rec = bigger;
+    c->rec_cap = cap;
+    return 0;
+}
+
+/*
+ * Read one record's raw bytes into c->rec (NUL-terminated, line end removed), skipping blank
+ * lines (a line holding only the CR of a CRLF is blank too). Returns 1 with *start_line set, 0 at end of file, -1 on a fatal problem. When the
+ * separator is still unknown, nsemi/ncomma receive the counts of ';' and ',' outside quotes.
+ */
+static int scan_record(mp_csv *c, unsigned long *start_line, size_t *nsemi, size_t *ncomma)
+{
+    enum qstate st = FIELD_START;
+    unsigned long quote_line = 0;
+    *start_line = c->line;
+    *nsemi = *ncomma = 0;
+    c->rec_len = 0;
+    for (;;) {
+        unsigned char b;
+        if (c->in_pos == c->in_len) {
+            int r = fill(c);
+            if (r < 0)
+                return -1;
+            if (r == 0)
+                break;
+        }
+        b = c->in[c->in_pos++];
+        if (b == '\0') {
+            mp_error_set("%s:%lu: binary data (NUL byte); is this a CSV export?", c->path,
+                         c->line);
+            return fail(c);
+        }
+        if (b == '\n') {
+            c->line++;
+            if (st != QUOTED) {
+                if (c->rec_len > 0 && c->rec[c->rec_len - 1] == '\r')
+                    c->rec_len--;
+                if (c->rec_len > 0)
+                    goto done;
+                *start_line = c->line; /* a blank line: start again */
+                *nsemi = *ncomma = 0;
+                st = FIELD_START;
+                continue;
+            }
+        } else if (b == '"') {
+            if (st == FIELD_START) {
+                st = QUOTED;
+                quote_line = c->line;
+            } else if (st == QUOTED) {
+                st = QUOTE_SEEN;
+            } else if (st == QUOTE_SEEN) {
+                st = QUOTED;
+            } /* else a stray quote, kept as data; split_record() reports it */
+        } else if (st != QUOTED && (c->sep ? b == c->sep : b == ';' || b == ',')) {
+            st = FIELD_START;
+            *nsemi += b == ';';
+            *ncomma += b == ',';
+        } else if (st == FIELD_START) {
+            st = UNQUOTED;
+        } else if (st == QUOTE_SEEN) {
+            st = AFTER_CLOSE;
+        }
+        if (rec_reserve(c, *start_line) != 0)
+            return -1;
+        c->rec[c->rec_len++] = b;
+    }
+    /* End of file. */
+    if (st == QUOTED) {
+        mp_error_set("%s:%lu: quote opened here is never closed", c->path, quote_line);
+        return fail(c);
+    }
+    if (c->rec_len > 0 && c->rec[c->rec_len - 1] == '\r')
+        c->rec_len--;
+    if (c->rec_len == 0)
+        return 0;
+done:
+    if (c->rec_len > MP_CSV_MAX_RECORD) {
+        mp_error_set("%s:%lu: record longer than %d bytes", c->path, *start_line,
+                     MP_CSV_MAX_RECORD);
+        return fail(c);
+    }
+    c->rec[c->rec_len] = '\0';
+    return 1;
+}
+
+/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char b = s[i], lo = 0x80, hi = 0xBF;
+        size_t more;
+        if (b < 0x80) {
+            i++;
+            continue;
+        }
+        if (b >= 0xC2 && b <= 0xDF)
+            more = 1;
+        else if (b >= 0xE0 && b <= 0xEF)
+            more = 2;
+        else if (b >= 0xF0 && b <= 0xF4)
+            more = 3;
+        else
+            return 0; /* a stray continuation byte, C0/C1 (always overlong) or F5..FF */
+        if (b == 0xE0)
+            lo = 0xA0; /* below is overlong */
+        else if (b == 0xED)
+            hi = 0x9F; /* above is a surrogate, U+D800..U+DFFF */
+        else if (b == 0xF0)
+            lo = 0x90; /* below is overlong */
+        else if (b == 0xF4)
+            hi = 0x8F; /* above is beyond U+10FFFF */
+        if (n - i <= more || s[i + 1] < lo || s[i + 1] > hi)
+            return 0;
+        for (size_t k = 2; k <= more; k++)
+            if (s[i + k] < 0x80 || s[i + k] > 0xBF)
+                return 0;
+        i += more + 1;
+    }
+    return 1;
+}
+
+/*
+ * Windows-1252 bytes 0x80..0x9F as code points; 0xA0..0xFF equal their Latin-1 code points.
+ * Five bytes are undefined in Windows-1252 (0x81, 0x8D, 0x8F, 0x90, 0x9D); as in the WHATWG
+ * encoding standard they become the C1 control with the same number (U+0081, U+008D, U+008F,
+ * U+0090, U+009D), so no byte is dropped or replaced silently and the result is still valid
+ * UTF-8; whether such a value is acceptable is for the field checks to decide.
+ */
+static const unsigned short cp1252_high[32] = {
+    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, /* 80..87 */
+    0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D, 0x017D, 0x008F, /* 88..8F */
+    0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, /* 90..97 */
+    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178, /* 98..9F */
+};
+
+/* Transcode c->rec into c->out (at most 3 bytes per input byte), then wipe c->rec. */
+static int transcode(mp_csv *c, unsigned long line)
+{
+    size_t need = 3 * c->rec_len + 1, o = 0;
+    if (need > c->out_cap) {
+        wipe(c->out, c->out_cap);
+        free(c->out);
+        c->out_cap = need < CHUNK ? CHUNK : need;
+        c->out = malloc(c->out_cap);
+        if (c->out == NULL) {
+            c->out_cap = 0;
+            mp_error_set("%s:%lu: out of memory", c->path, line);
+            return fail(c);
+        }
+    }
+    for (size_t i = 0; i < c->rec_len; i++) {
+        unsigned b = c->rec[i];
+        unsigned cp = b >= 0x80 && b <= 0x9F ? cp1252_high[b - 0x80] : b;
+        if (cp < 0x80) {
+            c->out[o++] = (unsigned char)cp;
+        } else if (cp < 0x800) {
+            c->out[o++] = (unsigned char)(0xC0 | (cp >> 6));
+            c->out[o++] = (unsigned char)(0x80 | (cp & 0x3F));
+        } else {
+            c->out[o++] = (unsigned char)(0xE0 | (cp >> 12));
+            c->out[o++] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+            c->out[o++] = (unsigned char)(0x80 | (cp & 0x3F));
+        }
+    }
+    c->out[o] = '\0';
+    c->out_len = o;
+    wipe(c->rec, c->rec_len);
+    c->rec_len = 0;
+    return 0;
+}
+
+/*
+ * Cut a NUL-terminated record of n bytes into fields in place: output never runs ahead of input
+ * (quotes and separators are dropped, each field gains one NUL where its separator was, the last
+ * one at s[n]). Returns 1 when a quote was out of place, 0 when not, -1 on too many fields.
+ */
+static int split_record(mp_csv *c, char *s, size_t n, size_t *nfields, unsigned long line)
+{
+    enum qstate st = FIELD_START;
+    size_t w = 0, start = 0, nf = 0;
+    int problem = 0;
+    for (size_t i = 0; i <= n; i++) {
+        char b = s[i]; /* s[n] is the NUL that ends the last field */
+        if (i == n && st == QUOTED)
+            problem = 1; /* only possible in a header read with both separators */
+        if (i == n || (b == c->sep && st != QUOTED)) {
+            if (nf == MP_CSV_MAX_FIELDS) {
+                mp_error_set("%s:%lu: more than %d fields", c->path, line, MP_CSV_MAX_FIELDS);
+                return fail(c);
+            }
+            c->fields[nf] = s + start;
+            c->lengths[nf++] = w - start;
+            s[w++] = '\0';
+            start = w;
+            st = FIELD_START;
+            continue;
+        }
+        switch (st) {
+        case FIELD_START:
+            if (b == '"') {
+                st = QUOTED;
+                continue;
+            }
+            st = UNQUOTED;
+            break;
+        case UNQUOTED:
+            problem |= b == '"';
+            break;
+        case QUOTED:
+            if (b == '"') {
+                st = QUOTE_SEEN;
+                continue;
+            }
+            break;
+        case QUOTE_SEEN:
+            if (b == '"') { /* "" inside quotes: one quote */
+                st = QUOTED;
+                break;
+            }
+            problem = 1;
+            st = AFTER_CLOSE;
+            break;
+        case AFTER_CLOSE:
+            break;
+        }
+        s[w++] = b;
+    }
+    *nfields = nf;
+    return problem;
+}
+
+int mp_csv_open(mp_csv **out, const char *path)
+{
+    mp_csv *c;
+    *out = NULL;
+    c = calloc(1, sizeof *c);
+    if (c != NULL)
+        c->fd = -1;
+    if (c == NULL || (c->path = strdup(path)) == NULL || (c->in = malloc(CHUNK)) == NULL) {
+        mp_csv_close(c);
+        return mp_error_set("%s: out of memory", path);
+    }
+    c->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (c->fd < 0) {
+        int e = errno;
+        mp_csv_close(c);
+        return mp_error_set("%s: cannot open: %s", path, strerror(e));
+    }
+    c->line = 1;
+    *out = c;
+    return 0;
+}
+
+/* Skip a UTF-8 byte order mark at the very start of the file, reading until 3 bytes are there
+ * (read(2) may return fewer) or the file ends. */
+static int skip_bom(mp_csv *c)
+{
+    while (c->in_len < 3) {
+        ssize_t n = read(c->fd, c->in + c->in_len, CHUNK - c->in_len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            mp_error_set("%s:1: read failed: %s", c->path, strerror(errno));
+            return fail(c);
+        }
+        if (n == 0)
+            break;
+        c->in_len += (size_t)n;
+    }
+    if (c->in_len >= 3 && memcmp(c->in, "\xEF\xBB\xBF", 3) == 0) {
+        c->bom = 1;
+        c->in_pos = 3;
+    }
+    return 0;
+}
+
+int mp_csv_next(mp_csv *c, mp_csv_row *row)
+{
+    unsigned long line;
+    size_t nsemi, ncomma;
+    char *s;
+    size_t n;
+    int r;
+    if (c->state == FAILED)
+        return mp_error_set("%s: cannot read further after an earlier error", c->path);
+    if (c->state == AT_EOF)
+        return 0;
+    /* The previous record is no longer needed (its fields are invalid from now on). */
+    wipe(c->rec, c->rec_len);
+    wipe(c->out, c->out_len);
+    c->rec_len = c->out_len = 0;
+    if (!c->started) {
+        c->started = 1;
+        if (skip_bom(c) != 0)
+            return -1;
+    }
+    r = scan_record(c, &line, &nsemi, &ncomma);
+    if (r < 0)
+        return -1;
+    if (r == 0) {
+        if (c->sep == 0) {
+            mp_error_set("%s: empty file, no header record", c->path);
+            return fail(c);
+        }
+        c->state = AT_EOF;
+        return 0;
+    }
+    if (c->sep == 0)
+        c->sep = ncomma > nsemi ? ',' : ';';
+    row->transcoded = !utf8_valid(c->rec, c->rec_len);
+    if (row->transcoded && transcode(c, line) != 0)
+        return -1;
+    s = (char *)(row->transcoded ? c->out : c->rec);
+    n = row->transcoded ? c->out_len : c->rec_len;
+    r = split_record(c, s, n, &row->nfields, line);
+    if (r < 0)
+        return -1;
+    row->fields = c->fields;
+    row->lengths = c->lengths;
+    row->line = line;
+    row->problem = r ? "quoting" : NULL;
+    return 1;
+}
+
+/* 0 before the header has been read. */
+char mp_csv_separator(const mp_csv *c)
+{
+    return c->sep;
+}
+
+int mp_csv_had_bom(const mp_csv *c)
+{
+    return c->bom;
+}
+
+void mp_csv_close(mp_csv *c)
+{
+    if (c == NULL)
+        return;
+    if (c->fd >= 0)
+        close(c->fd);
+    wipe(c->in, c->in != NULL ? CHUNK : 0);
+    wipe(c->rec, c->rec_cap);
+    wipe(c->out, c->out_cap);
+    free(c->in);
+    free(c->rec);
+    free(c->out);
+    free(c->path);
+    free(c);
+}

@@ -1,0 +1,125 @@
+/*
+ * ledger.c - the contributor ledger (see ledger.h).
+ */
+#include "ledger.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+static const char *const migrations[] = {
+    /* 1 */
+    "CREATE TABLE submissions ("
+    "  round_id TEXT PRIMARY KEY,"
+    "  round_sha256 TEXT NOT NULL,"
+    "  org TEXT NOT NULL,"
+    "  masked_sha256 TEXT NOT NULL,"
+    "  submission_sha256 TEXT NOT NULL UNIQUE,"
+    "  submission TEXT NOT NULL,"
+    "  created TEXT NOT NULL)",
+};
+
+int mp_ledger_open(sqlite3 **db, const char *path)
+{
+    return mp_store_open(db, path, MP_APP_LEDGER, migrations,
+                         (int)(sizeof migrations / sizeof *migrations), 1);
+}
+
+static void copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+    const unsigned char *v = sqlite3_column_text(st, col);
+    snprintf(dst, cap, "%s", v ? (const char *)v : "");
+}
+
+static void fill(mp_ledger_entry *e, sqlite3_stmt *st)
+{
+    copy_col(e->round_id, sizeof e->round_id, st, 0);
+    copy_col(e->round_sha256, sizeof e->round_sha256, st, 1);
+    copy_col(e->org, sizeof e->org, st, 2);
+    copy_col(e->masked_sha256, sizeof e->masked_sha256, st, 3);
+    copy_col(e->submission_sha256, sizeof e->submission_sha256, st, 4);
+    copy_col(e->created, sizeof e->created, st, 5);
+}
+
+#define COLS "round_id, round_sha256, org, masked_sha256, submission_sha256, created"
+
+int mp_ledger_find(sqlite3 *db, const char *round_id, mp_ledger_entry *e)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (mp_store_prepare(db, &st, "SELECT " COLS " FROM submissions WHERE round_id = ?") != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        fill(e, st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return mp_store_error(db, "ledger lookup");
+}
+
+int mp_ledger_submission(sqlite3 *db, const char *round_id, char **text, size_t *len)
+{
+    sqlite3_stmt *st;
+    int rc = -1;
+    if (mp_store_prepare(db, &st, "SELECT submission FROM submissions WHERE round_id = ?") != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *len = (size_t)sqlite3_column_bytes(st, 0);
+        if ((*text = malloc(*len + 1)) != NULL) {
+            memcpy(*text, sqlite3_column_text(st, 0), *len);
+            (*text)[*len] = '\0';
+            rc = 0;
+        } else {
+            mp_error_set("out of memory");
+        }
+    } else {
+        mp_error_set("no submission for round %.64s in the ledger", round_id);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int mp_ledger_insert(sqlite3 *db, const mp_ledger_entry *e, const char *submission, size_t len)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (mp_store_prepare(db, &st,
+                         "INSERT INTO submissions (" COLS ", submission) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)") != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, e->round_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, e->round_sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, e->org, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, e->masked_sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, e->submission_sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, e->created, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, submission, (int)len, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return mp_store_error(db, "cannot record the submission in the ledger");
+    return 0;
+}
+
+int mp_ledger_list(sqlite3 *db, void (*fn)(const mp_ledger_entry *, void *), void *arg)
+{
+    sqlite3_stmt *st;
+    mp_ledger_entry e;
+    int rc;
+    if (mp_store_prepare(db, &st, "SELECT " COLS " FROM submissions ORDER BY created, round_id") !=
+        0)
+        return -1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fill(&e, st);
+        fn(&e, arg);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "ledger listing");
+}

@@ -1,0 +1,44 @@
+/*
+ * ledger.h - the contributor's own SQLite ledger of what it submitted.
+ *
+ * One row per round: the round id and hash, the hash of the masked vector and of the signed
+ * submission, the submission itself (exactly the bytes that left the organisation), and the
+ * time. Never a BSN, never a pseudonym, never the unmasked or noisy vector.
+ *
+ * Why keep it: a second submission for a round with fresh noise would let anyone holding both
+ * average the noise away, so the contributor refuses to submit twice for a round and can hand
+ * out the stored submission again instead.
+ */
+#ifndef MP_LEDGER_H
+#define MP_LEDGER_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#include "error.h"
+
+typedef struct mp_ledger_entry {
+    char round_id[65];
+    char round_sha256[65];
+    char org[41];
+    char masked_sha256[65];
+    char submission_sha256[65];
+    char created[21];
+} mp_ledger_entry;
+
+MP_WUR int mp_ledger_open(sqlite3 **db, const char *path);
+
+/* 1 and *e filled when the round has an entry, 0 when not, -1 on error. */
+int mp_ledger_find(sqlite3 *db, const char *round_id, mp_ledger_entry *e);
+
+/* The stored submission text of a round (malloc'd). */
+MP_WUR int mp_ledger_submission(sqlite3 *db, const char *round_id, char **text, size_t *len);
+
+/* Insert an entry (the caller holds the transaction). */
+MP_WUR int mp_ledger_insert(sqlite3 *db, const mp_ledger_entry *e, const char *submission,
+                            size_t len);
+
+/* Call fn for each entry, oldest first. */
+MP_WUR int mp_ledger_list(sqlite3 *db, void (*fn)(const mp_ledger_entry *, void *), void *arg);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * release.c - build and render releases (see release.h).
+ */
+#include "release.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "canon.h"
+#include "date.h"
+#include "mask.h"
+
+static const char *const dim_keys[MP_DIM_COUNT] = {"age", "duration", "focus", "sex"};
+
+static long long published_value(int64_t noisy)
+{
+    return noisy < 0 ? 0 : (long long)noisy;
+}
+
+/* Percentage with one decimal from two non-negative totals, integer arithmetic, rounded half
+ * up. */
+static void rate_text(char *out, size_t cap, long long num, long long den, int complement)
+{
+    if (den <= 0) {
+        snprintf(out, cap, "%s", "");
+        return;
+    }
+    if (num > den)
+        num = den;
+    /* 0 <= num <= den, so the result is 0..1000; 128 bits keep 2000 * num from overflowing. */
+    unsigned permille = (unsigned)((2000 * (unsigned __int128)num + (unsigned long long)den) /
+                                   (2 * (unsigned __int128)den));
+    if (complement)
+        permille = 1000 - permille;
+    snprintf(out, cap, "%u.%u", permille / 10 % 1000, permille % 10);
+}
+
+int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, size_t n,
+                     const uint64_t *sum, const char *published)
+{
+    const mp_catalogue *c = spec->catalogue;
+    char hash[MP_HASH_HEX_BYTES], name[128], pct[16];
+    cJSON *b = cJSON_CreateObject(), *arr, *o;
+    char *vec = mp_vec_encode(sum, c->ncells);
+    char sd[11], ed[11];
+    if (b == NULL || vec == NULL)
+        goto oom;
+    cJSON_AddNumberToObject(b, "mijlpaal_release", 1);
+    cJSON_AddStringToObject(b, "round_id", spec->round_id);
+    mp_hex_encode(hash, spec->env->hash, MP_HASH_BYTES);
+    cJSON_AddStringToObject(b, "round_sha256", hash);
+    mp_hex_encode(hash, spec->roster_hash, MP_HASH_BYTES);
+    cJSON_AddStringToObject(b, "roster_sha256", hash);
+    cJSON_AddStringToObject(b, "region", spec->region);
+    o = cJSON_AddObjectToObject(b, "period");
+    mp_date_format(sd, spec->period_start);
+    mp_date_format(ed, spec->period_end);
+    cJSON_AddStringToObject(o, "start", sd);
+    cJSON_AddStringToObject(o, "end", ed);
+    cJSON_AddStringToObject(b, "published", published);
+    arr = cJSON_AddArrayToObject(b, "included");
+    for (size_t i = 0; i < n; i++) {
+        o = cJSON_CreateObject();
+        mp_hex_encode(hash, inc[i].submission_hash, MP_HASH_BYTES);
+        cJSON_AddStringToObject(o, "org", inc[i].org);
+        cJSON_AddStringToObject(o, "submission_sha256", hash);
+        cJSON_AddItemToArray(arr, o);
+    }
+    o = cJSON_AddObjectToObject(b, "noise");
+    cJSON_AddStringToObject(o, "mechanism", "discrete_gaussian");
+    cJSON_AddStringToObject(o, "sigma", spec->sigma_text);
+    cJSON_AddStringToObject(b, "sum", vec);
+    arr = cJSON_AddArrayToObject(b, "cells");
+    for (size_t i = 0; i < c->ncells; i++) {
+        const mp_metric *m;
+        const mp_dim *d;
+        const mp_band *band;
+        int64_t noisy = (int64_t)sum[i];
+        mp_catalogue_cell(c, i, &m, &d, &band);
+        mp_catalogue_cell_name(c, i, name, sizeof name);
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", name);
+        cJSON_AddStringToObject(o, "metric", m->id);
+        if (d != NULL) {
+            cJSON_AddStringToObject(o, "dimension", dim_keys[d - c->dims]);
+            cJSON_AddStringToObject(o, "band", band->label);
+        } else {
+            cJSON_AddNullToObject(o, "dimension");
+            cJSON_AddNullToObject(o, "band");
+        }
+        /* |noisy| < 2^53 unless the noise or the sum is absurd; refuse rather than round. */
+        if (noisy > MP_CANON_MAX_INT || noisy < -MP_CANON_MAX_INT) {
+            cJSON_Delete(b);
+            free(vec);
+            return mp_error_set("cell %s is out of range: the submissions do not sum to counts "
+                                "(a missing or corrupted submission?)",
+                                name);
+        }
+        cJSON_AddNumberToObject(o, "noisy", (double)noisy);
+        cJSON_AddNumberToObject(o, "value", (double)published_value(noisy));
+        cJSON_AddItemToArray(arr, o);
+    }
+    arr = cJSON_AddArrayToObject(b, "rates");
+    for (size_t r = 0; r < c->nrates; r++) {
+        const mp_rate *rate = &c->rates[r];
+        long long num = published_value((int64_t)sum[c->metrics[rate->numerator].offset]);
+        long long den = published_value((int64_t)sum[c->metrics[rate->denominator].offset]);
+        rate_text(pct, sizeof pct, num, den, rate->complement);
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", rate->id);
+        cJSON_AddStringToObject(o, "title", rate->title);
+        cJSON_AddStringToObject(o, "percent", pct);
+        cJSON_AddItemToArray(arr, o);
+    }
+    free(vec);
+    *body = b;
+    return 0;
+oom:
+    free(vec);
+    cJSON_Delete(b);
+    return mp_error_set("out of memory");
+}
+
+/* ---- renderings ------------------------------------------------------------------------- */
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_printf(sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *s, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    if (s->oom)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (s->len + (size_t)n + 1 > s->cap) {
+        size_t cap = s->cap ? s->cap : 4096;
+        while (cap < s->len + (size_t)n + 1)
+            cap *= 2;
+        char *np = realloc(s->p, cap);
+        if (np == NULL) {
+            s->oom = 1;
+            return;
+        }
+        s->p = np;
+        s->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(s->p + s->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    s->len += (size_t)n;
+}
+
+static int sb_done(sbuf *s, char **out, size_t *len)
+{
+    if (s->oom || s->p == NULL) {
+        free(s->p);
+        return mp_error_set("out of memory");
+    }
+    *out = s->p;
+    *len = s->len;
+    return 0;
+}
+
+/* CSV field: quoted when it holds ';', '"' or a line break. */
+static void csv_field(sbuf *s, const char *v)
+{
+    if (strpbrk(v, ";\"\r\n") == NULL) {
+        sb_printf(s, "%s", v);
+        return;
+    }
+    sb_printf(s, "\"");
+    for (; *v; v++)
+        sb_printf(s, *v == '"' ? "\"\"" : "%c", *v);
+    sb_printf(s, "\"");
+}
+
+static void html_text(sbuf *s, const char *v)
+{
+    for (; *v; v++) {
+        switch (*v) {
+        case '<': sb_printf(s, "&lt;"); break;
+        case '>': sb_printf(s, "&gt;"); break;
+        case '&': sb_printf(s, "&amp;"); break;
+        case '"': sb_printf(s, "&quot;"); break;
+        default: sb_printf(s, "%c", *v);
+        }
+    }
+}
+
+static const char *str_or(const cJSON *o, const char *key, const char *dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+static long long int_of(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
+}
+
+static const mp_metric *metric_of(const mp_catalogue *c, const char *id)
+{
+    for (size_t i = 0; i < c->nmetrics; i++)
+        if (strcmp(c->metrics[i].id, id) == 0)
+            return &c->metrics[i];
+    return NULL;
+}
+
+static const char *dim_title(const mp_catalogue *c, const char *key)
+{
+    for (int d = 0; d < MP_DIM_COUNT; d++)
+        if (strcmp(dim_keys[d], key) == 0)
+            return c->dims[d].title;
+    return key;
+}
+
+int mp_release_csv(char **out, size_t *len, const cJSON *release, const mp_spec *spec)
+{
+    sbuf s = {0};
+    const cJSON *cells = cJSON_GetObjectItemCaseSensitive(release, "cells"), *cell;
+    const cJSON *rates = cJSON_GetObjectItemCaseSensitive(release, "rates"), *rate;
+    sb_printf(&s, "\xEF\xBB\xBF"
+                  "Mijlpaal;Uitsplitsing;Categorie;Aantal personen;Ruwe ruis-som\r\n");
+    cJSON_ArrayForEach(cell, cells)
+    {
+        const mp_metric *m = metric_of(spec->catalogue, str_or(cell, "metric", ""));
+        csv_field(&s, m ? m->title : str_or(cell, "metric", ""));
+        sb_printf(&s, ";");
+        csv_field(&s, str_or(cell, "dimension", NULL)
+                          ? dim_title(spec->catalogue, str_or(cell, "dimension", ""))
+                          : "Totaal");
+        sb_printf(&s, ";");
+        csv_field(&s, str_or(cell, "band", ""));
+        sb_printf(&s, ";%lld;%lld\r\n", int_of(cell, "value"), int_of(cell, "noisy"));
+    }
+    cJSON_ArrayForEach(rate, rates)
+    {
+        csv_field(&s, str_or(rate, "title", ""));
+        sb_printf(&s, ";Percentage;;");
+        /* Dutch Excel reads a decimal comma. */
+        for (const char *p = str_or(rate, "percent", ""); *p; p++)
+            sb_printf(&s, "%c", *p == '.' ? ',' : *p);
+        sb_printf(&s, ";\r\n");
+    }
+    return sb_done(&s, out, len);
+}
+
+int mp_release_html(char **out, size_t *len, const cJSON *release, const mp_spec *spec)
+{
+    sbuf s = {0};
+    const mp_catalogue *c = spec->catalogue;
+    const cJSON *cells = cJSON_GetObjectItemCaseSensitive(release, "cells"), *cell;
+    const cJSON *rates = cJSON_GetObjectItemCaseSensitive(release, "rates"), *rate;
+    const cJSON *inc = cJSON_GetObjectItemCaseSensitive(release, "included");
+    const cJSON *period = cJSON_GetObjectItemCaseSensitive(release, "period");
+    const char *current = "";
+
+    sb_printf(&s, "<!DOCTYPE html>\n<html lang=\"nl\">\n<head>\n<meta charset=\"utf-8\">\n"
+                  "<title>");
+    html_text(&s, c->title);
+    sb_printf(&s, "</title>\n<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;"
+                  "color:#222}table{border-collapse:collapse;margin:0 0 2em 0}"
+                  "td,th{border:1px solid #bbb;padding:.3em .6em;text-align:left}"
+                  "td.n{text-align:right}caption{text-align:left;font-weight:bold;"
+                  "padding:.5em 0}</style>\n</head>\n<body>\n<h1>");
+    html_text(&s, c->title);
+    sb_printf(&s, "</h1>\n<p>Regio: ");
+    html_text(&s, str_or(release, "region", "?"));
+    sb_printf(&s, ". Periode: %s tot en met %s. Gepubliceerd: %s.</p>\n",
+              str_or(period, "start", "?"), str_or(period, "end", "?"),
+              str_or(release, "published", "?"));
+    sb_printf(&s, "<p>Deze cijfers gaan alleen over de regio als geheel: er is geen cijfer per "
+                  "gemeente of per organisatie, en niets over een persoon. %d organisaties "
+                  "leverden versleutelde tellingen aan; alleen hun som is geopend. Elk cijfer "
+                  "bevat bewust een kleine toevallige afwijking (ruis, standaardafwijking %s), "
+                  "zodat niemand uit de tabel kan afleiden of een bepaalde inwoner erin "
+                  "voorkomt.</p>\n",
+              cJSON_GetArraySize(inc), spec->sigma_text);
+    cJSON_ArrayForEach(cell, cells)
+    {
+        const char *metric = str_or(cell, "metric", "");
+        const char *dim = str_or(cell, "dimension", NULL);
+        if (strcmp(metric, current) != 0) {
+            const mp_metric *m = metric_of(c, metric);
+            if (*current)
+                sb_printf(&s, "</table>\n");
+            current = metric;
+            sb_printf(&s, "<table>\n<caption>");
+            html_text(&s, m ? m->title : metric);
+            sb_printf(&s, "</caption>\n");
+            if (m != NULL) {
+                sb_printf(&s, "<tr><td colspan=\"3\">");
+                html_text(&s, m->description);
+                sb_printf(&s, "</td></tr>\n");
+            }
+            sb_printf(&s, "<tr><th>Uitsplitsing</th><th>Categorie</th><th>Aantal personen</th>"
+                          "</tr>\n");
+        }
+        sb_printf(&s, "<tr><td>");
+        html_text(&s, dim ? dim_title(c, dim) : "Totaal");
+        sb_printf(&s, "</td><td>");
+        html_text(&s, str_or(cell, "band", ""));
+        sb_printf(&s, "</td><td class=\"n\">%lld</td></tr>\n", int_of(cell, "value"));
+    }
+    if (*current)
+        sb_printf(&s, "</table>\n");
+    if (cJSON_GetArraySize(rates) > 0) {
+        sb_printf(&s, "<table>\n<caption>Afgeleide percentages</caption>\n"
+                      "<tr><th>Mijlpaal</th><th>Percentage</th></tr>\n");
+        cJSON_ArrayForEach(rate, rates)
+        {
+            const char *pct = str_or(rate, "percent", "");
+            sb_printf(&s, "<tr><td>");
+            html_text(&s, str_or(rate, "title", ""));
+            sb_printf(&s, "</td><td class=\"n\">");
+            if (*pct == '\0')
+                sb_printf(&s, "n.v.t.");
+            for (const char *p = pct; *p; p++)
+                sb_printf(&s, "%c", *p == '.' ? ',' : *p);
+            sb_printf(&s, "%s</td></tr>\n", *pct ? "%" : "");
+        }
+        sb_printf(&s, "</table>\n");
+    }
+    sb_printf(&s, "<p>Controle: deze publicatie is digitaal ondertekend door de regionale "
+                  "coördinator. Een accountant kan met <code>mijlpaal-auditor verify</code> "
+                  "nagaan dat elk cijfer uit ondertekende aanleveringen van de deelnemende "
+                  "organisaties komt.</p>\n</body>\n</html>\n");
+    return sb_done(&s, out, len);
+}

@@ -1,0 +1,41 @@
+/*
+ * release.h - the signed regional release and its renderings.
+ *
+ * Body of a "release" envelope:
+ *   {"mijlpaal_release":1, "round_id":ID, "round_sha256":HEX, "roster_sha256":HEX,
+ *    "region":REGION_ID, "period":{"start","end"}, "published":TIME,
+ *    "included":[{"org":ID,"submission_sha256":HEX}...] (sorted by org),
+ *    "noise":{"mechanism","sigma"}, "sum":B64(D x uint64 LE),
+ *    "cells":[{"name","metric","dimension","band","noisy","value"}...],
+ *    "rates":[{"id","title","percent"}...]}
+ *
+ * "noisy" is the opened regional sum of cell i read as a signed 64-bit integer (counts plus
+ * noise); "value" is the published figure after post-processing that costs no privacy (here:
+ * clamping at 0). Rates are derived from published totals, as a decimal string with one
+ * decimal, or "" when the denominator is 0.
+ *
+ * The release is a pure function of the round, the included submissions, the sum and the
+ * publication time: an auditor rebuilds it from those and compares canonical bytes.
+ */
+#ifndef MP_RELEASE_H
+#define MP_RELEASE_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "spec.h"
+
+typedef struct mp_included {
+    const char *org;
+    unsigned char submission_hash[MP_HASH_BYTES];
+} mp_included;
+
+MP_WUR int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, size_t n,
+                            const uint64_t *sum, const char *published);
+
+/* Renderings for people: CSV for Excel (';', UTF-8 BOM, CRLF) and a Dutch HTML page. */
+MP_WUR int mp_release_csv(char **out, size_t *len, const cJSON *release, const mp_spec *spec);
+MP_WUR int mp_release_html(char **out, size_t *len, const cJSON *release, const mp_spec *spec);
+
+#endif
