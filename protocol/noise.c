@@ -53,6 +53,8 @@
  */
 #include "noise.h"
 
+#include <assert.h>
+
 typedef unsigned __int128 u128;
 
 #define NOISE_MAX_TRIALS 1024u /* G above */
@@ -94,6 +96,7 @@ static uint64_t isqrt40(uint64_t v)
  * every size (no shortcut when x*y fits), so the statistical tests exercise all of it. */
 static void mul_divmod(u128 x, u128 y, u128 m, u128 *q, u128 *r)
 {
+    assert(m != 0 && m >> 127 == 0);
     u128 xq = x / m, xr = x % m, qq = 0, rr = 0;
     int bits = 0;
     while (bits < 128 && (y >> bits) != 0)
@@ -139,6 +142,7 @@ static int bern_exp1(mp_rng *r)
 /* Bernoulli((hi*q2 + lo)/(q1*q2)), the fractional part of e, digit by digit. */
 static int bern_frac(mp_rng *r, const exponent *e)
 {
+    assert(e->hi < e->q1 && e->lo < e->q2);
     if (e->hi == 0 && e->lo == 0)
         return 0;
     u128 u1 = mp_rng_uniform128(r, e->q1);
