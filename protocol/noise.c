@@ -50,6 +50,8 @@
  *
  * Nothing here uses floating point: the Makefile builds this file with -mgeneral-regs-only.
  * No state outside the arguments; the functions are thread-safe given separate mp_rng objects.
+ * Not constant-time: the number of rejections depends on the value drawn, so the samplers are
+ * meant to run where their timing is not observable (the contributor's own machine).
  */
 #include "noise.h"
 
