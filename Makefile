@@ -46,7 +46,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all clean test test-plain test-asan unit e2e demo install deps check-deps format \
-        format-check bench
+        format-check bench fuzz
 
 all: check-deps $(BINS)
 
@@ -115,6 +115,21 @@ demo:
 
 bench: all
 	@BIN=$(abspath $(BUILD)/bin) ./bench/ingest.sh
+
+# Coverage-guided fuzzing of every parser (clang + libFuzzer; not part of make test).
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
+               -fsanitize=fuzzer,address,undefined -Iprotocol $(PKG_CFLAGS)
+fuzz:
+	@mkdir -p $(BUILD)/fuzz
+	@set -e; for t in tests/fuzz/fuzz_*.c; do \
+	  n=$$(basename $$t .c); \
+	  clang $(FUZZ_CFLAGS) $$t $(filter-out protocol/noise.c,$(LIB_SRC)) protocol/noise.c \
+	    -o $(BUILD)/fuzz/$$n $(LDLIBS); \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+	  [ $$n != fuzz_documents ] || cp data/catalogues/*.json data/regions/*.json $(BUILD)/fuzz/corpus-$$n/; \
+	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/corpus-$$n; \
+	done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

@@ -934,9 +934,10 @@ static void after_exit(gen *g, person *p, int gi, int32_t end, int reason, doubl
 static void bijstand_spell(gen *g, person *p, int gi, int32_t start, int32_t end, int depth)
 {
     int reason = MP_REASON_NONE;
-    double months = (double)(end - start) / DAYS_PER_MONTH;
+    double months;
     if (start < adult_from(p))
         start = adult_from(p);
+    months = (double)(end - start) / DAYS_PER_MONTH;
     if (end != MP_DATE_OPEN && end < g->E)
         reason = bijstand_exit_reason(g, mp_date_age(p->birth, end), months);
     else
@@ -972,10 +973,15 @@ static void dgr_registration(gen *g, person *p, int oi, int gi, int32_t earliest
         emit(g, p, oi, chance(g, 0.8) ? MP_SPELL_BANENAFSPRAAK : MP_SPELL_BAAN, gi, js,
              MP_DATE_OPEN, 0);
         p->job_at_end = 1;
-    } else if (chance(g, 0.3)) { /* uitval: a banenafspraak job that ended */
-        int32_t jlo = mp_date_add_months(g->E, -48);
-        js = (int32_t)irange(g, from > jlo ? from : jlo, g->E - 60);
-        emit(g, p, oi, MP_SPELL_BANENAFSPRAAK, gi, js, js + (int32_t)irange(g, 30, 540),
+    } else if (chance(g, 0.3)) { /* uitval: a banenafspraak job that ended before now */
+        int32_t jlo = mp_date_add_months(g->E, -48), je;
+        if (from > jlo)
+            jlo = from;
+        if (jlo > g->E - 60)
+            return;
+        js = (int32_t)irange(g, jlo, g->E - 60);
+        je = js + (int32_t)irange(g, 30, 540);
+        emit(g, p, oi, MP_SPELL_BANENAFSPRAAK, gi, js, je < g->E ? je : g->E - 1,
              MP_REASON_OVERIG);
     }
 }
@@ -1473,8 +1479,10 @@ static void assign_styles(region *r, const char *excel_org)
             o->style = S_EXCEL;
         else if (o->kind == K_UWV)
             o->style = S_UWV;
-        else
-            o->style = turn++ % 3 == 0 ? S_BOM : turn % 3 == 2 ? S_DIGITS : S_REORDER;
+        else {
+            int t = turn++ % 3;
+            o->style = t == 0 ? S_BOM : t == 1 ? S_DIGITS : S_REORDER;
+        }
     }
 }
 
@@ -1581,5 +1589,11 @@ int main(int argc, char **argv)
     mp_date_format(day, g.E);
     fprintf(stderr, "%s: %lu rows (%lu dirty), seed %llu, period end %s, scale %.4g\n", r.id,
             total, dirty, opt.seed, day, scale);
+    if (dirty > 0) {
+        fputs("dirty rows by the reason the contributor should report:", stderr);
+        for (int k = 0; k < D_COUNT; k++)
+            fprintf(stderr, " %s %lu%s", DIRT_NAMES[k], g.dirty_by_reason[k],
+                    k + 1 < D_COUNT ? "," : "\n");
+    }
     return 0;
 }
