@@ -10,9 +10,16 @@
  *
  *   gemeente / samenwerking  bijstand, ioaw, traject, doelgroepenregister, banenafspraak and
  *                            baan spells of its own residents (with focus-group flags)
- *   uwv                      ww, wajong, wia, and doelgroepenregister with banenafspraak/baan
- *                            spells of Wajongers (polisadministratie); no flags column
- *   sw-bedrijf               a header only (Tomin-like schappen hold no spells here)
+ *   uwv                      ww (claims that ran in the last half year), wajong, wia, and
+ *                            doelgroepenregister with banenafspraak/baan spells of Wajongers
+ *                            (from the polisadministratie); no flags column
+ *   sw-bedrijf               a header only (a werkvoorzieningsschap holds no spells here)
+ *
+ * Who is drawn: the bijstand stock on the period end (CBS age and duration mix), leavers
+ * during the six years before it (some come back: herinstroom; some move within the region),
+ * long-running IOAW, WW claims (some ending in IOAW or bijstand at the gemeente), Wajongers and
+ * WIA. Gemeente persons may have a traject, a job after leaving for work, and a registration in
+ * the doelgroepenregister (7%) with a job on the period end at the region's working share.
  *
  * One organisation per region (fermwerk, hbel or huizen by default; --excel-org) writes a
  * "Dutch Excel" export instead: Windows-1252, ';', CRLF, DD-MM-YYYY dates, Dutch column names
@@ -31,12 +38,13 @@
  *   - Utrecht below 10,000 households in bijstand (seed 2019-actieagenda-werkbeweging-utrecht);
  *   - statushouder about 8% and alleenstaande ouder about 12% of the bijstand population, a few
  *     percent of the stock leaving for work per half year, WW (about 0.8% of inhabitants, at
- *     most 24 months), Wajong (0.5%) and WIA (0.35%) densities, and the population and
+ *     most 24 months), Wajong (0.5%) and WIA (0.25%) densities, and the population and
  *     bijstand density per gemeente (inhabitants about 2024, CBS StatLine, rounded): our own
  *     approximations, stated here so that they can be checked and changed.
  *
- * Output is a pure function of the arguments: the seeded ChaCha20 generator of protocol/rng.h
- * is keyed with BLAKE2b("mijlpaal-synth-v1" || seed || region id).
+ * Output is a pure function of the arguments (on one platform: durations use double arithmetic
+ * and log()): the seeded ChaCha20 generator of protocol/rng.h is keyed with
+ * BLAKE2b("mijlpaal-synth-v1" || seed as 8 bytes little-endian || region id).
  *
  * Dirty rows (--dirty): that fraction of rows is replaced by a row with exactly one defect,
  * spread evenly over: BSN failing the elfproef, 7-digit BSN, impossible date (30 February),
@@ -153,20 +161,36 @@ static const double WW_AGE_W[NBANDS] = {0.10, 0.22, 0.20, 0.22, 0.26};
 static const double WAJONG_AGE_W[NBANDS] = {0.18, 0.30, 0.22, 0.17, 0.13};
 static const double WIA_AGE_W[NBANDS] = {0.0, 0.12, 0.22, 0.30, 0.36};
 
+/* What the flows (leavers who come back, WW ending in bijstand, moves within the region)
+ * leave running on the period end, per person of the target bijstand stock, by age band and
+ * duration band (<1, 1-2, 2-5, 5+ years). Measured with this program at its defaults and
+ * STOCK_DIRECT 0 (Midden-Utrecht, scale 8). The stock drawn directly is the CBS mix minus
+ * this, so that the whole stock has the CBS mix and the gemeente's size. */
+#define STOCK_DIRECT 1
+static const double FLOW_AT_END[NBANDS][4] = {
+    {0.0075, 0.0036, 0.0027, 0.0001},
+    {0.0178, 0.0099, 0.0125, 0.0019},
+    {0.0170, 0.0096, 0.0127, 0.0020},
+    {0.0151, 0.0085, 0.0115, 0.0015},
+    {0.0110, 0.0068, 0.0109, 0.0020}
+};
+
 /* Persons of each kind per gemeente at scale 1. */
-#define STOCK_PER_BIJSTAND 0.85 /* running bijstand drawn directly (re-entrants add the rest) */
-#define EXIT_RATE_PER_YEAR 0.21 /* leavers per year per person in the stock, all reasons */
+#define EXIT_RATE_PER_YEAR 0.155 /* leavers drawn directly per year per person in the stock;
+                                  * with re-entrants and WW inflow about 22% leave per year */
 #define IOAW_PER_BIJSTAND 0.03  /* long-running IOAW whose WW predates UWV's export */
 #define WW_STOCK_PER_POP 0.008
 #define WW_MEAN_MONTHS 7.0
-#define WW_EXPORT_MONTHS 12 /* UWV exports WW spells that ran in the last year */
+#define WW_EXPORT_MONTHS 6 /* UWV exports the WW claims that ran in the last half year */
+#define P_WW_TO_BIJSTAND 0.10 /* after the right ends, under 60: about 12% of bijstand inflow */
+#define P_WW_TO_IOAW 0.45     /* after the right ends, 60 to AOW */
 #define WAJONG_PER_POP 0.005
-#define WIA_PER_POP 0.0035
+#define WIA_PER_POP 0.0025
 
 #define P_STATUSHOUDER 0.08
 #define P_PARTNER 0.10
 #define P_DGR_BIJSTAND 0.07 /* bijstand persons in the doelgroepenregister */
-#define P_TRAJECT 0.32      /* a traject during bijstand in the last three years */
+#define P_TRAJECT 0.25      /* a traject during bijstand in the last two years */
 /* Herinstroom (Divosa via seed 2022), cumulative: 14% within 6 months, 20% within a year,
  * 35% within five years. */
 #define P_REENTRY_6M 0.14
@@ -370,6 +394,7 @@ typedef struct gen {
     int32_t E, W;     /* period end; start of the six-year window */
     int32_t dgr_from; /* the doelgroepenregister exists since 2015 */
     double dirty, dgr_work;
+    double stock_mix[NBANDS * 4], stock_share; /* direct_stock_mix() */
     int target;     /* the only organisation whose rows count, -1 = all */
     int count_only; /* dry run: count rows, write nothing */
     bsnset used;
@@ -820,20 +845,6 @@ static double exit_duration(gen *g)
     }
 }
 
-/* Months the running bijstand spell of a person in the stock has lasted, by age band. */
-static double stock_duration(gen *g, int band)
-{
-    double u = unif(g), p5 = STOCK_DUR_5P[band], p25 = STOCK_DUR_2_5[band];
-    double rest = 1.0 - p5 - p25;
-    if (u < p5)
-        return 60 + expo(g, 66);
-    if (u < p5 + p25)
-        return 24 + unif(g) * 36;
-    if (u < p5 + p25 + 0.55 * rest)
-        return unif(g) * 12;
-    return 12 + unif(g) * 12;
-}
-
 /* Why a bijstand spell ended, by age at the end and months it lasted: the longer, the fewer
  * leave for work (seed 2022: "hoe langer iemand in de bijstand zit, hoe moeilijker"). */
 static int bijstand_exit_reason(gen *g, int age, double months)
@@ -858,11 +869,11 @@ static int32_t adult_from(const person *p)
 
 static void bijstand_from(gen *g, person *p, int gi, int32_t start, int depth);
 
-/* A traject during a bijstand spell [s, e] in the last three years (Werkbeweging: werkfit,
+/* A traject during a bijstand spell [s, e] in the last two years (Werkbeweging: werkfit,
  * leerwerkplek, scholing). */
 static void maybe_traject(gen *g, const person *p, int gi, int32_t s, int32_t e, int exit_reason)
 {
-    int32_t from = mp_date_add_months(g->E, -36), lo, hi, ts, te;
+    int32_t from = mp_date_add_months(g->E, -24), lo, hi, ts, te;
     int reason;
     double w[MP_REASON_COUNT] = {0};
     lo = s > from ? s : from;
@@ -898,8 +909,8 @@ static void job_from(gen *g, person *p, int gi, int32_t start, int32_t stop)
     emit(g, p, gem_org(g, gi), type, gi, start, end, end == MP_DATE_OPEN ? 0 : MP_REASON_OVERIG);
 }
 
-/* After a bijstand spell ended on `end`: a job (for exits to work in the last two years, the
- * jobs the gemeente follows in nazorg), re-entry (herinstroom), or bijstand elsewhere after a
+/* After a bijstand spell ended on `end`: a job (for exits to work in the last year, the jobs
+ * the gemeente follows in nazorg), re-entry (herinstroom), or bijstand elsewhere after a
  * move within the region. */
 static void after_exit(gen *g, person *p, int gi, int32_t end, int reason, double months,
                        int depth)
@@ -924,7 +935,7 @@ static void after_exit(gen *g, person *p, int gi, int32_t end, int reason, doubl
     } else if (depth < 3 && reason == MP_REASON_DETENTIE && chance(g, 0.3)) {
         next = end + (int32_t)irange(g, 60, 730);
     }
-    if (reason == MP_REASON_WERK && end >= mp_date_add_months(g->E, -24))
+    if (reason == MP_REASON_WERK && end >= mp_date_add_months(g->E, -12))
         job_from(g, p, gi, end + 1, next);
     if (next != MP_DATE_OPEN && next <= g->E)
         bijstand_from(g, p, next_gem, next, depth + 1);
@@ -986,17 +997,52 @@ static void dgr_registration(gen *g, person *p, int oi, int gi, int32_t earliest
     }
 }
 
-/* A person in the bijstand stock on the period end, by the CBS age and duration mix. */
+/* The part of the bijstand stock drawn directly, per person of the target stock, by age band
+ * and duration band: the CBS mix minus what the flows leave running. Returns its total. */
+static double direct_stock_mix(double mix[NBANDS * 4])
+{
+    double total_age = 0, sum = 0;
+    for (int b = 0; b < NBANDS; b++)
+        total_age += STOCK_AGE_W[b];
+    for (int b = 0; b < NBANDS; b++) {
+        double a = STOCK_DUR_2_5[b], l = STOCK_DUR_5P[b], rest = 1.0 - a - l;
+        double target[4] = {0.55 * rest, 0.45 * rest, a, l};
+        for (int d = 0; d < 4; d++) {
+            double x = STOCK_AGE_W[b] / total_age * target[d] - FLOW_AT_END[b][d];
+            mix[b * 4 + d] = STOCK_DIRECT * (x > 0 ? x : 0);
+            sum += mix[b * 4 + d];
+        }
+    }
+    return sum;
+}
+
+/* Months in a duration band (<1, 1-2, 2-5, 5+ years). */
+static double duration_in_band(gen *g, int d)
+{
+    switch (d) {
+    case 0:
+        return unif(g) * 12;
+    case 1:
+        return 12 + unif(g) * 12;
+    case 2:
+        return 24 + unif(g) * 36;
+    default:
+        return 60 + expo(g, 66);
+    }
+}
+
+/* A person in the bijstand stock on the period end (with the flows: the CBS age and duration
+ * mix). */
 static void life_stock(gen *g, int gi)
 {
     person p;
-    int band = pick(g, STOCK_AGE_W, NBANDS);
+    int cell = pick(g, g->stock_mix, NBANDS * 4), band = cell / 4;
     int32_t birth = birth_for_age(g, age_in_band(g, band), g->E);
     int32_t start, adult;
     new_person(g, &p, birth, draw_sex(g, 0.57));
     bijstand_flags(g, &p);
     p.dgr = chance(g, P_DGR_BIJSTAND);
-    start = g->E - months_to_days(stock_duration(g, band));
+    start = g->E - months_to_days(duration_in_band(g, cell % 4));
     adult = adult_from(&p);
     if (start < adult) /* younger than the drawn duration allows */
         start = (int32_t)irange(g, adult, g->E);
@@ -1052,45 +1098,49 @@ static void life_ioaw(gen *g, int gi)
     sodium_memzero(&p, sizeof p);
 }
 
-/* A WW claim at UWV; when the right ends without work it may be followed by IOAW or bijstand
- * at the gemeente (the same person in two organisations' files). */
+/* A WW claim (at most 24 months). UWV's export holds the claims that ran during its export
+ * window; when the right ends without work the claim may be followed by IOAW or bijstand at
+ * the gemeente (the same person in two organisations' files), also for claims older than
+ * UWV's window. A claim that leaves no row anywhere makes no person. */
 static void life_ww(gen *g, int gi)
 {
     person p;
     int32_t window = mp_date_add_months(g->E, -WW_EXPORT_MONTHS);
-    int32_t start = (int32_t)irange(g, mp_date_add_months(window, -24), g->E);
-    double months;
-    int32_t end;
-    int band, age, reason = MP_REASON_NONE;
-    double u = unif(g);
+    int32_t start = (int32_t)irange(g, mp_date_add_months(g->W, -24), g->E);
+    int32_t end, birth;
+    int age, reason = MP_REASON_NONE, follow = 0;
+    double u = unif(g), months;
     months = u < 0.60 ? 1 + unif(g) * 5 : u < 0.85 ? 6 + unif(g) * 6 : 12 + unif(g) * 12;
     end = start + months_to_days(months);
-    if (end < window) /* ran before UWV's export window: not in the file */
-        return;
-    band = pick(g, WW_AGE_W, NBANDS);
-    age = age_in_band(g, band);
-    new_person(g, &p, birth_for_age(g, age, start), draw_sex(g, 0.48));
+    age = age_in_band(g, pick(g, WW_AGE_W, NBANDS));
+    birth = birth_for_age(g, age, start);
     if (end < g->E) {
         double w[MP_REASON_COUNT] = {0};
+        int age_end = mp_date_age(birth, end);
         w[MP_REASON_WERK] = 0.58;
         w[MP_REASON_OVERIG] = 0.33;
         w[MP_REASON_OPLEIDING] = age < 27 ? 0.06 : 0.02;
         w[MP_REASON_VERHUIZING] = 0.03;
         w[MP_REASON_OVERLIJDEN] = 0.005;
         w[MP_REASON_DETENTIE] = 0.005;
-        reason = mp_date_age(p.birth, end) >= 67 ? MP_REASON_PENSIOEN : pick(g, w, MP_REASON_COUNT);
+        reason = age_end >= 67 ? MP_REASON_PENSIOEN : pick(g, w, MP_REASON_COUNT);
+        if (reason == MP_REASON_OVERIG && age_end >= 60 && age_end < 67)
+            follow = chance(g, P_WW_TO_IOAW) ? 1 : 0;
+        else if (reason == MP_REASON_OVERIG && age_end < 60)
+            follow = chance(g, P_WW_TO_BIJSTAND) ? 2 : 0;
     } else {
         end = MP_DATE_OPEN;
     }
-    emit(g, &p, g->r->uwv, MP_SPELL_WW, gi, start, end, reason);
-    if (reason == MP_REASON_OVERIG) {
-        int a = mp_date_age(p.birth, end);
-        if (a >= 60 && a < 67 && chance(g, 0.45)) {
-            ioaw_from(g, &p, gi, end + 1);
-        } else if (a < 60 && chance(g, 0.30)) {
-            bijstand_flags(g, &p);
-            bijstand_from(g, &p, gi, end + (int32_t)irange(g, 1, 60), 1);
-        }
+    if (end < window && !follow)
+        return;
+    new_person(g, &p, birth, draw_sex(g, 0.48));
+    if (end >= window)
+        emit(g, &p, g->r->uwv, MP_SPELL_WW, gi, start, end, reason);
+    if (follow == 1) {
+        ioaw_from(g, &p, gi, end + 1);
+    } else if (follow == 2) {
+        bijstand_flags(g, &p);
+        bijstand_from(g, &p, gi, end + (int32_t)irange(g, 1, 60), 1);
     }
     sodium_memzero(&p, sizeof p);
 }
@@ -1141,20 +1191,21 @@ static void life_wia(gen *g, int gi)
 enum life_kind { L_STOCK, L_EXIT, L_IOAW, L_WW, L_WAJONG, L_WIA, L_COUNT };
 
 /* Expected persons of a kind in gemeente gi at scale 1. */
-static double expected(const region *r, int kind, int gi)
+static double expected(const gen *gn, int kind, int gi)
 {
+    const region *r = gn->r;
     const gem *g = &r->g[gi];
     int has_gem = g->org >= 0, has_uwv = r->uwv >= 0;
     double ww_starts_per_month = g->population * WW_STOCK_PER_POP / WW_MEAN_MONTHS;
     switch (kind) {
     case L_STOCK:
-        return has_gem ? STOCK_PER_BIJSTAND * g->bijstand : 0;
+        return has_gem ? gn->stock_share * g->bijstand : 0;
     case L_EXIT:
         return has_gem ? EXIT_RATE_PER_YEAR * WINDOW_MONTHS / 12.0 * g->bijstand : 0;
     case L_IOAW:
         return has_gem ? IOAW_PER_BIJSTAND * g->bijstand : 0;
-    case L_WW: /* claims starting in the 24 months before UWV's window and during it */
-        return has_uwv ? ww_starts_per_month * (24 + WW_EXPORT_MONTHS) : 0;
+    case L_WW: /* claims starting in the window or up to 24 months before it */
+        return has_uwv ? ww_starts_per_month * (24 + WINDOW_MONTHS) : 0;
     case L_WAJONG:
         return has_uwv ? WAJONG_PER_POP * g->population : 0;
     case L_WIA:
@@ -1184,7 +1235,7 @@ static void generate(gen *g, double scale)
     for (size_t gi = 0; gi < r->ngem; gi++)
         for (int k = 0; k < L_COUNT; k++)
             if (relevant(r, k, (int)gi, g->target))
-                total += w[gi * L_COUNT + (size_t)k] = expected(r, k, (int)gi) * scale;
+                total += w[gi * L_COUNT + (size_t)k] = expected(g, k, (int)gi) * scale;
     if (total > MAX_PERSONS)
         die("--scale/--rows too large: %.0f persons (at most %.0f)", total, MAX_PERSONS);
     n = draw_count(g, total);
@@ -1291,12 +1342,14 @@ static void usage(FILE *out)
         "seed documents, herinstroom 14% within 6 months, a doelgroepenregister of which 43%\n"
         "(Gooi en Vechtstreek: 48%) works, WW ending in bijstand or IOAW at the gemeente.\n"
         "Spells cover the six years up to the period end; spells ending later are written as\n"
-        "still running. The same arguments always give byte-identical files.\n"
+        "still running. The same arguments give byte-identical files (on one platform).\n"
         "\n"
         "  --region FILE         region definition (data/regions/<id>.json)\n"
         "  --out-dir DIR         output directory, created when missing\n"
         "  --seed N              seed of the deterministic generator (default 1)\n"
-        "  --period-end DATE     YYYY-MM-DD, the export's date (default 2026-06-30)\n"
+        "  --period-end DATE     YYYY-MM-DD, the export's date (default 2026-06-30); not\n"
+        "                        after today, or the contributor refuses the rows that\n"
+        "                        start in the future (date_range)\n"
         "  --scale X             persons relative to the real region (default 1.0; Midden-\n"
         "                        Utrecht is then about 75,000 rows)\n"
         "  --dirty FRACTION      share of rows with one defect (default 0.01; 0 to 0.5),\n"
@@ -1311,20 +1364,22 @@ static void usage(FILE *out)
         "                        fermwerk, hbel or huizen, whichever the region has)\n"
         "  -h, --help            this text\n"
         "\n"
-        "File formats. UWV: ',' separator, LF, every field quoted, no flags column. Gemeenten and\n"
-        "samenwerkingen: ';' and CRLF, in turn with a UTF-8 BOM, with gemeentecodes as 4 digits\n"
-        "(\"0344\"), or with the columns in another order. The Dutch Excel organisation: Windows-\n"
-        "1252, ';', CRLF, DD-MM-YYYY, Dutch column names (\"Reden be\xC3\xAB"
-        "indiging\") and codes\n"
-        "(PW, IOAW, DGR, \"Werk aanvaard\", Man/Vrouw, flags SH,AO,PA), BSNs and gemeentecodes as\n"
-        "Excel writes numbers (leading zero dropped), an extra column Dossiernummer; it comes with\n"
-        "DIR/<org-id>.mapping.json that maps it onto the canonical format.\n"
+        "File formats. UWV: ',' separator, LF, every field quoted, no flags column.\n"
+        "Gemeenten and samenwerkingen: ';' and CRLF, in turn with a UTF-8 BOM, with\n"
+        "gemeentecodes as 4 digits (\"0344\"), or with the columns in another order.\n"
+        "The Dutch Excel organisation: Windows-1252, ';', CRLF, DD-MM-YYYY, Dutch column\n"
+        "names (\"Reden be\xC3\xAB"
+        "indiging\") and codes (PW, IOAW, DGR, \"Werk aanvaard\", Man/Vrouw,\n"
+        "flags SH,AO,PA), BSNs and gemeentecodes as Excel writes numbers (leading zero\n"
+        "dropped), an extra column Dossiernummer; DIR/<org-id>.mapping.json maps it onto\n"
+        "the canonical format.\n"
         "\n"
         "Who holds what: gemeenten and samenwerkingen hold bijstand, ioaw, traject,\n"
-        "doelgroepenregister, banenafspraak and baan of their residents, with flags statushouder,\n"
-        "alleenstaande_ouder and partner; UWV holds ww, wajong, wia, and doelgroepenregister with\n"
-        "banenafspraak/baan for Wajongers; an sw-bedrijf gets a header only. The figures and their\n"
-        "sources are listed at the top of tools/synth.c and in docs/metrics.md.\n"
+        "doelgroepenregister, banenafspraak and baan of their residents, with the flags\n"
+        "statushouder, alleenstaande_ouder and partner; UWV holds ww (claims that ran in the\n"
+        "last half year), wajong, wia, and doelgroepenregister with banenafspraak/baan for\n"
+        "Wajongers; an sw-bedrijf gets a header only. The figures and their sources are\n"
+        "listed at the top of tools/synth.c and in docs/metrics.md.\n"
         "\n"
         "No BSN is ever printed. Progress goes to stderr.\n"
         "Exit status: 0 success, 2 usage or system error.\n",
@@ -1541,18 +1596,24 @@ int main(int argc, char **argv)
     g.dgr_from = mp_date_from_civil(2015, 1, 1);
     g.dirty = opt.dirty;
     g.dgr_work = dgr_work_share(r.id);
+    g.stock_share = direct_stock_mix(g.stock_mix);
     g.target = -1;
     if (opt.org != NULL && (g.target = find_org(&r, opt.org)) < 0)
         usage_error("--org: the region has no organisation \"%.40s\"", opt.org);
 
     scale = opt.scale;
-    if (opt.rows != 0) { /* a dry run at scale 1 tells how many rows a unit of scale gives */
-        unsigned long per_unit;
-        run(&g, &r, &opt, 1.0, 1);
-        per_unit = r.o[g.target].rows;
-        if (per_unit == 0)
-            die("--org %s: this organisation holds no synthetic spells", opt.org);
-        scale = (double)opt.rows / (double)per_unit;
+    if (opt.rows != 0) {
+        /* Dry runs tell how many rows a unit of scale gives: a first guess at scale 1, then a
+         * closer one from a sample of about min(rows, 100,000) rows. */
+        double probe = 1.0;
+        for (int pass = 0; pass < 2; pass++) {
+            unsigned long got;
+            run(&g, &r, &opt, probe, 1);
+            if ((got = r.o[g.target].rows) == 0)
+                die("--org %s: this organisation holds no synthetic spells", opt.org);
+            scale = probe * (double)opt.rows / (double)got;
+            probe = scale * (opt.rows > 100000 ? 100000.0 / (double)opt.rows : 1.0);
+        }
     }
 
     make_dir(opt.out_dir);

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# An export as a case system writes it: Windows-1252 ("Reden beëindiging" with byte 0xEB),
+# ';' separators, CRLF, no BOM, DD-MM-YYYY dates and the organisation's own codes, read through
+# a mapping file. It must be accepted whole and counted: with a tiny sigma the published
+# figures are exactly the known counts.
+. "$(dirname "$0")/lib.sh"
+
+make_catalogue "$T/cat.json"
+setup_keys || e2e_finish
+make_roster "$T/roster.json" "$T/keys/coord.key" || e2e_finish
+SIGMA=0.01 open_round "$T/agg.db" "$T/roster.json" "$T/round.json" || e2e_finish
+for o in $ORGS; do make_export "$T/in/$o.csv" "$o"; done
+
+cat >"$T/in/mapping.json" <<'EOF'
+{
+  "mijlpaal_mapping": 1,
+  "columns": {
+    "bsn": "BSN", "birth_date": "Geboortedatum", "sex": "Geslacht",
+    "municipality": "Gemeente", "spell_type": "Regeling", "start_date": "Ingangsdatum",
+    "end_date": "Einddatum", "end_reason": "Reden be\u00ebindiging", "flags": "Kenmerken"
+  },
+  "date_format": "DD-MM-YYYY",
+  "values": {
+    "spell_type": { "PW": "bijstand", "IOAW": "ioaw", "DGR": "doelgroepenregister" },
+    "end_reason": { "Werk aanvaard": "werk", "Scholing": "opleiding", "Geëmigreerd": "verhuizing" },
+    "sex": { "Man": "M", "Vrouw": "V", "Onbekend": "X" },
+    "flags": { "SH": "statushouder", "AO": "alleenstaande_ouder" }
+  },
+  "flags_separator": ","
+}
+EOF
+
+# Utrecht's export, counts: uitstroom_werk 3 (tot 25: 1, 25-54: 1, 55+: 1),
+# bijstand_stand 2 (25-54: 1, 55+: 1); the other rows do not count.
+python3 - "$T/in/utrecht-cp1252.csv" "$T/in/bsns.txt" <<'EOF'
+import random, sys
+r = random.Random("mijlpaal-e2e-mapping")
+def elf(s):
+    x = [int(c) for c in s]
+    return (sum(w * v for w, v in zip(range(9, 1, -1), x[:8])) - x[8]) % 11 == 0
+def bsn():
+    while True:
+        s = str(r.randrange(100000000, 1000000000))
+        if elf(s):
+            return s
+b = [bsn() for _ in range(8)]
+rows = [
+    "BSN;Geboortedatum;Geslacht;Gemeente;Regeling;Ingangsdatum;Einddatum;Reden beëindiging;Kenmerken;Opmerking",
+    f"{b[0]};10-08-2003;Vrouw;344;PW;01-02-2024;31-03-2026;Werk aanvaard;;",
+    f'{b[1]};15-09-1985;Man;0356;PW;01-05-2021;28-02-2026;Werk aanvaard;"SH,AO";"café; ""Brug"""',
+    f"{b[2]};20-01-1990;Onbekend;GM0344;PW;01-06-2019;;;;",
+    f"{b[3]};02-11-1963;Vrouw;GM0632;PW;01-01-2015;;;AO;",
+    f"{b[4]};04-04-1970;Man;GM0355;PW;01-01-2020;30-04-2026;Geëmigreerd;;verhuisd naar België",
+    f"{b[5]};05-05-1965;Vrouw;1904;PW;01-01-2018;31-05-2026;Werk aanvaard;;",
+    f"{b[6]};12-12-1980;Man;GM0344;IOAW;01-01-2022;;;;",
+    f"{b[7]};07-07-1995;Vrouw;GM0344;DGR;01-03-2023;;;;",
+]
+data = ("\r\n".join(rows) + "\r\n").encode("cp1252")
+open(sys.argv[1], "wb").write(data)
+open(sys.argv[2], "a").write("\n".join(b) + "\n")
+EOF
+
+section "the fixture is what Excel writes"
+f=$T/in/utrecht-cp1252.csv
+check "header holds 'Reden be\\xebindiging' (Windows-1252 byte 0xEB)" \
+    bash -c 'head -n 1 "$1" | grep -q "$(printf "be\353indiging")"' _ "$f"
+check "no BOM" bash -c '[ "$(head -c 3 "$1" | od -An -tx1 | tr -d " \n")" != efbbbf ]' _ "$f"
+check "CRLF line ends" bash -c '[ "$(grep -c $'"'"'\r$'"'"' "$1")" -eq 9 ]' _ "$f"
+check "not valid UTF-8" bash -c '! python3 -c "import sys; open(sys.argv[1], encoding=\"utf-8\").read()" "$1" 2>/dev/null' _ "$f"
+
+section "check and submit through the mapping"
+args=(--roster "$T/roster.json" --round "$T/round.json" --coordinator-key "$T/keys/coord.pub")
+run "$C" check --input "$f" "${args[@]}"
+check "without the mapping the export is refused (exit $RC)" [ "$RC" -eq 1 ]
+run "$C" check --input "$f" --mapping "$T/in/mapping.json" --strict "${args[@]}"
+expect_rc 0 "check --strict with the mapping"
+expect_err_contains "8 accepted, 0 excluded" "every row is accepted"
+expect_err_contains "Opmerking" "the unused column is reported"
+mkdir -p "$T/sub"
+submit utrecht "$f" "$T/round.json" "$T/sub/utrecht.json" "$T/ledger-utrecht.db" \
+    --mapping "$T/in/mapping.json" --strict
+expect_rc 0 "submit --strict with the mapping"
+for o in stichtse-vecht lekstroom fermwerk rsd-krh uwv; do
+    submit "$o" "$T/in/$o.csv" "$T/round.json" "$T/sub/$o.json" "$T/ledger-$o.db"
+    [ "$RC" -eq 0 ] || { fail "submit $o"; show_output; }
+done
+
+section "the round completes and counts the mapped rows"
+finish_round || e2e_finish
+run "$AU" verify --coordinator-key "$T/keys/coord.pub" "$T/rel"
+expect_rc 0 "auditor verifies the release"
+expect_out_contains "OK:" "auditor"
+# Five canonical exports (2 1 1 0 2 0 1 1 each) plus Utrecht's (3 1 1 1 2 0 1 1).
+expected="13 6 6 1 12 0 6 6"
+got=$(release_values "$T/rel/release.json" value)
+check "published counts are the true counts with sigma 0.01 (expected '$expected', got '$got')" \
+    [ "$got" = "$expected" ]
+got=$(release_values "$T/rel/release.json" noisy)
+check "noisy sums are the true counts with sigma 0.01 (got '$got')" [ "$got" = "$expected" ]
+
+e2e_finish
