@@ -182,15 +182,17 @@ static void load_round(const opts *o, mp_pubkey *coord, mp_roster **roster, mp_s
         die_lib(EXIT_REFUSED);
 }
 
-static void print_report(const opts *o, const mp_ingest_report *r, const mp_spec *spec)
+/* The ingest summary: plain text on stderr, or (with --json) a JSON object for the caller to
+ * print on stdout. Line numbers and reason codes only, never a value from the file. */
+static cJSON *print_report(const opts *o, const mp_ingest_report *r)
 {
     if (o->json) {
-        cJSON *j = cJSON_CreateObject(), *reasons = cJSON_AddObjectToObject(j, "excluded_by_reason");
-        char *s;
+        cJSON *j = cJSON_CreateObject(), *reasons;
         cJSON_AddStringToObject(j, "input", o->input);
         cJSON_AddNumberToObject(j, "records", (double)r->records);
         cJSON_AddNumberToObject(j, "accepted", (double)r->accepted);
         cJSON_AddNumberToObject(j, "excluded", (double)r->excluded);
+        reasons = cJSON_AddObjectToObject(j, "excluded_by_reason");
         for (int i = 0; i < MP_REJ_COUNT; i++) {
             if (r->per_reason[i] == 0)
                 continue;
@@ -200,11 +202,7 @@ static void print_report(const opts *o, const mp_ingest_report *r, const mp_spec
             for (unsigned long k = 0; k < r->per_reason[i] && k < MP_INGEST_LINES_KEPT; k++)
                 cJSON_AddItemToArray(lines, cJSON_CreateNumber((double)r->lines[i][k]));
         }
-        s = cJSON_Print(j);
-        fprintf(stderr, "%s\n", s);
-        free(s);
-        cJSON_Delete(j);
-        return;
+        return j;
     }
     fprintf(stderr, "%s: %s: %lu rows read (separator '%c'%s%s): %lu accepted, %lu excluded\n",
             prog, o->input, r->records, r->separator ? r->separator : '?',
@@ -221,13 +219,23 @@ static void print_report(const opts *o, const mp_ingest_report *r, const mp_spec
     }
     if (r->ignored_columns[0])
         fprintf(stderr, "  columns not used: %s\n", r->ignored_columns);
-    (void)spec;
+    return NULL;
+}
+
+static void print_json(cJSON *j)
+{
+    char *s = cJSON_Print(j);
+    if (s != NULL)
+        printf("%s\n", s);
+    free(s);
+    cJSON_Delete(j);
 }
 
 /* Ingest into counts (ncells); exits on a fatal file problem or a --strict refusal. */
-static void ingest(const opts *o, const mp_roster *roster, const mp_spec *spec,
-                   const unsigned char *prf_key, int64_t *counts)
+static cJSON *ingest(const opts *o, const mp_roster *roster, const mp_spec *spec,
+                     const unsigned char *prf_key, int64_t *counts)
 {
+    cJSON *report;
     mp_mapping *map = NULL;
     mp_ingest_report rep;
     int64_t now;
@@ -242,13 +250,16 @@ static void ingest(const opts *o, const mp_roster *roster, const mp_spec *spec,
     mp_mapping_free(map);
     if (rc != 0)
         die_lib(EXIT_REFUSED);
-    print_report(o, &rep, spec);
+    report = print_report(o, &rep);
+    if (o->json && (rep.accepted == 0 || (o->strict && rep.excluded > 0)))
+        print_json(report); /* the refusal below explains; the report shows where */
     if (rep.accepted == 0)
         die(EXIT_REFUSED, "%s: no valid rows; nothing to count", o->input);
     if (o->strict && rep.excluded > 0)
         die(EXIT_REFUSED, "%s: refused with --strict: %lu row(s) excluded (see above); fix the "
                           "export or run without --strict to exclude them",
             o->input, rep.excluded);
+    return report;
 }
 
 static int cmd_check(const opts *o)
@@ -263,12 +274,18 @@ static int cmd_check(const opts *o)
     randombytes_buf(prf, sizeof prf);
     if ((counts = calloc(spec->catalogue->ncells, sizeof *counts)) == NULL)
         die(EXIT_USAGE, "out of memory");
-    ingest(o, roster, spec, prf, counts);
+    cJSON *report = ingest(o, roster, spec, prf, counts);
     sodium_memzero(prf, sizeof prf);
     sodium_memzero(counts, spec->catalogue->ncells * sizeof *counts);
     free(counts);
-    fprintf(stderr, "%s: %s is usable for round %s (nothing was written)\n", prog, o->input,
-            spec->round_id);
+    if (report != NULL) {
+        cJSON_AddStringToObject(report, "round_id", spec->round_id);
+        cJSON_AddBoolToObject(report, "usable", 1);
+        print_json(report);
+    } else {
+        fprintf(stderr, "%s: %s is usable for round %s (nothing was written)\n", prog, o->input,
+                spec->round_id);
+    }
     mp_spec_free(spec);
     mp_roster_free(roster);
     return 0;
@@ -310,11 +327,16 @@ static int cmd_submit(const opts *o)
             spec->round_id);
     if (mp_file_exists(o->out))
         die(EXIT_USAGE, "%s: already exists; choose another --out", o->out);
-    if (mp_ledger_open(&db, o->ledger) != 0)
-        die_lib(EXIT_USAGE);
-    int found = mp_ledger_find(db, spec->round_id, &e);
-    if (found < 0)
-        die_lib(EXIT_USAGE);
+    /* Look in an existing ledger without creating one: a refused run leaves no file behind. */
+    int found = 0;
+    if (mp_file_exists(o->ledger)) {
+        if (mp_ledger_open(&db, o->ledger, 0) != 0)
+            die_lib(EXIT_USAGE);
+        found = mp_ledger_find(db, spec->round_id, &e);
+        mp_store_close(db);
+        if (found < 0)
+            die_lib(EXIT_USAGE);
+    }
     if (found)
         die(EXIT_REFUSED, "already submitted for round %s on %s; a second submission with fresh "
                           "noise would weaken everyone's privacy. To send the same one again: "
@@ -327,7 +349,7 @@ static int cmd_submit(const opts *o)
     if (counts == NULL || vec == NULL)
         die(EXIT_USAGE, "cannot allocate secure memory");
     memset(counts, 0, d * sizeof *counts);
-    ingest(o, roster, spec, kp->prf_key, counts);
+    cJSON *report = ingest(o, roster, spec, kp->prf_key, counts);
 
     /* Noise share, then masks. From here the counts exist only inside vec, masked. */
     if (mp_spec_share_variance(spec, &num, &den) != 0 || mp_rng_new_system(&rng) != 0)
@@ -362,22 +384,28 @@ static int cmd_submit(const opts *o)
     }
     mp_hash_hex(e.submission_sha256, text, len);
     mp_time_format(e.created, now);
-    if (mp_store_begin(db) != 0 || mp_ledger_insert(db, &e, text, len) != 0)
+    if (mp_ledger_open(&db, o->ledger, 1) != 0)
         die_lib(EXIT_USAGE);
-    if (mp_file_write_atomic(o->out, text, len, 0644) != 0) {
+    if (mp_store_begin(db) != 0 || mp_ledger_insert(db, &e, text, len) != 0 ||
+        mp_file_write_atomic(o->out, text, len, 0644) != 0) {
         mp_store_rollback(db);
+        mp_store_close(db);
         die_lib(EXIT_USAGE);
     }
     if (mp_store_commit(db) != 0) {
         unlink(o->out);
+        mp_store_close(db);
         die_lib(EXIT_USAGE);
     }
     mp_store_close(db);
-    if (o->json)
-        printf("{\"round_id\":\"%s\",\"org\":\"%s\",\"out\":\"%s\",\"cells\":%zu,"
-               "\"submission_sha256\":\"%s\"}\n",
-               spec->round_id, me->id, o->out, d, e.submission_sha256);
-    else
+    if (report != NULL) {
+        cJSON_AddStringToObject(report, "round_id", spec->round_id);
+        cJSON_AddStringToObject(report, "org", me->id);
+        cJSON_AddStringToObject(report, "out", o->out);
+        cJSON_AddNumberToObject(report, "cells", (double)d);
+        cJSON_AddStringToObject(report, "submission_sha256", e.submission_sha256);
+        print_json(report);
+    } else
         fprintf(stderr, "%s: wrote %s: masked submission of %s for round %s (%zu cells, sha256 "
                         "%.16s...)\n  Check what it reveals with: %s show %s\n",
                 prog, o->out, me->id, spec->round_id, d, e.submission_sha256, prog, o->out);
@@ -469,7 +497,7 @@ static int cmd_ledger(const opts *o)
 {
     sqlite3 *db;
     need(o->ledger, "--ledger");
-    if (mp_ledger_open(&db, o->ledger) != 0 || mp_ledger_list(db, print_entry, (void *)o) != 0)
+    if (mp_ledger_open(&db, o->ledger, 0) != 0 || mp_ledger_list(db, print_entry, (void *)o) != 0)
         die_lib(EXIT_USAGE);
     mp_store_close(db);
     return 0;
@@ -483,7 +511,7 @@ static int cmd_resend(const opts *o)
     need(o->ledger, "--ledger");
     need(o->round_id, "--round");
     need(o->out, "--out");
-    if (mp_ledger_open(&db, o->ledger) != 0)
+    if (mp_ledger_open(&db, o->ledger, 0) != 0)
         die_lib(EXIT_USAGE);
     if (mp_ledger_submission(db, o->round_id, &text, &len) != 0)
         die_lib(EXIT_REFUSED);

@@ -373,6 +373,24 @@ int mp_csv_open(mp_csv **out, const char *path)
         return mp_error_set("%s: cannot open: %s", path, strerror(e));
     }
     c->line = 1;
+    /* Look at the first chunk for NUL bytes before anything is parsed: a binary file (a PDF,
+     * an .xlsx) must be called binary, not "missing column bsn" because its first line happened
+     * to be text. pread leaves the file offset alone; a pipe (ESPIPE) is checked record by
+     * record instead. */
+    ssize_t got = pread(c->fd, c->in, CHUNK, 0);
+    if (got > 0) {
+        const unsigned char *nul = memchr(c->in, '\0', (size_t)got);
+        if (nul != NULL) {
+            unsigned long line = 1;
+            for (const unsigned char *q = c->in; q < nul; q++)
+                line += *q == '\n';
+            wipe(c->in, (size_t)got);
+            mp_csv_close(c);
+            return mp_error_set("%s:%lu: binary data (NUL byte); is this a CSV export?", path,
+                                line);
+        }
+        wipe(c->in, (size_t)got);
+    }
     *out = c;
     return 0;
 }

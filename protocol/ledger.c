@@ -21,10 +21,10 @@ static const char *const migrations[] = {
     "  created TEXT NOT NULL)",
 };
 
-int mp_ledger_open(sqlite3 **db, const char *path)
+int mp_ledger_open(sqlite3 **db, const char *path, int create)
 {
     return mp_store_open(db, path, MP_APP_LEDGER, migrations,
-                         (int)(sizeof migrations / sizeof *migrations), 1);
+                         (int)(sizeof migrations / sizeof *migrations), create);
 }
 
 static void copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)

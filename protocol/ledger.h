@@ -26,7 +26,8 @@ typedef struct mp_ledger_entry {
     char created[21];
 } mp_ledger_entry;
 
-MP_WUR int mp_ledger_open(sqlite3 **db, const char *path);
+/* Open the ledger; with create == 0 a missing file is an error (and nothing is created). */
+MP_WUR int mp_ledger_open(sqlite3 **db, const char *path, int create);
 
 /* 1 and *e filled when the round has an entry, 0 when not, -1 on error. */
 int mp_ledger_find(sqlite3 *db, const char *round_id, mp_ledger_entry *e);

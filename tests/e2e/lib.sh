@@ -32,12 +32,16 @@ for p in "$C" "$A" "$AU"; do
 done
 command -v python3 >/dev/null 2>&1 || { echo "$TEST_NAME: python3 is required" >&2; exit 2; }
 
-REGION=$REPO_DIR/data/regions/midden-utrecht.json
-ORGS="utrecht stichtse-vecht lekstroom fermwerk rsd-krh uwv"
-PERIOD=2026-01-01:2026-06-30
-ROUND_ID=midden-utrecht-2026-01-01-2026-06-30
-DEADLINE=2026-09-01T00:00:00Z
-AFTER_DEADLINE=2026-09-01T00:00:01Z
+# Used by the tests that source this file.
+# shellcheck disable=SC2034
+{
+    REGION=$REPO_DIR/data/regions/midden-utrecht.json
+    ORGS="utrecht stichtse-vecht lekstroom fermwerk rsd-krh uwv"
+    PERIOD=2026-01-01:2026-06-30
+    ROUND_ID=midden-utrecht-2026-01-01-2026-06-30
+    DEADLINE=2026-09-01T00:00:00Z
+    AFTER_DEADLINE=2026-09-01T00:00:01Z
+}
 export MIJLPAAL_NOW=2026-07-15T12:00:00Z
 # Make sanitizer builds fail loudly (and the sanitizer report visible in stderr).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
@@ -58,6 +62,7 @@ e2e_cleanup() {
     fi
 }
 trap e2e_cleanup EXIT
+trap 'exit 130' INT TERM HUP
 mkdir -p "$T/log" "$T/in" "$T/keys"
 cd "$T" || exit 2
 
@@ -249,10 +254,11 @@ EOF
 #   uitstroom_werk: total 2 (tot 25: 1, 25-54: 1, 55+: 0)
 #   bijstand_stand: total 2 (tot 25: 0, 25-54: 1, 55+: 1)
 # The BSNs used are appended to $T/in/bsns.txt.
+# shellcheck disable=SC2034
 EXPECT_ORG="2 1 1 0 2 0 1 1"
 make_export() {
     local f=$1 seed=$2 b
-    b=($(gen_bsns 6 "$seed"))
+    mapfile -t b < <(gen_bsns 6 "$seed")
     printf '%s\n' "${b[@]}" >>"$T/in/bsns.txt"
     {
         echo "bsn;birth_date;sex;municipality;spell_type;start_date;end_date;end_reason;flags"
@@ -348,7 +354,7 @@ finish_round() {
 
 # full_round: setup_round + submit_all + finish_round.
 full_round() {
-    setup_round && submit_all && finish_round
+    setup_round && submit_all "$T/sub" && finish_round
 }
 
 # release_values FILE [FIELD]: a field of every release cell ("value", the published number,

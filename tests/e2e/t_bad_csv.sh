@@ -179,7 +179,7 @@ leaks=$(grep -rlaF -f "$T/in/bsns.txt" "$T" --exclude-dir=in 2>/dev/null)
 if [ -z "$leaks" ]; then
     pass "no input BSN in any message, ledger, submission, store or release"
 else
-    fail "input BSNs found in: $(echo $leaks | sed "s|$T/||g")"
+    fail "input BSNs found in: $(echo "$leaks" | sed "s|$T/||g" | tr '\n' ' ')"
 fi
 # The check itself must be able to find a BSN (guards against a vacuous grep).
 head -n 1 "$T/in/bsns.txt" >"$T/log/canary"

@@ -58,13 +58,13 @@ section "a submission for another round"
 open_round "$T/other.db" "$T/roster.json" "$T/round-other.json" --round-id e2e-other-round
 submit utrecht "$T/in/utrecht.csv" "$T/round-other.json" "$T/sub-other.json" "$T/ledger-other.db"
 [ "$RC" -eq 0 ] || { fail "setup: submit for the other round"; show_output; }
-refused_import "submission for a round this store does not hold" "round" "$T/sub-other.json"
+refused_import "submission for a round this store does not hold" "e2e-other-round" "$T/sub-other.json"
 # The same round id, but another signed version of the round (opened in another store).
 MIJLPAAL_NOW=2026-07-15T12:30:00Z open_round "$T/version2.db" "$T/roster.json" "$T/round-v2.json"
 check "round-v2.json has the same round id as round.json" grep -q "\"round_id\":\"$ROUND_ID\"" "$T/round-v2.json"
 submit utrecht "$T/in/utrecht.csv" "$T/round-v2.json" "$T/sub-v2.json" "$T/ledger-v2.db"
 [ "$RC" -eq 0 ] || { fail "setup: submit for round version 2"; show_output; }
-refused_import "submission for another version of the same round" "round" "$T/sub-v2.json"
+refused_import "submission for another version of the same round" "version" "$T/sub-v2.json"
 
 section "a submission signed by an unknown key"
 # A second coordinator with its own roster, in which 'utrecht' has a rogue key.
@@ -83,14 +83,15 @@ ROSTER_F=$T/roster2.json COORD_PUB=$T/keys2/coord.pub KEYDIR=$T/keys2 \
 refused_import "submission of another coordinator's set" "key" "$T/sub-rogue.json"
 # The same coordinator signed a roster with a rogue 'utrecht' key (e.g. a stolen roster
 # signing session); a submission made with it must not enter the real round.
-cp "$T/keys"/*.pub "$T/keys3/" 2>/dev/null || { mkdir -p "$T/keys3"; cp "$T/keys"/*.pub "$T/keys3/"; }
+mkdir -p "$T/keys3"
+cp "$T/keys"/*.pub "$T/keys3/"
 cp "$T/keys2/utrecht.pub" "$T/keys3/utrecht.pub"
 make_roster "$T/roster3.json" "$T/keys/coord.key" "$T/keys3"
 open_round "$T/rogue3.db" "$T/roster3.json" "$T/round-rogue3.json"
 ROSTER_F=$T/roster3.json KEYDIR=$T/keys2 \
     submit utrecht "$T/in/utrecht.csv" "$T/round-rogue3.json" "$T/sub-rogue3.json" "$T/ledger-rogue3.db"
 [ "$RC" -eq 0 ] || { fail "setup: rogue3 submit"; show_output; }
-refused_import "submission with a key not enrolled in this round's roster" "key" "$T/sub-rogue3.json"
+refused_import "submission with a key not enrolled in this round's roster" "roster" "$T/sub-rogue3.json"
 
 section "five good submissions, then a duplicate"
 good=()
@@ -133,6 +134,7 @@ run "$A" publish --db "$DB" --key "$T/keys/coord.key" --insecure-plaintext-key -
 expect_rc 0 "publish"
 run "$AU" verify --coordinator-key "$CK" "$T/rel"
 expect_rc 0 "auditor verifies"
-refused_import "import into a closed round" "" "$T/sub-v2.json"
+cp "$T/sub/uwv.json" "$T/uwv-again.json"
+refused_import "import into a closed round" "" "$T/uwv-again.json"
 
 e2e_finish

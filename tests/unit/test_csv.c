@@ -318,6 +318,21 @@ static void test_empty(void **state)
     expect_fatal(f, "blank.csv: ", "empty file, no header record");
 }
 
+/* A file with a NUL byte in its first chunk is refused at open, naming the NUL's line. */
+static void expect_open_binary(struct fixture *f, const char *name, const void *data, size_t len,
+                               const char *prefix)
+{
+    free(f->path);
+    f->path = tu_path(f->dir, name);
+    tu_write(f->path, data, len);
+    mp_csv_close(f->csv);
+    f->csv = NULL;
+    assert_int_equal(mp_csv_open(&f->csv, f->path), -1);
+    assert_null(f->csv);
+    assert_non_null(strstr(mp_error_get(), prefix));
+    assert_non_null(strstr(mp_error_get(), "binary data (NUL byte)"));
+}
+
 static void test_binary(void **state)
 {
     struct fixture *f = *state;
@@ -328,13 +343,25 @@ static void test_binary(void **state)
         garbage[i] = (unsigned char)(x >> 24);
     }
     memcpy(garbage, "PK\x03\x04\x14\x00", 6); /* what an .xlsx starts with */
-    open_bytes(f, "sheet.xlsx", garbage, sizeof garbage);
-    expect_fatal(f, "sheet.xlsx:1: ", "binary data (NUL byte)");
+    expect_open_binary(f, "sheet.xlsx", garbage, sizeof garbage, "sheet.xlsx:1: ");
+    /* A text first line does not hide a NUL further on (a PDF starts with "%PDF-1.7\n"). */
+    expect_open_binary(f, "nul.csv", "a;b\n1;2\n3;\0\n", 12, "nul.csv:3: ");
 
-    open_bytes(f, "nul.csv", "a;b\n1;2\n3;\0\n", 12);
-    expect_row(f->csv, 1, NULL, 0, "a", "b", NULL);
-    expect_row(f->csv, 2, NULL, 0, "1", "2", NULL);
-    expect_fatal(f, "nul.csv:3: ", "binary data");
+    /* Beyond the first chunk the reader still finds it, record by record. */
+    size_t n = 100000;
+    char *big = malloc(n);
+    assert_non_null(big);
+    for (size_t i = 0; i < n; i++)
+        big[i] = i % 4 == 3 ? '\n' : 'x';
+    big[n - 2] = '\0';
+    open_bytes(f, "late.csv", big, n);
+    mp_csv_row row;
+    int r;
+    while ((r = mp_csv_next(f->csv, &row)) == 1)
+        ;
+    assert_int_equal(r, -1);
+    assert_non_null(strstr(mp_error_get(), "late.csv:25000: binary data"));
+    free(big);
 }
 
 static void test_unterminated_quote(void **state)
