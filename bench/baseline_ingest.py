@@ -46,7 +46,7 @@ def main():
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
         header = f.readline()
         sep = "," if header.count(",") > header.count(";") else ";"
-        cols = [c.strip().lower() for c in header.strip().split(sep)]
+        cols = [c.strip().lower() for c in next(csv.reader([header], delimiter=sep))]
         idx = {c: i for i, c in enumerate(cols)}
         for row in csv.reader(f, delimiter=sep):
             if len(row) != len(cols):

@@ -43,11 +43,20 @@ for rows in 100000 1000000; do
     mv gen-$rows/uwv.csv "$f"
   fi
   echo "== $f: $(wc -l <"$f") lines, $(du -h "$f" | cut -f1)"
-  hyperfine --warmup 1 --runs 5 --export-markdown "ingest-$rows.md" \
+  hyperfine --warmup 1 --runs 5 --export-json "ingest-$rows.json" \
     -n "cat" "cat $f >/dev/null" \
     -n "mijlpaal-contributor check" \
     "$BIN/mijlpaal-contributor check --input $f --roster roster.json --round round.json --coordinator-key c.pub 2>/dev/null" \
     -n "python3 baseline" "python3 $TOP/bench/baseline_ingest.py $f $TOP/data/regions/midden-utrecht.json"
+  python3 - "ingest-$rows.json" "$rows" <<'PY'
+import json, sys
+res = json.load(open(sys.argv[1]))["results"]
+rows = int(sys.argv[2])
+base = {r["command"]: r["median"] for r in res}
+for r in res:
+    print(f"  {r['command']:28s} median {r['median']*1000:9.1f} ms  {rows / r['median']:12,.0f} rows/s"
+          f"  ({r['median'] / base['mijlpaal-contributor check']:.2f}x contributor)")
+PY
   for cmd in "$BIN/mijlpaal-contributor check --input $f --roster roster.json --round round.json --coordinator-key c.pub" \
              "python3 $TOP/bench/baseline_ingest.py $f $TOP/data/regions/midden-utrecht.json"; do
     # shellcheck disable=SC2086

@@ -276,8 +276,8 @@ static void test_tampered_plaintext(void **state)
     for (size_t pos = 0; pos < n; pos++) {
         /* Characters that only carry header bytes 7..63 (reserved, KDF parameters, salt and
          * nonce) are not used by a plaintext keystore; every other byte is checked. */
-        size_t first = pos * 6 / 8, last = (pos * 6 + 5) / 8;
-        if (first >= 7 && last < 64)
+        size_t flipped = pos * 6 / 8; /* the byte holding the flipped (top) bit */
+        if (flipped >= 7 && flipped < 64)
             continue;
         tamper_b64(f->sec, orig, off, pos);
         back = NULL;
@@ -285,8 +285,7 @@ static void test_tampered_plaintext(void **state)
         if (mp_keys_load(&back, f->sec, NULL, 0) != 0)
             refused++;
         else
-            print_message("tampered character %zu (bytes %zu..%zu) accepted\n", pos, first,
-                          last);
+            print_message("tampered character %zu (byte %zu) accepted\n", pos, flipped);
         mp_keys_free(back);
     }
     assert_true(tried > 200);
@@ -307,6 +306,36 @@ static void test_tampered_plaintext(void **state)
     mp_keys_free(kp);
 }
 
+/* Decode the key line, set byte `at` to `val`, re-encode and write the file back (0600). */
+static void tamper_byte(const char *path, const char *orig, size_t line_off, size_t at,
+                        unsigned char val)
+{
+    char *t = strdup(orig);
+    unsigned char *blob;
+    size_t blen;
+    assert_non_null(t);
+    char *nl = strchr(t + line_off, '\n');
+    assert_non_null(nl);
+    *nl = '\0';
+    assert_int_equal(mp_base64_decode(&blob, &blen, t + line_off), 0);
+    assert_true(at < blen);
+    assert_true(blob[at] != val);
+    blob[at] = val;
+    char *b64 = mp_base64_encode(blob, blen);
+    assert_non_null(b64);
+    t[line_off] = '\0';
+    assert_int_equal(unlink(path), 0);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, t, line_off), (ssize_t)line_off);
+    assert_int_equal(write(fd, b64, strlen(b64)), (ssize_t)strlen(b64));
+    assert_int_equal(write(fd, "\n", 1), 1);
+    close(fd);
+    free(b64);
+    free(blob);
+    free(t);
+}
+
 static void test_tampered_encrypted(void **state)
 {
     struct fx *f = *state;
@@ -316,16 +345,41 @@ static void test_tampered_encrypted(void **state)
     assert_int_equal(mp_keys_save(kp, f->sec, f->pub, pass, 7, MP_KDF_INTERACTIVE), 0);
     char *orig = slurp(f->sec);
     size_t off = (size_t)(strchr(orig, '\n') + 1 - orig);
-    /* Positions in: magic, kdf byte, reserved byte, opslimit, salt, nonce, payload, tag. */
-    static const size_t positions[] = {1, 7, 9, 12, 35, 60, 150, 320};
-    for (size_t i = 0; i < sizeof positions / sizeof *positions; i++) {
-        tamper_b64(f->sec, orig, off, positions[i]);
+    unsigned char *blob;
+    size_t blen;
+    {
+        char *line = strdup(orig + off);
+        line[strcspn(line, "\n")] = '\0';
+        assert_int_equal(mp_base64_decode(&blob, &blen, line), 0);
+        free(line);
+    }
+    assert_int_equal(blen, 64 + 209 + 16);
+    /* One byte in each part: magic, version, kdf, aead, reserved, opslimit (2 -> 3, so the
+     * test stays fast), memlimit (64 -> 32 MiB), salt, nonce, ciphertext, tag. The header is
+     * associated data and the KDF input, so every change must be refused. */
+    static const size_t at[] = {0, 4, 5, 6, 7, 8, 19, 24, 39, 40, 63, 64, 150, 272, 273, 288};
+    for (size_t i = 0; i < sizeof at / sizeof *at; i++) {
+        unsigned char v = (unsigned char)(blob[at[i]] ^ 0x01);
+        if (at[i] == 19) {
+            assert_int_equal(blob[19], 0x04); /* 64 MiB = 0x04000000 little-endian */
+            v = 0x02;
+        }
+        tamper_byte(f->sec, orig, off, at[i], v);
         back = NULL;
         if (mp_keys_load(&back, f->sec, pass, 7) == 0) {
             mp_keys_free(back);
-            fail_msg("tampered character %zu accepted", positions[i]);
+            fail_msg("tampered byte %zu accepted", at[i]);
         }
+        assert_null(back);
     }
+    /* The untouched file still loads. */
+    assert_int_equal(unlink(f->sec), 0);
+    tu_write(f->sec, orig, strlen(orig));
+    assert_int_equal(chmod(f->sec, 0600), 0);
+    assert_int_equal(mp_keys_load(&back, f->sec, pass, 7), 0);
+    same_keys(kp, back);
+    mp_keys_free(back);
+    free(blob);
     mp_keys_free(kp);
     free(orig);
 }

@@ -1,0 +1,653 @@
+/*
+ * test_postprocess.c - consistency, exactness and accuracy of the post-processing.
+ *
+ * The catalogue is built inline (CATALOGUE below): dimensions age (3 bands) and duration
+ * (2 bands), and four metrics with 0, 1 and 2 breakdowns:
+ *
+ *   cell  0        plain                        (no breakdown)
+ *   cells 1..4     by_age:      total, age 0..2
+ *   cells 5..10    by_both:     total, age 0..2, duration 0..1
+ *   cells 11..16   by_dur_age:  total, duration 0..1, age 0..2   (breakdowns in the other order)
+ *
+ * Random vectors come from a fixed-seed 64-bit LCG, so every run sees the same inputs. A
+ * long-double reimplementation of steps 1 and 2 (reference()) is allowed here, never in the
+ * library, and checks the exact integer code against the formulas of postprocess.h.
+ */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "canon.h"
+#include "catalogue.h"
+#include "postprocess.h"
+
+#define NCELLS 17
+
+static const char CATALOGUE[] =
+    "{\"mijlpaal_catalogue\": 1, \"id\": \"test\", \"version\": 1, \"title\": \"Test\","
+    " \"dimensions\": {"
+    "  \"age\": {\"title\": \"Leeftijd\", \"bands\": ["
+    "    {\"label\": \"tot 27\", \"min\": 15, \"max\": 26},"
+    "    {\"label\": \"27-54\", \"min\": 27, \"max\": 54},"
+    "    {\"label\": \"55+\", \"min\": 55, \"max\": 200}]},"
+    "  \"duration\": {\"title\": \"Uitkeringsduur\", \"bands\": ["
+    "    {\"label\": \"korter dan 1 jaar\", \"min_months\": 0, \"max_months\": 11},"
+    "    {\"label\": \"1 jaar of langer\", \"min_months\": 12, \"max_months\": 1200}]}},"
+    " \"metrics\": ["
+    "  {\"id\": \"plain\", \"title\": \"t\", \"description\": \"d\", \"source\": \"s\","
+    "   \"kind\": \"stock\", \"spells\": [\"bijstand\"]},"
+    "  {\"id\": \"by_age\", \"title\": \"t\", \"description\": \"d\", \"source\": \"s\","
+    "   \"kind\": \"stock\", \"spells\": [\"bijstand\"], \"breakdowns\": [\"age\"]},"
+    "  {\"id\": \"by_both\", \"title\": \"t\", \"description\": \"d\", \"source\": \"s\","
+    "   \"kind\": \"exit\", \"spells\": [\"ww\"], \"end_reasons\": [\"werk\"],"
+    "   \"breakdowns\": [\"age\", \"duration\"]},"
+    "  {\"id\": \"by_dur_age\", \"title\": \"t\", \"description\": \"d\", \"source\": \"s\","
+    "   \"kind\": \"stock\", \"spells\": [\"ww\"], \"breakdowns\": [\"duration\", \"age\"]}]}";
+
+static mp_catalogue *test_catalogue(void)
+{
+    cJSON *j = NULL;
+    mp_catalogue *c = NULL;
+    assert_int_equal(mp_canon_parse(&j, CATALOGUE, strlen(CATALOGUE)), 0);
+    if (mp_catalogue_parse(&c, j) != 0)
+        fail_msg("%s", mp_error_get());
+    cJSON_Delete(j);
+    assert_int_equal(c->ncells, NCELLS);
+    return c;
+}
+
+static mp_catalogue *real_catalogue(const char *region)
+{
+    char path[256];
+    mp_catalogue *c = NULL;
+    snprintf(path, sizeof path, "../../data/catalogues/%s.json", region);
+    if (mp_catalogue_load(&c, path) != 0)
+        fail_msg("%s", mp_error_get());
+    return c;
+}
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+static uint64_t lcg_state;
+
+static void lcg_seed(uint64_t s)
+{
+    lcg_state = s;
+}
+
+static uint32_t lcg_next(void)
+{
+    lcg_state = lcg_state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+    return (uint32_t)(lcg_state >> 32);
+}
+
+/* Uniform in [lo, hi] (hi - lo < 2^32; the tiny modulo bias does not matter here). */
+static int64_t lcg_range(int64_t lo, int64_t hi)
+{
+    return lo + (int64_t)(lcg_next() % (uint64_t)(hi - lo + 1));
+}
+
+static size_t nbands(const mp_catalogue *c, const mp_metric *m, size_t j)
+{
+    return c->dims[m->breakdowns[j]].nbands;
+}
+
+/* Guarantees 1-3 checked independently of mp_post_check, then by it. */
+static void assert_consistent(const mp_catalogue *c, const int64_t *v, uint64_t r)
+{
+    for (size_t i = 0; i < c->ncells; i++) {
+        assert_true(v[i] >= 0);
+        assert_int_equal(v[i] % (int64_t)r, 0);
+    }
+    for (size_t mi = 0; mi < c->nmetrics; mi++) {
+        const mp_metric *m = &c->metrics[mi];
+        size_t at = m->offset + 1;
+        for (size_t j = 0; j < m->nbreakdowns; j++) {
+            int64_t sum = 0;
+            for (size_t i = 0; i < nbands(c, m, j); i++)
+                sum += v[at + i];
+            assert_int_equal(sum, v[m->offset]);
+            at += nbands(c, m, j);
+        }
+        assert_int_equal(at, m->offset + m->ncells);
+    }
+    if (mp_post_check(c, v, r) != 0)
+        fail_msg("%s", mp_error_get());
+}
+
+static void post(const mp_catalogue *c, const int64_t *noisy, uint64_t r, int64_t *out)
+{
+    mp_post_params p = {.rounding = r};
+    if (mp_post_process(c, noisy, &p, out) != 0)
+        fail_msg("%s", mp_error_get());
+}
+
+/* A consistent, non-negative vector: `persons` people per metric, each in a random band of
+ * every breakdown; every cell then multiplied by `unit`. */
+static void consistent_truth(const mp_catalogue *c, int64_t *v, int64_t unit)
+{
+    memset(v, 0, c->ncells * sizeof *v);
+    for (size_t mi = 0; mi < c->nmetrics; mi++) {
+        const mp_metric *m = &c->metrics[mi];
+        int64_t persons = lcg_range(0, 60);
+        for (int64_t p = 0; p < persons; p++) {
+            size_t at = m->offset + 1;
+            v[m->offset] += unit;
+            for (size_t j = 0; j < m->nbreakdowns; j++) {
+                v[at + (size_t)lcg_range(0, (int64_t)nbands(c, m, j) - 1)] += unit;
+                at += nbands(c, m, j);
+            }
+        }
+    }
+}
+
+/* Random noisy vectors in several regimes: near 0 (lots of clamping), moderate, and at the
+ * bounds (overflow paths; run under UBSan by make test-asan). */
+static void random_noisy(const mp_catalogue *c, int64_t *v, int regime)
+{
+    for (size_t i = 0; i < c->ncells; i++) {
+        switch (regime) {
+        case 0:
+            v[i] = lcg_range(-15, 15);
+            break;
+        case 1:
+            v[i] = lcg_range(-50, 400);
+            break;
+        default: {
+            int64_t big = lcg_range(0, 1) ? MP_POST_MAX_ABS : -MP_POST_MAX_ABS;
+            v[i] = lcg_range(0, 3) == 0 ? lcg_range(-1000, 1000) : big - lcg_range(0, 5) *
+                                                                            (big > 0 ? 1 : -1);
+            break;
+        }
+        }
+    }
+}
+
+/* Steps 1 and 2 of postprocess.h in long double: ref[] gets the real-valued projected vector,
+ * zeroed[i] is set when the projection puts band i clearly below 0 (so it must publish 0). */
+static void reference(const mp_catalogue *c, const int64_t *y, long double *ref, int *zeroed)
+{
+    for (size_t mi = 0; mi < c->nmetrics; mi++) {
+        const mp_metric *m = &c->metrics[mi];
+        long double num = (long double)y[m->offset], den = 1, tstar, tplus, s[MP_DIM_COUNT];
+        size_t at = m->offset + 1;
+        for (size_t j = 0; j < m->nbreakdowns; j++) {
+            size_t k = nbands(c, m, j);
+            s[j] = 0;
+            for (size_t i = 0; i < k; i++)
+                s[j] += (long double)y[at + i];
+            num += s[j] / (long double)k;
+            den += 1.0L / (long double)k;
+            at += k;
+        }
+        tstar = num / den;
+        tplus = tstar > 0 ? tstar : 0;
+        ref[m->offset] = tplus;
+        zeroed[m->offset] = 0;
+        at = m->offset + 1;
+        for (size_t j = 0; j < m->nbreakdowns; j++) {
+            size_t k = nbands(c, m, j), rho = 0;
+            long double v[MP_MAX_BANDS], sorted[MP_MAX_BANDS], cum = 0, tau = 0;
+            for (size_t i = 0; i < k; i++)
+                sorted[i] = v[i] = (long double)y[at + i] + (tstar - s[j]) / (long double)k;
+            for (size_t a = 0; a < k; a++) /* descending */
+                for (size_t b = a + 1; b < k; b++)
+                    if (sorted[b] > sorted[a]) {
+                        long double t = sorted[a];
+                        sorted[a] = sorted[b];
+                        sorted[b] = t;
+                    }
+            for (size_t n = 1; n <= k; n++) {
+                cum += sorted[n - 1];
+                if (sorted[n - 1] - (cum - tplus) / (long double)n > 0) {
+                    rho = n;
+                    tau = (cum - tplus) / (long double)n;
+                }
+            }
+            for (size_t i = 0; i < k; i++) {
+                long double x = tplus > 0 ? v[i] - tau : -1;
+                ref[at + i] = x > 0 ? x : 0;
+                zeroed[at + i] = x < -1e-6L;
+            }
+            (void)rho;
+            at += k;
+        }
+    }
+}
+
+/* ---- tests -------------------------------------------------------------------------------- */
+
+static void test_layout(void **state)
+{
+    (void)state;
+    mp_catalogue *c = test_catalogue();
+    assert_int_equal(c->nmetrics, 4);
+    assert_int_equal(c->metrics[0].offset, 0);
+    assert_int_equal(c->metrics[1].offset, 1);
+    assert_int_equal(c->metrics[2].offset, 5);
+    assert_int_equal(c->metrics[3].offset, 11);
+    assert_int_equal(c->metrics[3].ncells, 6);
+    mp_catalogue_free(c);
+}
+
+/* Guarantees 1-3 on many random vectors, for rounding 1, 5 and 10, in every regime. */
+static void test_random_consistency(void **state)
+{
+    (void)state;
+    static const uint64_t roundings[] = {1, 5, 10};
+    mp_catalogue *c = test_catalogue();
+    int64_t y[NCELLS], out[NCELLS];
+    lcg_seed(1);
+    for (size_t ri = 0; ri < 3; ri++)
+        for (int iter = 0; iter < 3000; iter++) {
+            random_noisy(c, y, iter % 3);
+            post(c, y, roundings[ri], out);
+            assert_consistent(c, out, roundings[ri]);
+        }
+    mp_catalogue_free(c);
+}
+
+/* The exact code against the long-double formulas: the published total is within r/2 of T+,
+ * every band within r of its projected value, and bands the projection zeroes publish 0. */
+static void test_matches_float_reference(void **state)
+{
+    (void)state;
+    mp_catalogue *c = test_catalogue();
+    int64_t y[NCELLS], out[NCELLS];
+    long double ref[NCELLS];
+    int zeroed[NCELLS];
+    lcg_seed(2);
+    for (uint64_t r = 1; r <= 5; r += 4)
+        for (int iter = 0; iter < 4000; iter++) {
+            random_noisy(c, y, iter % 2);
+            post(c, y, r, out);
+            reference(c, y, ref, zeroed);
+            for (size_t mi = 0; mi < c->nmetrics; mi++) {
+                const mp_metric *m = &c->metrics[mi];
+                assert_true(fabsl((long double)out[m->offset] - ref[m->offset]) <=
+                            (long double)r / 2 + 1e-9L);
+                for (size_t i = m->offset + 1; i < m->offset + m->ncells; i++) {
+                    assert_true(fabsl((long double)out[i] - ref[i]) < (long double)r + 1e-9L);
+                    if (zeroed[i])
+                        assert_int_equal(out[i], 0);
+                }
+            }
+        }
+    mp_catalogue_free(c);
+}
+
+/* Guarantee 4: consistent non-negative input comes back unchanged (rounding 1, and rounding 5
+ * on multiples of 5), also when computed in place. */
+static void test_consistent_input_unchanged(void **state)
+{
+    (void)state;
+    mp_catalogue *c = test_catalogue();
+    int64_t y[NCELLS], out[NCELLS];
+    lcg_seed(3);
+    for (int iter = 0; iter < 2000; iter++) {
+        int64_t unit = iter % 2 ? 5 : 1;
+        consistent_truth(c, y, unit);
+        post(c, y, (uint64_t)unit, out);
+        assert_memory_equal(out, y, sizeof y);
+        post(c, out, (uint64_t)unit, out); /* in place */
+        assert_memory_equal(out, y, sizeof y);
+    }
+    mp_catalogue_free(c);
+}
+
+/* Step 1 by hand, with inputs chosen so that T* and the bands are integers.
+ *
+ * by_both (age k1 = 3, duration k2 = 2): y_T = 90, age (30, 40, 36) so S1 = 106, duration
+ * (60, 56) so S2 = 116.
+ *   T* = (90 + 106/3 + 116/2) / (1 + 1/3 + 1/2) = (550/3) / (11/6) = 100
+ *   (exactly: L = 6, D = 6 + 2 + 3 = 11, N = 6*90 + 2*106 + 3*116 = 1100, T* = N/D = 100)
+ *   age:      shift (100 - 106)/3 = -2  ->  (28, 38, 34), sum 100
+ *   duration: shift (100 - 116)/2 = -8  ->  (52, 48),     sum 100
+ * by_age (k = 3): y_T = 100, age (30, 40, 42) so S = 112.
+ *   T* = (100 + 112/3) / (1 + 1/3) = (3*100 + 112)/4 = 103;  shift (103 - 112)/3 = -3
+ *   ->  (27, 37, 39), sum 103.
+ * by_dur_age, the same numbers as by_both but the breakdowns in the other order: same result.
+ */
+static void test_ls_hand_example(void **state)
+{
+    (void)state;
+    mp_catalogue *c = test_catalogue();
+    const int64_t y[NCELLS] = {7, 100, 30, 40, 42, 90, 30, 40, 36, 60, 56,
+                               90, 60, 56, 30, 40, 36};
+    const int64_t want[NCELLS] = {7, 103, 27, 37, 39, 100, 28, 38, 34, 52, 48,
+                                  100, 52, 48, 28, 38, 34};
+    int64_t out[NCELLS];
+    post(c, y, 1, out);
+    assert_memory_equal(out, want, sizeof want);
+    mp_catalogue_free(c);
+}
+
+/* Step 1 with a fractional result, then step 3 (rounding 1) with its tie rule.
+ *
+ * by_both: y_T = 100, age (30, 40, 36) so S1 = 106, duration (50, 44) so S2 = 94.
+ *   N = 6*100 + 2*106 + 3*94 = 1094, D = 11, T* = 1094/11 = 99 + 5/11  ->  total 99
+ *   age:      shift (1094/11 - 106)/3 = -24/11  ->  27 + 9/11, 37 + 9/11, 33 + 9/11;
+ *             floors sum to 97, 2 extra units, equal remainders 9/11: the lower indexes win
+ *             ->  (28, 38, 33)
+ *   duration: shift (1094/11 - 94)/2 = 30/11    ->  52 + 8/11, 46 + 8/11;
+ *             floors sum to 98, 1 extra unit to band 0  ->  (53, 46)
+ * With rounding 5: total 99.45/5 = 19.89 -> 20 units = 100; age in units 5.56, 7.56, 6.76:
+ *   floors 5 + 7 + 6 = 18, 2 extra to the largest remainders (.76 then .56 at index 0, tie
+ *   with index 1 broken by index)  ->  (30, 35, 35); duration 10.55, 9.35: floors 19, 1 extra
+ *   to band 0  ->  (55, 45).
+ */
+static void test_ls_fractional_rounding(void **state)
+{
+    (void)state;
+    mp_catalogue *c = test_catalogue();
+    int64_t y[NCELLS] = {0}, out[NCELLS];
+    const int64_t in[6] = {100, 30, 40, 36, 50, 44};
+    const int64_t want1[6] = {99, 28, 38, 33, 53, 46};
+    const int64_t want5[6] = {100, 30, 35, 35, 55, 45};
+    memcpy(&y[5], in, sizeof in);
+    post(c, y, 1, out);
+    assert_memory_equal(&out[5], want1, sizeof want1);
+    post(c, y, 5, out);
+    assert_memory_equal(&out[5], want5, sizeof want5);
+    mp_catalogue_free(c);
+}
+
+/* A negative T* publishes all zeros, whatever the bands say; so does a positive total that
+ * rounds to 0 units. */
+static void test_negative_total_zeroes(void **state)
+{
+    (void)state;
+    mp_catalogue *c = test_catalogue();
+    /* plain -7; by_age T* = (3*(-10) - 9)/4 < 0; by_both T* = (6*(-50) + 2*4 + 3*(-39))/11 < 0
+     * although some bands are positive; by_dur_age T* = (6*2 + 3*1 + 2*1)/11 = 17/11 = 1.5,
+     * which is 0 units of 5. */
+    const int64_t y[NCELLS] = {-7, -10, -3, -4, -2, -50, 5, -3, 2, 1, -40,
+                               2, 1, 0, 0, 0, 1};
+    int64_t out[NCELLS], zero[NCELLS] = {0};
+    post(c, y, 5, out);
+    assert_memory_equal(out, zero, sizeof zero);
+    post(c, y, 1, out);
+    assert_memory_equal(out, (int64_t[NCELLS]){0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                               2, 1, 1, 0, 0, 2},
+                        sizeof out);
+    assert_consistent(c, out, 1);
+    mp_catalogue_free(c);
+}
+
+/* A negative band is clamped to 0 and the others keep the sum.
+ *
+ * by_age: y_T = 100, age (60, 45, -5): already consistent, so step 1 changes nothing. Step 2
+ * projects (60, 45, -5) onto {x >= 0, sum 100}: rho = 2 (2*45 = 90 > 60 + 45 - 100 = 5, but
+ * 3*(-5) < 0), tau = 5/2, x = (57.5, 42.5, 0). Step 3, rounding 1: floors 57 + 42 = 99, one
+ * extra unit, tie .5/.5 to band 0  ->  (58, 42, 0). Rounding 5: units 11.5, 8.5, 0 -> floors 19,
+ * one extra to band 0  ->  (60, 40, 0).
+ * by_both: y_T = 20, age (-30, 25, 25), duration (20, 0): consistent; age projects to
+ * (0, 10, 10) (rho = 2, tau = 15); duration stays.
+ */
+static void test_negative_band_clamped(void **state)
+{
+    (void)state;
+    mp_catalogue *c = test_catalogue();
+    int64_t y[NCELLS] = {0, 100, 60, 45, -5, 20, -30, 25, 25, 20, 0};
+    int64_t out[NCELLS];
+    post(c, y, 1, out);
+    assert_memory_equal(&out[1], ((int64_t[]){100, 58, 42, 0, 20, 0, 10, 10, 20, 0}),
+                        10 * sizeof(int64_t));
+    post(c, y, 5, out);
+    assert_memory_equal(&out[1], ((int64_t[]){100, 60, 40, 0, 20, 0, 10, 10, 20, 0}),
+                        10 * sizeof(int64_t));
+    mp_catalogue_free(c);
+}
+
+/* The total rounds half to even: in units of 10, 15 -> 20, 25 -> 20, 35 -> 40; and with
+ * rounding 1, by_age's T* = (3*y_T + S)/4 ends in .5: 0.5 -> 0 and 1.5 -> 2. */
+static void test_rounding_ties(void **state)
+{
+    (void)state;
+    mp_catalogue *c = test_catalogue();
+    static const int64_t in[] = {14, 15, 16, 25, 35, 45};
+    static const int64_t want[] = {10, 20, 20, 20, 40, 40};
+    int64_t y[NCELLS] = {0}, out[NCELLS];
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        y[0] = in[i];
+        post(c, y, 10, out);
+        assert_int_equal(out[0], want[i]);
+    }
+    /* y_T = 0, bands (1, 0, 1): T* = 2/4 -> 0, everything 0. */
+    memcpy(&y[1], (int64_t[]){0, 1, 0, 1}, 4 * sizeof(int64_t));
+    post(c, y, 1, out);
+    assert_memory_equal(&out[1], ((int64_t[]){0, 0, 0, 0}), 4 * sizeof(int64_t));
+    /* y_T = 1, bands (2, 1, 0): T* = 6/4 -> 2; bands 2 - 1/2, 1 - 1/2, -1/2 project to
+     * (1.25, 0.25, 0)... with sum 1.5 they become (1.25, 0.25, 0): floors 1 + 0, one extra unit
+     * to the larger remainder (.25 = .25, band 0 by index)  ->  (2, 0, 0). */
+    memcpy(&y[1], (int64_t[]){1, 2, 1, 0}, 4 * sizeof(int64_t));
+    post(c, y, 1, out);
+    assert_memory_equal(&out[1], ((int64_t[]){2, 2, 0, 0}), 4 * sizeof(int64_t));
+    mp_catalogue_free(c);
+}
+
+/* Same input, same output; the input is not modified; in place gives the same answer; and
+ * post-processing a published vector changes nothing (idempotence). */
+static void test_determinism(void **state)
+{
+    (void)state;
+    mp_catalogue *c = test_catalogue();
+    int64_t y[NCELLS], keep[NCELLS], a[NCELLS], b[NCELLS], again[NCELLS];
+    lcg_seed(4);
+    for (int iter = 0; iter < 1000; iter++) {
+        uint64_t r = iter % 2 ? 5 : 1;
+        random_noisy(c, y, iter % 3);
+        memcpy(keep, y, sizeof y);
+        post(c, y, r, a);
+        post(c, y, r, b);
+        assert_memory_equal(a, b, sizeof a);
+        assert_memory_equal(y, keep, sizeof y);
+        post(c, y, r, y);
+        assert_memory_equal(y, a, sizeof a);
+        post(c, a, r, again);
+        assert_memory_equal(again, a, sizeof a);
+    }
+    /* A fixed vector and its fixed answer, so that a change of method shows up here. */
+    {
+        const int64_t in[NCELLS] = {-3, 12, 9, -2, 4, 47, 3, 31, 17, 30, 11,
+                                    5, -4, 6, 2, 2, -1};
+        int64_t out[NCELLS];
+        post(c, in, 1, out);
+        assert_consistent(c, out, 1);
+        post(c, in, 1, a);
+        assert_memory_equal(out, a, sizeof a);
+    }
+    mp_catalogue_free(c);
+}
+
+/* Least squares reduces error: 2000 noisy draws around a consistent truth (noise: the sum of
+ * four uniform integers in [-4, 4], variance 4 * 80/12 = 26.7 per cell). Expected variance
+ * ratios of the totals, post-processed over raw: by_both 1/(1 + 1/3 + 1/2) = 0.545,
+ * by_age 1/(1 + 1/3) = 0.75, plain 1 (rounding 1 changes nothing, the truth is far from 0).
+ * by_dur_age has a truth near 0, where clamping helps as well. */
+static void test_mse_reduced(void **state)
+{
+    (void)state;
+    mp_catalogue *c = test_catalogue();
+    const int64_t truth[NCELLS] = {150, 120, 30, 50, 40, 200, 50, 80, 70, 120, 80,
+                                   4, 3, 1, 0, 1, 3};
+    double raw_t[4] = {0}, post_t[4] = {0}, raw_all = 0, post_all = 0;
+    int64_t y[NCELLS], out[NCELLS];
+    const int draws = 2000;
+    assert_consistent(c, truth, 1);
+    lcg_seed(5);
+    for (int d = 0; d < draws; d++) {
+        for (size_t i = 0; i < NCELLS; i++) {
+            int64_t e = 0;
+            for (int u = 0; u < 4; u++)
+                e += lcg_range(-4, 4);
+            y[i] = truth[i] + e;
+        }
+        post(c, y, 1, out);
+        for (size_t mi = 0; mi < 4; mi++) {
+            size_t o = c->metrics[mi].offset;
+            raw_t[mi] += (double)((y[o] - truth[o]) * (y[o] - truth[o]));
+            post_t[mi] += (double)((out[o] - truth[o]) * (out[o] - truth[o]));
+        }
+        for (size_t i = 0; i < NCELLS; i++) {
+            raw_all += (double)((y[i] - truth[i]) * (y[i] - truth[i]));
+            post_all += (double)((out[i] - truth[i]) * (out[i] - truth[i]));
+        }
+    }
+    print_message("total MSE raw/post: plain %.2f/%.2f by_age %.2f/%.2f by_both %.2f/%.2f "
+                  "by_dur_age %.2f/%.2f; all cells %.2f/%.2f\n",
+                  raw_t[0] / draws, post_t[0] / draws, raw_t[1] / draws, post_t[1] / draws,
+                  raw_t[2] / draws, post_t[2] / draws, raw_t[3] / draws, post_t[3] / draws,
+                  raw_all / draws / NCELLS, post_all / draws / NCELLS);
+    assert_true(post_t[0] <= raw_t[0]);        /* equal: nothing to combine */
+    assert_true(post_t[1] < 0.85 * raw_t[1]);  /* expected 0.75 */
+    assert_true(post_t[2] < 0.65 * raw_t[2]);  /* expected 0.55 */
+    assert_true(post_t[3] < 0.90 * raw_t[3]);  /* expected at most 0.55 */
+    assert_true(post_all < 0.90 * raw_all);
+    mp_catalogue_free(c);
+}
+
+/* The shipped catalogues (more metrics, up to 5 bands, three breakdown kinds): consistency for
+ * rounding 1 and 5 and agreement with the reference. */
+static void test_real_catalogues(void **state)
+{
+    (void)state;
+    static const char *const regions[] = {"midden-utrecht", "gooi-en-vechtstreek"};
+    lcg_seed(6);
+    for (size_t ri = 0; ri < 2; ri++) {
+        mp_catalogue *c = real_catalogue(regions[ri]);
+        int64_t *y = calloc(c->ncells, sizeof *y), *out = calloc(c->ncells, sizeof *out);
+        long double *ref = calloc(c->ncells, sizeof *ref);
+        int *zeroed = calloc(c->ncells, sizeof *zeroed);
+        assert_non_null(y);
+        assert_non_null(out);
+        assert_non_null(ref);
+        assert_non_null(zeroed);
+        for (int iter = 0; iter < 1500; iter++) {
+            uint64_t r = iter % 2 ? 5 : 1;
+            random_noisy(c, y, iter % 3);
+            post(c, y, r, out);
+            assert_consistent(c, out, r);
+            if (iter % 3 == 2)
+                continue;
+            reference(c, y, ref, zeroed);
+            for (size_t i = 0; i < c->ncells; i++) {
+                assert_true(fabsl((long double)out[i] - ref[i]) < (long double)r + 1e-9L);
+                if (zeroed[i])
+                    assert_int_equal(out[i], 0);
+            }
+        }
+        consistent_truth(c, y, 5);
+        post(c, y, 5, out);
+        assert_memory_equal(out, y, c->ncells * sizeof *y);
+        free(y);
+        free(out);
+        free(ref);
+        free(zeroed);
+        mp_catalogue_free(c);
+    }
+}
+
+/* The extremes of the bounds: every cell +-(2^53 - 1), rounding 1 and 2^32. */
+static void test_bounds_extremes(void **state)
+{
+    (void)state;
+    mp_catalogue *c = test_catalogue();
+    int64_t y[NCELLS], out[NCELLS];
+    for (int pattern = 0; pattern < 64; pattern++) {
+        for (size_t i = 0; i < NCELLS; i++)
+            y[i] = ((pattern >> (i % 6)) & 1) ? MP_POST_MAX_ABS : -MP_POST_MAX_ABS;
+        post(c, y, 1, out);
+        assert_consistent(c, out, 1);
+        post(c, y, MP_POST_MAX_ROUNDING, out);
+        assert_consistent(c, out, MP_POST_MAX_ROUNDING);
+    }
+    /* All at the maximum: consistent but for the total, which every breakdown outvotes. */
+    for (size_t i = 0; i < NCELLS; i++)
+        y[i] = MP_POST_MAX_ABS;
+    post(c, y, 1, out);
+    assert_consistent(c, out, 1);
+    assert_true(out[5] > MP_POST_MAX_ABS);
+    mp_catalogue_free(c);
+}
+
+static void expect_refused(int rc, const char *needle)
+{
+    assert_int_equal(rc, -1);
+    if (strstr(mp_error_get(), needle) == NULL)
+        fail_msg("reason \"%s\" does not mention \"%s\"", mp_error_get(), needle);
+}
+
+/* Refusals: missing arguments, rounding and values out of bounds; nothing is written. Then
+ * mp_post_check on vectors that break each guarantee. */
+static void test_refusals(void **state)
+{
+    (void)state;
+    mp_catalogue *c = test_catalogue();
+    int64_t y[NCELLS] = {0}, out[NCELLS], sentinel[NCELLS];
+    mp_post_params p = {.rounding = 1}, p0 = {.rounding = 0},
+                   pbig = {.rounding = MP_POST_MAX_ROUNDING + 1};
+    for (size_t i = 0; i < NCELLS; i++)
+        sentinel[i] = out[i] = -12345;
+
+    expect_refused(mp_post_process(NULL, y, &p, out), "missing");
+    expect_refused(mp_post_process(c, NULL, &p, out), "missing");
+    expect_refused(mp_post_process(c, y, NULL, out), "missing");
+    expect_refused(mp_post_process(c, y, &p, NULL), "missing");
+    expect_refused(mp_post_process(c, y, &p0, out), "rounding");
+    expect_refused(mp_post_process(c, y, &pbig, out), "rounding");
+    y[7] = MP_POST_MAX_ABS + 1;
+    expect_refused(mp_post_process(c, y, &p, out), "by_both.age.1");
+    y[7] = -MP_POST_MAX_ABS - 1;
+    expect_refused(mp_post_process(c, y, &p, out), "by_both.age.1");
+    y[7] = INT64_MIN;
+    expect_refused(mp_post_process(c, y, &p, out), "by_both.age.1");
+    assert_memory_equal(out, sentinel, sizeof out);
+
+    /* A hand-damaged layout is refused rather than read out of bounds. */
+    c->metrics[2].ncells++;
+    y[7] = 0;
+    expect_refused(mp_post_process(c, y, &p, out), "layout");
+    c->metrics[2].ncells--;
+
+    /* mp_post_check */
+    const int64_t good[NCELLS] = {5, 10, 5, 0, 5, 20, 10, 5, 5, 15, 5, 0, 0, 0, 0, 0, 0};
+    int64_t bad[NCELLS];
+    assert_int_equal(mp_post_check(c, good, 5), 0);
+    assert_int_equal(mp_post_check(c, good, 1), 0);
+    expect_refused(mp_post_check(c, good, 10), "plain is not a multiple");
+    expect_refused(mp_post_check(c, good, 0), "rounding");
+    memcpy(bad, good, sizeof bad);
+    bad[3] = -5;
+    bad[4] = 10;
+    expect_refused(mp_post_check(c, bad, 5), "by_age.age.1 is negative");
+    memcpy(bad, good, sizeof bad);
+    bad[10] = 10;
+    expect_refused(mp_post_check(c, bad, 5), "by_both: the duration bands");
+    memcpy(bad, good, sizeof bad);
+    bad[11] = 5;
+    expect_refused(mp_post_check(c, bad, 5), "by_dur_age: the duration bands");
+    expect_refused(mp_post_check(NULL, good, 1), "missing");
+    mp_catalogue_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_random_consistency),
+        cmocka_unit_test(test_matches_float_reference),
+        cmocka_unit_test(test_consistent_input_unchanged),
+        cmocka_unit_test(test_ls_hand_example),
+        cmocka_unit_test(test_ls_fractional_rounding),
+        cmocka_unit_test(test_negative_total_zeroes),
+        cmocka_unit_test(test_negative_band_clamped),
+        cmocka_unit_test(test_rounding_ties),
+        cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_mse_reduced),
+        cmocka_unit_test(test_real_catalogues),
+        cmocka_unit_test(test_bounds_extremes),
+        cmocka_unit_test(test_refusals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,509 @@
+/*
+ * test_spec_roster.c - the signed roster (protocol/roster.c) and round specification
+ * (protocol/spec.c), built from data/regions/midden-utrecht.json with fresh keys.
+ */
+#include "testutil.h"
+
+#include "canon.h"
+#include "date.h"
+#include "envelope.h"
+#include "keys.h"
+#include "roster.h"
+#include "spec.h"
+
+#define REGION "../../data/regions/midden-utrecht.json"
+#define NORGS 6
+
+static const char *const org_ids[NORGS] = {"utrecht",  "stichtse-vecht", "lekstroom",
+                                           "fermwerk", "rsd-krh",        "uwv"};
+
+static const char small_catalogue[] =
+    "{\"mijlpaal_catalogue\":1,\"id\":\"t\",\"version\":1,\"title\":\"T\",\"dimensions\":{},"
+    "\"metrics\":[{\"id\":\"stand\",\"title\":\"t\",\"description\":\"d\",\"source\":\"s\","
+    "\"kind\":\"stock\",\"spells\":[\"bijstand\"]}]}";
+
+typedef struct world {
+    char *dir, *roster_path;
+    mp_keypair *coord, *other_coord;
+    mp_keypair *orgs[NORGS];
+    mp_pubkey pubs[NORGS];
+    mp_roster *roster;
+    cJSON *catalogue;
+} world;
+
+/* Sign `body` as `type` with kp and write it to dir/name; returns the path. */
+static char *write_signed(const char *dir, const char *name, const char *type, const cJSON *body,
+                          const mp_keypair *kp)
+{
+    char *text, *path = tu_path(dir, name);
+    size_t len;
+    assert_int_equal(mp_envelope_sign(&text, &len, type, body, kp), 0);
+    tu_write(path, text, len);
+    free(text);
+    return path;
+}
+
+static int setup(void **state)
+{
+    world *w = calloc(1, sizeof *w);
+    cJSON *body;
+    assert_non_null(w);
+    assert_int_equal(setenv("MIJLPAAL_NOW", "2026-01-15T09:00:00Z", 1), 0);
+    w->dir = tu_mkdtemp();
+    assert_int_equal(mp_keys_generate(&w->coord, "coordinator"), 0);
+    assert_int_equal(mp_keys_generate(&w->other_coord, "coordinator"), 0);
+    for (int i = 0; i < NORGS; i++) {
+        assert_int_equal(mp_keys_generate(&w->orgs[i], org_ids[i]), 0);
+        w->pubs[i] = w->orgs[i]->pub;
+    }
+    if (mp_roster_build(&body, REGION, &w->coord->pub, w->pubs, NORGS) != 0)
+        fail_msg("roster build: %s", mp_error_get());
+    w->roster_path = write_signed(w->dir, "roster.json", "roster", body, w->coord);
+    cJSON_Delete(body);
+    if (mp_roster_load(&w->roster, w->roster_path, &w->coord->pub) != 0)
+        fail_msg("roster load: %s", mp_error_get());
+    assert_int_equal(
+        mp_canon_parse(&w->catalogue, small_catalogue, sizeof small_catalogue - 1), 0);
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    world *w = *state;
+    mp_roster_free(w->roster);
+    mp_keys_free(w->coord);
+    mp_keys_free(w->other_coord);
+    for (int i = 0; i < NORGS; i++)
+        mp_keys_free(w->orgs[i]);
+    cJSON_Delete(w->catalogue);
+    free(w->roster_path);
+    tu_rmdir(w->dir);
+    free(w);
+    unsetenv("MIJLPAAL_NOW");
+    return 0;
+}
+
+/* ---- roster ------------------------------------------------------------------------------ */
+
+static void test_roster_contents(void **state)
+{
+    world *w = *state;
+    mp_roster *r = w->roster;
+    assert_string_equal(r->region_id, "midden-utrecht");
+    assert_int_equal(r->ngemeenten, 14);
+    assert_int_equal(r->norgs, NORGS);
+    assert_memory_equal(r->coordinator.key_id, w->coord->pub.key_id, MP_KEY_ID_BYTES);
+    for (int i = 0; i < NORGS; i++) {
+        const mp_org *o = mp_roster_org(r, org_ids[i]);
+        assert_non_null(o);
+        assert_memory_equal(&o->key, &w->pubs[i], sizeof o->key);
+        assert_ptr_equal(mp_roster_org_by_key(r, w->pubs[i].key_id), o);
+    }
+    assert_int_equal(mp_roster_org(r, "lekstroom")->ngemeenten, 4);
+    assert_int_equal(mp_roster_org(r, "uwv")->ngemeenten, 14);
+    assert_string_equal(mp_roster_org(r, "uwv")->kind, "uwv");
+    assert_null(mp_roster_org(r, "amsterdam"));
+    assert_null(mp_roster_org_by_key(r, w->coord->pub.key_id));
+    assert_int_equal(mp_roster_has_gemeente(r, "GM0344"), 1);
+    assert_int_equal(mp_roster_has_gemeente(r, "GM1904"), 1);
+    assert_int_equal(mp_roster_has_gemeente(r, "GM0363"), 0); /* Amsterdam */
+    assert_int_equal(mp_roster_has_gemeente(r, "0344"), 0);  /* canonical form only */
+    /* The issued time comes from the (overridden) clock. */
+    const char *issued;
+    assert_int_equal(mp_json_str(r->env->body, "issued", &issued), 0);
+    assert_string_equal(issued, "2026-01-15T09:00:00Z");
+}
+
+static void test_roster_build_refusals(void **state)
+{
+    world *w = *state;
+    cJSON *body = NULL;
+    /* A key missing (no key for uwv). */
+    assert_int_equal(mp_roster_build(&body, REGION, &w->coord->pub, w->pubs, NORGS - 1), -1);
+    assert_null(body);
+    assert_non_null(strstr(mp_error_get(), "\"uwv\""));
+    /* An extra key for an organisation outside the region. */
+    mp_keypair *ams;
+    mp_pubkey keys[NORGS + 1];
+    assert_int_equal(mp_keys_generate(&ams, "amsterdam"), 0);
+    memcpy(keys, w->pubs, sizeof w->pubs);
+    keys[NORGS] = ams->pub;
+    assert_int_equal(mp_roster_build(&body, REGION, &w->coord->pub, keys, NORGS + 1), -1);
+    assert_null(body);
+    assert_non_null(strstr(mp_error_get(), "belong to no organisation"));
+    /* A second key for an organisation that has one. */
+    mp_keypair *utr2;
+    assert_int_equal(mp_keys_generate(&utr2, "utrecht"), 0);
+    keys[NORGS] = utr2->pub;
+    assert_int_equal(mp_roster_build(&body, REGION, &w->coord->pub, keys, NORGS + 1), -1);
+    assert_null(body);
+    /* Two organisations sharing one key (the key says "utrecht", given for both). */
+    memcpy(keys, w->pubs, sizeof w->pubs);
+    keys[1] = w->pubs[0];
+    strcpy(keys[1].org, "stichtse-vecht"); /* the key id covers only the keys */
+    assert_int_equal(mp_roster_build(&body, REGION, &w->coord->pub, keys, NORGS), -1);
+    assert_null(body);
+    /* A region file that does not exist, or with an unknown field. */
+    assert_int_equal(mp_roster_build(&body, "../../data/regions/none.json", &w->coord->pub,
+                                     w->pubs, NORGS),
+                     -1);
+    char *bad = tu_path(w->dir, "bad-region.json");
+    static const char region_extra[] =
+        "{\"mijlpaal_region\":1,\"id\":\"r\",\"name\":\"R\",\"centrumgemeente\":\"GM0344\","
+        "\"gemeenten\":[{\"code\":\"GM0344\",\"name\":\"U\"}],\"organisations\":[{\"id\":"
+        "\"utrecht\",\"name\":\"U\",\"kind\":\"gemeente\",\"gemeenten\":[\"GM0344\"]}],"
+        "\"extra\":true}";
+    tu_write(bad, region_extra, sizeof region_extra - 1);
+    assert_int_equal(mp_roster_build(&body, bad, &w->coord->pub, w->pubs, 1), -1);
+    assert_non_null(strstr(mp_error_get(), "\"extra\""));
+    /* An organisation serving a gemeente outside the region. */
+    static const char region_outside[] =
+        "{\"mijlpaal_region\":1,\"id\":\"r\",\"name\":\"R\",\"centrumgemeente\":\"GM0344\","
+        "\"gemeenten\":[{\"code\":\"GM0344\",\"name\":\"U\"}],\"organisations\":[{\"id\":"
+        "\"utrecht\",\"name\":\"U\",\"kind\":\"gemeente\",\"gemeenten\":[\"GM0363\"]}]}";
+    assert_int_equal(unlink(bad), 0);
+    tu_write(bad, region_outside, sizeof region_outside - 1);
+    assert_int_equal(mp_roster_build(&body, bad, &w->coord->pub, w->pubs, 1), -1);
+    assert_non_null(strstr(mp_error_get(), "GM0363"));
+    free(bad);
+    mp_keys_free(ams);
+    mp_keys_free(utr2);
+}
+
+static void test_roster_load_refusals(void **state)
+{
+    world *w = *state;
+    mp_roster *r = NULL;
+    /* Verified against another coordinator key. */
+    assert_int_equal(mp_roster_load(&r, w->roster_path, &w->other_coord->pub), -1);
+    assert_null(r);
+    assert_non_null(strstr(mp_error_get(), "different coordinator"));
+    /* Against an organisation's key. */
+    assert_int_equal(mp_roster_load(&r, w->roster_path, &w->pubs[0]), -1);
+    assert_null(r);
+
+    /* A roster naming the right coordinator but signed by another key. */
+    cJSON *body;
+    assert_int_equal(mp_roster_build(&body, REGION, &w->coord->pub, w->pubs, NORGS), 0);
+    char *forged = write_signed(w->dir, "forged.json", "roster", body, w->other_coord);
+    assert_int_equal(mp_roster_load(&r, forged, &w->coord->pub), -1);
+    assert_null(r);
+    /* A roster naming (and signed by) another coordinator, checked against the trusted one. */
+    cJSON_Delete(body);
+    assert_int_equal(mp_roster_build(&body, REGION, &w->other_coord->pub, w->pubs, NORGS), 0);
+    char *other = write_signed(w->dir, "other.json", "roster", body, w->other_coord);
+    assert_int_equal(mp_roster_load(&r, other, &w->coord->pub), -1);
+    assert_null(r);
+    assert_int_equal(mp_roster_load(&r, other, &w->other_coord->pub), 0);
+    mp_roster_free(r);
+    r = NULL;
+    /* The right body signed as another document type. */
+    char *wrongtype = write_signed(w->dir, "wrongtype.json", "round", body, w->other_coord);
+    assert_int_equal(mp_roster_load(&r, wrongtype, &w->other_coord->pub), -1);
+    assert_null(r);
+    /* A body modified after signing (a gemeente added to fermwerk). */
+    cJSON *orgs = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(body, "region"), "organisations");
+    cJSON *ferm = cJSON_GetArrayItem(orgs, 3);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(ferm, "id")->valuestring, "fermwerk");
+    char *text;
+    size_t len;
+    assert_int_equal(mp_envelope_sign(&text, &len, "roster", body, w->other_coord), 0);
+    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(ferm, "gemeenten"),
+                         cJSON_CreateString("GM0344"));
+    char *canon;
+    size_t clen;
+    assert_int_equal(mp_canon_serialise(&canon, &clen, body), 0);
+    /* Splice the modified body into the signed envelope text. */
+    cJSON *env;
+    assert_int_equal(mp_canon_parse(&env, text, len), 0);
+    cJSON_ReplaceItemInObjectCaseSensitive(env, "body", cJSON_Duplicate(body, 1));
+    char *etext;
+    size_t elen;
+    assert_int_equal(mp_canon_serialise(&etext, &elen, env), 0);
+    char *tampered = tu_path(w->dir, "tampered.json");
+    tu_write(tampered, etext, elen);
+    assert_int_equal(mp_roster_load(&r, tampered, &w->other_coord->pub), -1);
+    assert_null(r);
+    assert_non_null(strstr(mp_error_get(), "does not verify"));
+    free(canon);
+    free(etext);
+    free(text);
+    cJSON_Delete(env);
+    cJSON_Delete(body);
+    free(tampered);
+    free(wrongtype);
+    free(other);
+    free(forged);
+}
+
+/* ---- round specification ---------------------------------------------------------------- */
+
+static mp_spec_params good_params(void)
+{
+    mp_spec_params p = {0};
+    p.round_id = "mu-2025";
+    p.period_start = "2025-01-01";
+    p.period_end = "2025-12-31";
+    p.deadline = "2026-02-01T12:00:00Z";
+    p.sigma = "10";
+    p.k_min = 3;
+    return p;
+}
+
+static int build(world *w, const mp_spec_params *p)
+{
+    cJSON *body = NULL;
+    mp_error_clear();
+    int rc = mp_spec_build(&body, p, w->roster, w->catalogue);
+    if (rc == 0)
+        assert_non_null(body);
+    else
+        assert_null(body);
+    cJSON_Delete(body);
+    return rc;
+}
+
+static void test_spec_build_and_load(void **state)
+{
+    world *w = *state;
+    mp_spec_params p = good_params();
+    cJSON *body;
+    if (mp_spec_build(&body, &p, w->roster, w->catalogue) != 0)
+        fail_msg("spec build: %s", mp_error_get());
+    char *path = write_signed(w->dir, "round.json", "round", body, w->coord);
+    mp_spec *s = NULL;
+    if (mp_spec_load(&s, path, w->roster) != 0)
+        fail_msg("spec load: %s", mp_error_get());
+    assert_string_equal(s->round_id, "mu-2025");
+    assert_string_equal(s->region, "midden-utrecht");
+    assert_memory_equal(s->roster_hash, w->roster->env->hash, MP_HASH_BYTES);
+    assert_int_equal(s->period_start, mp_date_from_civil(2025, 1, 1));
+    assert_int_equal(s->period_end, mp_date_from_civil(2025, 12, 31));
+    int64_t t;
+    assert_int_equal(mp_time_parse("2026-01-15T09:00:00Z", &t), 0);
+    assert_int_equal(s->opened, t);
+    assert_int_equal(mp_time_parse("2026-02-01T12:00:00Z", &t), 0);
+    assert_int_equal(s->deadline, t);
+    /* Every organisation of the roster, sorted. */
+    assert_int_equal(s->nparticipants, NORGS);
+    static const char *const sorted[NORGS] = {"fermwerk", "lekstroom",      "rsd-krh",
+                                              "stichtse-vecht", "utrecht", "uwv"};
+    for (int i = 0; i < NORGS; i++) {
+        assert_string_equal(s->participants[i], sorted[i]);
+        assert_int_equal(mp_spec_participant(s, sorted[i]), i);
+    }
+    assert_int_equal(mp_spec_participant(s, "amsterdam"), -1);
+    assert_int_equal(s->k_min, 3);
+    assert_int_equal(s->sigma_num, 10);
+    assert_int_equal(s->sigma_den, 1);
+    assert_non_null(s->catalogue);
+    assert_int_equal(s->catalogue->ncells, 1);
+    /* Share variance: sigma^2 / n = 100 / 6 = 50/3. */
+    uint64_t num, den;
+    assert_int_equal(mp_spec_share_variance(s, &num, &den), 0);
+    assert_int_equal(num, 50);
+    assert_int_equal(den, 3);
+    mp_spec_free(s);
+
+    /* The same body signed by an organisation instead of the coordinator. */
+    char *bypath = write_signed(w->dir, "round-by-org.json", "round", body, w->orgs[0]);
+    s = NULL;
+    assert_int_equal(mp_spec_load(&s, bypath, w->roster), -1);
+    assert_null(s);
+    /* A round for another roster (different keys, so a different roster hash). */
+    mp_keypair *k2;
+    mp_pubkey pubs2[NORGS];
+    memcpy(pubs2, w->pubs, sizeof pubs2);
+    assert_int_equal(mp_keys_generate(&k2, "uwv"), 0);
+    pubs2[5] = k2->pub;
+    cJSON *rb;
+    assert_int_equal(mp_roster_build(&rb, REGION, &w->coord->pub, pubs2, NORGS), 0);
+    char *r2path = write_signed(w->dir, "roster2.json", "roster", rb, w->coord);
+    mp_roster *r2;
+    assert_int_equal(mp_roster_load(&r2, r2path, &w->coord->pub), 0);
+    assert_memory_not_equal(r2->env->hash, w->roster->env->hash, MP_HASH_BYTES);
+    assert_int_equal(mp_spec_load(&s, path, r2), -1);
+    assert_non_null(strstr(mp_error_get(), "roster_sha256"));
+    mp_roster_free(r2);
+    cJSON_Delete(rb);
+    mp_keys_free(k2);
+    free(r2path);
+    free(bypath);
+    free(path);
+    cJSON_Delete(body);
+}
+
+static void test_spec_participants_subset(void **state)
+{
+    world *w = *state;
+    mp_spec_params p = good_params();
+    static const char *const three[] = {"uwv", "utrecht", "lekstroom"}; /* unsorted on input */
+    p.participants = three;
+    p.nparticipants = 3;
+    cJSON *body;
+    assert_int_equal(mp_spec_build(&body, &p, w->roster, w->catalogue), 0);
+    const cJSON *parts;
+    assert_int_equal(mp_json_arr(body, "participants", &parts), 0);
+    assert_int_equal(cJSON_GetArraySize(parts), 3);
+    assert_string_equal(cJSON_GetArrayItem(parts, 0)->valuestring, "lekstroom");
+    assert_string_equal(cJSON_GetArrayItem(parts, 1)->valuestring, "utrecht");
+    assert_string_equal(cJSON_GetArrayItem(parts, 2)->valuestring, "uwv");
+    cJSON_Delete(body);
+}
+
+static void test_spec_refusals(void **state)
+{
+    world *w = *state;
+    mp_spec_params p;
+
+    p = good_params();
+    assert_int_equal(build(w, &p), 0);
+
+    p = good_params();
+    p.k_min = 2;
+    assert_int_equal(build(w, &p), -1);
+    assert_non_null(strstr(mp_error_get(), "k_min 2"));
+
+    p = good_params();
+    p.k_min = 7; /* 6 participants */
+    assert_int_equal(build(w, &p), -1);
+    assert_non_null(strstr(mp_error_get(), "cannot reach k_min"));
+
+    static const char *const three[] = {"utrecht", "uwv", "lekstroom"};
+    p = good_params();
+    p.participants = three;
+    p.nparticipants = 3;
+    p.k_min = 4;
+    assert_int_equal(build(w, &p), -1);
+    p.k_min = 3;
+    assert_int_equal(build(w, &p), 0);
+
+    static const char *const stranger[] = {"utrecht", "uwv", "amsterdam"};
+    p = good_params();
+    p.participants = stranger;
+    p.nparticipants = 3;
+    assert_int_equal(build(w, &p), -1);
+    assert_non_null(strstr(mp_error_get(), "amsterdam"));
+
+    static const char *const twice[] = {"utrecht", "uwv", "utrecht", "lekstroom"};
+    p = good_params();
+    p.participants = twice;
+    p.nparticipants = 4;
+    assert_int_equal(build(w, &p), -1);
+
+    p = good_params();
+    p.period_start = "2026-01-01";
+    p.period_end = "2025-12-31";
+    assert_int_equal(build(w, &p), -1);
+    assert_non_null(strstr(mp_error_get(), "period"));
+    p.period_start = "2025-12-31"; /* a one-day period is fine */
+    assert_int_equal(build(w, &p), 0);
+    p.period_start = "2025-02-30";
+    assert_int_equal(build(w, &p), -1);
+
+    p = good_params();
+    p.deadline = "2026-01-14T09:00:00Z"; /* before now (MIJLPAAL_NOW) */
+    assert_int_equal(build(w, &p), -1);
+    assert_non_null(strstr(mp_error_get(), "deadline"));
+    p.deadline = "2026-01-15T09:00:00Z"; /* equal to now */
+    assert_int_equal(build(w, &p), -1);
+    p.deadline = "2026-01-15T09:00:01Z";
+    assert_int_equal(build(w, &p), 0);
+    p.deadline = "2026-02-01";
+    assert_int_equal(build(w, &p), -1);
+
+    p = good_params();
+    p.round_id = "Mu_2025";
+    assert_int_equal(build(w, &p), -1);
+    p.round_id = "";
+    assert_int_equal(build(w, &p), -1);
+
+    p = good_params();
+    p.sigma = "0";
+    assert_int_equal(build(w, &p), -1);
+    p.sigma = "1.2345";
+    assert_int_equal(build(w, &p), -1);
+    p.sigma = "12.5";
+    assert_int_equal(build(w, &p), 0);
+
+    /* An invalid catalogue is refused when the round is built. */
+    cJSON *bad = cJSON_Duplicate(w->catalogue, 1);
+    cJSON_AddStringToObject(bad, "extra", "x");
+    cJSON *body = NULL;
+    p = good_params();
+    assert_int_equal(mp_spec_build(&body, &p, w->roster, bad), -1);
+    assert_null(body);
+    cJSON_Delete(bad);
+}
+
+static void test_decimal_parse(void **state)
+{
+    (void)state;
+    uint64_t n, d;
+    static const struct {
+        const char *text;
+        uint64_t num, den;
+    } ok[] = {{"12.5", 25, 2}, {"10", 10, 1},     {"1.250", 5, 4},     {"0.001", 1, 1000},
+              {"3.3", 33, 10}, {"0.5", 1, 2},     {"007", 7, 1},       {"1048575.999", 1048575999, 1000},
+              {"2.000", 2, 1}, {"1048575", 1048575, 1}};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        n = d = 0;
+        if (mp_decimal_parse(ok[i].text, &n, &d) != 0)
+            fail_msg("\"%s\" refused: %s", ok[i].text, mp_error_get());
+        assert_int_equal(n, ok[i].num);
+        assert_int_equal(d, ok[i].den);
+    }
+    static const char *const bad[] = {"0",   "0.000", "1.2345", "abc", "",       "-1",
+                                      "1.",  ".5",    "1.2.3",  "1e3", " 1",     "1 ",
+                                      "+1",  "1,5",   "1048576", "99999999999999999999",
+                                      "0x10"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        n = d = 77;
+        if (mp_decimal_parse(bad[i], &n, &d) == 0)
+            fail_msg("\"%s\" accepted as %llu/%llu", bad[i], (unsigned long long)n,
+                     (unsigned long long)d);
+        assert_int_equal(n, 77);
+        assert_int_equal(d, 77);
+    }
+}
+
+static void test_share_variance(void **state)
+{
+    (void)state;
+    mp_spec s;
+    uint64_t num, den;
+    static const struct {
+        const char *sigma;
+        size_t n;
+        uint64_t num, den;
+    } cases[] = {{"10", 6, 50, 3}, {"10", 4, 25, 1}, {"12.5", 5, 125, 4}, {"0.5", 3, 1, 12},
+                 {"3", 3, 3, 1},   {"1.001", 7, 143143, 1000000}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        memset(&s, 0, sizeof s);
+        s.sigma_text = cases[i].sigma;
+        s.nparticipants = cases[i].n;
+        assert_int_equal(mp_decimal_parse(cases[i].sigma, &s.sigma_num, &s.sigma_den), 0);
+        assert_int_equal(mp_spec_share_variance(&s, &num, &den), 0);
+        assert_int_equal(num, cases[i].num);
+        assert_int_equal(den, cases[i].den);
+    }
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_roster_contents, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roster_build_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roster_load_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spec_build_and_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spec_participants_subset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spec_refusals, setup, teardown),
+        cmocka_unit_test(test_decimal_parse),
+        cmocka_unit_test(test_share_variance),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
