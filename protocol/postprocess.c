@@ -11,7 +11,8 @@
  *      with the band index as the last key, so ties never depend on a sort's stability.
  *   3. All arguments and the whole layout are checked before the first write to `published`,
  *      and a metric's input cells are copied before its output is written, so `published` may
- *      alias `noisy` and a refused call leaves it untouched.
+ *      alias `noisy` and a refused call leaves it untouched (only the "cannot happen" check of
+ *      invariant 4 fails after writing has begun).
  *   4. The arithmetic facts the output relies on (the projected bands sum to T+, the extra units
  *      of the largest-remainder step number 0..k) are proved in postprocess.h and re-checked
  *      here; a failure would be a bug and is reported instead of publishing an inconsistent

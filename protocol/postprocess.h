@@ -67,7 +67,8 @@
  *   L*N < 2^92 and a band's numerator (L/k_j)(k_j*D*y + N - D*S_j) < 2^16 * 3 * 2^76 < 2^94;
  *   step 2 multiplies by rho <= 16 and sums at most 16 of these: below 2^103; step 3 divides
  *   by Q*rho*r < 2^35 * 2^4 * 2^32 = 2^71. T* is a weighted mean of y_T and the S_j, so
- *   |T*| <= 2^57 and every published cell is at most 2^57 + 2^32: it fits an int64_t.
+ *   |T*| <= 2^57 and every published cell is at most 2^57 + 2^32: it fits an int64_t. (So a
+ *   published vector may exceed MP_POST_MAX_ABS and is a valid input again only within it.)
  */
 #ifndef MP_POSTPROCESS_H
 #define MP_POSTPROCESS_H
