@@ -108,12 +108,56 @@ static int check_tree(const cJSON *v, int depth)
     return 0;
 }
 
+/* What cJSON lets through but JSON (RFC 8259) or the canonical form do not: an escaped NUL
+ * (cJSON cuts the string there, so text after it would be outside the signature), raw control
+ * characters inside strings, numbers with a fraction, exponent or leading zero, and any byte
+ * outside strings that is not JSON syntax or whitespace (a byte order mark, say). */
+static int scan_raw(const char *text, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '"') {
+            for (i++; i < len && text[i] != '"'; i++) {
+                if ((unsigned char)text[i] < 0x20)
+                    return mp_error_set("JSON string holds a raw control character (byte %zu)",
+                                        i);
+                if (text[i] == '\\') {
+                    if (i + 1 < len && text[i + 1] == 'u' && i + 5 < len &&
+                        memcmp(text + i + 2, "0000", 4) == 0)
+                        return mp_error_set("JSON string holds an escaped NUL (\\u0000)");
+                    i++;
+                }
+            }
+            if (i >= len)
+                return mp_error_set("JSON string is not terminated");
+            i++;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t start = i + (c == '-');
+            for (i = start; i < len && text[i] >= '0' && text[i] <= '9'; i++)
+                ;
+            if (i - start > 1 && text[start] == '0')
+                return mp_error_set("JSON number with a leading zero (byte %zu)", start);
+            if (i < len && (text[i] == '.' || text[i] == 'e' || text[i] == 'E'))
+                return mp_error_set("JSON number is not an integer (byte %zu)", i);
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '{' || c == '}' ||
+                   c == '[' || c == ']' || c == ':' || c == ',' || (c >= 'a' && c <= 'z')) {
+            i++; /* syntax, whitespace, or the letters of true/false/null (cJSON checks them) */
+        } else {
+            return mp_error_set("unexpected byte 0x%02x outside a JSON string (byte %zu)", c, i);
+        }
+    }
+    return 0;
+}
+
 int mp_canon_parse(cJSON **out, const char *text, size_t len)
 {
     const char *end = NULL;
     cJSON *v;
     if (memchr(text, '\0', len) != NULL)
         return mp_error_set("JSON text contains a NUL byte");
+    if (scan_raw(text, len) != 0)
+        return -1;
     v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (v == NULL) {
         const char *at = cJSON_GetErrorPtr();

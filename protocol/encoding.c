@@ -18,6 +18,9 @@ int mp_hex_decode(unsigned char *out, size_t len, const char *hex)
     const char *end = NULL;
     if (hex == NULL || strlen(hex) != 2 * len)
         return mp_error_set("expected %zu hex characters", 2 * len);
+    /* Lower case only: one value, one spelling, so a document has one hash. */
+    if (strspn(hex, "0123456789abcdef") != 2 * len)
+        return mp_error_set("invalid hex string (lower-case 0-9a-f only)");
     if (sodium_hex2bin(out, len, hex, 2 * len, NULL, &got, &end) != 0 || got != len ||
         *end != '\0')
         return mp_error_set("invalid hex string");

@@ -18,7 +18,7 @@
 /* Lower-case hex of `len` bytes into out (2*len+1 bytes, NUL-terminated). */
 void mp_hex_encode(char *out, const unsigned char *in, size_t len);
 
-/* Exactly `len` bytes from a hex string of exactly 2*len characters. */
+/* Exactly `len` bytes from a lower-case hex string of exactly 2*len characters. */
 MP_WUR int mp_hex_decode(unsigned char *out, size_t len, const char *hex);
 
 /* Base64 (standard alphabet, padded) into a fresh malloc'd NUL-terminated string. */

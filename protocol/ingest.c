@@ -151,6 +151,10 @@ int mp_mapping_load(mp_mapping **out, const char *path)
         }
     }
     const cJSON *vals = cJSON_GetObjectItemCaseSensitive(m->json, "values");
+    if (vals != NULL && !cJSON_IsObject(vals)) {
+        mp_error_set("\"values\" must be an object of column -> {raw: canonical}");
+        goto fail;
+    }
     if (vals != NULL) {
         for (it = vals->child; it != NULL; it = it->next) {
             int c = col_index(it->string);

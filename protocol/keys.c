@@ -288,8 +288,11 @@ int mp_keys_load(mp_keypair **out, const char *secret_path, const char *passphra
     if (sk_read_blob(secret_path, blob, &len) != 0)
         goto out;
     if (blob[5] == 0 && blob[6] == 0) {
-        if (len != SK_HEADER + SK_PAYLOAD) {
-            mp_error_set("%s: keystore has the wrong length", secret_path);
+        int clean = blob[7] == 0;
+        for (size_t i = 8; i < SK_HEADER; i++)
+            clean &= blob[i] == 0;
+        if (len != SK_HEADER + SK_PAYLOAD || !clean) {
+            mp_error_set("%s: keystore header is invalid", secret_path);
             goto out;
         }
         memcpy(payload, blob + SK_HEADER, SK_PAYLOAD);
@@ -302,9 +305,11 @@ int mp_keys_load(mp_keypair **out, const char *secret_path, const char *passphra
                          secret_path);
             goto out;
         }
-        if (len != SK_HEADER + SK_PAYLOAD + SK_TAG || ops > crypto_pwhash_OPSLIMIT_MAX ||
-            ops < crypto_pwhash_OPSLIMIT_MIN || mem > crypto_pwhash_MEMLIMIT_SENSITIVE * 2 ||
-            mem < crypto_pwhash_MEMLIMIT_MIN) {
+        /* Limits above what keygen writes are refused: a tampered header must not make the
+         * load run Argon2 for hours or allocate gigabytes. */
+        if (len != SK_HEADER + SK_PAYLOAD + SK_TAG || blob[7] != 0 ||
+            ops > crypto_pwhash_OPSLIMIT_SENSITIVE || ops < crypto_pwhash_OPSLIMIT_MIN ||
+            mem > crypto_pwhash_MEMLIMIT_SENSITIVE || mem < crypto_pwhash_MEMLIMIT_MIN) {
             mp_error_set("%s: keystore header is invalid", secret_path);
             goto out;
         }

@@ -35,8 +35,10 @@ static void refuse_n(const char *in, size_t len)
 {
     cJSON *j = (cJSON *)0x1;
     mp_error_clear();
-    if (mp_canon_parse(&j, in, len) == 0)
+    if (mp_canon_parse(&j, in, len) == 0) {
+        cJSON_Delete(j);
         fail_msg("parse accepted %zu bytes \"%s\"", len, in);
+    }
     assert_ptr_equal(j, (cJSON *)0x1); /* no output on failure */
     assert_true(strlen(mp_error_get()) > 0);
 }
@@ -215,6 +217,18 @@ static void test_refuse_invalid_utf8(void **state)
     cJSON_Delete(s);
 }
 
+/* An escaped NUL cannot be represented in the canonical form (cJSON keeps C strings, so
+ * everything after it would be silently dropped): two different documents would have the
+ * same canonical bytes, and text after the NUL would not be covered by a signature. */
+static void test_refuse_escaped_nul(void **state)
+{
+    (void)state;
+    refuse("\"x\\u0000y\"");
+    refuse("[\"\\u0000\"]");
+    refuse("{\"a\\u0000zzz\":1}");
+    refuse("{\"k\":\"amount 10\\u0000 (amended: 99)\"}");
+}
+
 static void test_refuse_trailing_and_nul(void **state)
 {
     (void)state;
@@ -377,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_refuse_duplicate_keys),
         cmocka_unit_test(test_refuse_numbers),
         cmocka_unit_test(test_refuse_invalid_utf8),
+        cmocka_unit_test(test_refuse_escaped_nul),
         cmocka_unit_test(test_refuse_trailing_and_nul),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_round_trip_idempotent),

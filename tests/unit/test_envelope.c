@@ -249,6 +249,38 @@ static void test_signer_hex_case_is_canonical(void **state)
                  verified ? " and verified" : "", hex, known_hash);
 }
 
+/* Text smuggled after an escaped NUL in a body string must not ride along under a valid
+ * signature: a stock JSON reader (an auditor's script) would see it, the signature does not
+ * cover it. */
+static void test_escaped_nul_in_body_refused(void **state)
+{
+    (void)state;
+    mp_keypair *kp = kp_from_seed("org-a", 0);
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "label", "uitstroom");
+    char *text;
+    size_t len;
+    assert_int_equal(mp_envelope_sign(&text, &len, "test", body, kp), 0);
+    char *p = strstr(text, "\"uitstroom\"");
+    assert_non_null(p);
+    static const char smuggled[] = "\\u0000 (figures withdrawn)";
+    size_t pre = (size_t)(p - text) + 10; /* after the closing letter, before the quote */
+    char *m = malloc(len + sizeof smuggled);
+    assert_non_null(m);
+    memcpy(m, text, pre);
+    memcpy(m + pre, smuggled, sizeof smuggled - 1);
+    memcpy(m + pre + sizeof smuggled - 1, text + pre, len - pre + 1);
+    size_t mlen = len + sizeof smuggled - 1;
+    assert_non_null(strstr(m, "uitstroom\\u0000 (figures withdrawn)\""));
+    int rc = accepts(m, mlen, "test", &kp->pub);
+    free(m);
+    free(text);
+    cJSON_Delete(body);
+    mp_keys_free(kp);
+    if (rc == 0)
+        fail_msg("an envelope with text after an escaped NUL in its body parsed and verified");
+}
+
 static void test_wrong_key_refused(void **state)
 {
     (void)state;
@@ -425,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_every_bit_flip_refused),
         cmocka_unit_test(test_every_byte_substitution_refused),
         cmocka_unit_test(test_signer_hex_case_is_canonical),
+        cmocka_unit_test(test_escaped_nul_in_body_refused),
         cmocka_unit_test(test_wrong_key_refused),
         cmocka_unit_test(test_type_binding),
         cmocka_unit_test(test_malformed_envelopes),
