@@ -63,10 +63,16 @@ static void usage(FILE *f)
             "  roster       --region FILE --key FILE --member PUBKEY... --out FILE\n"
             "      Sign the region's roster: its organisations, gemeenten and public keys.\n"
             "  round open   --db DB --roster FILE --catalogue FILE --period START:END\n"
-            "               --deadline YYYY-MM-DDTHH:MM:SSZ --sigma S --key FILE --out FILE\n"
-            "               [--round-id ID] [--k-min N] [--participants ID,ID,...]\n"
+            "               --deadline YYYY-MM-DDTHH:MM:SSZ --rho R --series-rho R\n"
+            "               --key FILE --out FILE [--series ID] [--t N]\n"
+            "               [--max-orgs-per-person M] [--rounding N] [--round-id ID]\n"
+            "               [--k-min N] [--participants ID,ID,...]\n"
             "      Sign a round specification, store the round and write it for the\n"
-            "      contributors.\n"
+            "      contributors. --rho is this release's privacy budget (zCDP), --series-rho\n"
+            "      the budget of the whole series (default series id: the region); the noise\n"
+            "      is calibrated so that it holds even if t participants (default 1) collude\n"
+            "      or drop out, for persons counted by up to M organisations (default 2).\n"
+            "      --rounding publishes multiples of N (default 1).\n"
             "  round import --db DB --coordinator-key FILE SUBMISSION...\n"
             "      Verify and store submissions; each refused one is named with its reason.\n"
             "  round status --db DB --coordinator-key FILE [--round ID] [--json]\n"
@@ -85,19 +91,30 @@ static void usage(FILE *f)
 
 typedef struct opts {
     const char *org, *secret_key, *public_key, *kdf, *passphrase_file, *region, *key, *out, *db,
-        *roster, *catalogue, *period, *deadline, *sigma, *round_id, *participants,
+        *roster, *catalogue, *period, *deadline, *rho, *series, *series_rho, *round_id,
+        *participants,
         *coordinator_key, *out_dir;
     const char *members[MAX_FILES];
     size_t nmembers;
-    long long k_min;
+    long long k_min, t, max_orgs, rounding;
     int insecure, json;
 } opts;
+
+static long long whole_number(const char *text, const char *flag)
+{
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || v < 0)
+        die(EXIT_USAGE, "%s must be a whole number", flag);
+    return v;
+}
 
 static void parse_opts(int argc, char **argv, int first, opts *o)
 {
     enum { O_ORG = 256, O_SK, O_PK, O_KDF, O_PF, O_INSECURE, O_REGION, O_KEY, O_MEMBER, O_OUT,
-           O_DB, O_ROSTER, O_CAT, O_PERIOD, O_DEADLINE, O_SIGMA, O_ROUNDID, O_KMIN, O_PARTS,
-           O_COORD, O_OUTDIR, O_ROUND, O_JSON, O_HELP };
+           O_DB, O_ROSTER, O_CAT, O_PERIOD, O_DEADLINE, O_RHO, O_SERIES, O_SERIES_RHO, O_T,
+           O_MAXORGS, O_ROUNDING, O_ROUNDID, O_KMIN, O_PARTS, O_COORD, O_OUTDIR, O_ROUND, O_JSON,
+           O_HELP };
     static const struct option longopts[] = {
         {"org", required_argument, NULL, O_ORG},
         {"secret-key", required_argument, NULL, O_SK},
@@ -114,7 +131,12 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         {"catalogue", required_argument, NULL, O_CAT},
         {"period", required_argument, NULL, O_PERIOD},
         {"deadline", required_argument, NULL, O_DEADLINE},
-        {"sigma", required_argument, NULL, O_SIGMA},
+        {"rho", required_argument, NULL, O_RHO},
+        {"series", required_argument, NULL, O_SERIES},
+        {"series-rho", required_argument, NULL, O_SERIES_RHO},
+        {"t", required_argument, NULL, O_T},
+        {"max-orgs-per-person", required_argument, NULL, O_MAXORGS},
+        {"rounding", required_argument, NULL, O_ROUNDING},
         {"round-id", required_argument, NULL, O_ROUNDID},
         {"round", required_argument, NULL, O_ROUND},
         {"k-min", required_argument, NULL, O_KMIN},
@@ -125,9 +147,11 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     int c;
-    char *end;
     memset(o, 0, sizeof *o);
     o->k_min = MP_K_MIN_FLOOR;
+    o->t = 1;
+    o->max_orgs = 2;
+    o->rounding = 1;
     optind = first;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -150,14 +174,15 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         case O_CAT: o->catalogue = optarg; break;
         case O_PERIOD: o->period = optarg; break;
         case O_DEADLINE: o->deadline = optarg; break;
-        case O_SIGMA: o->sigma = optarg; break;
+        case O_RHO: o->rho = optarg; break;
+        case O_SERIES: o->series = optarg; break;
+        case O_SERIES_RHO: o->series_rho = optarg; break;
+        case O_T: o->t = whole_number(optarg, "--t"); break;
+        case O_MAXORGS: o->max_orgs = whole_number(optarg, "--max-orgs-per-person"); break;
+        case O_ROUNDING: o->rounding = whole_number(optarg, "--rounding"); break;
         case O_ROUNDID:
         case O_ROUND: o->round_id = optarg; break;
-        case O_KMIN:
-            o->k_min = strtoll(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0')
-                die(EXIT_USAGE, "--k-min must be a whole number");
-            break;
+        case O_KMIN: o->k_min = whole_number(optarg, "--k-min"); break;
         case O_PARTS: o->participants = optarg; break;
         case O_COORD: o->coordinator_key = optarg; break;
         case O_OUTDIR: o->out_dir = optarg; break;
@@ -277,7 +302,8 @@ static int cmd_round_open(const opts *o)
     need(o->catalogue, "--catalogue");
     need(o->period, "--period");
     need(o->deadline, "--deadline");
-    need(o->sigma, "--sigma");
+    need(o->rho, "--rho");
+    need(o->series_rho, "--series-rho");
     need(o->out, "--out");
     if (strlen(o->period) != 21 || o->period[10] != ':')
         die(EXIT_USAGE, "--period must be START:END, e.g. 2026-01-01:2026-06-30");
@@ -303,11 +329,27 @@ static int cmd_round_open(const opts *o)
             parts[nparts++] = t;
         }
     }
-    mp_spec_params p = {id, start, end, o->deadline, o->sigma, o->k_min,
-                        o->participants ? parts : NULL, nparts};
+    db = open_db(o, 1);
+    double spent;
+    const char *series = o->series ? o->series : roster->region_id;
+    if (mp_agg_series_spent(db, series, NULL, &spent) != 0)
+        die_lib(EXIT_USAGE);
+    mp_spec_params p = {id,
+                        start,
+                        end,
+                        o->deadline,
+                        o->rho,
+                        series,
+                        o->series_rho,
+                        spent,
+                        o->t,
+                        o->max_orgs,
+                        o->rounding,
+                        o->k_min,
+                        o->participants ? parts : NULL,
+                        nparts};
     if (mp_spec_build(&body, &p, roster, cat->json) != 0)
         die_lib(EXIT_REFUSED);
-    db = open_db(o, 1);
     write_signed(o->out, "round", body, kp);
     if (mp_agg_round_create(db, o->roster, o->out, &kp->pub) != 0) {
         unlink(o->out);

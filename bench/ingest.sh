@@ -30,7 +30,7 @@ if [ ! -f round.json ]; then
     --key c.key --insecure-plaintext-key $m --out roster.json
   "$BIN/mijlpaal-aggregator" round open --db agg.db --roster roster.json \
     --catalogue "$TOP/data/catalogues/midden-utrecht.json" --period 2026-01-01:2026-06-30 \
-    --deadline 2099-01-01T00:00:00Z --sigma 3 --key c.key --insecure-plaintext-key \
+    --deadline 2099-01-01T00:00:00Z --rho 0.5 --series-rho 2 --key c.key --insecure-plaintext-key \
     --out round.json
 fi
 

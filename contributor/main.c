@@ -28,6 +28,7 @@
 #include "ledger.h"
 #include "mask.h"
 #include "noise.h"
+#include "privacy.h"
 #include "roster.h"
 #include "spec.h"
 #include "store.h"
@@ -78,6 +79,9 @@ static void usage(FILE *f)
             "      Print exactly what a submission file reveals.\n"
             "  ledger  --ledger DB [--json]\n"
             "      List what this organisation submitted.\n"
+            "  budget  --ledger DB --series ID [--rho R] [--json]\n"
+            "      Show what this organisation spent of a series' privacy budget; with --rho\n"
+            "      set its own cap (submit refuses rounds that would exceed it).\n"
             "  resend  --ledger DB --round ID --out FILE\n"
             "      Write a stored submission again (a new one with fresh noise is refused).\n"
             "\n"
@@ -89,14 +93,15 @@ static void usage(FILE *f)
 
 typedef struct opts {
     const char *org, *secret_key, *public_key, *kdf, *passphrase_file, *input, *roster, *round,
-        *coordinator_key, *mapping, *key, *ledger, *out, *round_id;
+        *coordinator_key, *mapping, *key, *ledger, *out, *round_id, *series, *rho;
     int insecure, strict, json;
 } opts;
 
 static void parse_opts(int argc, char **argv, opts *o)
 {
     enum { O_ORG = 256, O_SK, O_PK, O_KDF, O_PF, O_INSECURE, O_INPUT, O_ROSTER, O_ROUND,
-           O_COORD, O_MAPPING, O_KEY, O_LEDGER, O_OUT, O_STRICT, O_JSON, O_ROUNDID, O_HELP };
+           O_COORD, O_MAPPING, O_KEY, O_LEDGER, O_OUT, O_STRICT, O_JSON, O_ROUNDID, O_SERIES,
+           O_RHO, O_HELP };
     static const struct option longopts[] = {
         {"org", required_argument, NULL, O_ORG},
         {"secret-key", required_argument, NULL, O_SK},
@@ -115,6 +120,8 @@ static void parse_opts(int argc, char **argv, opts *o)
         {"strict", no_argument, NULL, O_STRICT},
         {"json", no_argument, NULL, O_JSON},
         {"round-id", required_argument, NULL, O_ROUNDID},
+        {"series", required_argument, NULL, O_SERIES},
+        {"rho", required_argument, NULL, O_RHO},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     int c;
@@ -139,6 +146,8 @@ static void parse_opts(int argc, char **argv, opts *o)
         case O_STRICT: o->strict = 1; break;
         case O_JSON: o->json = 1; break;
         case O_ROUNDID: o->round_id = optarg; break;
+        case O_SERIES: o->series = optarg; break;
+        case O_RHO: o->rho = optarg; break;
         case 'h':
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(EXIT_USAGE);
@@ -327,21 +336,41 @@ static int cmd_submit(const opts *o)
             spec->round_id);
     if (mp_file_exists(o->out))
         die(EXIT_USAGE, "%s: already exists; choose another --out", o->out);
-    /* Look in an existing ledger without creating one: a refused run leaves no file behind. */
-    int found = 0;
+    /* Look in an existing ledger without creating one: a refused run leaves no file behind.
+     * The organisation's own record of its privacy spend is what counts, not the round's. */
+    int found = 0, capped = 0;
+    double spent = 0, cap = spec->privacy.series_rho;
+    char own_cap[32] = "";
     if (mp_file_exists(o->ledger)) {
         if (mp_ledger_open(&db, o->ledger, 0) != 0)
             die_lib(EXIT_USAGE);
         found = mp_ledger_find(db, spec->round_id, &e);
+        if (found >= 0 && mp_ledger_spent(db, spec->privacy.series, &spent) != 0)
+            found = -1;
+        if (found >= 0 && (capped = mp_ledger_budget_get(db, spec->privacy.series, own_cap)) < 0)
+            found = -1;
         mp_store_close(db);
         if (found < 0)
             die_lib(EXIT_USAGE);
+    }
+    if (capped) {
+        double own;
+        if (mp_privacy_parse_rho(own_cap, &own) != 0)
+            die_lib(EXIT_USAGE);
+        if (own < cap)
+            cap = own;
     }
     if (found)
         die(EXIT_REFUSED, "already submitted for round %s on %s; a second submission with fresh "
                           "noise would weaken everyone's privacy. To send the same one again: "
                           "%s resend --ledger %s --round %s --out FILE",
             spec->round_id, e.created, prog, o->ledger, spec->round_id);
+    if (spent + spec->privacy.rho > cap * (1 + 1e-9))
+        die(EXIT_REFUSED, "over budget: %s has spent rho %.6g in series %s; round %s needs %s "
+                          "more, and the budget is %.6g (%s)",
+            me->id, spent, spec->privacy.series, spec->round_id, spec->privacy.rho_text, cap,
+            capped && cap < spec->privacy.series_rho ? "the organisation's own cap"
+                                                     : "the series budget of the round");
 
     d = spec->catalogue->ncells;
     counts = sodium_malloc(d * sizeof *counts);
@@ -352,7 +381,8 @@ static int cmd_submit(const opts *o)
     cJSON *report = ingest(o, roster, spec, kp->prf_key, counts);
 
     /* Noise share, then masks. From here the counts exist only inside vec, masked. */
-    if (mp_spec_share_variance(spec, &num, &den) != 0 || mp_rng_new_system(&rng) != 0)
+    mp_spec_share_variance(spec, &num, &den);
+    if (mp_rng_new_system(&rng) != 0)
         die_lib(EXIT_USAGE);
     for (size_t i = 0; i < d; i++) {
         int64_t z;
@@ -375,6 +405,8 @@ static int cmd_submit(const opts *o)
     snprintf(e.round_id, sizeof e.round_id, "%s", spec->round_id);
     mp_hex_encode(e.round_sha256, spec->env->hash, MP_HASH_BYTES);
     snprintf(e.org, sizeof e.org, "%s", me->id);
+    snprintf(e.series, sizeof e.series, "%s", spec->privacy.series);
+    snprintf(e.rho, sizeof e.rho, "%s", spec->privacy.rho_text);
     {
         char *v = mp_vec_encode(vec, d);
         if (v == NULL)
@@ -485,12 +517,13 @@ static void print_entry(const mp_ledger_entry *e, void *arg)
     const opts *o = arg;
     if (o->json)
         printf("{\"round_id\":\"%s\",\"org\":\"%s\",\"created\":\"%s\",\"round_sha256\":\"%s\","
-               "\"masked_sha256\":\"%s\",\"submission_sha256\":\"%s\"}\n",
+               "\"masked_sha256\":\"%s\",\"submission_sha256\":\"%s\",\"series\":\"%s\","
+               "\"rho\":\"%s\"}\n",
                e->round_id, e->org, e->created, e->round_sha256, e->masked_sha256,
-               e->submission_sha256);
+               e->submission_sha256, e->series, e->rho);
     else
-        printf("%-32s %-16s %s  submission sha256 %.16s...\n", e->round_id, e->org, e->created,
-               e->submission_sha256);
+        printf("%-32s %-16s %s  series %s rho %s  submission sha256 %.16s...\n", e->round_id,
+               e->org, e->created, e->series, e->rho, e->submission_sha256);
 }
 
 static int cmd_ledger(const opts *o)
@@ -499,6 +532,31 @@ static int cmd_ledger(const opts *o)
     need(o->ledger, "--ledger");
     if (mp_ledger_open(&db, o->ledger, 0) != 0 || mp_ledger_list(db, print_entry, (void *)o) != 0)
         die_lib(EXIT_USAGE);
+    mp_store_close(db);
+    return 0;
+}
+
+static int cmd_budget(const opts *o)
+{
+    sqlite3 *db;
+    char cap[32];
+    double spent;
+    int has;
+    need(o->ledger, "--ledger");
+    need(o->series, "--series");
+    if (mp_ledger_open(&db, o->ledger, o->rho != NULL) != 0)
+        die_lib(EXIT_USAGE);
+    if (o->rho != NULL && mp_ledger_budget_set(db, o->series, o->rho) != 0)
+        die_lib(EXIT_REFUSED);
+    if (mp_ledger_spent(db, o->series, &spent) != 0 ||
+        (has = mp_ledger_budget_get(db, o->series, cap)) < 0)
+        die_lib(EXIT_USAGE);
+    if (o->json)
+        printf("{\"series\":\"%s\",\"spent\":%.6g,\"cap\":%s%s%s}\n", o->series, spent,
+               has ? "\"" : "", has ? cap : "null", has ? "\"" : "");
+    else
+        printf("series %s: spent rho %.6g; own cap %s\n", o->series, spent,
+               has ? cap : "not set (the round's series budget applies)");
     mp_store_close(db);
     return 0;
 }
@@ -547,6 +605,8 @@ int main(int argc, char **argv)
         return cmd_show(&o, optind < argc ? argv[optind] : NULL);
     if (strcmp(cmd, "ledger") == 0)
         return cmd_ledger(&o);
+    if (strcmp(cmd, "budget") == 0)
+        return cmd_budget(&o);
     if (strcmp(cmd, "resend") == 0) {
         if (o.round_id == NULL)
             o.round_id = o.round;

@@ -16,6 +16,7 @@
 #include "date.h"
 #include "fileio.h"
 #include "mask.h"
+#include "privacy.h"
 #include "release.h"
 #include "store.h"
 #include "submission.h"
@@ -55,6 +56,9 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;"
     "CREATE TRIGGER log_append_only_d BEFORE DELETE ON log "
     "  BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;",
+    /* 2: privacy budgets per series (privacy.h); rounds of version 1 spent nothing. */
+    "ALTER TABLE rounds ADD COLUMN series TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE rounds ADD COLUMN rho TEXT NOT NULL DEFAULT '0';",
 };
 
 int mp_agg_open(sqlite3 **db, const char *path, int create)
@@ -146,6 +150,48 @@ int mp_agg_log_verify(sqlite3 *db, size_t *n)
     return rc == SQLITE_DONE ? 0 : mp_store_error(db, "reading the log");
 }
 
+int mp_agg_series_spent(sqlite3 *db, const char *series, const char *exclude_round,
+                        double *spent)
+{
+    sqlite3_stmt *st;
+    int rc;
+    *spent = 0;
+    if (mp_store_prepare(db, &st, "SELECT rho FROM rounds WHERE series = ? AND round_id != ?"))
+        return -1;
+    sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, exclude_round ? exclude_round : "", -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        double rho;
+        if (mp_privacy_parse_rho((const char *)sqlite3_column_text(st, 0), &rho) != 0) {
+            sqlite3_finalize(st);
+            return mp_error_prefix("stored round: ");
+        }
+        *spent += rho;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "reading the series' budget");
+}
+
+/* Refuse when this round's budget, on top of every other round of its series in the store
+ * (open ones reserve theirs), exceeds the series budget. */
+static int check_budget(sqlite3 *db, const mp_spec *spec)
+{
+    double spent;
+    if (mp_agg_series_spent(db, spec->privacy.series, spec->round_id, &spent) != 0)
+        return -1;
+    if (spent + spec->privacy.rho > spec->privacy.series_rho * (1 + 1e-9))
+        return mp_error_set("over budget: series %s has rounds of rho %.6g in this store; with "
+                            "round %s (rho %s) it would exceed its budget %s",
+                            spec->privacy.series, spent, spec->round_id, spec->privacy.rho_text,
+                            spec->privacy.series_rho_text);
+    if (spec->privacy.series_spent + 1e-9 < spent)
+        return mp_error_set("round %s says series %s spent %s before it, but this store has "
+                            "rounds of rho %.6g in it",
+                            spec->round_id, spec->privacy.series, spec->privacy.series_spent_text,
+                            spent);
+    return 0;
+}
+
 int mp_agg_round_create(sqlite3 *db, const char *roster_path, const char *spec_path,
                         const mp_pubkey *trusted)
 {
@@ -162,14 +208,19 @@ int mp_agg_round_create(sqlite3 *db, const char *roster_path, const char *spec_p
     mp_hex_encode(hash, spec->env->hash, MP_HASH_BYTES);
     if (mp_store_begin(db) != 0)
         goto out;
+    if (check_budget(db, spec) != 0)
+        goto rollback;
     if (mp_store_prepare(db, &st, "INSERT INTO rounds (round_id, round_sha256, roster, spec, "
-                                  "state, created) VALUES (?, ?, ?, ?, 'open', ?)") != 0)
+                                  "state, created, series, rho) "
+                                  "VALUES (?, ?, ?, ?, 'open', ?, ?, ?)") != 0)
         goto rollback;
     sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, roster->env->text, (int)roster->env->text_len, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, spec->env->text, (int)spec->env->text_len, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, spec->privacy.series, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, spec->privacy.rho_text, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY ||
             sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_UNIQUE)
@@ -513,6 +564,8 @@ int mp_agg_publish(sqlite3 *db, const char *round_id, const mp_keypair *coordina
         mp_error_set("%s: already exists; choose a new directory for the release", out_dir);
         goto out;
     }
+    if (check_budget(db, spec) != 0) /* never publish over budget, whatever happened since */
+        goto out;
     if ((sum = calloc(spec->catalogue->ncells, sizeof *sum)) == NULL) {
         mp_error_set("out of memory");
         goto out;

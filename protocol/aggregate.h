@@ -13,7 +13,9 @@
  *   3. close opens the sum only when every participant submitted (pairwise-v1 cannot recover
  *      a missing mask) and at least k_min are included; the stored sum is the element-wise sum
  *      modulo 2^64 of the stored masked vectors, nothing else.
- *   4. The event log is append-only and hash-linked: entry_sha256 = SHA-256(prev_sha256 || "\n"
+ *   4. Privacy budget: a round is stored, and published, only when its rho plus the rho of every
+ *      other round of its series in the store stays within the series budget (privacy.h).
+ *   5. The event log is append-only and hash-linked: entry_sha256 = SHA-256(prev_sha256 || "\n"
  *      || seq || "\n" || at || "\n" || event || "\n" || round_id || "\n" || detail); detail
  *      holds hashes and organisation ids, never a figure.
  *
@@ -66,6 +68,11 @@ MP_WUR int mp_agg_publish(sqlite3 *db, const char *round_id, const mp_keypair *c
 
 /* The most recent round id in the store (for commands where --round is optional). */
 MP_WUR int mp_agg_latest_round(sqlite3 *db, char round_id[65]);
+
+/* Sum of the budgets (rho) of the rounds of `series` in the store other than exclude_round
+ * (NULL: none excluded); open rounds count, since they may still be published. */
+MP_WUR int mp_agg_series_spent(sqlite3 *db, const char *series, const char *exclude_round,
+                               double *spent);
 
 /* Verify the event log's hash chain; *n receives the number of entries. */
 MP_WUR int mp_agg_log_verify(sqlite3 *db, size_t *n);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "date.h"
+#include "privacy.h"
 #include "store.h"
 
 static const char *const migrations[] = {
@@ -19,6 +21,13 @@ static const char *const migrations[] = {
     "  submission_sha256 TEXT NOT NULL UNIQUE,"
     "  submission TEXT NOT NULL,"
     "  created TEXT NOT NULL)",
+    /* 2: privacy budget per series */
+    "ALTER TABLE submissions ADD COLUMN series TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE submissions ADD COLUMN rho TEXT NOT NULL DEFAULT '0';"
+    "CREATE TABLE budgets ("
+    "  series TEXT PRIMARY KEY,"
+    "  rho TEXT NOT NULL,"
+    "  set_at TEXT NOT NULL)",
 };
 
 int mp_ledger_open(sqlite3 **db, const char *path, int create)
@@ -41,9 +50,11 @@ static void fill(mp_ledger_entry *e, sqlite3_stmt *st)
     copy_col(e->masked_sha256, sizeof e->masked_sha256, st, 3);
     copy_col(e->submission_sha256, sizeof e->submission_sha256, st, 4);
     copy_col(e->created, sizeof e->created, st, 5);
+    copy_col(e->series, sizeof e->series, st, 6);
+    copy_col(e->rho, sizeof e->rho, st, 7);
 }
 
-#define COLS "round_id, round_sha256, org, masked_sha256, submission_sha256, created"
+#define COLS "round_id, round_sha256, org, masked_sha256, submission_sha256, created, series, rho"
 
 int mp_ledger_find(sqlite3 *db, const char *round_id, mp_ledger_entry *e)
 {
@@ -92,7 +103,7 @@ int mp_ledger_insert(sqlite3 *db, const mp_ledger_entry *e, const char *submissi
     int rc;
     if (mp_store_prepare(db, &st,
                          "INSERT INTO submissions (" COLS ", submission) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)") != 0)
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)") != 0)
         return -1;
     sqlite3_bind_text(st, 1, e->round_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, e->round_sha256, -1, SQLITE_STATIC);
@@ -100,12 +111,70 @@ int mp_ledger_insert(sqlite3 *db, const mp_ledger_entry *e, const char *submissi
     sqlite3_bind_text(st, 4, e->masked_sha256, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, e->submission_sha256, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, e->created, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, submission, (int)len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, e->series, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, e->rho, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, submission, (int)len, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return mp_store_error(db, "cannot record the submission in the ledger");
     return 0;
+}
+
+int mp_ledger_spent(sqlite3 *db, const char *series, double *spent)
+{
+    sqlite3_stmt *st;
+    int rc;
+    *spent = 0;
+    if (mp_store_prepare(db, &st, "SELECT rho FROM submissions WHERE series = ?") != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        double rho;
+        if (mp_privacy_parse_rho((const char *)sqlite3_column_text(st, 0), &rho) != 0) {
+            sqlite3_finalize(st);
+            return mp_error_prefix("ledger: ");
+        }
+        *spent += rho;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "ledger budget");
+}
+
+int mp_ledger_budget_get(sqlite3 *db, const char *series, char rho[32])
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (mp_store_prepare(db, &st, "SELECT rho FROM budgets WHERE series = ?") != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        copy_col(rho, 32, st, 0);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "ledger budget");
+}
+
+int mp_ledger_budget_set(sqlite3 *db, const char *series, const char *rho)
+{
+    sqlite3_stmt *st;
+    double v;
+    int64_t now;
+    char at[21];
+    int rc;
+    if (mp_privacy_parse_rho(rho, &v) != 0 || mp_time_now(&now) != 0)
+        return -1;
+    mp_time_format(at, now);
+    if (mp_store_prepare(db, &st, "INSERT OR REPLACE INTO budgets VALUES (?, ?, ?)") != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, rho, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, at, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "cannot set the budget");
 }
 
 int mp_ledger_list(sqlite3 *db, void (*fn)(const mp_ledger_entry *, void *), void *arg)

@@ -5,6 +5,10 @@
  * submission, the submission itself (exactly the bytes that left the organisation), and the
  * time. Never a BSN, never a pseudonym, never the unmasked or noisy vector.
  *
+ * It also keeps the organisation's own privacy budget per series: the sum of the rho of the
+ * rounds it contributed to, and (optionally) a cap the organisation set itself, which the
+ * contributor enforces whatever a round specification claims.
+ *
  * Why keep it: a second submission for a round with fresh noise would let anyone holding both
  * average the noise away, so the contributor refuses to submit twice for a round and can hand
  * out the stored submission again instead.
@@ -24,6 +28,8 @@ typedef struct mp_ledger_entry {
     char masked_sha256[65];
     char submission_sha256[65];
     char created[21];
+    char series[41];
+    char rho[32];
 } mp_ledger_entry;
 
 /* Open the ledger; with create == 0 a missing file is an error (and nothing is created). */
@@ -38,6 +44,15 @@ MP_WUR int mp_ledger_submission(sqlite3 *db, const char *round_id, char **text, 
 /* Insert an entry (the caller holds the transaction). */
 MP_WUR int mp_ledger_insert(sqlite3 *db, const mp_ledger_entry *e, const char *submission,
                             size_t len);
+
+/* Sum of the rho of every stored submission of a series. */
+MP_WUR int mp_ledger_spent(sqlite3 *db, const char *series, double *spent);
+
+/* The organisation's own cap for a series: 1 and rho filled when set, 0 when not, -1 on error. */
+int mp_ledger_budget_get(sqlite3 *db, const char *series, char rho[32]);
+
+/* Set (or replace) the cap, in its own transaction. */
+MP_WUR int mp_ledger_budget_set(sqlite3 *db, const char *series, const char *rho);
 
 /* Call fn for each entry, oldest first. */
 MP_WUR int mp_ledger_list(sqlite3 *db, void (*fn)(const mp_ledger_entry *, void *), void *arg);

@@ -12,13 +12,12 @@
 #include "canon.h"
 #include "date.h"
 #include "mask.h"
+#include "postprocess.h"
+#include "privacy.h"
+
+#include <math.h>
 
 static const char *const dim_keys[MP_DIM_COUNT] = {"age", "duration", "focus", "sex"};
-
-static long long published_value(int64_t noisy)
-{
-    return noisy < 0 ? 0 : (long long)noisy;
-}
 
 /* Percentage with one decimal from two non-negative totals, integer arithmetic, rounded half
  * up. */
@@ -42,12 +41,30 @@ int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, 
                      const uint64_t *sum, const char *published)
 {
     const mp_catalogue *c = spec->catalogue;
-    char hash[MP_HASH_HEX_BYTES], name[128], pct[16];
+    char hash[MP_HASH_HEX_BYTES], name[128], pct[16], num[32];
     cJSON *b = cJSON_CreateObject(), *arr, *o;
     char *vec = mp_vec_encode(sum, c->ncells);
     char sd[11], ed[11];
-    if (b == NULL || vec == NULL)
+    int64_t *noisy = calloc(c->ncells, sizeof *noisy);
+    int64_t *value = calloc(c->ncells, sizeof *value);
+    mp_post_params post = {(uint64_t)spec->rounding};
+    const double noise_sd = mp_spec_noise_sd(spec, n);
+    if (b == NULL || vec == NULL || noisy == NULL || value == NULL)
         goto oom;
+    for (size_t i = 0; i < c->ncells; i++) {
+        noisy[i] = (int64_t)sum[i];
+        /* |noisy| < 2^53 unless the sum is not of counts at all; refuse rather than round. */
+        if (noisy[i] > MP_CANON_MAX_INT || noisy[i] < -MP_CANON_MAX_INT) {
+            mp_catalogue_cell_name(c, i, name, sizeof name);
+            mp_error_set("cell %s is out of range: the submissions do not sum to counts (a "
+                         "missing or corrupted submission?)",
+                         name);
+            goto fail;
+        }
+    }
+    /* Post-processing reads the noisy sum only (post-processing costs no privacy). */
+    if (mp_post_process(c, noisy, &post, value) != 0)
+        goto fail;
     cJSON_AddNumberToObject(b, "mijlpaal_release", 1);
     cJSON_AddStringToObject(b, "round_id", spec->round_id);
     mp_hex_encode(hash, spec->env->hash, MP_HASH_BYTES);
@@ -69,16 +86,25 @@ int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, 
         cJSON_AddStringToObject(o, "submission_sha256", hash);
         cJSON_AddItemToArray(arr, o);
     }
-    o = cJSON_AddObjectToObject(b, "noise");
-    cJSON_AddStringToObject(o, "mechanism", "discrete_gaussian");
-    cJSON_AddStringToObject(o, "sigma", spec->sigma_text);
+    o = cJSON_AddObjectToObject(b, "privacy");
+    cJSON_AddStringToObject(o, "mechanism", "distributed_discrete_gaussian");
+    cJSON_AddStringToObject(o, "rho", spec->privacy.rho_text);
+    cJSON_AddStringToObject(o, "epsilon", spec->privacy.epsilon_text);
+    cJSON_AddStringToObject(o, "delta", MP_PRIVACY_DELTA_TEXT);
+    cJSON_AddStringToObject(o, "series", spec->privacy.series);
+    cJSON_AddStringToObject(o, "series_rho", spec->privacy.series_rho_text);
+    cJSON_AddStringToObject(o, "series_spent_before", spec->privacy.series_spent_text);
+    cJSON_AddNumberToObject(o, "t", (double)spec->privacy.t);
+    cJSON_AddNumberToObject(o, "max_orgs_per_person", (double)spec->privacy.max_orgs);
+    snprintf(num, sizeof num, "%.2f", noise_sd);
+    cJSON_AddStringToObject(o, "noise_sd", num);
+    cJSON_AddNumberToObject(b, "rounding", (double)spec->rounding);
     cJSON_AddStringToObject(b, "sum", vec);
     arr = cJSON_AddArrayToObject(b, "cells");
     for (size_t i = 0; i < c->ncells; i++) {
         const mp_metric *m;
         const mp_dim *d;
         const mp_band *band;
-        int64_t noisy = (int64_t)sum[i];
         mp_catalogue_cell(c, i, &m, &d, &band);
         mp_catalogue_cell_name(c, i, name, sizeof name);
         o = cJSON_CreateObject();
@@ -91,37 +117,49 @@ int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, 
             cJSON_AddNullToObject(o, "dimension");
             cJSON_AddNullToObject(o, "band");
         }
-        /* |noisy| < 2^53 unless the noise or the sum is absurd; refuse rather than round. */
-        if (noisy > MP_CANON_MAX_INT || noisy < -MP_CANON_MAX_INT) {
-            cJSON_Delete(b);
-            free(vec);
-            return mp_error_set("cell %s is out of range: the submissions do not sum to counts "
-                                "(a missing or corrupted submission?)",
-                                name);
-        }
-        cJSON_AddNumberToObject(o, "noisy", (double)noisy);
-        cJSON_AddNumberToObject(o, "value", (double)published_value(noisy));
+        cJSON_AddNumberToObject(o, "noisy", (double)noisy[i]);
+        cJSON_AddNumberToObject(o, "value", (double)value[i]);
+        snprintf(num, sizeof num, "%.0f", 1.96 * noise_sd);
+        cJSON_AddStringToObject(o, "moe95", num);
+        /* A figure whose margin is larger than itself says little; the report marks it. */
+        cJSON_AddBoolToObject(o, "unreliable", 1.96 * noise_sd > (double)value[i]);
         cJSON_AddItemToArray(arr, o);
     }
     arr = cJSON_AddArrayToObject(b, "rates");
     for (size_t r = 0; r < c->nrates; r++) {
         const mp_rate *rate = &c->rates[r];
-        long long num = published_value((int64_t)sum[c->metrics[rate->numerator].offset]);
-        long long den = published_value((int64_t)sum[c->metrics[rate->denominator].offset]);
-        rate_text(pct, sizeof pct, num, den, rate->complement);
+        long long rn = value[c->metrics[rate->numerator].offset];
+        long long rd = value[c->metrics[rate->denominator].offset];
+        rate_text(pct, sizeof pct, rn, rd, rate->complement);
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", rate->id);
         cJSON_AddStringToObject(o, "title", rate->title);
         cJSON_AddStringToObject(o, "percent", pct);
+        /* Delta method for N/D with independent noise of variance V on both:
+         * Var(N/D) ~ V (1 + (N/D)^2) / D^2; in percentage points, 95%. */
+        if (rd > 0) {
+            double ratio = (double)(rn < rd ? rn : rd) / (double)rd;
+            snprintf(num, sizeof num, "%.1f",
+                     100.0 * 1.96 * noise_sd * sqrt(1.0 + ratio * ratio) / (double)rd);
+        } else {
+            num[0] = '\0';
+        }
+        cJSON_AddStringToObject(o, "moe95", num);
         cJSON_AddItemToArray(arr, o);
     }
     free(vec);
+    free(noisy);
+    free(value);
     *body = b;
     return 0;
 oom:
+    mp_error_set("out of memory");
+fail:
     free(vec);
+    free(noisy);
+    free(value);
     cJSON_Delete(b);
-    return mp_error_set("out of memory");
+    return -1;
 }
 
 /* ---- renderings ------------------------------------------------------------------------- */
@@ -231,7 +269,8 @@ int mp_release_csv(char **out, size_t *len, const cJSON *release, const mp_spec 
     const cJSON *cells = cJSON_GetObjectItemCaseSensitive(release, "cells"), *cell;
     const cJSON *rates = cJSON_GetObjectItemCaseSensitive(release, "rates"), *rate;
     sb_printf(&s, "\xEF\xBB\xBF"
-                  "Mijlpaal;Uitsplitsing;Categorie;Aantal personen;Ruwe ruis-som\r\n");
+                  "Mijlpaal;Uitsplitsing;Categorie;Aantal personen;Foutmarge (95%%);"
+                  "Onbetrouwbaar;Ruwe ruis-som\r\n");
     cJSON_ArrayForEach(cell, cells)
     {
         const mp_metric *m = metric_of(spec->catalogue, str_or(cell, "metric", ""));
@@ -242,7 +281,9 @@ int mp_release_csv(char **out, size_t *len, const cJSON *release, const mp_spec 
                           : "Totaal");
         sb_printf(&s, ";");
         csv_field(&s, str_or(cell, "band", ""));
-        sb_printf(&s, ";%lld;%lld\r\n", int_of(cell, "value"), int_of(cell, "noisy"));
+        sb_printf(&s, ";%lld;%s;%s;%lld\r\n", int_of(cell, "value"), str_or(cell, "moe95", ""),
+                  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cell, "unreliable")) ? "ja" : "",
+                  int_of(cell, "noisy"));
     }
     cJSON_ArrayForEach(rate, rates)
     {
@@ -251,7 +292,10 @@ int mp_release_csv(char **out, size_t *len, const cJSON *release, const mp_spec 
         /* Dutch Excel reads a decimal comma. */
         for (const char *p = str_or(rate, "percent", ""); *p; p++)
             sb_printf(&s, "%c", *p == '.' ? ',' : *p);
-        sb_printf(&s, ";\r\n");
+        sb_printf(&s, ";");
+        for (const char *p = str_or(rate, "moe95", ""); *p; p++)
+            sb_printf(&s, "%c", *p == '.' ? ',' : *p);
+        sb_printf(&s, ";;\r\n");
     }
     return sb_done(&s, out, len);
 }
@@ -280,13 +324,30 @@ int mp_release_html(char **out, size_t *len, const cJSON *release, const mp_spec
     sb_printf(&s, ". Periode: %s tot en met %s. Gepubliceerd: %s.</p>\n",
               str_or(period, "start", "?"), str_or(period, "end", "?"),
               str_or(release, "published", "?"));
+    const cJSON *priv = cJSON_GetObjectItemCaseSensitive(release, "privacy");
+    long long rounding = int_of(release, "rounding");
     sb_printf(&s, "<p>Deze cijfers gaan alleen over de regio als geheel: er is geen cijfer per "
                   "gemeente of per organisatie, en niets over een persoon. %d organisaties "
-                  "leverden versleutelde tellingen aan; alleen hun som is geopend. Elk cijfer "
-                  "bevat bewust een kleine toevallige afwijking (ruis, standaardafwijking %s), "
-                  "zodat niemand uit de tabel kan afleiden of een bepaalde inwoner erin "
-                  "voorkomt.</p>\n",
-              cJSON_GetArraySize(inc), spec->sigma_text);
+                  "leverden versleutelde tellingen aan; alleen hun som is geopend.</p>\n",
+              cJSON_GetArraySize(inc));
+    sb_printf(&s, "<h2>Wat de ruis betekent</h2>\n<p>Elk cijfer bevat bewust een kleine "
+                  "toevallige afwijking (ruis), die de organisaties zelf hebben toegevoegd. "
+                  "Daardoor kan niemand uit deze tabellen afleiden of een bepaalde inwoner erin "
+                  "voorkomt. De afwijking is bij elk cijfer even groot: het werkelijke aantal "
+                  "ligt met 95%% zekerheid binnen de foutmarge (plus of min %s). Cijfers met een "
+                  "foutmarge die groter is dan het cijfer zelf zijn gemarkeerd met een *: "
+                  "gebruik die alleen als indicatie. Uitsplitsingen tellen precies op tot hun "
+                  "totaal%s.</p>\n",
+              str_or(cJSON_GetArrayItem(cells, 0), "moe95", "?"),
+              rounding > 1 ? "; alle aantallen zijn afgerond" : "");
+    if (rounding > 1)
+        sb_printf(&s, "<p>Aantallen zijn afgerond op veelvouden van %lld.</p>\n", rounding);
+    sb_printf(&s, "<p>Privacybudget van deze publicatie: &rho; = %s (zero-concentrated "
+                  "differential privacy), gelijkwaardig aan &epsilon; = %s bij &delta; = %s. "
+                  "Reeks &lsquo;%s&rsquo;: eerder verbruikt %s, totaal budget %s.</p>\n",
+              str_or(priv, "rho", "?"), str_or(priv, "epsilon", "?"), str_or(priv, "delta", "?"),
+              str_or(priv, "series", "?"), str_or(priv, "series_spent_before", "?"),
+              str_or(priv, "series_rho", "?"));
     cJSON_ArrayForEach(cell, cells)
     {
         const char *metric = str_or(cell, "metric", "");
@@ -300,24 +361,27 @@ int mp_release_html(char **out, size_t *len, const cJSON *release, const mp_spec
             html_text(&s, m ? m->title : metric);
             sb_printf(&s, "</caption>\n");
             if (m != NULL) {
-                sb_printf(&s, "<tr><td colspan=\"3\">");
+                sb_printf(&s, "<tr><td colspan=\"4\">");
                 html_text(&s, m->description);
                 sb_printf(&s, "</td></tr>\n");
             }
             sb_printf(&s, "<tr><th>Uitsplitsing</th><th>Categorie</th><th>Aantal personen</th>"
-                          "</tr>\n");
+                          "<th>Foutmarge (95%%)</th></tr>\n");
         }
         sb_printf(&s, "<tr><td>");
         html_text(&s, dim ? dim_title(c, dim) : "Totaal");
         sb_printf(&s, "</td><td>");
         html_text(&s, str_or(cell, "band", ""));
-        sb_printf(&s, "</td><td class=\"n\">%lld</td></tr>\n", int_of(cell, "value"));
+        sb_printf(&s, "</td><td class=\"n\">%lld%s</td><td class=\"n\">&plusmn; %s</td></tr>\n",
+                  int_of(cell, "value"),
+                  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cell, "unreliable")) ? " *" : "",
+                  str_or(cell, "moe95", "?"));
     }
     if (*current)
         sb_printf(&s, "</table>\n");
     if (cJSON_GetArraySize(rates) > 0) {
         sb_printf(&s, "<table>\n<caption>Afgeleide percentages</caption>\n"
-                      "<tr><th>Mijlpaal</th><th>Percentage</th></tr>\n");
+                      "<tr><th>Mijlpaal</th><th>Percentage</th><th>Foutmarge (95%%)</th></tr>\n");
         cJSON_ArrayForEach(rate, rates)
         {
             const char *pct = str_or(rate, "percent", "");
@@ -328,7 +392,10 @@ int mp_release_html(char **out, size_t *len, const cJSON *release, const mp_spec
                 sb_printf(&s, "n.v.t.");
             for (const char *p = pct; *p; p++)
                 sb_printf(&s, "%c", *p == '.' ? ',' : *p);
-            sb_printf(&s, "%s</td></tr>\n", *pct ? "%" : "");
+            sb_printf(&s, "%s</td><td class=\"n\">", *pct ? "%" : "");
+            for (const char *p = str_or(rate, "moe95", ""); *p; p++)
+                sb_printf(&s, "%c", *p == '.' ? ',' : *p);
+            sb_printf(&s, "%s</td></tr>\n", *str_or(rate, "moe95", "") ? " procentpunt" : "");
         }
         sb_printf(&s, "</table>\n");
     }

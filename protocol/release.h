@@ -5,14 +5,20 @@
  *   {"mijlpaal_release":1, "round_id":ID, "round_sha256":HEX, "roster_sha256":HEX,
  *    "region":REGION_ID, "period":{"start","end"}, "published":TIME,
  *    "included":[{"org":ID,"submission_sha256":HEX}...] (sorted by org),
- *    "noise":{"mechanism","sigma"}, "sum":B64(D x uint64 LE),
- *    "cells":[{"name","metric","dimension","band","noisy","value"}...],
- *    "rates":[{"id","title","percent"}...]}
+ *    "privacy":{"mechanism","rho","epsilon","delta","series","series_rho",
+ *               "series_spent_before","t","max_orgs_per_person","noise_sd"},
+ *    "rounding":R, "sum":B64(D x uint64 LE),
+ *    "cells":[{"name","metric","dimension","band","noisy","value","moe95","unreliable"}...],
+ *    "rates":[{"id","title","percent","moe95"}...]}
  *
  * "noisy" is the opened regional sum of cell i read as a signed 64-bit integer (counts plus
- * noise); "value" is the published figure after post-processing that costs no privacy (here:
- * clamping at 0). Rates are derived from published totals, as a decimal string with one
- * decimal, or "" when the denominator is 0.
+ * noise); "value" is the published figure after post-processing that costs no privacy
+ * (postprocess.h: breakdowns made consistent with totals by least squares, non-negative,
+ * rounded to multiples of R). noise_sd is the standard deviation of the noise in every noisy
+ * cell (sqrt(n * share variance) over the n included shares), moe95 = 1.96 * noise_sd rounded,
+ * "unreliable" when moe95 exceeds the value. Rates are derived from published totals, as a
+ * decimal string with one decimal ("" when the denominator is 0), with a 95% margin in
+ * percentage points by the delta method.
  *
  * The release is a pure function of the round, the included submissions, the sum and the
  * publication time: an auditor rebuilds it from those and compares canonical bytes.

@@ -8,67 +8,45 @@
 
 #include "canon.h"
 #include "date.h"
+#include "noise.h"
+#include "privacy.h"
 
-static uint64_t gcd64(uint64_t a, uint64_t b)
+#include <math.h>
+#include <stdio.h>
+
+void mp_spec_share_variance(const mp_spec *s, uint64_t *num, uint64_t *den)
 {
-    while (b != 0) {
-        uint64_t t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
+    *num = s->privacy.share_num;
+    *den = s->privacy.share_den;
 }
 
-int mp_decimal_parse(const char *text, uint64_t *num, uint64_t *den)
+double mp_spec_noise_sd(const mp_spec *s, size_t n)
 {
-    uint64_t n = 0, d = 1;
-    int decimals = -1;
-    if (*text == '\0')
-        return mp_error_set("empty number");
-    for (const char *p = text; *p; p++) {
-        if (*p == '.' && decimals < 0 && p != text && p[1] != '\0') {
-            decimals = 0;
-            continue;
-        }
-        if (*p < '0' || *p > '9' || n > (UINT64_C(1) << 40))
-            return mp_error_set("\"%.20s\" is not a decimal number below 2^20 with at most 3 "
-                                "decimals",
-                                text);
-        n = n * 10 + (uint64_t)(*p - '0');
-        if (decimals >= 0 && ++decimals > 3)
-            return mp_error_set("\"%.20s\" has more than 3 decimals", text);
-        if (decimals > 0)
-            d *= 10;
-    }
-    if (n == 0 || n / d >= (UINT64_C(1) << 20))
-        return mp_error_set("\"%.20s\" must be above 0 and below 2^20", text);
-    uint64_t g = gcd64(n, d);
-    *num = n / g;
-    *den = d / g;
-    return 0;
+    return sqrt((double)n * (double)s->privacy.share_num / (double)s->privacy.share_den);
 }
 
-int mp_spec_share_variance(const mp_spec *s, uint64_t *num, uint64_t *den)
+/* "0" or a budget (privacy.h's syntax). */
+static int parse_spent(const char *text, double *v)
 {
-    /* (num/den)^2 / n; num < 2^40 after parsing and den <= 1000, so num^2 < 2^80 needs care:
-     * reduce before squaring and check the result against the sampler's bounds. */
-    unsigned __int128 n2 = (unsigned __int128)s->sigma_num * s->sigma_num;
-    unsigned __int128 d2 = (unsigned __int128)s->sigma_den * s->sigma_den * s->nparticipants;
-    unsigned __int128 a = n2, b = d2;
-    while (b != 0) {
-        unsigned __int128 t = a % b;
-        a = b;
-        b = t;
+    if (strcmp(text, "0") == 0) {
+        *v = 0;
+        return 0;
     }
-    n2 /= a;
-    d2 /= a;
-    if (n2 > UINT64_MAX || d2 > (UINT64_C(1) << 32))
-        return mp_error_set("noise share variance out of the sampler's range (sigma %s, %zu "
-                            "participants)",
-                            s->sigma_text, s->nparticipants);
-    *num = (uint64_t)n2;
-    *den = (uint64_t)d2;
-    return 0;
+    return mp_privacy_parse_rho(text, v);
+}
+
+/* Shortest decimal of a double with up to 6 decimals, for budgets the aggregator sums. */
+static void format_budget(char *out, size_t cap, double v)
+{
+    snprintf(out, cap, "%.6f", v);
+    char *dot = strchr(out, '.');
+    if (dot != NULL) {
+        char *e = out + strlen(out) - 1;
+        while (e > dot && *e == '0')
+            *e-- = '\0';
+        if (e == dot)
+            *e = '\0';
+    }
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -79,7 +57,12 @@ static int cmp_str(const void *a, const void *b)
 int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster,
                   const cJSON *catalogue)
 {
-    cJSON *b = cJSON_CreateObject(), *period, *noise, *masking, *parts, *cat;
+    cJSON *b = cJSON_CreateObject(), *period, *priv, *share, *pub, *masking, *parts, *cat;
+    mp_catalogue *catalog = NULL;
+    mp_sensitivity sens;
+    uint64_t num, den;
+    double rho, series_rho;
+    char text[64];
     const char *ids[MP_MAX_ORGS];
     size_t n = p->participants ? p->nparticipants : roster->norgs;
     char hash[MP_HASH_HEX_BYTES], ts[21];
@@ -96,6 +79,28 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
     for (size_t i = 0; i < n; i++)
         ids[i] = p->participants ? p->participants[i] : roster->orgs[i].id;
     qsort(ids, n, sizeof *ids, cmp_str);
+    /* Calibrate the share variance for the catalogue's sensitivity (privacy.h). */
+    if (mp_privacy_parse_rho(p->rho, &rho) != 0 ||
+        mp_privacy_parse_rho(p->series_rho, &series_rho) != 0 ||
+        mp_catalogue_parse(&catalog, catalogue) != 0) {
+        cJSON_Delete(b);
+        return -1;
+    }
+    if (p->t < 0 || (size_t)p->t >= n || p->max_orgs < 1 || p->max_orgs > 16) {
+        mp_catalogue_free(catalog);
+        cJSON_Delete(b);
+        return mp_error_set("t must be 0..%zu (participants minus one) and max_orgs_per_person "
+                            "1..16",
+                            n ? n - 1 : 0);
+    }
+    mp_privacy_sensitivity(catalog, (unsigned)p->max_orgs, &sens);
+    if (mp_privacy_calibrate(rho, (unsigned)(n - (size_t)p->t), &sens, catalog->ncells, &num,
+                             &den) != 0) {
+        mp_catalogue_free(catalog);
+        cJSON_Delete(b);
+        return -1;
+    }
+    mp_catalogue_free(catalog);
     if (mp_time_now(&now) != 0) {
         cJSON_Delete(b);
         return -1;
@@ -115,14 +120,29 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
     for (size_t i = 0; i < n; i++)
         cJSON_AddItemToArray(parts, cJSON_CreateString(ids[i]));
     cJSON_AddNumberToObject(b, "k_min", (double)p->k_min);
-    noise = cJSON_AddObjectToObject(b, "noise");
-    cJSON_AddStringToObject(noise, "mechanism", "discrete_gaussian");
-    cJSON_AddStringToObject(noise, "sigma", p->sigma);
+    priv = cJSON_AddObjectToObject(b, "privacy");
+    cJSON_AddStringToObject(priv, "mechanism", "distributed_discrete_gaussian");
+    cJSON_AddStringToObject(priv, "rho", p->rho);
+    snprintf(text, sizeof text, "%.3f", mp_privacy_epsilon(rho, MP_PRIVACY_DELTA));
+    cJSON_AddStringToObject(priv, "epsilon", text);
+    cJSON_AddStringToObject(priv, "delta", MP_PRIVACY_DELTA_TEXT);
+    cJSON_AddStringToObject(priv, "series", p->series);
+    cJSON_AddStringToObject(priv, "series_rho", p->series_rho);
+    format_budget(text, sizeof text, p->series_spent);
+    cJSON_AddStringToObject(priv, "series_spent", text);
+    cJSON_AddNumberToObject(priv, "t", (double)p->t);
+    cJSON_AddNumberToObject(priv, "max_orgs_per_person", (double)p->max_orgs);
+    share = cJSON_AddObjectToObject(priv, "share_variance");
+    cJSON_AddNumberToObject(share, "num", (double)num);
+    cJSON_AddNumberToObject(share, "den", (double)den);
+    pub = cJSON_AddObjectToObject(b, "publication");
+    cJSON_AddNumberToObject(pub, "rounding", (double)p->rounding);
     masking = cJSON_AddObjectToObject(b, "masking");
     cJSON_AddStringToObject(masking, "scheme", MP_SCHEME_PAIRWISE);
     cat = cJSON_Duplicate(catalogue, 1);
     cJSON_AddItemToObject(b, "catalogue", cat);
-    if (cat == NULL || masking == NULL || noise == NULL || period == NULL || parts == NULL) {
+    if (cat == NULL || masking == NULL || priv == NULL || share == NULL || pub == NULL ||
+        period == NULL || parts == NULL) {
         cJSON_Delete(b);
         return mp_error_set("out of memory");
     }
@@ -139,16 +159,66 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
     return 0;
 }
 
+/* The privacy block's promises, re-checked by every reader (spec.h). */
+static int check_privacy(mp_spec *s, const char *mech, const char *delta, uint64_t num,
+                         uint64_t den)
+{
+    mp_sensitivity sens;
+    double bound, eps;
+    if (strcmp(mech, "distributed_discrete_gaussian") != 0)
+        return mp_error_set("noise mechanism \"%.30s\" is not supported", mech);
+    if (strcmp(delta, MP_PRIVACY_DELTA_TEXT) != 0)
+        return mp_error_set("privacy delta must be %s", MP_PRIVACY_DELTA_TEXT);
+    if (!mp_org_id_valid(s->privacy.series))
+        return mp_error_set("privacy series id must be a-z, 0-9 and -");
+    if (mp_privacy_parse_rho(s->privacy.rho_text, &s->privacy.rho) != 0 ||
+        mp_privacy_parse_rho(s->privacy.series_rho_text, &s->privacy.series_rho) != 0 ||
+        parse_spent(s->privacy.series_spent_text, &s->privacy.series_spent) != 0)
+        return mp_error_prefix("privacy: ");
+    if (s->privacy.series_spent + s->privacy.rho > s->privacy.series_rho * (1 + 1e-9))
+        return mp_error_set("over budget: series %s has spent rho %s of %s, and this round "
+                            "needs %s more",
+                            s->privacy.series, s->privacy.series_spent_text,
+                            s->privacy.series_rho_text, s->privacy.rho_text);
+    if ((size_t)s->privacy.t >= s->nparticipants)
+        return mp_error_set("privacy t (%lld) must be below the number of participants (%zu)",
+                            s->privacy.t, s->nparticipants);
+    if (den > MP_NOISE_MAX_DEN || num / den >= MP_NOISE_MAX_SIGMA2)
+        return mp_error_set("share variance %llu/%llu is outside the sampler's range",
+                            (unsigned long long)num, (unsigned long long)den);
+    s->privacy.share_num = num;
+    s->privacy.share_den = den;
+    mp_privacy_sensitivity(s->catalogue, (unsigned)s->privacy.max_orgs, &sens);
+    bound = mp_privacy_ddg_rho((double)num / (double)den,
+                               (unsigned)(s->nparticipants - (size_t)s->privacy.t), &sens,
+                               s->catalogue->ncells);
+    if (bound > s->privacy.rho * (1 + 1e-9))
+        return mp_error_set("the noise share variance %llu/%llu gives rho %.6g, more than the "
+                            "budget %s: the round would not protect what it promises",
+                            (unsigned long long)num, (unsigned long long)den, bound,
+                            s->privacy.rho_text);
+    eps = mp_privacy_epsilon(s->privacy.rho, MP_PRIVACY_DELTA);
+    if (sscanf(s->privacy.epsilon_text, "%lf", &s->privacy.epsilon) != 1 ||
+        fabs(s->privacy.epsilon - eps) > 0.001)
+        return mp_error_set("privacy epsilon %.20s does not match rho %s (expected %.3f)",
+                            s->privacy.epsilon_text, s->privacy.rho_text, eps);
+    return 0;
+}
+
 static int parse_body(mp_spec *s, const cJSON *b, const mp_roster *roster)
 {
     static const char *const fields[] = {
         "mijlpaal_round", "round_id", "region", "roster_sha256", "period", "opened", "deadline",
-        "participants", "k_min", "noise", "masking", "catalogue", NULL};
-    static const char *const noise_fields[] = {"mechanism", "sigma", NULL};
+        "participants", "k_min", "privacy", "publication", "masking", "catalogue", NULL};
+    static const char *const priv_fields[] = {"mechanism", "rho", "epsilon", "delta", "series",
+                                              "series_rho", "series_spent", "t",
+                                              "max_orgs_per_person", "share_variance", NULL};
+    static const char *const share_fields[] = {"num", "den", NULL};
+    static const char *const pub_fields[] = {"rounding", NULL};
     static const char *const masking_fields[] = {"scheme", NULL};
-    const cJSON *period, *parts, *noise, *masking, *cat, *it;
-    const char *hash, *start, *end, *opened, *deadline, *mech, *scheme;
-    long long v;
+    const cJSON *period, *parts, *priv, *share, *pub, *masking, *cat, *it;
+    const char *hash, *start, *end, *opened, *deadline, *mech, *scheme, *delta;
+    long long v, num, den;
 
     if (mp_json_only(b, "round", fields) != 0 || mp_json_int(b, "mijlpaal_round", 1, 1, &v) ||
         mp_json_str(b, "round_id", &s->round_id) || mp_json_str(b, "region", &s->region) ||
@@ -156,10 +226,23 @@ static int parse_body(mp_spec *s, const cJSON *b, const mp_roster *roster)
         mp_json_str(period, "start", &start) || mp_json_str(period, "end", &end) ||
         mp_json_str(b, "opened", &opened) || mp_json_str(b, "deadline", &deadline) ||
         mp_json_arr(b, "participants", &parts) ||
-        mp_json_int(b, "k_min", 0, MP_MAX_ORGS, &s->k_min) || mp_json_obj(b, "noise", &noise) ||
+        mp_json_int(b, "k_min", 0, MP_MAX_ORGS, &s->k_min) ||
+        mp_json_obj(b, "privacy", &priv) || mp_json_obj(b, "publication", &pub) ||
         mp_json_obj(b, "masking", &masking) || mp_json_obj(b, "catalogue", &cat) ||
-        mp_json_only(noise, "noise", noise_fields) || mp_json_str(noise, "mechanism", &mech) ||
-        mp_json_str(noise, "sigma", &s->sigma_text) ||
+        mp_json_only(priv, "privacy", priv_fields) || mp_json_str(priv, "mechanism", &mech) ||
+        mp_json_str(priv, "rho", &s->privacy.rho_text) ||
+        mp_json_str(priv, "epsilon", &s->privacy.epsilon_text) ||
+        mp_json_str(priv, "delta", &delta) || mp_json_str(priv, "series", &s->privacy.series) ||
+        mp_json_str(priv, "series_rho", &s->privacy.series_rho_text) ||
+        mp_json_str(priv, "series_spent", &s->privacy.series_spent_text) ||
+        mp_json_int(priv, "t", 0, MP_MAX_ORGS, &s->privacy.t) ||
+        mp_json_int(priv, "max_orgs_per_person", 1, 16, &s->privacy.max_orgs) ||
+        mp_json_obj(priv, "share_variance", &share) ||
+        mp_json_only(share, "share_variance", share_fields) ||
+        mp_json_int(share, "num", 1, MP_CANON_MAX_INT, &num) ||
+        mp_json_int(share, "den", 1, (long long)MP_NOISE_MAX_DEN, &den) ||
+        mp_json_only(pub, "publication", pub_fields) ||
+        mp_json_int(pub, "rounding", 1, 1000, &s->rounding) ||
         mp_json_only(masking, "masking", masking_fields) ||
         mp_json_str(masking, "scheme", &scheme))
         return -1;
@@ -199,16 +282,11 @@ static int parse_body(mp_spec *s, const cJSON *b, const mp_roster *roster)
     if ((long long)s->nparticipants < s->k_min)
         return mp_error_set("%zu participants cannot reach k_min %lld", s->nparticipants,
                             s->k_min);
-    if (strcmp(mech, "discrete_gaussian") != 0)
-        return mp_error_set("noise mechanism \"%.30s\" is not supported", mech);
-    if (mp_decimal_parse(s->sigma_text, &s->sigma_num, &s->sigma_den) != 0)
-        return mp_error_prefix("noise sigma: ");
     if (strcmp(scheme, MP_SCHEME_PAIRWISE) != 0)
         return mp_error_set("masking scheme \"%.30s\" is not supported by this version", scheme);
-    uint64_t a, d;
-    if (mp_spec_share_variance(s, &a, &d) != 0)
+    if (mp_catalogue_parse(&s->catalogue, cat) != 0)
         return -1;
-    return mp_catalogue_parse(&s->catalogue, cat);
+    return check_privacy(s, mech, delta, (uint64_t)num, (uint64_t)den);
 }
 
 int mp_spec_from_envelope(mp_spec **out, mp_envelope *env, const mp_roster *roster)

@@ -5,12 +5,19 @@
  *   {"mijlpaal_round":1, "round_id":ID, "region":REGION_ID, "roster_sha256":HEX,
  *    "period":{"start":DATE,"end":DATE}, "opened":TIME, "deadline":TIME,
  *    "participants":[ORG_ID...] (sorted, unique), "k_min":N,
- *    "noise":{"mechanism":"discrete_gaussian","sigma":DECIMAL},
+ *    "privacy":{"mechanism":"distributed_discrete_gaussian","rho":DEC,"epsilon":DEC,
+ *               "delta":"1e-6","series":ID,"series_rho":DEC,"series_spent":DEC,"t":T,
+ *               "max_orgs_per_person":M,"share_variance":{"num":N,"den":D}},
+ *    "publication":{"rounding":R},
  *    "masking":{"scheme":"pairwise-v1"}, "catalogue":{...}}
  *
- * `sigma` is the standard deviation of the noise in the regional sum, written as a decimal
- * string with at most 3 decimals (no floating point anywhere on the path to the sampler); every
- * participant adds a discrete Gaussian share of variance sigma^2 / n.
+ * The privacy block states the release's budget rho (zCDP), the series it belongs to with the
+ * series' total budget and what earlier rounds of the series already spent, the number t of
+ * participants that may collude or drop out, how many organisations one person may be counted
+ * by, and the variance N/D of every participant's discrete Gaussian share, calibrated by the
+ * coordinator (privacy.h). Every reader re-checks that N/D meets rho for the catalogue's
+ * sensitivity with n - t honest shares, and that series_spent + rho <= series_rho. Budgets are
+ * decimal strings (no floating point on the path to the sampler: N/D is exact).
  *
  * Invariants after mp_spec_load():
  *   1. The envelope verifies under the roster's coordinator key, and roster_sha256 is the hash
@@ -43,8 +50,13 @@ typedef struct mp_spec {
     size_t nparticipants;
     const char *participants[MP_MAX_ORGS];
     long long k_min;
-    const char *sigma_text;
-    uint64_t sigma_num, sigma_den; /* sigma = num/den exactly */
+    struct {
+        const char *rho_text, *epsilon_text, *series, *series_rho_text, *series_spent_text;
+        double rho, epsilon, series_rho, series_spent;
+        long long t, max_orgs;
+        uint64_t share_num, share_den; /* share variance, exact */
+    } privacy;
+    long long rounding; /* publish multiples of this */
     mp_catalogue *catalogue;
     mp_envelope *env; /* owned */
 } mp_spec;
@@ -54,7 +66,9 @@ typedef struct mp_spec_params {
     const char *round_id;
     const char *period_start, *period_end; /* YYYY-MM-DD */
     const char *deadline;                  /* YYYY-MM-DDTHH:MM:SSZ */
-    const char *sigma;                     /* decimal, e.g. "12.5" */
+    const char *rho, *series, *series_rho; /* decimal budgets, series id */
+    double series_spent;                   /* what earlier rounds of the series spent */
+    long long t, max_orgs, rounding;
     long long k_min;
     const char *const *participants;       /* NULL = every organisation of the roster */
     size_t nparticipants;
@@ -71,10 +85,11 @@ void mp_spec_free(mp_spec *s);
 /* Index of an organisation among the participants, -1 when it is not one. */
 int mp_spec_participant(const mp_spec *s, const char *org);
 
-/* The variance of one participant's noise share, sigma^2 / n, as a reduced fraction. */
-MP_WUR int mp_spec_share_variance(const mp_spec *s, uint64_t *num, uint64_t *den);
+/* The variance of one participant's noise share, as signed in the round. */
+void mp_spec_share_variance(const mp_spec *s, uint64_t *num, uint64_t *den);
 
-/* Parse a decimal like "12.5" (at most 3 decimals, 0 < value < 2^20) into num/den. */
-MP_WUR int mp_decimal_parse(const char *text, uint64_t *num, uint64_t *den);
+/* Standard deviation of the noise in a sum of `n` shares: sqrt(n * num / den). Only exact
+ * IEEE operations (multiply, divide, sqrt), so every machine gets the same digits. */
+double mp_spec_noise_sd(const mp_spec *s, size_t n);
 
 #endif

@@ -298,13 +298,13 @@ make_roster() {
     [ "$RC" -eq 0 ] || { fail "setup: roster $out"; show_output; return 1; }
 }
 
-# open_round DB ROSTER OUT [EXTRA ARGS...]: open a round (sigma 2 unless EXTRA says otherwise
-# through SIGMA=...), signed with $COORD_KEY (default the coordinator's).
+# open_round DB ROSTER OUT [EXTRA ARGS...]: open a round (budget rho 1 unless RHO=... says otherwise;
+# series budget 1000), signed with $COORD_KEY (default the coordinator's).
 open_round() {
     local db=$1 roster=$2 out=$3
     shift 3
     run "$A" round open --db "$db" --roster "$roster" --catalogue "$T/cat.json" \
-        --period "$PERIOD" --deadline "$DEADLINE" --sigma "${SIGMA:-2}" \
+        --period "$PERIOD" --deadline "$DEADLINE" --rho "${RHO:-1}" --series-rho "${SERIES_RHO:-1000}" \
         --key "${COORD_KEY:-$T/keys/coord.key}" --insecure-plaintext-key --out "$out" "$@"
     [ "$RC" -eq 0 ] || { fail "setup: round open $out"; show_output; return 1; }
 }

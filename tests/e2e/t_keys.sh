@@ -51,7 +51,7 @@ run "$A" publish --db "$T/agg.db" --key "$T/keys/coord.key" --out-dir "$T/rel" <
 check "aggregator refuses a plaintext key without the flag (exit $RC)" [ "$RC" -ne 0 ]
 expect_err_contains "--insecure-plaintext-key" "aggregator plaintext key"
 run "$A" round open --db "$T/agg2.db" --roster "$T/roster.json" --catalogue "$T/cat.json" \
-    --period "$PERIOD" --deadline "$DEADLINE" --sigma 2 --key "$T/keys/coord.key" \
+    --period "$PERIOD" --deadline "$DEADLINE" --rho 1 --series-rho 1000 --key "$T/keys/coord.key" \
     --out "$T/round2.json" </dev/null
 check "round open refuses a plaintext key without the flag (exit $RC)" [ "$RC" -ne 0 ]
 expect_absent "$T/round2.json" "round open with a plaintext key"

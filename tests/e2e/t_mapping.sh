@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # An export as a case system writes it: Windows-1252 ("Reden beëindiging" with byte 0xEB),
 # ';' separators, CRLF, no BOM, DD-MM-YYYY dates and the organisation's own codes, read through
-# a mapping file. It must be accepted whole and counted: with a tiny sigma the published
+# a mapping file. It must be accepted whole and counted: with a huge budget (rho 1000, noise sd well below 0.1) the published
 # figures are exactly the known counts.
 . "$(dirname "$0")/lib.sh"
 
 make_catalogue "$T/cat.json"
 setup_keys || e2e_finish
 make_roster "$T/roster.json" "$T/keys/coord.key" || e2e_finish
-SIGMA=0.01 open_round "$T/agg.db" "$T/roster.json" "$T/round.json" || e2e_finish
+RHO=1000 open_round "$T/agg.db" "$T/roster.json" "$T/round.json" || e2e_finish
 for o in $ORGS; do make_export "$T/in/$o.csv" "$o"; done
 
 cat >"$T/in/mapping.json" <<'EOF'
@@ -93,9 +93,9 @@ expect_out_contains "OK:" "auditor"
 # Five canonical exports (2 1 1 0 2 0 1 1 each) plus Utrecht's (3 1 1 1 2 0 1 1).
 expected="13 6 6 1 12 0 6 6"
 got=$(release_values "$T/rel/release.json" value)
-check "published counts are the true counts with sigma 0.01 (expected '$expected', got '$got')" \
+check "published counts are the true counts with rho 1000 (expected '$expected', got '$got')" \
     [ "$got" = "$expected" ]
 got=$(release_values "$T/rel/release.json" noisy)
-check "noisy sums are the true counts with sigma 0.01 (got '$got')" [ "$got" = "$expected" ]
+check "noisy sums are the true counts with rho 1000 (got '$got')" [ "$got" = "$expected" ]
 
 e2e_finish

@@ -4,11 +4,14 @@
  */
 #include "testutil.h"
 
+#include <math.h>
+
 #include "canon.h"
 #include "date.h"
 #include "envelope.h"
 #include "keys.h"
 #include "roster.h"
+#include "privacy.h"
 #include "spec.h"
 
 #define REGION "../../data/regions/midden-utrecht.json"
@@ -247,7 +250,13 @@ static mp_spec_params good_params(void)
     p.period_start = "2025-01-01";
     p.period_end = "2025-12-31";
     p.deadline = "2026-02-01T12:00:00Z";
-    p.sigma = "10";
+    p.rho = "1";
+    p.series = "mu";
+    p.series_rho = "4";
+    p.series_spent = 0;
+    p.t = 1;
+    p.max_orgs = 2;
+    p.rounding = 1;
     p.k_min = 3;
     return p;
 }
@@ -296,15 +305,21 @@ static void test_spec_build_and_load(void **state)
     }
     assert_int_equal(mp_spec_participant(s, "amsterdam"), -1);
     assert_int_equal(s->k_min, 3);
-    assert_int_equal(s->sigma_num, 10);
-    assert_int_equal(s->sigma_den, 1);
     assert_non_null(s->catalogue);
     assert_int_equal(s->catalogue->ncells, 1);
-    /* Share variance: sigma^2 / n = 100 / 6 = 50/3. */
+    assert_string_equal(s->privacy.series, "mu");
+    assert_true(s->privacy.rho == 1.0 && s->privacy.series_rho == 4.0);
+    assert_int_equal(s->privacy.t, 1);
+    /* The signed share variance meets the budget for 6 - 1 honest shares, and is close to the
+     * smallest that does (calibration grows in steps of 0.1%). */
     uint64_t num, den;
-    assert_int_equal(mp_spec_share_variance(s, &num, &den), 0);
-    assert_int_equal(num, 50);
-    assert_int_equal(den, 3);
+    mp_sensitivity sens;
+    mp_spec_share_variance(s, &num, &den);
+    assert_int_equal(den, 1000);
+    mp_privacy_sensitivity(s->catalogue, 2, &sens);
+    double bound = mp_privacy_ddg_rho((double)num / (double)den, 5, &sens, 1);
+    assert_true(bound <= 1.0);
+    assert_true(bound >= 0.99);
     mp_spec_free(s);
 
     /* The same body signed by an organisation instead of the coordinator. */
@@ -421,12 +436,32 @@ static void test_spec_refusals(void **state)
     assert_int_equal(build(w, &p), -1);
 
     p = good_params();
-    p.sigma = "0";
+    p.rho = "0";
     assert_int_equal(build(w, &p), -1);
-    p.sigma = "1.2345";
+    p.rho = "0.1234567"; /* more than 6 decimals */
     assert_int_equal(build(w, &p), -1);
-    p.sigma = "12.5";
+    p.rho = "0.125";
     assert_int_equal(build(w, &p), 0);
+    p = good_params();
+    p.series_rho = "0.5"; /* less than this round alone */
+    assert_int_equal(build(w, &p), -1);
+    assert_non_null(strstr(mp_error_get(), "over budget"));
+    p = good_params();
+    p.series_spent = 3.5; /* 3.5 + 1 > 4 */
+    assert_int_equal(build(w, &p), -1);
+    p.series_spent = 3;
+    assert_int_equal(build(w, &p), 0);
+    p = good_params();
+    p.t = 6; /* as many as the participants: nobody's noise would be counted on */
+    assert_int_equal(build(w, &p), -1);
+    p.t = 5;
+    assert_int_equal(build(w, &p), 0);
+    p = good_params();
+    p.max_orgs = 0;
+    assert_int_equal(build(w, &p), -1);
+    p = good_params();
+    p.series = "Mu Series";
+    assert_int_equal(build(w, &p), -1);
 
     /* An invalid catalogue is refused when the round is built. */
     cJSON *bad = cJSON_Duplicate(w->catalogue, 1);
@@ -438,57 +473,53 @@ static void test_spec_refusals(void **state)
     cJSON_Delete(bad);
 }
 
-static void test_decimal_parse(void **state)
+static void test_rho_parse(void **state)
 {
     (void)state;
-    uint64_t n, d;
+    double v;
     static const struct {
         const char *text;
-        uint64_t num, den;
-    } ok[] = {{"12.5", 25, 2}, {"10", 10, 1},     {"1.250", 5, 4},     {"0.001", 1, 1000},
-              {"3.3", 33, 10}, {"0.5", 1, 2},     {"007", 7, 1},       {"1048575.999", 1048575999, 1000},
-              {"2.000", 2, 1}, {"1048575", 1048575, 1}};
+        double value;
+    } ok[] = {{"1", 1}, {"0.25", 0.25}, {"0.000001", 1e-6}, {"1000", 1000}, {"2.5", 2.5}};
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
-        n = d = 0;
-        if (mp_decimal_parse(ok[i].text, &n, &d) != 0)
+        if (mp_privacy_parse_rho(ok[i].text, &v) != 0)
             fail_msg("\"%s\" refused: %s", ok[i].text, mp_error_get());
-        assert_int_equal(n, ok[i].num);
-        assert_int_equal(d, ok[i].den);
+        assert_true(v == ok[i].value);
     }
-    static const char *const bad[] = {"0",   "0.000", "1.2345", "abc", "",       "-1",
-                                      "1.",  ".5",    "1.2.3",  "1e3", " 1",     "1 ",
-                                      "+1",  "1,5",   "1048576", "99999999999999999999",
-                                      "0x10"};
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        n = d = 77;
-        if (mp_decimal_parse(bad[i], &n, &d) == 0)
-            fail_msg("\"%s\" accepted as %llu/%llu", bad[i], (unsigned long long)n,
-                     (unsigned long long)d);
-        assert_int_equal(n, 77);
-        assert_int_equal(d, 77);
-    }
+    static const char *const bad[] = {"0", "0.0000001", "1000.5", "abc", "", "-1", "1.", ".5",
+                                      "1e3", " 1", "1,5", "0x10"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (mp_privacy_parse_rho(bad[i], &v) == 0)
+            fail_msg("\"%s\" accepted", bad[i]);
 }
 
-static void test_share_variance(void **state)
+/* With a large share variance tau vanishes and the bound is the central discrete Gaussian's
+ * Delta2^2 / (2 k s^2); with a small one the distributed bound is strictly worse. */
+static void test_calibration(void **state)
 {
     (void)state;
-    mp_spec s;
+    mp_sensitivity sens = {19, 2, 38, 2 * 4.358898943540674};
     uint64_t num, den;
-    static const struct {
-        const char *sigma;
-        size_t n;
-        uint64_t num, den;
-    } cases[] = {{"10", 6, 50, 3}, {"10", 4, 25, 1}, {"12.5", 5, 125, 4}, {"0.5", 3, 1, 12},
-                 {"3", 3, 3, 1},   {"1.001", 7, 143143, 1000000}};
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        memset(&s, 0, sizeof s);
-        s.sigma_text = cases[i].sigma;
-        s.nparticipants = cases[i].n;
-        assert_int_equal(mp_decimal_parse(cases[i].sigma, &s.sigma_num, &s.sigma_den), 0);
-        assert_int_equal(mp_spec_share_variance(&s, &num, &den), 0);
-        assert_int_equal(num, cases[i].num);
-        assert_int_equal(den, cases[i].den);
+    double central = sens.l2 * sens.l2 / (2.0 * 5 * 100.0);
+    double bound = mp_privacy_ddg_rho(100.0, 5, &sens, 52);
+    assert_true(fabs(bound - central) < 1e-12 * central);
+    assert_true(mp_privacy_ddg_rho(0.3, 5, &sens, 52) > sens.l2 * sens.l2 / (2.0 * 5 * 0.3));
+    for (double rho = 0.01; rho < 20; rho *= 3) {
+        assert_int_equal(mp_privacy_calibrate(rho, 5, &sens, 52, &num, &den), 0);
+        assert_int_equal(den, 1000);
+        bound = mp_privacy_ddg_rho((double)num / (double)den, 5, &sens, 52);
+        assert_true(bound <= rho);
+        assert_true(bound > 0.98 * rho);
     }
+    /* More honest participants need less noise each, for the same total. */
+    uint64_t num10;
+    assert_int_equal(mp_privacy_calibrate(0.5, 5, &sens, 52, &num, &den), 0);
+    assert_int_equal(mp_privacy_calibrate(0.5, 10, &sens, 52, &num10, &den), 0);
+    assert_true(num10 < num);
+    /* Equivalent epsilon (Bun-Steinke): rho + 2 sqrt(rho ln(1/delta)). */
+    assert_true(fabs(mp_privacy_epsilon(0.5, 1e-6) - (0.5 + 2 * sqrt(0.5 * log(1e6)))) < 1e-12);
+    /* A budget that would need more noise than the sampler takes is refused. */
+    assert_int_equal(mp_privacy_calibrate(1e-12, 5, &sens, 52, &num, &den), -1);
 }
 
 int main(void)
@@ -502,8 +533,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_spec_build_and_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spec_participants_subset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spec_refusals, setup, teardown),
-        cmocka_unit_test(test_decimal_parse),
-        cmocka_unit_test(test_share_variance),
+        cmocka_unit_test(test_rho_parse),
+        cmocka_unit_test(test_calibration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

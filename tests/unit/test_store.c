@@ -292,7 +292,7 @@ static void test_ledger(void **state)
     assert_int_equal(access(f->path, F_OK), -1);
     assert_int_equal(mp_ledger_open(&db, f->path, 1), 0);
     assert_int_equal(q_int(db, "PRAGMA application_id"), MP_APP_LEDGER);
-    assert_int_equal(q_int(db, "PRAGMA user_version"), 1);
+    assert_int_equal(q_int(db, "PRAGMA user_version"), 2);
     assert_int_equal(mp_ledger_find(db, "r1", &got), 0);
     assert_int_equal(mp_ledger_submission(db, "r1", &text, &len), -1);
 
@@ -358,6 +358,44 @@ static void test_ledger(void **state)
     mp_store_close(db);
 }
 
+/* The organisation's own privacy accounting: spend per series from its submissions, and a
+ * cap it sets itself. */
+static void test_ledger_budget(void **state)
+{
+    struct fx *f = *state;
+    sqlite3 *db;
+    char cap[32];
+    double spent;
+    assert_int_equal(mp_ledger_open(&db, f->path, 1), 0);
+    assert_int_equal(mp_ledger_spent(db, "mu", &spent), 0);
+    assert_true(spent == 0);
+    assert_int_equal(mp_ledger_budget_get(db, "mu", cap), 0);
+    assert_int_equal(mp_ledger_budget_set(db, "mu", "1.5"), 0);
+    assert_int_equal(mp_ledger_budget_get(db, "mu", cap), 1);
+    assert_string_equal(cap, "1.5");
+    assert_int_equal(mp_ledger_budget_set(db, "mu", "2"), 0); /* replaced, not added */
+    assert_int_equal(mp_ledger_budget_get(db, "mu", cap), 1);
+    assert_string_equal(cap, "2");
+    assert_int_equal(mp_ledger_budget_set(db, "mu", "nonsense"), -1);
+    assert_int_equal(mp_ledger_budget_get(db, "mu", cap), 1);
+    assert_string_equal(cap, "2");
+
+    static const struct {
+        const char *round, *series, *rho;
+    } rows[] = {{"r1", "mu", "0.5"}, {"r2", "mu", "0.25"}, {"r3", "gv", "1"}};
+    for (size_t i = 0; i < 3; i++) {
+        mp_ledger_entry e = entry(rows[i].round, "2026-01-10T10:00:00Z", (char)('a' + i));
+        snprintf(e.series, sizeof e.series, "%s", rows[i].series);
+        snprintf(e.rho, sizeof e.rho, "%s", rows[i].rho);
+        assert_int_equal(mp_ledger_insert(db, &e, "{}", 2), 0);
+    }
+    assert_int_equal(mp_ledger_spent(db, "mu", &spent), 0);
+    assert_true(spent == 0.75);
+    assert_int_equal(mp_ledger_spent(db, "gv", &spent), 0);
+    assert_true(spent == 1);
+    mp_store_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +406,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failing_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ledger, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ledger_budget, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
