@@ -67,13 +67,18 @@ static void fail_lib(void)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: %s verify --coordinator-key FILE [--json] RELEASE_DIR\n"
+            "usage: %s verify --coordinator-key FILE [--json] RELEASE_DIR...\n"
             "\n"
             "Verifies a release directory written by `mijlpaal-aggregator publish`:\n"
             "  RELEASE_DIR/roster.json, round.json, release.json, release.csv, release.html,\n"
             "  submissions/ORG.json\n"
             "against the coordinator's public key, which you must obtain yourself (not from\n"
             "the directory). Prints one line: the verdict, or the first check that failed.\n"
+            "\n"
+            "Given several releases, each is verified and then their privacy spend is\n"
+            "recomputed from the signed round specifications: per series, the sum of the\n"
+            "releases' budgets must stay within the series budget, and each round must have\n"
+            "declared at least the spend of the releases published before it.\n"
             "\n"
             "Exit codes: 0 verified, 1 verification failed, 2 usage or system error.\n",
             prog);
@@ -103,7 +108,13 @@ static void check_rendering(const char *dir, const char *name, const char *want,
     free(have);
 }
 
-static int verify(const char *dir, const char *coord_path)
+/* What the series check needs from one verified release. */
+typedef struct verified {
+    char round_id[65], series[41], published[21];
+    double rho, series_rho, spent_before;
+} verified;
+
+static int verify(const char *dir, const char *coord_path, verified *out, int quiet)
 {
     mp_pubkey coord;
     mp_roster *roster;
@@ -196,11 +207,17 @@ static int verify(const char *dir, const char *coord_path)
     check_rendering(dir, "release.html", html, htmllen);
 
     mp_hex_encode(id, coord.key_id, MP_KEY_ID_BYTES);
-    if (json_out)
+    snprintf(out->round_id, sizeof out->round_id, "%s", spec->round_id);
+    snprintf(out->series, sizeof out->series, "%s", spec->privacy.series);
+    snprintf(out->published, sizeof out->published, "%s", s);
+    out->rho = spec->privacy.rho;
+    out->series_rho = spec->privacy.series_rho;
+    out->spent_before = spec->privacy.series_spent;
+    if (!quiet && json_out)
         printf("{\"verified\":true,\"round_id\":\"%s\",\"submissions\":%zu,\"cells\":%zu,"
                "\"coordinator_key_id\":\"%s\"}\n",
                spec->round_id, n, d, id);
-    else
+    else if (!quiet)
         printf("OK: release of round %s verified: roster and round signed by coordinator key "
                "%s, %zu signed submissions of all participants, sum recomputed over %zu cells, "
                "release signature and renderings match\n",
@@ -215,6 +232,47 @@ static int verify(const char *dir, const char *coord_path)
     mp_envelope_free(rel);
     mp_spec_free(spec);
     mp_roster_free(roster);
+    return 0;
+}
+
+static int by_published(const void *a, const void *b)
+{
+    return strcmp(((const verified *)a)->published, ((const verified *)b)->published);
+}
+
+/* Verify several releases, then recompute each series' spend from their signed rounds. */
+static int verify_series(char **dirs, int n, const char *coord)
+{
+    verified *v = calloc((size_t)n, sizeof *v);
+    if (v == NULL)
+        die(EXIT_USAGE, "out of memory");
+    for (int i = 0; i < n; i++)
+        verify(dirs[i], coord, &v[i], 1);
+    qsort(v, (size_t)n, sizeof *v, by_published);
+    for (int i = 0; i < n; i++) {
+        double before = 0;
+        for (int j = 0; j < i; j++) {
+            if (strcmp(v[j].series, v[i].series) != 0)
+                continue;
+            if (strcmp(v[j].round_id, v[i].round_id) == 0)
+                die(EXIT_FAILED, "round %s is given twice", v[i].round_id);
+            before += v[j].rho;
+        }
+        if (v[i].spent_before + 1e-9 < before)
+            die(EXIT_FAILED, "round %s declared that series %s had spent rho %.6g, but the "
+                             "releases published before it spent %.6g",
+                v[i].round_id, v[i].series, v[i].spent_before, before);
+        if (before + v[i].rho > v[i].series_rho * (1 + 1e-9))
+            die(EXIT_FAILED, "series %s is over budget at round %s: rho %.6g spent of %.6g",
+                v[i].series, v[i].round_id, before + v[i].rho, v[i].series_rho);
+    }
+    if (json_out)
+        printf("{\"verified\":true,\"releases\":%d}\n", n);
+    else
+        printf("OK: %d releases verified; the privacy spend recomputed from their signed rounds "
+               "stays within every series budget\n",
+               n);
+    free(v);
     return 0;
 }
 
@@ -246,7 +304,12 @@ int main(int argc, char **argv)
     if (coord == NULL)
         die(EXIT_USAGE, "missing --coordinator-key: the coordinator's public key, obtained "
                         "independently of the release");
-    if (optind != argc - 1)
-        die(EXIT_USAGE, "verify takes exactly one RELEASE_DIR (see --help)");
-    return verify(argv[optind], coord);
+    if (optind >= argc)
+        die(EXIT_USAGE, "verify needs a RELEASE_DIR (see --help)");
+    int n = argc - optind;
+    if (n == 1) {
+        verified v;
+        return verify(argv[optind], coord, &v, 0);
+    }
+    return verify_series(argv + optind, n, coord);
 }
