@@ -15,8 +15,9 @@ command -v hyperfine >/dev/null || "$TOP/tools/install-deps" hyperfine
 [ -x /usr/bin/time ] || "$TOP/tools/install-deps" time
 cd "$OUT"
 
-# A round to check against (plaintext keys: benchmark only).
-if [ ! -f round.json ]; then
+# A fresh round to check against (plaintext keys: benchmark only); the exports are kept.
+rm -f ./*.key ./*.pub roster.json round.json agg.db agg.db-wal agg.db-shm
+{
   "$BIN/mijlpaal-aggregator" keygen --org coordinator --secret-key c.key --public-key c.pub \
     --insecure-plaintext-key 2>/dev/null
   m=""
@@ -32,7 +33,7 @@ if [ ! -f round.json ]; then
     --catalogue "$TOP/data/catalogues/midden-utrecht.json" --period 2026-01-01:2026-06-30 \
     --deadline 2099-01-01T00:00:00Z --rho 0.5 --series-rho 2 --key c.key --insecure-plaintext-key \
     --out round.json
-fi
+}
 
 for rows in 100000 1000000; do
   f=uwv-$rows.csv

@@ -240,6 +240,13 @@ static void print_json(cJSON *j)
     cJSON_Delete(j);
 }
 
+/* Progress on stderr, only for a person watching a terminal. */
+static void show_progress(unsigned long records, void *arg)
+{
+    fprintf(stderr, "\r%s: %s: %lu rows read...", prog, (const char *)arg, records);
+    fflush(stderr);
+}
+
 /* Ingest into counts (ncells); exits on a fatal file problem or a --strict refusal. */
 static cJSON *ingest(const opts *o, const mp_roster *roster, const mp_spec *spec,
                      const unsigned char *prf_key, int64_t *counts)
@@ -253,9 +260,20 @@ static cJSON *ingest(const opts *o, const mp_roster *roster, const mp_spec *spec
         die_lib(EXIT_REFUSED);
     if (mp_time_now(&now) != 0)
         die_lib(EXIT_USAGE);
-    mp_ingest_params p = {o->input, map, roster, spec->catalogue, spec->period_start,
-                          spec->period_end, prf_key, (int32_t)(now / 86400)};
+    int tty = isatty(STDERR_FILENO);
+    mp_ingest_params p = {o->input,
+                          map,
+                          roster,
+                          spec->catalogue,
+                          spec->period_start,
+                          spec->period_end,
+                          prf_key,
+                          (int32_t)(now / 86400),
+                          tty ? show_progress : NULL,
+                          (void *)o->input};
     int rc = mp_ingest_count(&p, counts, &rep);
+    if (tty && rep.records >= MP_INGEST_PROGRESS_ROWS)
+        fprintf(stderr, "\r\033[K");
     mp_mapping_free(map);
     if (rc != 0)
         die_lib(EXIT_REFUSED);

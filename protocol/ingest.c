@@ -547,9 +547,12 @@ int mp_ingest_count(const mp_ingest_params *p, int64_t *counts, mp_ingest_report
     }
     if (read_header(&x, &row, rep) != 0)
         goto out;
-    while ((r = mp_csv_next(csv, &row)) == 1)
+    while ((r = mp_csv_next(csv, &row)) == 1) {
         if (ingest_row(&x, &row, rep) != 0)
             goto out;
+        if (p->progress != NULL && rep->records % MP_INGEST_PROGRESS_ROWS == 0)
+            p->progress(rep->records, p->progress_arg);
+    }
     if (r < 0)
         goto out;
     rep->separator = mp_csv_separator(csv);

@@ -70,7 +70,12 @@ typedef struct mp_ingest_params {
     int32_t period_start, period_end;
     const unsigned char *prf_key; /* MP_PRF_KEY_BYTES */
     int32_t today;                /* dates after it are impossible */
+    /* Optional: called every MP_INGEST_PROGRESS_ROWS records (the library never prints). */
+    void (*progress)(unsigned long records, void *arg);
+    void *progress_arg;
 } mp_ingest_params;
+
+#define MP_INGEST_PROGRESS_ROWS 65536
 
 MP_WUR int mp_mapping_load(mp_mapping **out, const char *path);
 void mp_mapping_free(mp_mapping *m);
