@@ -66,6 +66,7 @@ static void usage(FILE *f)
             "               --deadline YYYY-MM-DDTHH:MM:SSZ --rho R --series-rho R\n"
             "               --key FILE --out FILE [--series ID] [--t N]\n"
             "               [--max-orgs-per-person M] [--rounding N] [--round-id ID]\n"
+            "               [--mechanism distributed_discrete_gaussian|skellam]\n"
             "               [--k-min N] [--participants ID,ID,...]\n"
             "      Sign a round specification, store the round and write it for the\n"
             "      contributors. --rho is this release's privacy budget (zCDP), --series-rho\n"
@@ -91,7 +92,7 @@ static void usage(FILE *f)
 
 typedef struct opts {
     const char *org, *secret_key, *public_key, *kdf, *passphrase_file, *region, *key, *out, *db,
-        *roster, *catalogue, *period, *deadline, *rho, *series, *series_rho, *round_id,
+        *roster, *catalogue, *period, *deadline, *rho, *series, *series_rho, *mechanism, *round_id,
         *participants,
         *coordinator_key, *out_dir;
     const char *members[MAX_FILES];
@@ -113,7 +114,7 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
 {
     enum { O_ORG = 256, O_SK, O_PK, O_KDF, O_PF, O_INSECURE, O_REGION, O_KEY, O_MEMBER, O_OUT,
            O_DB, O_ROSTER, O_CAT, O_PERIOD, O_DEADLINE, O_RHO, O_SERIES, O_SERIES_RHO, O_T,
-           O_MAXORGS, O_ROUNDING, O_ROUNDID, O_KMIN, O_PARTS, O_COORD, O_OUTDIR, O_ROUND, O_JSON,
+           O_MAXORGS, O_ROUNDING, O_MECH, O_ROUNDID, O_KMIN, O_PARTS, O_COORD, O_OUTDIR, O_ROUND, O_JSON,
            O_HELP };
     static const struct option longopts[] = {
         {"org", required_argument, NULL, O_ORG},
@@ -137,6 +138,7 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         {"t", required_argument, NULL, O_T},
         {"max-orgs-per-person", required_argument, NULL, O_MAXORGS},
         {"rounding", required_argument, NULL, O_ROUNDING},
+        {"mechanism", required_argument, NULL, O_MECH},
         {"round-id", required_argument, NULL, O_ROUNDID},
         {"round", required_argument, NULL, O_ROUND},
         {"k-min", required_argument, NULL, O_KMIN},
@@ -180,6 +182,7 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         case O_T: o->t = whole_number(optarg, "--t"); break;
         case O_MAXORGS: o->max_orgs = whole_number(optarg, "--max-orgs-per-person"); break;
         case O_ROUNDING: o->rounding = whole_number(optarg, "--rounding"); break;
+        case O_MECH: o->mechanism = optarg; break;
         case O_ROUNDID:
         case O_ROUND: o->round_id = optarg; break;
         case O_KMIN: o->k_min = whole_number(optarg, "--k-min"); break;
@@ -334,20 +337,21 @@ static int cmd_round_open(const opts *o)
     const char *series = o->series ? o->series : roster->region_id;
     if (mp_agg_series_spent(db, series, NULL, &spent) != 0)
         die_lib(EXIT_USAGE);
-    mp_spec_params p = {id,
-                        start,
-                        end,
-                        o->deadline,
-                        o->rho,
-                        series,
-                        o->series_rho,
-                        spent,
-                        o->t,
-                        o->max_orgs,
-                        o->rounding,
-                        o->k_min,
-                        o->participants ? parts : NULL,
-                        nparts};
+    mp_spec_params p = {.round_id = id,
+                        .period_start = start,
+                        .period_end = end,
+                        .deadline = o->deadline,
+                        .mechanism = o->mechanism,
+                        .rho = o->rho,
+                        .series = series,
+                        .series_rho = o->series_rho,
+                        .series_spent = spent,
+                        .t = o->t,
+                        .max_orgs = o->max_orgs,
+                        .rounding = o->rounding,
+                        .k_min = o->k_min,
+                        .participants = o->participants ? parts : NULL,
+                        .nparticipants = nparts};
     if (mp_spec_build(&body, &p, roster, cat->json) != 0)
         die_lib(EXIT_REFUSED);
     write_signed(o->out, "round", body, kp);

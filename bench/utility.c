@@ -19,13 +19,13 @@
  * signed roster of the region), and the per-organisation vectors summed (a person served by
  * two organisations is counted twice, as in a real round). Then, R times with a fixed seed:
  *
- *   d   distributed, what mijlpaal does: share variance s^2 = mp_privacy_calibrate(rho, n - t,
+ *   d   distributed, what mijlpaal does: share variance s^2 = mp_privacy_calibrate(MP_MECH_DDG, rho, n - t,
  *       Delta, cells), every one of the n organisations adds its own discrete Gaussian share of
  *       parameter s^2 to every cell of its vector, the vectors are summed;
  *   a   trusted curator: one discrete Gaussian of parameter Delta2^2 / (2 rho) added to the
  *       true sum, which is exactly rho-zCDP (Canonne, Kamath, Steinke 2020), with the same
  *       sensitivity (m organisations per person), so d/a compares the mechanisms only;
- *   a'  distributed with t = 0 (no colluder tolerated): s^2 = mp_privacy_calibrate(rho, n, ...);
+ *   a'  distributed with t = 0 (no colluder tolerated): s^2 = mp_privacy_calibrate(MP_MECH_DDG, rho, n, ...);
  *   b   local: every organisation protects its own vector alone at the full budget, parameter
  *       D / (2 rho) (its own L2 sensitivity sqrt(D), m = 1), and the n vectors are summed;
  *
@@ -320,10 +320,10 @@ int main(int argc, char **argv)
     if (t >= n)
         usage();
     mech[M_D].shares = (unsigned)n;
-    if (mp_privacy_calibrate(rho, (unsigned)(n - t), &sens, nc, &mech[M_D].num, &mech[M_D].den))
+    if (mp_privacy_calibrate(MP_MECH_DDG, rho, (unsigned)(n - t), &sens, nc, &mech[M_D].num, &mech[M_D].den))
         die("calibrate");
     mech[M_A0].shares = (unsigned)n;
-    if (mp_privacy_calibrate(rho, (unsigned)n, &sens, nc, &mech[M_A0].num, &mech[M_A0].den))
+    if (mp_privacy_calibrate(MP_MECH_DDG, rho, (unsigned)n, &sens, nc, &mech[M_A0].num, &mech[M_A0].den))
         die("calibrate");
     /* Central: Delta2^2 / (2 rho) = m^2 D rd / (2 rn), reduced. */
     {

@@ -400,6 +400,9 @@ static int cmd_submit(const opts *o)
 
     /* Noise share, then masks. From here the counts exist only inside vec, masked. */
     mp_spec_share_variance(spec, &num, &den);
+    if (spec->privacy.mechanism != MP_MECH_DDG)
+        die(EXIT_REFUSED, "round %s asks for %s noise, which this contributor cannot add yet",
+            spec->round_id, mp_mechanism_name(spec->privacy.mechanism));
     if (mp_rng_new_system(&rng) != 0)
         die_lib(EXIT_USAGE);
     for (size_t i = 0; i < d; i++) {

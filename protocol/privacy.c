@@ -32,8 +32,36 @@ double mp_privacy_ddg_rho(double share_var, unsigned k, const mp_sensitivity *s,
     return 0.5 * (r1 < r2 ? r1 : r2);
 }
 
-int mp_privacy_calibrate(double rho_target, unsigned k, const mp_sensitivity *s, size_t d,
-                         uint64_t *num, uint64_t *den)
+int mp_mechanism_parse(const char *name)
+{
+    if (strcmp(name, "distributed_discrete_gaussian") == 0)
+        return MP_MECH_DDG;
+    if (strcmp(name, "skellam") == 0)
+        return MP_MECH_SKELLAM;
+    return -1;
+}
+
+const char *mp_mechanism_name(int mech)
+{
+    return mech == MP_MECH_SKELLAM ? "skellam" : "distributed_discrete_gaussian";
+}
+
+double mp_privacy_skellam_rho(double share_var, unsigned k, const mp_sensitivity *s)
+{
+    double v = (double)k * share_var;
+    if (k == 0 || share_var <= 0)
+        return INFINITY;
+    return s->l2 * s->l2 / (2.0 * v) + (s->l2 * s->l2 + 3.0 * s->l1) / (2.0 * v * v);
+}
+
+double mp_privacy_rho(int mech, double share_var, unsigned k, const mp_sensitivity *s, size_t d)
+{
+    return mech == MP_MECH_SKELLAM ? mp_privacy_skellam_rho(share_var, k, s)
+                                   : mp_privacy_ddg_rho(share_var, k, s, d);
+}
+
+int mp_privacy_calibrate(int mech, double rho_target, unsigned k, const mp_sensitivity *s,
+                         size_t d, uint64_t *num, uint64_t *den)
 {
     const double target = rho_target * (1.0 - 1e-6);
     double var;
@@ -43,9 +71,9 @@ int mp_privacy_calibrate(double rho_target, unsigned k, const mp_sensitivity *s,
     /* Start from the central Gaussian's answer and grow until the distributed bound holds;
      * tau shrinks as the variance grows, so this terminates quickly. */
     var = s->l2 * s->l2 / (2.0 * target * (double)k);
-    for (int i = 0; i < 10000 && mp_privacy_ddg_rho(var, k, s, d) > target; i++)
+    for (int i = 0; i < 10000 && mp_privacy_rho(mech, var, k, s, d) > target; i++)
         var *= 1.001;
-    if (mp_privacy_ddg_rho(var, k, s, d) > target)
+    if (mp_privacy_rho(mech, var, k, s, d) > target)
         return mp_error_set("cannot calibrate noise for rho %g", rho_target);
     *den = 1000;
     if (var * 1000.0 >= (double)MP_NOISE_MAX_SIGMA2)

@@ -87,7 +87,7 @@ int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, 
         cJSON_AddItemToArray(arr, o);
     }
     o = cJSON_AddObjectToObject(b, "privacy");
-    cJSON_AddStringToObject(o, "mechanism", "distributed_discrete_gaussian");
+    cJSON_AddStringToObject(o, "mechanism", mp_mechanism_name(spec->privacy.mechanism));
     cJSON_AddStringToObject(o, "rho", spec->privacy.rho_text);
     cJSON_AddStringToObject(o, "epsilon", spec->privacy.epsilon_text);
     cJSON_AddStringToObject(o, "delta", MP_PRIVACY_DELTA_TEXT);

@@ -94,8 +94,16 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
                             n ? n - 1 : 0);
     }
     mp_privacy_sensitivity(catalog, (unsigned)p->max_orgs, &sens);
-    if (mp_privacy_calibrate(rho, (unsigned)(n - (size_t)p->t), &sens, catalog->ncells, &num,
-                             &den) != 0) {
+    int mech = mp_mechanism_parse(p->mechanism ? p->mechanism : "distributed_discrete_gaussian");
+    if (mech < 0) {
+        mp_catalogue_free(catalog);
+        cJSON_Delete(b);
+        return mp_error_set("unknown noise mechanism \"%.40s\" (distributed_discrete_gaussian or "
+                            "skellam)",
+                            p->mechanism);
+    }
+    if (mp_privacy_calibrate(mech, rho, (unsigned)(n - (size_t)p->t), &sens, catalog->ncells,
+                             &num, &den) != 0) {
         mp_catalogue_free(catalog);
         cJSON_Delete(b);
         return -1;
@@ -121,7 +129,7 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
         cJSON_AddItemToArray(parts, cJSON_CreateString(ids[i]));
     cJSON_AddNumberToObject(b, "k_min", (double)p->k_min);
     priv = cJSON_AddObjectToObject(b, "privacy");
-    cJSON_AddStringToObject(priv, "mechanism", "distributed_discrete_gaussian");
+    cJSON_AddStringToObject(priv, "mechanism", mp_mechanism_name(mech));
     cJSON_AddStringToObject(priv, "rho", p->rho);
     snprintf(text, sizeof text, "%.3f", mp_privacy_epsilon(rho, MP_PRIVACY_DELTA));
     cJSON_AddStringToObject(priv, "epsilon", text);
@@ -165,7 +173,7 @@ static int check_privacy(mp_spec *s, const char *mech, const char *delta, uint64
 {
     mp_sensitivity sens;
     double bound, eps;
-    if (strcmp(mech, "distributed_discrete_gaussian") != 0)
+    if ((s->privacy.mechanism = mp_mechanism_parse(mech)) < 0)
         return mp_error_set("noise mechanism \"%.30s\" is not supported", mech);
     if (strcmp(delta, MP_PRIVACY_DELTA_TEXT) != 0)
         return mp_error_set("privacy delta must be %s", MP_PRIVACY_DELTA_TEXT);
@@ -189,9 +197,9 @@ static int check_privacy(mp_spec *s, const char *mech, const char *delta, uint64
     s->privacy.share_num = num;
     s->privacy.share_den = den;
     mp_privacy_sensitivity(s->catalogue, (unsigned)s->privacy.max_orgs, &sens);
-    bound = mp_privacy_ddg_rho((double)num / (double)den,
-                               (unsigned)(s->nparticipants - (size_t)s->privacy.t), &sens,
-                               s->catalogue->ncells);
+    bound = mp_privacy_rho(s->privacy.mechanism, (double)num / (double)den,
+                           (unsigned)(s->nparticipants - (size_t)s->privacy.t), &sens,
+                           s->catalogue->ncells);
     if (bound > s->privacy.rho * (1 + 1e-9))
         return mp_error_set("the noise share variance %llu/%llu gives rho %.6g, more than the "
                             "budget %s: the round would not protect what it promises",

@@ -5,7 +5,7 @@
  *   {"mijlpaal_round":1, "round_id":ID, "region":REGION_ID, "roster_sha256":HEX,
  *    "period":{"start":DATE,"end":DATE}, "opened":TIME, "deadline":TIME,
  *    "participants":[ORG_ID...] (sorted, unique), "k_min":N,
- *    "privacy":{"mechanism":"distributed_discrete_gaussian","rho":DEC,"epsilon":DEC,
+ *    "privacy":{"mechanism":"distributed_discrete_gaussian"|"skellam","rho":DEC,"epsilon":DEC,
  *               "delta":"1e-6","series":ID,"series_rho":DEC,"series_spent":DEC,"t":T,
  *               "max_orgs_per_person":M,"share_variance":{"num":N,"den":D}},
  *    "publication":{"rounding":R},
@@ -54,6 +54,7 @@ typedef struct mp_spec {
         const char *rho_text, *epsilon_text, *series, *series_rho_text, *series_spent_text;
         double rho, epsilon, series_rho, series_spent;
         long long t, max_orgs;
+        int mechanism;                 /* enum mp_mechanism */
         uint64_t share_num, share_den; /* share variance, exact */
     } privacy;
     long long rounding; /* publish multiples of this */
@@ -66,6 +67,7 @@ typedef struct mp_spec_params {
     const char *round_id;
     const char *period_start, *period_end; /* YYYY-MM-DD */
     const char *deadline;                  /* YYYY-MM-DDTHH:MM:SSZ */
+    const char *mechanism;                 /* NULL = distributed_discrete_gaussian */
     const char *rho, *series, *series_rho; /* decimal budgets, series id */
     double series_spent;                   /* what earlier rounds of the series spent */
     long long t, max_orgs, rounding;

@@ -505,7 +505,7 @@ static void test_calibration(void **state)
     assert_true(fabs(bound - central) < 1e-12 * central);
     assert_true(mp_privacy_ddg_rho(0.3, 5, &sens, 52) > sens.l2 * sens.l2 / (2.0 * 5 * 0.3));
     for (double rho = 0.01; rho < 20; rho *= 3) {
-        assert_int_equal(mp_privacy_calibrate(rho, 5, &sens, 52, &num, &den), 0);
+        assert_int_equal(mp_privacy_calibrate(MP_MECH_DDG, rho, 5, &sens, 52, &num, &den), 0);
         assert_int_equal(den, 1000);
         bound = mp_privacy_ddg_rho((double)num / (double)den, 5, &sens, 52);
         assert_true(bound <= rho);
@@ -513,13 +513,23 @@ static void test_calibration(void **state)
     }
     /* More honest participants need less noise each, for the same total. */
     uint64_t num10;
-    assert_int_equal(mp_privacy_calibrate(0.5, 5, &sens, 52, &num, &den), 0);
-    assert_int_equal(mp_privacy_calibrate(0.5, 10, &sens, 52, &num10, &den), 0);
+    assert_int_equal(mp_privacy_calibrate(MP_MECH_DDG, 0.5, 5, &sens, 52, &num, &den), 0);
+    assert_int_equal(mp_privacy_calibrate(MP_MECH_DDG, 0.5, 10, &sens, 52, &num10, &den), 0);
     assert_true(num10 < num);
     /* Equivalent epsilon (Bun-Steinke): rho + 2 sqrt(rho ln(1/delta)). */
     assert_true(fabs(mp_privacy_epsilon(0.5, 1e-6) - (0.5 + 2 * sqrt(0.5 * log(1e6)))) < 1e-12);
+    /* Skellam needs a little more noise for the same budget (its bound has a second-order
+     * term), and its bound tends to the central one as the variance grows. */
+    uint64_t numsk;
+    assert_int_equal(mp_privacy_calibrate(MP_MECH_SKELLAM, 0.5, 5, &sens, 52, &numsk, &den), 0);
+    assert_true(numsk > num);
+    assert_true(mp_privacy_skellam_rho((double)numsk / 1000.0, 5, &sens) <= 0.5);
+    double big = mp_privacy_skellam_rho(1e6, 5, &sens);
+    assert_true(big > sens.l2 * sens.l2 / (2.0 * 5e6) && big < 1.001 * sens.l2 * sens.l2 / 1e7);
+    assert_int_equal(mp_mechanism_parse("skellam"), MP_MECH_SKELLAM);
+    assert_int_equal(mp_mechanism_parse("laplace"), -1);
     /* A budget that would need more noise than the sampler takes is refused. */
-    assert_int_equal(mp_privacy_calibrate(1e-12, 5, &sens, 52, &num, &den), -1);
+    assert_int_equal(mp_privacy_calibrate(MP_MECH_DDG, 1e-12, 5, &sens, 52, &num, &den), -1);
 }
 
 int main(void)
