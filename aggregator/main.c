@@ -93,8 +93,7 @@ static void usage(FILE *f)
 typedef struct opts {
     const char *org, *secret_key, *public_key, *kdf, *passphrase_file, *region, *key, *out, *db,
         *roster, *catalogue, *period, *deadline, *rho, *series, *series_rho, *mechanism, *round_id,
-        *participants,
-        *coordinator_key, *out_dir;
+        *participants, *coordinator_key, *out_dir;
     const char *members[MAX_FILES];
     size_t nmembers;
     long long k_min, t, max_orgs, rounding;
@@ -112,10 +111,38 @@ static long long whole_number(const char *text, const char *flag)
 
 static void parse_opts(int argc, char **argv, int first, opts *o)
 {
-    enum { O_ORG = 256, O_SK, O_PK, O_KDF, O_PF, O_INSECURE, O_REGION, O_KEY, O_MEMBER, O_OUT,
-           O_DB, O_ROSTER, O_CAT, O_PERIOD, O_DEADLINE, O_RHO, O_SERIES, O_SERIES_RHO, O_T,
-           O_MAXORGS, O_ROUNDING, O_MECH, O_ROUNDID, O_KMIN, O_PARTS, O_COORD, O_OUTDIR, O_ROUND, O_JSON,
-           O_HELP };
+    enum {
+        O_ORG = 256,
+        O_SK,
+        O_PK,
+        O_KDF,
+        O_PF,
+        O_INSECURE,
+        O_REGION,
+        O_KEY,
+        O_MEMBER,
+        O_OUT,
+        O_DB,
+        O_ROSTER,
+        O_CAT,
+        O_PERIOD,
+        O_DEADLINE,
+        O_RHO,
+        O_SERIES,
+        O_SERIES_RHO,
+        O_T,
+        O_MAXORGS,
+        O_ROUNDING,
+        O_MECH,
+        O_ROUNDID,
+        O_KMIN,
+        O_PARTS,
+        O_COORD,
+        O_OUTDIR,
+        O_ROUND,
+        O_JSON,
+        O_HELP
+    };
     static const struct option longopts[] = {
         {"org", required_argument, NULL, O_ORG},
         {"secret-key", required_argument, NULL, O_SK},
@@ -257,12 +284,13 @@ static int cmd_keygen(const opts *o)
     need(o->org, "--org");
     need(o->secret_key, "--secret-key");
     need(o->public_key, "--public-key");
-    if (mp_keys_create(&pub, o->org, o->secret_key, o->public_key, o->passphrase_file,
-                       o->insecure, o->kdf) != 0)
+    if (mp_keys_create(&pub, o->org, o->secret_key, o->public_key, o->passphrase_file, o->insecure,
+                       o->kdf) != 0)
         die_lib(EXIT_USAGE);
     mp_hex_encode(id, pub.key_id, MP_KEY_ID_BYTES);
-    fprintf(stderr, "%s: coordinator keys written (key id %s)%s\n  secret: %s\n  public: %s "
-                    "(give it to every contributor and auditor)\n",
+    fprintf(stderr,
+            "%s: coordinator keys written (key id %s)%s\n  secret: %s\n  public: %s "
+            "(give it to every contributor and auditor)\n",
             prog, id, o->insecure ? " WITHOUT ENCRYPTION (tests only)" : "", o->secret_key,
             o->public_key);
     return 0;
@@ -359,8 +387,9 @@ static int cmd_round_open(const opts *o)
         unlink(o->out);
         die_lib(EXIT_REFUSED);
     }
-    fprintf(stderr, "%s: round %s opened (%s to %s, deadline %s); send %s and %s to the "
-                    "participants\n",
+    fprintf(stderr,
+            "%s: round %s opened (%s to %s, deadline %s); send %s and %s to the "
+            "participants\n",
             prog, id, start, end, o->deadline, o->roster, o->out);
     mp_store_close(db);
     free(list);
@@ -392,8 +421,8 @@ static int cmd_round_import(const opts *o, int argc, char **argv)
     }
     mp_store_close(db);
     if (refused)
-        die(EXIT_REFUSED, "%d of %d file(s) refused; the store holds only the %d accepted",
-            refused, refused + n, n);
+        die(EXIT_REFUSED, "%d of %d file(s) refused; the store holds only the %d accepted", refused,
+            refused + n, n);
     return 0;
 }
 
@@ -464,8 +493,9 @@ static int cmd_publish(const opts *o)
     if (o->json)
         printf("{\"round_id\":\"%s\",\"out_dir\":\"%s\"}\n", id, o->out_dir);
     else
-        fprintf(stderr, "%s: release of round %s written to %s/ (release.html for raadsleden, "
-                        "release.csv for Excel, release.json signed)\n",
+        fprintf(stderr,
+                "%s: release of round %s written to %s/ (release.html for raadsleden, "
+                "release.csv for Excel, release.json signed)\n",
                 prog, id, o->out_dir);
     mp_keys_free(kp);
     mp_store_close(db);
@@ -479,8 +509,9 @@ static int cmd_log(const opts *o)
     size_t n;
     if (mp_agg_log_verify(db, &n) != 0)
         die_lib(EXIT_REFUSED);
-    if (mp_store_prepare(db, &st, "SELECT seq, at, event, round_id, detail, entry_sha256 FROM "
-                                  "log ORDER BY seq"))
+    if (mp_store_prepare(db, &st,
+                         "SELECT seq, at, event, round_id, detail, entry_sha256 FROM "
+                         "log ORDER BY seq"))
         die_lib(EXIT_USAGE);
     while (sqlite3_step(st) == SQLITE_ROW) {
         if (o->json)

@@ -102,8 +102,9 @@ static void check_rendering(const char *dir, const char *name, const char *want,
     if (mp_file_read(path_in(dir, name), 64u * 1024 * 1024, &have, &hlen) != 0)
         fail_lib();
     if (hlen != wlen || memcmp(have, want, wlen) != 0)
-        die(EXIT_FAILED, "%s does not say what the signed release.json says (it was edited "
-                         "after publication)",
+        die(EXIT_FAILED,
+            "%s does not say what the signed release.json says (it was edited "
+            "after publication)",
             path_in(dir, name));
     free(have);
 }
@@ -149,8 +150,7 @@ static int verify(const char *dir, const char *coord_path, verified *out, int qu
     vec = calloc(d, sizeof *vec);
     if (sum == NULL || vec == NULL)
         die(EXIT_USAGE, "out of memory");
-    cJSON_ArrayForEach(it, included)
-    {
+    cJSON_ArrayForEach (it, included) {
         const char *org, *hash;
         mp_envelope *sub;
         const mp_org *who;
@@ -179,8 +179,9 @@ static int verify(const char *dir, const char *coord_path, verified *out, int qu
     }
     /* 4. Pairwise masks cancel only over all participants; k_min protects small groups. */
     if (n != spec->nparticipants)
-        die(EXIT_FAILED, "the release includes %zu submissions but round %s has %zu "
-                         "participants; with masking scheme %s the sum cannot be opened",
+        die(EXIT_FAILED,
+            "the release includes %zu submissions but round %s has %zu "
+            "participants; with masking scheme %s the sum cannot be opened",
             n, spec->round_id, spec->nparticipants, MP_SCHEME_PAIRWISE);
     if ((long long)n < spec->k_min)
         die(EXIT_FAILED, "only %zu submissions, below k_min %lld", n, spec->k_min);
@@ -259,8 +260,9 @@ static int verify_series(char **dirs, int n, const char *coord)
             before += v[j].rho;
         }
         if (v[i].spent_before + 1e-9 < before)
-            die(EXIT_FAILED, "round %s declared that series %s had spent rho %.6g, but the "
-                             "releases published before it spent %.6g",
+            die(EXIT_FAILED,
+                "round %s declared that series %s had spent rho %.6g, but the "
+                "releases published before it spent %.6g",
                 v[i].round_id, v[i].series, v[i].spent_before, before);
         if (before + v[i].rho > v[i].series_rho * (1 + 1e-9))
             die(EXIT_FAILED, "series %s is over budget at round %s: rho %.6g spent of %.6g",

@@ -19,15 +19,15 @@
  * signed roster of the region), and the per-organisation vectors summed (a person served by
  * two organisations is counted twice, as in a real round). Then, R times with a fixed seed:
  *
- *   d   distributed, what mijlpaal does: share variance s^2 = mp_privacy_calibrate(MP_MECH_DDG, rho, n - t,
- *       Delta, cells), every one of the n organisations adds its own discrete Gaussian share of
- *       parameter s^2 to every cell of its vector, the vectors are summed;
- *   a   trusted curator: one discrete Gaussian of parameter Delta2^2 / (2 rho) added to the
- *       true sum, which is exactly rho-zCDP (Canonne, Kamath, Steinke 2020), with the same
- *       sensitivity (m organisations per person), so d/a compares the mechanisms only;
- *   a'  distributed with t = 0 (no colluder tolerated): s^2 = mp_privacy_calibrate(MP_MECH_DDG, rho, n, ...);
- *   b   local: every organisation protects its own vector alone at the full budget, parameter
- *       D / (2 rho) (its own L2 sensitivity sqrt(D), m = 1), and the n vectors are summed;
+ *   d   distributed, what mijlpaal does: share variance s^2 = mp_privacy_calibrate(MP_MECH_DDG,
+ * rho, n - t, Delta, cells), every one of the n organisations adds its own discrete Gaussian share
+ * of parameter s^2 to every cell of its vector, the vectors are summed; a   trusted curator: one
+ * discrete Gaussian of parameter Delta2^2 / (2 rho) added to the true sum, which is exactly
+ * rho-zCDP (Canonne, Kamath, Steinke 2020), with the same sensitivity (m organisations per person),
+ * so d/a compares the mechanisms only; a'  distributed with t = 0 (no colluder tolerated): s^2 =
+ * mp_privacy_calibrate(MP_MECH_DDG, rho, n, ...); b   local: every organisation protects its own
+ * vector alone at the full budget, parameter D / (2 rho) (its own L2 sensitivity sqrt(D), m = 1),
+ * and the n vectors are summed;
  *
  * and each noisy sum is post-processed with mp_post_process at rounding 1 and at rounding 5.
  * Reported: the RMSE of each metric's total and over all cells (per cell, pooled), published
@@ -139,8 +139,7 @@ static mp_roster *make_roster(const char *region, mp_keypair **coord, mp_keypair
     *norgs = 0;
     if (mp_keys_generate(coord, "coordinator") != 0)
         die("keys");
-    cJSON_ArrayForEach(o, cJSON_GetObjectItem(reg, "organisations"))
-    {
+    cJSON_ArrayForEach (o, cJSON_GetObjectItem(reg, "organisations")) {
         const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(o, "id"));
         if (id == NULL || *norgs == NORGS_MAX || mp_keys_generate(&orgs[*norgs], id) != 0)
             die("organisation keys");
@@ -320,10 +319,12 @@ int main(int argc, char **argv)
     if (t >= n)
         usage();
     mech[M_D].shares = (unsigned)n;
-    if (mp_privacy_calibrate(MP_MECH_DDG, rho, (unsigned)(n - t), &sens, nc, &mech[M_D].num, &mech[M_D].den))
+    if (mp_privacy_calibrate(MP_MECH_DDG, rho, (unsigned)(n - t), &sens, nc, &mech[M_D].num,
+                             &mech[M_D].den))
         die("calibrate");
     mech[M_A0].shares = (unsigned)n;
-    if (mp_privacy_calibrate(MP_MECH_DDG, rho, (unsigned)n, &sens, nc, &mech[M_A0].num, &mech[M_A0].den))
+    if (mp_privacy_calibrate(MP_MECH_DDG, rho, (unsigned)n, &sens, nc, &mech[M_A0].num,
+                             &mech[M_A0].den))
         die("calibrate");
     /* Central: Delta2^2 / (2 rho) = m^2 D rd / (2 rn), reduced. */
     {
@@ -419,8 +420,7 @@ int main(int argc, char **argv)
     printf("Runs %lu per mechanism, seed %lu, %.1f s\n\n", runs, seed, elapsed);
 
     printf("### Noise per cell, before post-processing (sanity check)\n\n");
-    printf("| mechanism | shares x sigma^2 | theory sd | raw RMSE, all %zu cells | ratio |\n",
-           nc);
+    printf("| mechanism | shares x sigma^2 | theory sd | raw RMSE, all %zu cells | ratio |\n", nc);
     printf("| --- | --- | --- | --- | --- |\n");
     for (int k = 0; k < NMECH; k++) {
         const acc *a = &ac[k][O_RAW][nm + 1];
@@ -430,8 +430,8 @@ int main(int argc, char **argv)
                rmse(a, runs), rmse(a, runs) * rse(a, runs), rmse(a, runs) / theory[k]);
     }
     printf("\nd/a in variance: %.5f (theory n/(n-t) = %.5f), in sd: %.5f\n\n",
-           theory[M_D] * theory[M_D] / (theory[M_A] * theory[M_A]),
-           (double)n / (double)(n - t), theory[M_D] / theory[M_A]);
+           theory[M_D] * theory[M_D] / (theory[M_A] * theory[M_A]), (double)n / (double)(n - t),
+           theory[M_D] / theory[M_A]);
 
     for (int oi = O_R1; oi < NOUT; oi++) {
         printf("### Published figures (mp_post_process, %s): RMSE vs truth\n\n", out_name[oi]);
@@ -461,8 +461,8 @@ int main(int argc, char **argv)
                 printf("- | %.2f |", theory[M_D] * sqrt(ls_totals / (double)nm));
             else
                 printf("- | %.2f |", theory[M_D] * sqrt(ls_all));
-            printf(" %.2f | %.2f | %.2f | %.2f | %.3f +- %.3f | %.3f |\n", r[M_D], r[M_A],
-                   r[M_A0], r[M_B], ratio, 2 * se, r[M_B] / r[M_A]);
+            printf(" %.2f | %.2f | %.2f | %.2f | %.3f +- %.3f | %.3f |\n", r[M_D], r[M_A], r[M_A0],
+                   r[M_B], ratio, 2 * se, r[M_B] / r[M_A]);
         }
         printf("\n");
     }

@@ -99,9 +99,28 @@ typedef struct opts {
 
 static void parse_opts(int argc, char **argv, opts *o)
 {
-    enum { O_ORG = 256, O_SK, O_PK, O_KDF, O_PF, O_INSECURE, O_INPUT, O_ROSTER, O_ROUND,
-           O_COORD, O_MAPPING, O_KEY, O_LEDGER, O_OUT, O_STRICT, O_JSON, O_ROUNDID, O_SERIES,
-           O_RHO, O_HELP };
+    enum {
+        O_ORG = 256,
+        O_SK,
+        O_PK,
+        O_KDF,
+        O_PF,
+        O_INSECURE,
+        O_INPUT,
+        O_ROSTER,
+        O_ROUND,
+        O_COORD,
+        O_MAPPING,
+        O_KEY,
+        O_LEDGER,
+        O_OUT,
+        O_STRICT,
+        O_JSON,
+        O_ROUNDID,
+        O_SERIES,
+        O_RHO,
+        O_HELP
+    };
     static const struct option longopts[] = {
         {"org", required_argument, NULL, O_ORG},
         {"secret-key", required_argument, NULL, O_SK},
@@ -168,14 +187,15 @@ static int cmd_keygen(const opts *o)
     need(o->org, "--org");
     need(o->secret_key, "--secret-key");
     need(o->public_key, "--public-key");
-    if (mp_keys_create(&pub, o->org, o->secret_key, o->public_key, o->passphrase_file,
-                       o->insecure, o->kdf) != 0)
+    if (mp_keys_create(&pub, o->org, o->secret_key, o->public_key, o->passphrase_file, o->insecure,
+                       o->kdf) != 0)
         die_lib(EXIT_USAGE);
     mp_hex_encode(id, pub.key_id, MP_KEY_ID_BYTES);
-    fprintf(stderr, "%s: keys for %s written (key id %s)%s\n  secret: %s (mode 0600, keep it "
-                    "here)\n  public: %s (send it to the coordinator)\n",
-            prog, o->org, id, o->insecure ? " WITHOUT ENCRYPTION (tests only)" : "",
-            o->secret_key, o->public_key);
+    fprintf(stderr,
+            "%s: keys for %s written (key id %s)%s\n  secret: %s (mode 0600, keep it "
+            "here)\n  public: %s (send it to the coordinator)\n",
+            prog, o->org, id, o->insecure ? " WITHOUT ENCRYPTION (tests only)" : "", o->secret_key,
+            o->public_key);
     return 0;
 }
 
@@ -283,8 +303,9 @@ static cJSON *ingest(const opts *o, const mp_roster *roster, const mp_spec *spec
     if (rep.accepted == 0)
         die(EXIT_REFUSED, "%s: no valid rows; nothing to count", o->input);
     if (o->strict && rep.excluded > 0)
-        die(EXIT_REFUSED, "%s: refused with --strict: %lu row(s) excluded (see above); fix the "
-                          "export or run without --strict to exclude them",
+        die(EXIT_REFUSED,
+            "%s: refused with --strict: %lu row(s) excluded (see above); fix the "
+            "export or run without --strict to exclude them",
             o->input, rep.excluded);
     return report;
 }
@@ -341,16 +362,18 @@ static int cmd_submit(const opts *o)
         die_lib(EXIT_USAGE);
     const mp_org *me = mp_roster_org(roster, kp->pub.org);
     if (me == NULL || memcmp(me->key.key_id, kp->pub.key_id, MP_KEY_ID_BYTES) != 0)
-        die(EXIT_REFUSED, "the key in %s (%s) is not the key enrolled for %s in the roster; ask "
-                          "the coordinator to enrol this public key",
+        die(EXIT_REFUSED,
+            "the key in %s (%s) is not the key enrolled for %s in the roster; ask "
+            "the coordinator to enrol this public key",
             o->key, kp->pub.org, kp->pub.org);
     if (mp_spec_participant(spec, me->id) < 0)
         die(EXIT_REFUSED, "%s is not a participant of round %s", me->id, spec->round_id);
     if (mp_time_now(&now) != 0)
         die_lib(EXIT_USAGE);
     if (now > spec->deadline)
-        die(EXIT_REFUSED, "the deadline of round %s has passed; the aggregator would refuse the "
-                          "submission",
+        die(EXIT_REFUSED,
+            "the deadline of round %s has passed; the aggregator would refuse the "
+            "submission",
             spec->round_id);
     if (mp_file_exists(o->out))
         die(EXIT_USAGE, "%s: already exists; choose another --out", o->out);
@@ -379,13 +402,15 @@ static int cmd_submit(const opts *o)
             cap = own;
     }
     if (found)
-        die(EXIT_REFUSED, "already submitted for round %s on %s; a second submission with fresh "
-                          "noise would weaken everyone's privacy. To send the same one again: "
-                          "%s resend --ledger %s --round %s --out FILE",
+        die(EXIT_REFUSED,
+            "already submitted for round %s on %s; a second submission with fresh "
+            "noise would weaken everyone's privacy. To send the same one again: "
+            "%s resend --ledger %s --round %s --out FILE",
             spec->round_id, e.created, prog, o->ledger, spec->round_id);
     if (spent + spec->privacy.rho > cap * (1 + 1e-9))
-        die(EXIT_REFUSED, "over budget: %s has spent rho %.6g in series %s; round %s needs %s "
-                          "more, and the budget is %.6g (%s)",
+        die(EXIT_REFUSED,
+            "over budget: %s has spent rho %.6g in series %s; round %s needs %s "
+            "more, and the budget is %.6g (%s)",
             me->id, spent, spec->privacy.series, spec->round_id, spec->privacy.rho_text, cap,
             capped && cap < spec->privacy.series_rho ? "the organisation's own cap"
                                                      : "the series budget of the round");
@@ -459,8 +484,9 @@ static int cmd_submit(const opts *o)
         cJSON_AddStringToObject(report, "submission_sha256", e.submission_sha256);
         print_json(report);
     } else
-        fprintf(stderr, "%s: wrote %s: masked submission of %s for round %s (%zu cells, sha256 "
-                        "%.16s...)\n  Check what it reveals with: %s show %s\n",
+        fprintf(stderr,
+                "%s: wrote %s: masked submission of %s for round %s (%zu cells, sha256 "
+                "%.16s...)\n  Check what it reveals with: %s show %s\n",
                 prog, o->out, me->id, spec->round_id, d, e.submission_sha256, prog, o->out);
     sodium_free(vec);
     cJSON_Delete(body);
@@ -511,8 +537,8 @@ static int cmd_show(const opts *o, const char *path)
         printf("  round:      %s\n  from:       %s (signing key %s)\n  created:    %s\n"
                "  masking:    %s\n  cells:      %lld\n",
                round_id, org, id, created, scheme, cells);
-        printf("  signature:  %s\n", spec ? "verified against the roster" :
-                                            "not checked (give --roster, --round and "
+        printf("  signature:  %s\n", spec ? "verified against the roster"
+                                          : "not checked (give --roster, --round and "
                                             "--coordinator-key to check it)");
         printf("\nThis is everything the file contains. Each cell below is a count plus noise "
                "plus\nrandom masks modulo 2^64: on its own it is indistinguishable from a "

@@ -67,8 +67,7 @@ int mp_agg_open(sqlite3 **db, const char *path, int create)
                          (int)(sizeof migrations / sizeof *migrations), create);
 }
 
-static const char zero_hash[] =
-    "0000000000000000000000000000000000000000000000000000000000000000";
+static const char zero_hash[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
 static void log_entry_hash(char out[MP_HASH_HEX_BYTES], const char *prev, long long seq,
                            const char *at, const char *event, const char *round_id,
@@ -129,8 +128,9 @@ int mp_agg_log_verify(sqlite3 *db, size_t *n)
     int rc;
     strcpy(prev, zero_hash);
     *n = 0;
-    if (mp_store_prepare(db, &st, "SELECT seq, at, event, round_id, detail, prev_sha256, "
-                                  "entry_sha256 FROM log ORDER BY seq"))
+    if (mp_store_prepare(db, &st,
+                         "SELECT seq, at, event, round_id, detail, prev_sha256, "
+                         "entry_sha256 FROM log ORDER BY seq"))
         return -1;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         long long seq = sqlite3_column_int64(st, 0);
@@ -150,8 +150,7 @@ int mp_agg_log_verify(sqlite3 *db, size_t *n)
     return rc == SQLITE_DONE ? 0 : mp_store_error(db, "reading the log");
 }
 
-int mp_agg_series_spent(sqlite3 *db, const char *series, const char *exclude_round,
-                        double *spent)
+int mp_agg_series_spent(sqlite3 *db, const char *series, const char *exclude_round, double *spent)
 {
     sqlite3_stmt *st;
     int rc;
@@ -210,9 +209,10 @@ int mp_agg_round_create(sqlite3 *db, const char *roster_path, const char *spec_p
         goto out;
     if (check_budget(db, spec) != 0)
         goto rollback;
-    if (mp_store_prepare(db, &st, "INSERT INTO rounds (round_id, round_sha256, roster, spec, "
-                                  "state, created, series, rho) "
-                                  "VALUES (?, ?, ?, ?, 'open', ?, ?, ?)") != 0)
+    if (mp_store_prepare(db, &st,
+                         "INSERT INTO rounds (round_id, round_sha256, roster, spec, "
+                         "state, created, series, rho) "
+                         "VALUES (?, ?, ?, ?, 'open', ?, ?, ?)") != 0)
         goto rollback;
     sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
@@ -254,8 +254,7 @@ int mp_agg_round_load(sqlite3 *db, const char *round_id, const mp_pubkey *truste
         return -1;
     sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        mp_error_set("no round \"%.64s\" in this store (open it first with: round open)",
-                     round_id);
+        mp_error_set("no round \"%.64s\" in this store (open it first with: round open)", round_id);
         goto out;
     }
     if (mp_envelope_parse(&renv, (const char *)sqlite3_column_text(st, 0),
@@ -477,8 +476,9 @@ int mp_agg_close(sqlite3 *db, const char *round_id, const mp_pubkey *trusted)
     if ((sumtext = mp_vec_encode(sum, d)) == NULL || mp_time_now(&now) != 0)
         goto rollback;
     mp_time_format(at, now);
-    if (mp_store_prepare(db, &st, "UPDATE rounds SET state = 'closed', closed = ?, sum = ? "
-                                  "WHERE round_id = ? AND state = 'open'"))
+    if (mp_store_prepare(db, &st,
+                         "UPDATE rounds SET state = 'closed', closed = ?, sum = ? "
+                         "WHERE round_id = ? AND state = 'open'"))
         goto rollback;
     sqlite3_bind_text(st, 1, at, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, sumtext, -1, SQLITE_STATIC);
@@ -577,8 +577,9 @@ int mp_agg_publish(sqlite3 *db, const char *round_id, const mp_keypair *coordina
         mp_vec_decode(sum, spec->catalogue->ncells, (const char *)sqlite3_column_text(st, 0)))
         goto out;
     sqlite3_finalize(st);
-    if (mp_store_prepare(db, &st, "SELECT org, submission_sha256, submission FROM submissions "
-                                  "WHERE round_id = ? ORDER BY org"))
+    if (mp_store_prepare(db, &st,
+                         "SELECT org, submission_sha256, submission FROM submissions "
+                         "WHERE round_id = ? ORDER BY org"))
         goto out;
     sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
     /* Stage everything in a temporary directory and rename it into place at the end, so that a
@@ -598,9 +599,8 @@ int mp_agg_publish(sqlite3 *db, const char *round_id, const mp_keypair *coordina
     while (sqlite3_step(st) == SQLITE_ROW && n < MP_MAX_ORGS) {
         char name[80];
         orgs[n] = strdup((const char *)sqlite3_column_text(st, 0));
-        if (orgs[n] == NULL ||
-            mp_hex_decode(inc[n].submission_hash, MP_HASH_BYTES,
-                          (const char *)sqlite3_column_text(st, 1)) != 0) {
+        if (orgs[n] == NULL || mp_hex_decode(inc[n].submission_hash, MP_HASH_BYTES,
+                                             (const char *)sqlite3_column_text(st, 1)) != 0) {
             mp_error_set("out of memory or corrupt store");
             goto out;
         }
@@ -642,8 +642,9 @@ int mp_agg_publish(sqlite3 *db, const char *round_id, const mp_keypair *coordina
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (mp_store_prepare(db, &st, "UPDATE rounds SET state = 'published' WHERE round_id = ? "
-                                  "AND state = 'closed'"))
+    if (mp_store_prepare(db, &st,
+                         "UPDATE rounds SET state = 'published' WHERE round_id = ? "
+                         "AND state = 'closed'"))
         goto rollback;
     sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db) != 1) {
@@ -687,8 +688,9 @@ int mp_agg_latest_round(sqlite3 *db, char round_id[65])
 {
     sqlite3_stmt *st;
     int rc;
-    if (mp_store_prepare(db, &st, "SELECT round_id FROM rounds ORDER BY created DESC, rowid DESC "
-                                  "LIMIT 1"))
+    if (mp_store_prepare(db, &st,
+                         "SELECT round_id FROM rounds ORDER BY created DESC, rowid DESC "
+                         "LIMIT 1"))
         return -1;
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)

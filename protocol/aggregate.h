@@ -2,7 +2,8 @@
  * aggregate.h - the aggregator's store and the round state machine.
  *
  *        round open            import (each participant once)          close            publish
- *   (none) ------> OPEN  ------------------------------------> OPEN -------> CLOSED ---------> PUBLISHED
+ *   (none) ------> OPEN  ------------------------------------> OPEN -------> CLOSED --------->
+ * PUBLISHED
  *
  * Invariants:
  *   1. Each transition is one SQLite transaction: a refused import, close or publish leaves the

@@ -96,8 +96,7 @@ static int check_tree(const cJSON *v, int depth)
                     return mp_error_set("JSON key is not valid UTF-8");
                 for (const cJSON *d = c->next; d != NULL; d = d->next)
                     if (strcmp(c->string, d->string) == 0)
-                        return mp_error_set("JSON object has the key \"%.64s\" twice",
-                                            c->string);
+                        return mp_error_set("JSON object has the key \"%.64s\" twice", c->string);
             }
             if (check_tree(c, depth + 1) != 0)
                 return -1;
@@ -120,8 +119,7 @@ static int scan_raw(const char *text, size_t len)
         if (c == '"') {
             for (i++; i < len && text[i] != '"'; i++) {
                 if ((unsigned char)text[i] < 0x20)
-                    return mp_error_set("JSON string holds a raw control character (byte %zu)",
-                                        i);
+                    return mp_error_set("JSON string holds a raw control character (byte %zu)", i);
                 if (text[i] == '\\') {
                     if (i + 1 < len && text[i + 1] == 'u' && i + 5 < len &&
                         memcmp(text + i + 2, "0000", 4) == 0)
@@ -303,8 +301,7 @@ int mp_json_str(const cJSON *obj, const char *key, const char **out)
     return 0;
 }
 
-int mp_json_int(const cJSON *obj, const char *key, long long min, long long max,
-                long long *out)
+int mp_json_int(const cJSON *obj, const char *key, long long min, long long max, long long *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (v == NULL)
@@ -347,8 +344,8 @@ int mp_json_only(const cJSON *obj, const char *what, const char *const *allowed)
         for (const char *const *a = allowed; *a != NULL && !ok; a++)
             ok = strcmp(*a, c->string) == 0;
         if (!ok)
-            return mp_error_set("%s: unknown field \"%.64s\" (written by a newer version?)",
-                                what, c->string);
+            return mp_error_set("%s: unknown field \"%.64s\" (written by a newer version?)", what,
+                                c->string);
     }
     return 0;
 }

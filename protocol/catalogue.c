@@ -14,8 +14,8 @@
 #include "date.h"
 #include "fileio.h"
 
-#define AGE_LO 15       /* ingest refuses spells starting before age 15 */
-#define AGE_HI 200      /* ...and dates of birth before 1900 */
+#define AGE_LO 15        /* ingest refuses spells starting before age 15 */
+#define AGE_HI 200       /* ...and dates of birth before 1900 */
 #define DURATION_HI 1200 /* spells start in 1950 or later: under 100 years */
 
 static const char *const dim_names[MP_DIM_COUNT] = {"age", "duration", "focus", "sex"};
@@ -32,8 +32,8 @@ static int id_valid(const char *s)
     return 1;
 }
 
-static int parse_codes(const cJSON *obj, const char *key, int (*parse)(const char *),
-                       uint32_t *out, int required, const char *where)
+static int parse_codes(const cJSON *obj, const char *key, int (*parse)(const char *), uint32_t *out,
+                       int required, const char *where)
 {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, key);
     const cJSON *it;
@@ -42,8 +42,7 @@ static int parse_codes(const cJSON *obj, const char *key, int (*parse)(const cha
         return required ? mp_error_set("%s: missing \"%s\"", where, key) : 0;
     if (!cJSON_IsArray(arr))
         return mp_error_set("%s: \"%s\" must be an array", where, key);
-    cJSON_ArrayForEach(it, arr)
-    {
+    cJSON_ArrayForEach (it, arr) {
         int c = cJSON_IsString(it) ? parse(it->valuestring) : -1;
         if (c < 0 || (parse == mp_end_reason_parse && c == MP_REASON_NONE))
             return mp_error_set("%s: \"%s\" has an unknown code \"%.40s\"", where, key,
@@ -55,8 +54,8 @@ static int parse_codes(const cJSON *obj, const char *key, int (*parse)(const cha
     return 0;
 }
 
-static int opt_int(const cJSON *obj, const char *key, long long min, long long max,
-                   long long dflt, int *out)
+static int opt_int(const cJSON *obj, const char *key, long long min, long long max, long long dflt,
+                   int *out)
 {
     long long v = dflt;
     if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL &&
@@ -76,8 +75,7 @@ static int parse_dim(mp_dim *d, int kind, const cJSON *j)
         mp_json_str(j, "title", &d->title) != 0 || mp_json_arr(j, "bands", &bands) != 0)
         return mp_error_prefix("dimension %s: ", where);
     d->present = 1;
-    cJSON_ArrayForEach(b, bands)
-    {
+    cJSON_ArrayForEach (b, bands) {
         mp_band *band;
         long long lo, hi;
         const char *s;
@@ -155,9 +153,10 @@ static int dim_index(const char *name)
 static int parse_metric(mp_catalogue *c, mp_metric *m, const cJSON *j)
 {
     static const char *const fields[] = {
-        "id", "title", "description", "kind", "spells", "end_reasons", "age_min", "age_max",
-        "flags_any", "also_active", "lag_months", "reentry_months", "reentry_spells",
-        "breakdowns", "source", NULL};
+        "id",          "title",          "description",    "kind",       "spells",
+        "end_reasons", "age_min",        "age_max",        "flags_any",  "also_active",
+        "lag_months",  "reentry_months", "reentry_spells", "breakdowns", "source",
+        NULL};
     const char *kind;
     const cJSON *br, *it;
     uint32_t flags;
@@ -183,8 +182,7 @@ static int parse_metric(mp_catalogue *c, mp_metric *m, const cJSON *j)
     if (parse_codes(j, "spells", mp_spell_type_parse, &m->spells, 1, where) != 0 ||
         parse_codes(j, "end_reasons", mp_end_reason_parse, &m->reasons, 0, where) != 0 ||
         parse_codes(j, "also_active", mp_spell_type_parse, &m->also_active, 0, where) != 0 ||
-        parse_codes(j, "reentry_spells", mp_spell_type_parse, &m->reentry_spells, 0, where) !=
-            0 ||
+        parse_codes(j, "reentry_spells", mp_spell_type_parse, &m->reentry_spells, 0, where) != 0 ||
         parse_codes(j, "flags_any", mp_flag_parse, &flags, 0, where) != 0)
         return -1;
     /* parse_codes set bit number (flag value); the flag values are themselves bits */
@@ -199,8 +197,8 @@ static int parse_metric(mp_catalogue *c, mp_metric *m, const cJSON *j)
         return mp_error_prefix("%s: ", where);
     if (m->age_min > m->age_max)
         return mp_error_set("%s: age_min is above age_max", where);
-    if (m->kind != MP_METRIC_EXIT && (m->reasons || m->lag_months || m->reentry_months ||
-                                      m->reentry_spells))
+    if (m->kind != MP_METRIC_EXIT &&
+        (m->reasons || m->lag_months || m->reentry_months || m->reentry_spells))
         return mp_error_set("%s: end_reasons, lag_months and reentry_* apply to exit metrics "
                             "only",
                             where);
@@ -216,8 +214,7 @@ static int parse_metric(mp_catalogue *c, mp_metric *m, const cJSON *j)
     if ((br = cJSON_GetObjectItemCaseSensitive(j, "breakdowns")) != NULL) {
         if (!cJSON_IsArray(br))
             return mp_error_set("%s: breakdowns must be an array", where);
-        cJSON_ArrayForEach(it, br)
-        {
+        cJSON_ArrayForEach (it, br) {
             int d = cJSON_IsString(it) ? dim_index(it->valuestring) : -1;
             if (d < 0 || !c->dims[d].present)
                 return mp_error_set("%s: breakdown \"%.20s\" is not a dimension of the catalogue",
@@ -248,11 +245,10 @@ static int find_metric(const mp_catalogue *c, const char *id, size_t *out)
 
 static int parse_rates(mp_catalogue *c, const cJSON *arr)
 {
-    static const char *const fields[] = {"id", "title", "numerator", "denominator", "complement",
-                                         NULL};
+    static const char *const fields[] = {"id",          "title",      "numerator",
+                                         "denominator", "complement", NULL};
     const cJSON *j;
-    cJSON_ArrayForEach(j, arr)
-    {
+    cJSON_ArrayForEach (j, arr) {
         mp_rate *r;
         const char *num, *den;
         const cJSON *comp;
@@ -276,8 +272,8 @@ static int parse_rates(mp_catalogue *c, const cJSON *arr)
 
 int mp_catalogue_parse(mp_catalogue **out, const cJSON *json)
 {
-    static const char *const fields[] = {"mijlpaal_catalogue", "id", "version", "title",
-                                         "dimensions", "metrics", "rates", NULL};
+    static const char *const fields[] = {"mijlpaal_catalogue", "id",      "version", "title",
+                                         "dimensions",         "metrics", "rates",   NULL};
     mp_catalogue *c = calloc(1, sizeof *c);
     const cJSON *dims, *metrics, *rates, *it;
     long long fmt;
@@ -304,8 +300,7 @@ int mp_catalogue_parse(mp_catalogue **out, const cJSON *json)
         if (parse_dim(&c->dims[d], d, it) != 0)
             goto fail;
     }
-    cJSON_ArrayForEach(it, metrics)
-    {
+    cJSON_ArrayForEach (it, metrics) {
         if (c->nmetrics == MP_MAX_METRICS) {
             mp_error_set("more than %d metrics", MP_MAX_METRICS);
             goto fail;
@@ -476,8 +471,8 @@ static int band_of(const mp_dim *d, int kind, const mp_person_view *p, const mp_
 }
 
 /* Does spell s qualify for metric m, and on which reference date? */
-static int qualifies(const mp_metric *m, const mp_person_view *p, const mp_spell *s,
-                     int32_t start, int32_t end, int32_t *ref)
+static int qualifies(const mp_metric *m, const mp_person_view *p, const mp_spell *s, int32_t start,
+                     int32_t end, int32_t *ref)
 {
     if (!has_type(m->spells, s->type))
         return 0;
@@ -518,8 +513,8 @@ static int qualifies(const mp_metric *m, const mp_person_view *p, const mp_spell
         int32_t until = mp_date_add_months(s->end, m->reentry_months);
         int found = 0;
         for (size_t i = 0; i < p->nspells && !found; i++)
-            found = has_type(m->reentry_spells, p->spells[i].type) &&
-                    p->spells[i].start > s->end && p->spells[i].start <= until;
+            found = has_type(m->reentry_spells, p->spells[i].type) && p->spells[i].start > s->end &&
+                    p->spells[i].start <= until;
         if (!found)
             return 0;
     }
@@ -532,14 +527,14 @@ static int better(int kind, const mp_spell *s, int32_t ref, const mp_spell *best
     if (best == NULL)
         return 1;
     if (kind == MP_METRIC_EXIT && ref != bref)
-        return ref > bref;            /* latest exit */
+        return ref > bref; /* latest exit */
     if (kind == MP_METRIC_START)
         return s->start < best->start; /* first start */
     return s->start < best->start;     /* longest spell */
 }
 
-void mp_catalogue_count(const mp_catalogue *c, int32_t start, int32_t end,
-                        const mp_person_view *p, int64_t *counts)
+void mp_catalogue_count(const mp_catalogue *c, int32_t start, int32_t end, const mp_person_view *p,
+                        int64_t *counts)
 {
     for (size_t k = 0; k < c->nmetrics; k++) {
         const mp_metric *m = &c->metrics[k];

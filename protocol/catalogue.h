@@ -31,9 +31,9 @@ enum mp_metric_kind { MP_METRIC_EXIT, MP_METRIC_STOCK, MP_METRIC_START };
 
 typedef struct mp_band {
     const char *label;
-    int min, max;  /* age in years or duration in months, inclusive */
-    int flag;      /* focus: flag bit, 0 = everyone else */
-    int sex;       /* sex band */
+    int min, max; /* age in years or duration in months, inclusive */
+    int flag;     /* focus: flag bit, 0 = everyone else */
+    int sex;      /* sex band */
 } mp_band;
 
 typedef struct mp_dim {
@@ -46,17 +46,17 @@ typedef struct mp_dim {
 typedef struct mp_metric {
     const char *id, *title, *description, *source;
     int kind;
-    uint32_t spells;       /* bit per mp_spell_type */
-    uint32_t reasons;      /* bit per mp_end_reason; 0 = any */
+    uint32_t spells;  /* bit per mp_spell_type */
+    uint32_t reasons; /* bit per mp_end_reason; 0 = any */
     int age_min, age_max;
-    int flags_any;         /* 0 = no filter */
-    uint32_t also_active;  /* 0 = no condition */
+    int flags_any;        /* 0 = no filter */
+    uint32_t also_active; /* 0 = no condition */
     int lag_months;
-    int reentry_months;    /* 0 = no re-entry condition */
+    int reentry_months; /* 0 = no re-entry condition */
     uint32_t reentry_spells;
     size_t nbreakdowns;
     int breakdowns[MP_DIM_COUNT];
-    size_t offset;         /* index of the metric's total in the vector */
+    size_t offset; /* index of the metric's total in the vector */
     size_t ncells;
 } mp_metric;
 
@@ -114,8 +114,8 @@ uint32_t mp_catalogue_spells_used(const mp_catalogue *c);
 int32_t mp_catalogue_horizon(const mp_catalogue *c, int32_t period_start);
 
 /* Add one person to `counts` (ncells entries) for the period [start, end]. */
-void mp_catalogue_count(const mp_catalogue *c, int32_t start, int32_t end,
-                        const mp_person_view *p, int64_t *counts);
+void mp_catalogue_count(const mp_catalogue *c, int32_t start, int32_t end, const mp_person_view *p,
+                        int64_t *counts);
 
 /* Whole months from `from` to `to` (0 when to < from). */
 int mp_months_between(int32_t from, int32_t to);

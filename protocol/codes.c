@@ -7,8 +7,8 @@
 #include <string.h>
 
 static const char *const spell_names[MP_SPELL_COUNT] = {
-    "bijstand", "ioaw", "ww", "wajong", "wia", "doelgroepenregister", "baan", "banenafspraak",
-    "traject"};
+    "bijstand", "ioaw",          "ww",     "wajong", "wia", "doelgroepenregister",
+    "baan",     "banenafspraak", "traject"};
 
 static const char *const reason_names[MP_REASON_COUNT] = {
     "", "werk", "opleiding", "verhuizing", "pensioen", "overlijden", "detentie", "overig"};

@@ -106,8 +106,7 @@ static int rec_reserve(mp_csv *c, unsigned long start_line)
     if (c->rec_len + 2 <= c->rec_cap) /* the byte and a NUL */
         return 0;
     if (c->rec_cap >= REC_CAP) {
-        mp_error_set("%s:%lu: record longer than %d bytes", c->path, start_line,
-                     MP_CSV_MAX_RECORD);
+        mp_error_set("%s:%lu: record longer than %d bytes", c->path, start_line, MP_CSV_MAX_RECORD);
         return fail(c);
     }
     cap = c->rec_cap == 0 ? CHUNK : 2 * c->rec_cap;
@@ -130,8 +129,9 @@ static int rec_reserve(mp_csv *c, unsigned long start_line)
 
 /*
  * Read one record's raw bytes into c->rec (NUL-terminated, line end removed), skipping blank
- * lines (a line holding only the CR of a CRLF is blank too). Returns 1 with *start_line set, 0 at end of file, -1 on a fatal problem. When the
- * separator is still unknown, nsemi/ncomma receive the counts of ';' and ',' outside quotes.
+ * lines (a line holding only the CR of a CRLF is blank too). Returns 1 with *start_line set, 0 at
+ * end of file, -1 on a fatal problem. When the separator is still unknown, nsemi/ncomma receive the
+ * counts of ';' and ',' outside quotes.
  */
 static int scan_record(mp_csv *c, unsigned long *start_line, size_t *nsemi, size_t *ncomma)
 {
@@ -151,8 +151,7 @@ static int scan_record(mp_csv *c, unsigned long *start_line, size_t *nsemi, size
         }
         b = c->in[c->in_pos++];
         if (b == '\0') {
-            mp_error_set("%s:%lu: binary data (NUL byte); is this a CSV export?", c->path,
-                         c->line);
+            mp_error_set("%s:%lu: binary data (NUL byte); is this a CSV export?", c->path, c->line);
             return fail(c);
         }
         if (b == '\n') {
@@ -329,9 +328,7 @@ static int split_record(mp_csv *c, char *s, size_t n, size_t *nfields, unsigned 
             }
             st = UNQUOTED;
             break;
-        case UNQUOTED:
-            problem |= b == '"';
-            break;
+        case UNQUOTED: problem |= b == '"'; break;
         case QUOTED:
             if (b == '"') {
                 st = QUOTE_SEEN;
@@ -346,8 +343,7 @@ static int split_record(mp_csv *c, char *s, size_t n, size_t *nfields, unsigned 
             problem = 1;
             st = AFTER_CLOSE;
             break;
-        case AFTER_CLOSE:
-            break;
+        case AFTER_CLOSE: break;
         }
         s[w++] = b;
     }

@@ -31,11 +31,11 @@ typedef struct mp_csv mp_csv;
 
 typedef struct mp_csv_row {
     size_t nfields;
-    char **fields;        /* UTF-8, NUL-terminated, valid until the next call */
-    size_t *lengths;      /* byte length of each field */
-    unsigned long line;   /* physical line (1-based) where the record starts */
-    const char *problem;  /* NULL, or a static reason code (invariant 3) */
-    int transcoded;       /* 1 when the record was read as Windows-1252 */
+    char **fields;       /* UTF-8, NUL-terminated, valid until the next call */
+    size_t *lengths;     /* byte length of each field */
+    unsigned long line;  /* physical line (1-based) where the record starts */
+    const char *problem; /* NULL, or a static reason code (invariant 3) */
+    int transcoded;      /* 1 when the record was read as Windows-1252 */
 } mp_csv_row;
 
 /* Open `path` for reading; fails with a reason when it cannot be opened. */

@@ -103,10 +103,9 @@ int mp_time_parse(const char *s, int64_t *t)
 {
     int y, mo, d, h, mi, se;
     if (s == NULL || strlen(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
-        s[13] != ':' || s[16] != ':' || s[19] != 'Z' || digits(s, 4, &y) ||
-        digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) || digits(s + 11, 2, &h) ||
-        digits(s + 14, 2, &mi) || digits(s + 17, 2, &se) || !mp_date_valid(y, mo, d) ||
-        h > 23 || mi > 59 || se > 59)
+        s[13] != ':' || s[16] != ':' || s[19] != 'Z' || digits(s, 4, &y) || digits(s + 5, 2, &mo) ||
+        digits(s + 8, 2, &d) || digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) ||
+        digits(s + 17, 2, &se) || !mp_date_valid(y, mo, d) || h > 23 || mi > 59 || se > 59)
         return mp_error_set("invalid timestamp (expected YYYY-MM-DDTHH:MM:SSZ)");
     *t = (int64_t)mp_date_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
     return 0;
@@ -118,9 +117,9 @@ void mp_time_format(char out[21], int64_t t)
     int64_t rem = t - days * 86400;
     int y, m, d;
     mp_date_to_civil((int32_t)days, &y, &m, &d);
-    snprintf(out, 21, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)y % 10000u,
-             (unsigned)m % 100u, (unsigned)d % 100u, (unsigned)(rem / 3600) % 100u,
-             (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
+    snprintf(out, 21, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)y % 10000u, (unsigned)m % 100u,
+             (unsigned)d % 100u, (unsigned)(rem / 3600) % 100u, (unsigned)(rem / 60 % 60),
+             (unsigned)(rem % 60));
 }
 
 int mp_time_now(int64_t *t)

@@ -21,8 +21,7 @@ int mp_hex_decode(unsigned char *out, size_t len, const char *hex)
     /* Lower case only: one value, one spelling, so a document has one hash. */
     if (strspn(hex, "0123456789abcdef") != 2 * len)
         return mp_error_set("invalid hex string (lower-case 0-9a-f only)");
-    if (sodium_hex2bin(out, len, hex, 2 * len, NULL, &got, &end) != 0 || got != len ||
-        *end != '\0')
+    if (sodium_hex2bin(out, len, hex, 2 * len, NULL, &got, &end) != 0 || got != len || *end != '\0')
         return mp_error_set("invalid hex string");
     return 0;
 }
@@ -45,8 +44,7 @@ int mp_base64_decode(unsigned char **out, size_t *len, const char *b64)
     unsigned char *buf = malloc(cap ? cap : 1);
     if (buf == NULL)
         return mp_error_set("out of memory");
-    if (sodium_base642bin(buf, cap, b64, n, NULL, len, &end, sodium_base64_VARIANT_ORIGINAL) !=
-            0 ||
+    if (sodium_base642bin(buf, cap, b64, n, NULL, len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
         *end != '\0') {
         free(buf);
         return mp_error_set("invalid base64");

@@ -41,8 +41,7 @@ static int open_checked(const char *path, int flags, struct stat *st)
     int fd = open(path, flags | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ELOOP)
-            return mp_error_set("%s: is a symbolic link; refusing to follow it for a secret",
-                                path);
+            return mp_error_set("%s: is a symbolic link; refusing to follow it for a secret", path);
         return mp_error_set("%s: cannot open: %s", path, strerror(errno));
     }
     if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
@@ -93,8 +92,8 @@ int mp_file_read_secret(const char *path, size_t max, unsigned char **out, size_
         return -1;
     if ((st.st_mode & 077) != 0) {
         close(fd);
-        return mp_error_set("%s: readable by group or others (mode %03o); run: chmod 600 %s",
-                            path, (unsigned)(st.st_mode & 0777), path);
+        return mp_error_set("%s: readable by group or others (mode %03o); run: chmod 600 %s", path,
+                            (unsigned)(st.st_mode & 0777), path);
     }
     buf = sodium_malloc(max + 1);
     if (buf == NULL) {

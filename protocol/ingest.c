@@ -24,12 +24,21 @@
 
 #define PSEUDO_BYTES 16
 
-static const char *const reject_codes[MP_REJ_COUNT] = {
-    "columns",        "quoting",          "bsn_format",
-    "bsn_elfproef",   "date_format",      "date_order",
-    "date_range",     "municipality_unknown", "municipality_outside_region",
-    "spell_type_unknown", "end_reason_unknown", "end_reason_without_end",
-    "sex_unknown",    "flag_unknown",     "birth_date_conflict"};
+static const char *const reject_codes[MP_REJ_COUNT] = {"columns",
+                                                       "quoting",
+                                                       "bsn_format",
+                                                       "bsn_elfproef",
+                                                       "date_format",
+                                                       "date_order",
+                                                       "date_range",
+                                                       "municipality_unknown",
+                                                       "municipality_outside_region",
+                                                       "spell_type_unknown",
+                                                       "end_reason_unknown",
+                                                       "end_reason_without_end",
+                                                       "sex_unknown",
+                                                       "flag_unknown",
+                                                       "birth_date_conflict"};
 
 static const char *const reject_texts[MP_REJ_COUNT] = {
     "wrong number of fields for the header",
@@ -62,9 +71,9 @@ const char *mp_reject_description(int r)
 /* ---- mapping ---------------------------------------------------------------------------- */
 
 enum col { C_BSN, C_BIRTH, C_SEX, C_MUNI, C_TYPE, C_START, C_END, C_REASON, C_FLAGS, C_COUNT };
-static const char *const col_names[C_COUNT] = {"bsn",        "birth_date", "sex",
+static const char *const col_names[C_COUNT] = {"bsn",          "birth_date", "sex",
                                                "municipality", "spell_type", "start_date",
-                                               "end_date",   "end_reason", "flags"};
+                                               "end_date",     "end_reason", "flags"};
 static const int col_required[C_COUNT] = {1, 1, 0, 1, 1, 1, 0, 0, 0};
 
 enum datefmt { DF_ISO, DF_DMY_DASH, DF_DMY_SLASH };
@@ -95,8 +104,8 @@ static int col_index(const char *name)
 
 int mp_mapping_load(mp_mapping **out, const char *path)
 {
-    static const char *const fields[] = {"mijlpaal_mapping", "columns", "date_format", "values",
-                                         "flags_separator", NULL};
+    static const char *const fields[] = {"mijlpaal_mapping", "columns",         "date_format",
+                                         "values",           "flags_separator", NULL};
     unsigned char *text;
     size_t len;
     long long v;
@@ -163,11 +172,11 @@ int mp_mapping_load(mp_mapping **out, const char *path)
                 mp_error_set("values: \"%.40s\" is not a mappable column", it->string);
                 goto fail;
             }
-            cJSON_ArrayForEach(x, it) if (!cJSON_IsString(x))
-            {
-                mp_error_set("values.%s: every value must be a string", it->string);
-                goto fail;
-            }
+            cJSON_ArrayForEach (x, it)
+                if (!cJSON_IsString(x)) {
+                    mp_error_set("values.%s: every value must be a string", it->string);
+                    goto fail;
+                }
             m->values[c] = it;
         }
     }
@@ -380,12 +389,9 @@ static int ingest_row(row_ctx *x, mp_csv_row *row, mp_ingest_report *rep)
         f[c] = x->idx[c] >= 0 ? trim(row->fields[x->idx[c]]) : (char *)"";
 
     switch (mp_bsn_normalise(bsn, f[C_BSN], strlen(f[C_BSN]))) {
-    case MP_BSN_FORMAT:
-        return reject(rep, MP_REJ_BSN_FORMAT, line);
-    case MP_BSN_ELFPROEF:
-        return reject(rep, MP_REJ_BSN_ELFPROEF, line);
-    case MP_BSN_OK:
-        break;
+    case MP_BSN_FORMAT: return reject(rep, MP_REJ_BSN_FORMAT, line);
+    case MP_BSN_ELFPROEF: return reject(rep, MP_REJ_BSN_ELFPROEF, line);
+    case MP_BSN_OK: break;
     }
     /* Pseudonymise at once and wipe the digits (invariant 1); the raw field is wiped by the CSV
      * reader when it reuses its buffer. */
@@ -471,13 +477,12 @@ static int read_header(row_ctx *x, mp_csv_row *row, mp_ingest_report *rep)
                 x->idx[c] = (int)i;
             }
         if (x->idx[c] < 0 && col_required[c])
-            return mp_error_set("%s:%lu: required column \"%s\"%s%.60s%s is missing from the "
-                                "header (is this the right export, or does it need a mapping "
-                                "file?)",
-                                x->p->path, row->line, col_names[c],
-                                m && m->columns[c] ? " (mapped to \"" : "",
-                                m && m->columns[c] ? m->columns[c] : "",
-                                m && m->columns[c] ? "\")" : "");
+            return mp_error_set(
+                "%s:%lu: required column \"%s\"%s%.60s%s is missing from the "
+                "header (is this the right export, or does it need a mapping "
+                "file?)",
+                x->p->path, row->line, col_names[c], m && m->columns[c] ? " (mapped to \"" : "",
+                m && m->columns[c] ? m->columns[c] : "", m && m->columns[c] ? "\")" : "");
     }
     for (size_t i = 0; i < row->nfields; i++) {
         int known = 0;

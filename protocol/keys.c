@@ -16,8 +16,9 @@
 
 #define SK_MAGIC "MPSK"
 #define SK_HEADER 64
-#define SK_PAYLOAD (MP_KEY_ID_BYTES + 1 + MP_ORG_ID_MAX + MP_SIGN_SK_BYTES + MP_KX_SK_BYTES + \
-                    MP_PRF_KEY_BYTES + 32)
+#define SK_PAYLOAD                                                                                 \
+    (MP_KEY_ID_BYTES + 1 + MP_ORG_ID_MAX + MP_SIGN_SK_BYTES + MP_KX_SK_BYTES + MP_PRF_KEY_BYTES +  \
+     32)
 #define SK_TAG crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define SK_MAX (SK_HEADER + SK_PAYLOAD + SK_TAG)
 #define SK_FILE_MAX 4096
@@ -90,9 +91,7 @@ static void kdf_limits(enum mp_kdf_level level, unsigned long long *ops, size_t 
         *ops = crypto_pwhash_OPSLIMIT_SENSITIVE;
         *mem = crypto_pwhash_MEMLIMIT_SENSITIVE;
         break;
-    default:
-        *ops = crypto_pwhash_OPSLIMIT_MODERATE;
-        *mem = crypto_pwhash_MEMLIMIT_MODERATE;
+    default: *ops = crypto_pwhash_OPSLIMIT_MODERATE; *mem = crypto_pwhash_MEMLIMIT_MODERATE;
     }
 }
 
@@ -132,8 +131,7 @@ static int payload_unpack(mp_keypair *kp, const unsigned char *p, const char *pa
     crypto_scalarmult_base(kp->pub.kx_pk, kp->kx_sk);
     mp_key_id(id, kp->pub.sign_pk, kp->pub.kx_pk);
     if (!mp_org_id_valid(kp->pub.org) || sodium_memcmp(id, kp->pub.key_id, sizeof id) != 0)
-        return mp_error_set("%s: keystore is inconsistent (key id does not match its keys)",
-                            path);
+        return mp_error_set("%s: keystore is inconsistent (key id does not match its keys)", path);
     return 0;
 }
 
@@ -173,8 +171,7 @@ int mp_keys_save(const mp_keypair *kp, const char *secret_path, const char *publ
         randombytes_buf(blob + 24, 16);
         randombytes_buf(blob + 40, 24);
         if (crypto_pwhash(key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES, passphrase,
-                          passphrase_len, blob + 24, ops, mem, crypto_pwhash_ALG_ARGON2ID13) !=
-            0) {
+                          passphrase_len, blob + 24, ops, mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
             mp_error_set("key derivation failed (out of memory?)");
             goto out;
         }
@@ -320,8 +317,8 @@ int mp_keys_load(mp_keypair **out, const char *secret_path, const char *passphra
             goto out;
         }
         if (crypto_aead_xchacha20poly1305_ietf_decrypt(payload, &plen, NULL, blob + SK_HEADER,
-                                                       len - SK_HEADER, blob, SK_HEADER,
-                                                       blob + 40, key) != 0 ||
+                                                       len - SK_HEADER, blob, SK_HEADER, blob + 40,
+                                                       key) != 0 ||
             plen != SK_PAYLOAD) {
             mp_error_set("%s: wrong passphrase, or the keystore was modified", secret_path);
             goto out;
@@ -370,8 +367,8 @@ int mp_pubkey_to_json(const mp_pubkey *pk, cJSON **out)
 
 int mp_pubkey_from_json(mp_pubkey *pk, const cJSON *obj)
 {
-    static const char *const fields[] = {"mijlpaal_pubkey", "org", "key_id", "sign_pk", "kx_pk",
-                                         NULL};
+    static const char *const fields[] = {"mijlpaal_pubkey", "org",   "key_id",
+                                         "sign_pk",         "kx_pk", NULL};
     const char *org, *id, *s, *x;
     long long v;
     unsigned char want[MP_KEY_ID_BYTES];

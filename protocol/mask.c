@@ -20,8 +20,7 @@ void mp_mask_prg_apply(uint64_t *vec, size_t d, const unsigned char seed[32], in
         size_t words = d - done;
         if (words > PRG_CHUNK / 8)
             words = PRG_CHUNK / 8;
-        crypto_stream_chacha20_ietf_xor_ic(ks, zeros, words * 8,
-                                           nonce, block, seed);
+        crypto_stream_chacha20_ietf_xor_ic(ks, zeros, words * 8, nonce, block, seed);
         block += PRG_CHUNK / 64;
         for (size_t i = 0; i < words; i++) {
             uint64_t m = mp_load64_le(ks + 8 * i);

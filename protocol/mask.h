@@ -4,7 +4,8 @@
  * Every participant i holds a vector x_i of d integers modulo 2^64 (its noisy counts, negative
  * values in two's complement). For every other participant j it derives a pair seed
  *
- *   s_ij = BLAKE2b-256( "mijlpaal-pairmask-v1" || round_hash || pk_lo || pk_hi || X25519(sk_i, pk_j) )
+ *   s_ij = BLAKE2b-256( "mijlpaal-pairmask-v1" || round_hash || pk_lo || pk_hi || X25519(sk_i,
+ * pk_j) )
  *
  * where round_hash is the SHA-256 of the signed round specification and pk_lo, pk_hi are the
  * two X25519 public keys ordered by organisation id (so s_ij = s_ji), expands it with ChaCha20
@@ -36,8 +37,8 @@
 void mp_mask_prg_apply(uint64_t *vec, size_t d, const unsigned char seed[32], int sign);
 
 /* The pair seed between `self` and `peer` (fails on a degenerate X25519 result). */
-MP_WUR int mp_mask_pair_seed(unsigned char seed[32], const mp_keypair *self,
-                             const mp_pubkey *peer, const unsigned char round_hash[MP_HASH_BYTES]);
+MP_WUR int mp_mask_pair_seed(unsigned char seed[32], const mp_keypair *self, const mp_pubkey *peer,
+                             const unsigned char round_hash[MP_HASH_BYTES]);
 
 /* Mask vec in place for `self` among `peers` (all participants; self is skipped by id). */
 MP_WUR int mp_mask_apply(uint64_t *vec, size_t d, const mp_keypair *self, const mp_pubkey *peers,

@@ -23,7 +23,7 @@
 #include "error.h"
 #include "rng.h"
 
-#define MP_NOISE_MAX_DEN (UINT64_C(1) << 32)   /* denominators up to 2^32 */
+#define MP_NOISE_MAX_DEN (UINT64_C(1) << 32)    /* denominators up to 2^32 */
 #define MP_NOISE_MAX_SIGMA2 (UINT64_C(1) << 40) /* sigma^2 up to 2^40, i.e. sigma up to 2^20 */
 
 /* 1 with probability num/den (0 <= num <= den, den > 0). */

@@ -91,8 +91,7 @@ static void order_desc(const i128 *key, size_t k, size_t *ord)
  * One breakdown: step-1 bands v[0..k) (numerators over q) -> the projection onto
  * {x >= 0, sum x = t/q} (step 2) -> `units` units of r apportioned by largest remainder (step 3).
  */
-static int breakdown(const i128 *v, size_t k, i128 t, i128 q, uint64_t r, i128 units,
-                     int64_t *out)
+static int breakdown(const i128 *v, size_t k, i128 t, i128 q, uint64_t r, i128 units, int64_t *out)
 {
     size_t ord[MP_MAX_BANDS], rho = 0;
     i128 fl[MP_MAX_BANDS], rem[MP_MAX_BANDS], cum = 0, shift = 0, den, extra;

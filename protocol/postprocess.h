@@ -88,8 +88,8 @@ typedef struct mp_post_params {
 /* noisy[c->ncells] -> published[c->ncells] satisfying guarantees 1-5 above. `published` may be
  * the same array as `noisy`. Fails (-1, mp_error_get) on a NULL argument, a value or rounding
  * outside the bounds, or a catalogue whose layout does not add up; nothing is written then. */
-MP_WUR int mp_post_process(const mp_catalogue *c, const int64_t *noisy,
-                           const mp_post_params *p, int64_t *published);
+MP_WUR int mp_post_process(const mp_catalogue *c, const int64_t *noisy, const mp_post_params *p,
+                           int64_t *published);
 
 /* 0 when `v` (c->ncells values) satisfies guarantees 1-3 for `rounding` (>= 1); otherwise -1
  * with a reason naming the first cell or breakdown at fault. For auditors and tests. */

@@ -8,8 +8,7 @@
 
 #include "noise.h"
 
-void mp_privacy_sensitivity(const mp_catalogue *c, unsigned max_orgs_per_person,
-                            mp_sensitivity *s)
+void mp_privacy_sensitivity(const mp_catalogue *c, unsigned max_orgs_per_person, mp_sensitivity *s)
 {
     s->cells = mp_catalogue_sensitivity(c);
     s->orgs = max_orgs_per_person;
@@ -60,8 +59,8 @@ double mp_privacy_rho(int mech, double share_var, unsigned k, const mp_sensitivi
                                    : mp_privacy_ddg_rho(share_var, k, s, d);
 }
 
-int mp_privacy_calibrate(int mech, double rho_target, unsigned k, const mp_sensitivity *s,
-                         size_t d, uint64_t *num, uint64_t *den)
+int mp_privacy_calibrate(int mech, double rho_target, unsigned k, const mp_sensitivity *s, size_t d,
+                         uint64_t *num, uint64_t *den)
 {
     const double target = rho_target * (1.0 - 1e-6);
     double var;

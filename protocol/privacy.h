@@ -54,13 +54,12 @@
 #define MP_PRIVACY_DELTA 1e-6
 
 typedef struct mp_sensitivity {
-    uint64_t cells;    /* D: cells one person can touch in one organisation */
-    uint64_t orgs;     /* m: organisations one person can be counted by */
-    double l1, l2;     /* m D and m sqrt(D) */
+    uint64_t cells; /* D: cells one person can touch in one organisation */
+    uint64_t orgs;  /* m: organisations one person can be counted by */
+    double l1, l2;  /* m D and m sqrt(D) */
 } mp_sensitivity;
 
-void mp_privacy_sensitivity(const mp_catalogue *c, unsigned max_orgs_per_person,
-                            mp_sensitivity *s);
+void mp_privacy_sensitivity(const mp_catalogue *c, unsigned max_orgs_per_person, mp_sensitivity *s);
 
 enum mp_mechanism { MP_MECH_DDG, MP_MECH_SKELLAM };
 
@@ -75,9 +74,8 @@ double mp_privacy_rho(int mech, double share_var, unsigned k, const mp_sensitivi
 
 /* The smallest share variance num/den (den = 1000) whose bound is at most rho_target with a
  * relative margin of 1e-6; fails when it would be outside the sampler's range. */
-MP_WUR int mp_privacy_calibrate(int mech, double rho_target, unsigned k,
-                                const mp_sensitivity *s, size_t d, uint64_t *num,
-                                uint64_t *den);
+MP_WUR int mp_privacy_calibrate(int mech, double rho_target, unsigned k, const mp_sensitivity *s,
+                                size_t d, uint64_t *num, uint64_t *den);
 
 /* Equivalent epsilon at MP_PRIVACY_DELTA. */
 double mp_privacy_epsilon(double rho, double delta);

@@ -271,8 +271,7 @@ int mp_release_csv(char **out, size_t *len, const cJSON *release, const mp_spec 
     sb_printf(&s, "\xEF\xBB\xBF"
                   "Mijlpaal;Uitsplitsing;Categorie;Aantal personen;Foutmarge (95%%);"
                   "Onbetrouwbaar;Ruwe ruis-som\r\n");
-    cJSON_ArrayForEach(cell, cells)
-    {
+    cJSON_ArrayForEach (cell, cells) {
         const mp_metric *m = metric_of(spec->catalogue, str_or(cell, "metric", ""));
         csv_field(&s, m ? m->title : str_or(cell, "metric", ""));
         sb_printf(&s, ";");
@@ -285,8 +284,7 @@ int mp_release_csv(char **out, size_t *len, const cJSON *release, const mp_spec 
                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cell, "unreliable")) ? "ja" : "",
                   int_of(cell, "noisy"));
     }
-    cJSON_ArrayForEach(rate, rates)
-    {
+    cJSON_ArrayForEach (rate, rates) {
         csv_field(&s, str_or(rate, "title", ""));
         sb_printf(&s, ";Percentage;;");
         /* Dutch Excel reads a decimal comma. */
@@ -326,30 +324,32 @@ int mp_release_html(char **out, size_t *len, const cJSON *release, const mp_spec
               str_or(release, "published", "?"));
     const cJSON *priv = cJSON_GetObjectItemCaseSensitive(release, "privacy");
     long long rounding = int_of(release, "rounding");
-    sb_printf(&s, "<p>Deze cijfers gaan alleen over de regio als geheel: er is geen cijfer per "
-                  "gemeente of per organisatie, en niets over een persoon. %d organisaties "
-                  "leverden versleutelde tellingen aan; alleen hun som is geopend.</p>\n",
+    sb_printf(&s,
+              "<p>Deze cijfers gaan alleen over de regio als geheel: er is geen cijfer per "
+              "gemeente of per organisatie, en niets over een persoon. %d organisaties "
+              "leverden versleutelde tellingen aan; alleen hun som is geopend.</p>\n",
               cJSON_GetArraySize(inc));
-    sb_printf(&s, "<h2>Wat de ruis betekent</h2>\n<p>Elk cijfer bevat bewust een kleine "
-                  "toevallige afwijking (ruis), die de organisaties zelf hebben toegevoegd. "
-                  "Daardoor kan niemand uit deze tabellen afleiden of een bepaalde inwoner erin "
-                  "voorkomt. De afwijking is bij elk cijfer even groot: het werkelijke aantal "
-                  "ligt met 95%% zekerheid binnen de foutmarge (plus of min %s). Cijfers met een "
-                  "foutmarge die groter is dan het cijfer zelf zijn gemarkeerd met een *: "
-                  "gebruik die alleen als indicatie. Uitsplitsingen tellen precies op tot hun "
-                  "totaal%s.</p>\n",
+    sb_printf(&s,
+              "<h2>Wat de ruis betekent</h2>\n<p>Elk cijfer bevat bewust een kleine "
+              "toevallige afwijking (ruis), die de organisaties zelf hebben toegevoegd. "
+              "Daardoor kan niemand uit deze tabellen afleiden of een bepaalde inwoner erin "
+              "voorkomt. De afwijking is bij elk cijfer even groot: het werkelijke aantal "
+              "ligt met 95%% zekerheid binnen de foutmarge (plus of min %s). Cijfers met een "
+              "foutmarge die groter is dan het cijfer zelf zijn gemarkeerd met een *: "
+              "gebruik die alleen als indicatie. Uitsplitsingen tellen precies op tot hun "
+              "totaal%s.</p>\n",
               str_or(cJSON_GetArrayItem(cells, 0), "moe95", "?"),
               rounding > 1 ? "; alle aantallen zijn afgerond" : "");
     if (rounding > 1)
         sb_printf(&s, "<p>Aantallen zijn afgerond op veelvouden van %lld.</p>\n", rounding);
-    sb_printf(&s, "<p>Privacybudget van deze publicatie: &rho; = %s (zero-concentrated "
-                  "differential privacy), gelijkwaardig aan &epsilon; = %s bij &delta; = %s. "
-                  "Reeks &lsquo;%s&rsquo;: eerder verbruikt %s, totaal budget %s.</p>\n",
+    sb_printf(&s,
+              "<p>Privacybudget van deze publicatie: &rho; = %s (zero-concentrated "
+              "differential privacy), gelijkwaardig aan &epsilon; = %s bij &delta; = %s. "
+              "Reeks &lsquo;%s&rsquo;: eerder verbruikt %s, totaal budget %s.</p>\n",
               str_or(priv, "rho", "?"), str_or(priv, "epsilon", "?"), str_or(priv, "delta", "?"),
               str_or(priv, "series", "?"), str_or(priv, "series_spent_before", "?"),
               str_or(priv, "series_rho", "?"));
-    cJSON_ArrayForEach(cell, cells)
-    {
+    cJSON_ArrayForEach (cell, cells) {
         const char *metric = str_or(cell, "metric", "");
         const char *dim = str_or(cell, "dimension", NULL);
         if (strcmp(metric, current) != 0) {
@@ -382,8 +382,7 @@ int mp_release_html(char **out, size_t *len, const cJSON *release, const mp_spec
     if (cJSON_GetArraySize(rates) > 0) {
         sb_printf(&s, "<table>\n<caption>Afgeleide percentages</caption>\n"
                       "<tr><th>Mijlpaal</th><th>Percentage</th><th>Foutmarge (95%%)</th></tr>\n");
-        cJSON_ArrayForEach(rate, rates)
-        {
+        cJSON_ArrayForEach (rate, rates) {
             const char *pct = str_or(rate, "percent", "");
             sb_printf(&s, "<tr><td>");
             html_text(&s, str_or(rate, "title", ""));

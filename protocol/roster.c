@@ -15,8 +15,8 @@
 int mp_roster_build(cJSON **body, const char *region_path, const mp_pubkey *coordinator,
                     const mp_pubkey *keys, size_t nkeys)
 {
-    static const char *const fields[] = {"mijlpaal_region", "id", "name", "centrumgemeente",
-                                         "gemeenten", "organisations", NULL};
+    static const char *const fields[] = {
+        "mijlpaal_region", "id", "name", "centrumgemeente", "gemeenten", "organisations", NULL};
     unsigned char *text = NULL;
     size_t len;
     cJSON *region = NULL, *out = NULL, *orgs, *org, *pk = NULL;
@@ -40,8 +40,7 @@ int mp_roster_build(cJSON **body, const char *region_path, const mp_pubkey *coor
         mp_error_set("\"organisations\" must be an array");
         goto fail;
     }
-    cJSON_ArrayForEach(org, orgs)
-    {
+    cJSON_ArrayForEach (org, orgs) {
         const char *id;
         size_t k;
         if (mp_json_str(org, "id", &id) != 0)
@@ -99,8 +98,8 @@ fail:
 
 static int parse_region(mp_roster *r, const cJSON *region)
 {
-    static const char *const fields[] = {"id", "name", "centrumgemeente", "gemeenten",
-                                         "organisations", NULL};
+    static const char *const fields[] = {"id",        "name",          "centrumgemeente",
+                                         "gemeenten", "organisations", NULL};
     static const char *const org_fields[] = {"id", "name", "kind", "gemeenten", "key", NULL};
     const cJSON *gems, *orgs, *g, *o;
     const char *centrum;
@@ -111,8 +110,7 @@ static int parse_region(mp_roster *r, const cJSON *region)
         return -1;
     if (!mp_org_id_valid(r->region_id))
         return mp_error_set("invalid region id");
-    cJSON_ArrayForEach(g, gems)
-    {
+    cJSON_ArrayForEach (g, gems) {
         const char *code, *name;
         char norm[7];
         if (r->ngemeenten == MP_MAX_GEMEENTEN)
@@ -134,8 +132,7 @@ static int parse_region(mp_roster *r, const cJSON *region)
     if ((r->orgs = calloc(r->norgs, sizeof *r->orgs)) == NULL)
         return mp_error_set("out of memory");
     size_t i = 0;
-    cJSON_ArrayForEach(o, orgs)
-    {
+    cJSON_ArrayForEach (o, orgs) {
         mp_org *org = &r->orgs[i++];
         const cJSON *og, *key;
         if (!cJSON_IsObject(o) || mp_json_only(o, "organisation", org_fields) != 0 ||
@@ -147,11 +144,10 @@ static int parse_region(mp_roster *r, const cJSON *region)
         if (strcmp(org->kind, "gemeente") && strcmp(org->kind, "samenwerking") &&
             strcmp(org->kind, "uwv") && strcmp(org->kind, "sw-bedrijf"))
             return mp_error_set("organisation %s: unknown kind \"%.20s\"", org->id, org->kind);
-        cJSON_ArrayForEach(g, og)
-        {
+        cJSON_ArrayForEach (g, og) {
             if (!cJSON_IsString(g) || !mp_roster_has_gemeente(r, g->valuestring))
-                return mp_error_set("organisation %s: gemeente %.10s is not in the region",
-                                    org->id, cJSON_IsString(g) ? g->valuestring : "?");
+                return mp_error_set("organisation %s: gemeente %.10s is not in the region", org->id,
+                                    cJSON_IsString(g) ? g->valuestring : "?");
             if (org->ngemeenten == MP_MAX_GEMEENTEN)
                 return mp_error_set("organisation %s: too many gemeenten", org->id);
             org->gemeenten[org->ngemeenten++] = g->valuestring;
@@ -170,8 +166,7 @@ static int parse_region(mp_roster *r, const cJSON *region)
             if (strcmp(r->orgs[k].id, org->id) == 0)
                 return mp_error_set("organisation %s listed twice", org->id);
             if (memcmp(r->orgs[k].key.key_id, org->key.key_id, MP_KEY_ID_BYTES) == 0)
-                return mp_error_set("organisations %s and %s share a key", r->orgs[k].id,
-                                    org->id);
+                return mp_error_set("organisations %s and %s share a key", r->orgs[k].id, org->id);
         }
     }
     return 0;

@@ -102,8 +102,8 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
                             "skellam)",
                             p->mechanism);
     }
-    if (mp_privacy_calibrate(mech, rho, (unsigned)(n - (size_t)p->t), &sens, catalog->ncells,
-                             &num, &den) != 0) {
+    if (mp_privacy_calibrate(mech, rho, (unsigned)(n - (size_t)p->t), &sens, catalog->ncells, &num,
+                             &den) != 0) {
         mp_catalogue_free(catalog);
         cJSON_Delete(b);
         return -1;
@@ -216,11 +216,14 @@ static int check_privacy(mp_spec *s, const char *mech, const char *delta, uint64
 static int parse_body(mp_spec *s, const cJSON *b, const mp_roster *roster)
 {
     static const char *const fields[] = {
-        "mijlpaal_round", "round_id", "region", "roster_sha256", "period", "opened", "deadline",
-        "participants", "k_min", "privacy", "publication", "masking", "catalogue", NULL};
-    static const char *const priv_fields[] = {"mechanism", "rho", "epsilon", "delta", "series",
-                                              "series_rho", "series_spent", "t",
-                                              "max_orgs_per_person", "share_variance", NULL};
+        "mijlpaal_round", "round_id", "region",      "roster_sha256",
+        "period",         "opened",   "deadline",    "participants",
+        "k_min",          "privacy",  "publication", "masking",
+        "catalogue",      NULL};
+    static const char *const priv_fields[] = {"mechanism",      "rho",    "epsilon",
+                                              "delta",          "series", "series_rho",
+                                              "series_spent",   "t",      "max_orgs_per_person",
+                                              "share_variance", NULL};
     static const char *const share_fields[] = {"num", "den", NULL};
     static const char *const pub_fields[] = {"rounding", NULL};
     static const char *const masking_fields[] = {"scheme", NULL};
@@ -234,11 +237,10 @@ static int parse_body(mp_spec *s, const cJSON *b, const mp_roster *roster)
         mp_json_str(period, "start", &start) || mp_json_str(period, "end", &end) ||
         mp_json_str(b, "opened", &opened) || mp_json_str(b, "deadline", &deadline) ||
         mp_json_arr(b, "participants", &parts) ||
-        mp_json_int(b, "k_min", 0, MP_MAX_ORGS, &s->k_min) ||
-        mp_json_obj(b, "privacy", &priv) || mp_json_obj(b, "publication", &pub) ||
-        mp_json_obj(b, "masking", &masking) || mp_json_obj(b, "catalogue", &cat) ||
-        mp_json_only(priv, "privacy", priv_fields) || mp_json_str(priv, "mechanism", &mech) ||
-        mp_json_str(priv, "rho", &s->privacy.rho_text) ||
+        mp_json_int(b, "k_min", 0, MP_MAX_ORGS, &s->k_min) || mp_json_obj(b, "privacy", &priv) ||
+        mp_json_obj(b, "publication", &pub) || mp_json_obj(b, "masking", &masking) ||
+        mp_json_obj(b, "catalogue", &cat) || mp_json_only(priv, "privacy", priv_fields) ||
+        mp_json_str(priv, "mechanism", &mech) || mp_json_str(priv, "rho", &s->privacy.rho_text) ||
         mp_json_str(priv, "epsilon", &s->privacy.epsilon_text) ||
         mp_json_str(priv, "delta", &delta) || mp_json_str(priv, "series", &s->privacy.series) ||
         mp_json_str(priv, "series_rho", &s->privacy.series_rho_text) ||
@@ -251,15 +253,12 @@ static int parse_body(mp_spec *s, const cJSON *b, const mp_roster *roster)
         mp_json_int(share, "den", 1, (long long)MP_NOISE_MAX_DEN, &den) ||
         mp_json_only(pub, "publication", pub_fields) ||
         mp_json_int(pub, "rounding", 1, 1000, &s->rounding) ||
-        mp_json_only(masking, "masking", masking_fields) ||
-        mp_json_str(masking, "scheme", &scheme))
+        mp_json_only(masking, "masking", masking_fields) || mp_json_str(masking, "scheme", &scheme))
         return -1;
     size_t idlen = strlen(s->round_id);
-    if (idlen == 0 || idlen > MP_ROUND_ID_MAX || strspn(s->round_id,
-                                                        "abcdefghijklmnopqrstuvwxyz0123456789-") !=
-                                                     idlen)
-        return mp_error_set("round id must be 1-%d characters of a-z, 0-9 and -",
-                            MP_ROUND_ID_MAX);
+    if (idlen == 0 || idlen > MP_ROUND_ID_MAX ||
+        strspn(s->round_id, "abcdefghijklmnopqrstuvwxyz0123456789-") != idlen)
+        return mp_error_set("round id must be 1-%d characters of a-z, 0-9 and -", MP_ROUND_ID_MAX);
     if (strcmp(s->region, roster->region_id) != 0)
         return mp_error_set("round is for region %.40s, the roster for %.40s", s->region,
                             roster->region_id);
@@ -273,8 +272,7 @@ static int parse_body(mp_spec *s, const cJSON *b, const mp_roster *roster)
         return mp_error_prefix("opened/deadline: ");
     if (s->deadline <= s->opened)
         return mp_error_set("deadline %s is not after the opening time %s", deadline, opened);
-    cJSON_ArrayForEach(it, parts)
-    {
+    cJSON_ArrayForEach (it, parts) {
         if (!cJSON_IsString(it) || mp_roster_org(roster, it->valuestring) == NULL)
             return mp_error_set("participant \"%.40s\" is not an organisation of the roster",
                                 cJSON_IsString(it) ? it->valuestring : "?");
@@ -288,8 +286,7 @@ static int parse_body(mp_spec *s, const cJSON *b, const mp_roster *roster)
                             "lets one of them learn another's figures",
                             s->k_min, MP_K_MIN_FLOOR);
     if ((long long)s->nparticipants < s->k_min)
-        return mp_error_set("%zu participants cannot reach k_min %lld", s->nparticipants,
-                            s->k_min);
+        return mp_error_set("%zu participants cannot reach k_min %lld", s->nparticipants, s->k_min);
     if (strcmp(scheme, MP_SCHEME_PAIRWISE) != 0)
         return mp_error_set("masking scheme \"%.30s\" is not supported by this version", scheme);
     if (mp_catalogue_parse(&s->catalogue, cat) != 0)

@@ -72,7 +72,7 @@ typedef struct mp_spec_params {
     double series_spent;                   /* what earlier rounds of the series spent */
     long long t, max_orgs, rounding;
     long long k_min;
-    const char *const *participants;       /* NULL = every organisation of the roster */
+    const char *const *participants; /* NULL = every organisation of the roster */
     size_t nparticipants;
 } mp_spec_params;
 

@@ -26,7 +26,7 @@ MP_WUR int mp_store_open(sqlite3 **db, const char *path, int app_id, const char 
                          int nmigrations, int create);
 void mp_store_close(sqlite3 *db);
 
-MP_WUR int mp_store_begin(sqlite3 *db);  /* BEGIN IMMEDIATE */
+MP_WUR int mp_store_begin(sqlite3 *db); /* BEGIN IMMEDIATE */
 MP_WUR int mp_store_commit(sqlite3 *db);
 void mp_store_rollback(sqlite3 *db);
 

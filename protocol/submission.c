@@ -10,8 +10,8 @@
 #include "date.h"
 #include "mask.h"
 
-int mp_submission_build(cJSON **body, const mp_spec *spec, const char *org,
-                        const uint64_t *masked, size_t d)
+int mp_submission_build(cJSON **body, const mp_spec *spec, const char *org, const uint64_t *masked,
+                        size_t d)
 {
     char hash[MP_HASH_HEX_BYTES], ts[21];
     int64_t now;
@@ -43,8 +43,15 @@ int mp_submission_build(cJSON **body, const mp_spec *spec, const char *org,
 int mp_submission_check(const mp_envelope *env, const mp_spec *spec, const mp_roster *roster,
                         const mp_org **org_out, uint64_t *masked)
 {
-    static const char *const fields[] = {"mijlpaal_submission", "round_id", "round_sha256", "org",
-                                         "scheme", "cells", "masked", "created", NULL};
+    static const char *const fields[] = {"mijlpaal_submission",
+                                         "round_id",
+                                         "round_sha256",
+                                         "org",
+                                         "scheme",
+                                         "cells",
+                                         "masked",
+                                         "created",
+                                         NULL};
     const char *round_id, *hash, *org_id, *scheme, *vec, *created;
     long long v, cells;
     unsigned char h[MP_HASH_BYTES];
@@ -82,8 +89,8 @@ int mp_submission_check(const mp_envelope *env, const mp_spec *spec, const mp_ro
         return mp_error_set("submission of %s uses masking scheme %.30s, the round %s", org->id,
                             scheme, MP_SCHEME_PAIRWISE);
     if ((size_t)cells != spec->catalogue->ncells)
-        return mp_error_set("submission of %s has %lld cells, the round's catalogue %zu",
-                            org->id, cells, spec->catalogue->ncells);
+        return mp_error_set("submission of %s has %lld cells, the round's catalogue %zu", org->id,
+                            cells, spec->catalogue->ncells);
     if (mp_vec_decode(masked, spec->catalogue->ncells, vec) != 0)
         return mp_error_prefix("submission of %s: ", org->id);
     *org_out = org;

@@ -30,7 +30,7 @@ MP_WUR int mp_submission_build(cJSON **body, const mp_spec *spec, const char *or
 
 /* Check a parsed submission against the round; on success *org is the roster organisation and
  * masked[] (spec->catalogue->ncells entries) holds the vector. */
-MP_WUR int mp_submission_check(const mp_envelope *env, const mp_spec *spec,
-                               const mp_roster *roster, const mp_org **org, uint64_t *masked);
+MP_WUR int mp_submission_check(const mp_envelope *env, const mp_spec *spec, const mp_roster *roster,
+                               const mp_org **org, uint64_t *masked);
 
 #endif

@@ -167,21 +167,20 @@ static const double WIA_AGE_W[NBANDS] = {0.0, 0.12, 0.22, 0.30, 0.36};
  * STOCK_DIRECT 0 (Midden-Utrecht, scale 8). The stock drawn directly is the CBS mix minus
  * this, so that the whole stock has the CBS mix and the gemeente's size. */
 #define STOCK_DIRECT 1
-static const double FLOW_AT_END[NBANDS][4] = {
-    {0.0075, 0.0036, 0.0027, 0.0001},
-    {0.0178, 0.0099, 0.0125, 0.0019},
-    {0.0170, 0.0096, 0.0127, 0.0020},
-    {0.0151, 0.0085, 0.0115, 0.0015},
-    {0.0110, 0.0068, 0.0109, 0.0020}
-};
+static const double FLOW_AT_END[NBANDS][4] = {{0.0075, 0.0036, 0.0027, 0.0001},
+                                              {0.0178, 0.0099, 0.0125, 0.0019},
+                                              {0.0170, 0.0096, 0.0127, 0.0020},
+                                              {0.0151, 0.0085, 0.0115, 0.0015},
+                                              {0.0110, 0.0068, 0.0109, 0.0020}};
 
 /* Persons of each kind per gemeente at scale 1. */
-#define EXIT_RATE_PER_YEAR 0.155 /* leavers drawn directly per year per person in the stock;
-                                  * with re-entrants and WW inflow about 22% leave per year */
-#define IOAW_PER_BIJSTAND 0.03  /* long-running IOAW whose WW predates UWV's export */
+#define EXIT_RATE_PER_YEAR                                                                         \
+    0.155                      /* leavers drawn directly per year per person in the stock;         \
+                                * with re-entrants and WW inflow about 22% leave per year */
+#define IOAW_PER_BIJSTAND 0.03 /* long-running IOAW whose WW predates UWV's export */
 #define WW_STOCK_PER_POP 0.008
 #define WW_MEAN_MONTHS 7.0
-#define WW_EXPORT_MONTHS 6 /* UWV exports the WW claims that ran in the last half year */
+#define WW_EXPORT_MONTHS 6    /* UWV exports the WW claims that ran in the last half year */
 #define P_WW_TO_BIJSTAND 0.10 /* after the right ends, under 60: about 12% of bijstand inflow */
 #define P_WW_TO_IOAW 0.45     /* after the right ends, 60 to AOW */
 #define WAJONG_PER_POP 0.005
@@ -295,8 +294,7 @@ static void load_region(region *r, const char *path)
         die("%s: region id \"%.40s\" is not lower case [a-z0-9-], at most 40", path, r->id);
     r->uwv = -1;
 
-    cJSON_ArrayForEach(it, json_array(j, "gemeenten", path))
-    {
+    cJSON_ArrayForEach (it, json_array(j, "gemeenten", path)) {
         gem *g;
         char code[7];
         if (r->ngem == MAX_GEM)
@@ -324,8 +322,7 @@ static void load_region(region *r, const char *path)
     if (r->ngem == 0)
         die("%s: no gemeenten", path);
 
-    cJSON_ArrayForEach(it, json_array(j, "organisations", path))
-    {
+    cJSON_ArrayForEach (it, json_array(j, "organisations", path)) {
         org *o;
         const char *kind;
         const cJSON *gc;
@@ -350,14 +347,13 @@ static void load_region(region *r, const char *path)
             o->kind = K_SW;
         else
             die("%s: organisation %s: unknown kind \"%.20s\"", path, o->id, kind);
-        cJSON_ArrayForEach(gc, json_array(it, "gemeenten", path))
-        {
+        cJSON_ArrayForEach (gc, json_array(it, "gemeenten", path)) {
             char code[7];
             int gi;
             if (!cJSON_IsString(gc) || !mp_gemeente_normalise(code, gc->valuestring) ||
                 (gi = find_gem(r, code)) < 0)
-                die("%s: organisation %s serves a gemeente that is not in the region's list",
-                    path, o->id);
+                die("%s: organisation %s serves a gemeente that is not in the region's list", path,
+                    o->id);
             if ((o->kind == K_GEMEENTE || o->kind == K_SAMENWERKING) && r->g[gi].org < 0)
                 r->g[gi].org = (int)r->norg;
         }
@@ -369,12 +365,13 @@ static void load_region(region *r, const char *path)
         die("%s: no organisations", path);
     for (size_t i = 0; i < r->ngem; i++)
         if (r->g[i].org < 0)
-            fprintf(stderr, PROG ": note: no gemeente or samenwerking serves %s; its bijstand "
-                            "is not generated\n",
+            fprintf(stderr,
+                    PROG ": note: no gemeente or samenwerking serves %s; its bijstand "
+                         "is not generated\n",
                     r->g[i].code);
     if (r->uwv < 0)
         fprintf(stderr, PROG ": note: the region has no UWV organisation; WW, Wajong and WIA "
-                        "are not generated\n");
+                             "are not generated\n");
     cJSON_Delete(j);
     free(text);
 }
@@ -601,18 +598,30 @@ enum dirt {
     D_REASON_UNKNOWN,
     D_COUNT
 };
-static const char *const DIRT_NAMES[D_COUNT] = {
-    "bsn_elfproef",      "bsn_format",                  "date_format",       "date_order",
-    "spell_type_unknown", "municipality_outside_region", "end_reason_unknown"};
+static const char *const DIRT_NAMES[D_COUNT] = {"bsn_elfproef",       "bsn_format",
+                                                "date_format",        "date_order",
+                                                "spell_type_unknown", "municipality_outside_region",
+                                                "end_reason_unknown"};
 
 /* The Dutch Excel export's own codes (Windows-1252: 0xEB is e-diaeresis). */
-static const char *const XL_SPELL[MP_SPELL_COUNT] = {
-    "PW", "IOAW", "WW", "WAJONG", "WIA", "DGR", "Regulier werk", "Banenafspraak",
-    "Re-integratietraject"};
-static const char *const XL_REASON[MP_REASON_COUNT] = {
-    "", "Werk aanvaard", "Scholing", "Verhuisd", "AOW-leeftijd", "Overleden", "Detentie",
-    "Overige be\xEB"
-    "indiging"};
+static const char *const XL_SPELL[MP_SPELL_COUNT] = {"PW",
+                                                     "IOAW",
+                                                     "WW",
+                                                     "WAJONG",
+                                                     "WIA",
+                                                     "DGR",
+                                                     "Regulier werk",
+                                                     "Banenafspraak",
+                                                     "Re-integratietraject"};
+static const char *const XL_REASON[MP_REASON_COUNT] = {"",
+                                                       "Werk aanvaard",
+                                                       "Scholing",
+                                                       "Verhuisd",
+                                                       "AOW-leeftijd",
+                                                       "Overleden",
+                                                       "Detentie",
+                                                       "Overige be\xEB"
+                                                       "indiging"};
 static const char *const XL_SEX[MP_SEX_COUNT] = {"Onbekend", "Man", "Vrouw"};
 static const char *const XL_FLAG[3] = {"SH", "AO", "PA"};
 static const char *const XL_HEADER =
@@ -626,9 +635,9 @@ static const char *const MAP_END_REASON_COLUMN = "Reden be\xC3\xAB"
                                                  "indiging";
 
 enum field { F_BSN, F_BIRTH, F_SEX, F_MUN, F_TYPE, F_START, F_END, F_REASON, F_FLAGS, F_N };
-static const char *const CANON_NAMES[F_N] = {"bsn",        "birth_date", "sex",
+static const char *const CANON_NAMES[F_N] = {"bsn",          "birth_date", "sex",
                                              "municipality", "spell_type", "start_date",
-                                             "end_date",   "end_reason", "flags"};
+                                             "end_date",     "end_reason", "flags"};
 static const int ORDER_CANON[F_N] = {F_BSN,   F_BIRTH, F_SEX,    F_MUN,  F_TYPE,
                                      F_START, F_END,   F_REASON, F_FLAGS};
 static const int ORDER_REORDER[F_N] = {F_TYPE, F_START, F_END, F_REASON, F_MUN,
@@ -682,8 +691,7 @@ typedef struct spell {
 } spell;
 
 /* Replace one field of the row with a defect; the row then fails for that reason only. */
-static void make_dirty(gen *g, const org *o, const person *p, spell *s, char f[F_N][48],
-                       int kind)
+static void make_dirty(gen *g, const org *o, const person *p, spell *s, char f[F_N][48], int kind)
 {
     int excel = o->style == S_EXCEL;
     switch (kind) {
@@ -712,7 +720,9 @@ static void make_dirty(gen *g, const org *o, const person *p, spell *s, char f[F
         break;
     case D_OUTSIDE_REGION:
         snprintf(f[F_MUN], sizeof f[F_MUN], "%s",
-                 excel ? "363" : o->style == S_DIGITS ? "0363" : "GM0363");
+                 excel                  ? "363"
+                 : o->style == S_DIGITS ? "0363"
+                                        : "GM0363");
         break;
     case D_REASON_UNKNOWN:
         if (s->end == MP_DATE_OPEN) {
@@ -721,8 +731,7 @@ static void make_dirty(gen *g, const org *o, const person *p, spell *s, char f[F
         }
         snprintf(f[F_REASON], sizeof f[F_REASON], "%s", excel ? "Buitenland" : "buitenland");
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -741,7 +750,10 @@ static void write_row(gen *g, org *o, const person *p, spell *s)
     snprintf(f[F_BSN], sizeof f[F_BSN], "%s", excel && p->bsn[0] == '0' ? p->bsn + 1 : p->bsn);
     put_date(f[F_BIRTH], sizeof f[F_BIRTH], p->birth, excel);
     snprintf(f[F_SEX], sizeof f[F_SEX], "%s",
-             excel ? XL_SEX[p->sex] : p->sex == MP_SEX_M ? "M" : p->sex == MP_SEX_V ? "V" : "X");
+             excel                ? XL_SEX[p->sex]
+             : p->sex == MP_SEX_M ? "M"
+             : p->sex == MP_SEX_V ? "V"
+                                  : "X");
     if (excel) /* a number too: "0632" becomes 632 */
         snprintf(f[F_MUN], sizeof f[F_MUN], "%d", atoi(code + 2));
     else
@@ -834,14 +846,10 @@ static int gem_org(const gen *g, int gi)
 static double exit_duration(gen *g)
 {
     switch (pick(g, EXIT_DUR_W, 4)) {
-    case 0:
-        return unif(g) * 12;
-    case 1:
-        return 12 + unif(g) * 12;
-    case 2:
-        return 24 + unif(g) * 36;
-    default:
-        return 60 + expo(g, 48);
+    case 0: return unif(g) * 12;
+    case 1: return 12 + unif(g) * 12;
+    case 2: return 24 + unif(g) * 36;
+    default: return 60 + expo(g, 48);
     }
 }
 
@@ -912,13 +920,12 @@ static void job_from(gen *g, person *p, int gi, int32_t start, int32_t stop)
 /* After a bijstand spell ended on `end`: a job (for exits to work in the last year, the jobs
  * the gemeente follows in nazorg), re-entry (herinstroom), or bijstand elsewhere after a
  * move within the region. */
-static void after_exit(gen *g, person *p, int gi, int32_t end, int reason, double months,
-                       int depth)
+static void after_exit(gen *g, person *p, int gi, int32_t end, int reason, double months, int depth)
 {
     int32_t next = MP_DATE_OPEN;
     int next_gem = gi;
-    if (depth < 3 && (reason == MP_REASON_WERK || reason == MP_REASON_OPLEIDING ||
-                      reason == MP_REASON_OVERIG)) {
+    if (depth < 3 &&
+        (reason == MP_REASON_WERK || reason == MP_REASON_OPLEIDING || reason == MP_REASON_OVERIG)) {
         double m = months < 12 ? 0.8 : months < 24 ? 1.0 : 1.25, u = unif(g);
         if (u < P_REENTRY_6M * m)
             next = end + (int32_t)irange(g, 7, 175);
@@ -992,8 +999,7 @@ static void dgr_registration(gen *g, person *p, int oi, int gi, int32_t earliest
             return;
         js = (int32_t)irange(g, jlo, g->E - 60);
         je = js + (int32_t)irange(g, 30, 540);
-        emit(g, p, oi, MP_SPELL_BANENAFSPRAAK, gi, js, je < g->E ? je : g->E - 1,
-             MP_REASON_OVERIG);
+        emit(g, p, oi, MP_SPELL_BANENAFSPRAAK, gi, js, je < g->E ? je : g->E - 1, MP_REASON_OVERIG);
     }
 }
 
@@ -1020,14 +1026,10 @@ static double direct_stock_mix(double mix[NBANDS * 4])
 static double duration_in_band(gen *g, int d)
 {
     switch (d) {
-    case 0:
-        return unif(g) * 12;
-    case 1:
-        return 12 + unif(g) * 12;
-    case 2:
-        return 24 + unif(g) * 36;
-    default:
-        return 60 + expo(g, 66);
+    case 0: return unif(g) * 12;
+    case 1: return 12 + unif(g) * 12;
+    case 2: return 24 + unif(g) * 36;
+    default: return 60 + expo(g, 66);
     }
 }
 
@@ -1198,20 +1200,14 @@ static double expected(const gen *gn, int kind, int gi)
     int has_gem = g->org >= 0, has_uwv = r->uwv >= 0;
     double ww_starts_per_month = g->population * WW_STOCK_PER_POP / WW_MEAN_MONTHS;
     switch (kind) {
-    case L_STOCK:
-        return has_gem ? gn->stock_share * g->bijstand : 0;
-    case L_EXIT:
-        return has_gem ? EXIT_RATE_PER_YEAR * WINDOW_MONTHS / 12.0 * g->bijstand : 0;
-    case L_IOAW:
-        return has_gem ? IOAW_PER_BIJSTAND * g->bijstand : 0;
+    case L_STOCK: return has_gem ? gn->stock_share * g->bijstand : 0;
+    case L_EXIT: return has_gem ? EXIT_RATE_PER_YEAR * WINDOW_MONTHS / 12.0 * g->bijstand : 0;
+    case L_IOAW: return has_gem ? IOAW_PER_BIJSTAND * g->bijstand : 0;
     case L_WW: /* claims starting in the window or up to 24 months before it */
         return has_uwv ? ww_starts_per_month * (24 + WINDOW_MONTHS) : 0;
-    case L_WAJONG:
-        return has_uwv ? WAJONG_PER_POP * g->population : 0;
-    case L_WIA:
-        return has_uwv ? WIA_PER_POP * g->population : 0;
-    default:
-        return 0;
+    case L_WAJONG: return has_uwv ? WAJONG_PER_POP * g->population : 0;
+    case L_WIA: return has_uwv ? WIA_PER_POP * g->population : 0;
+    default: return 0;
     }
 }
 
@@ -1249,26 +1245,13 @@ static void generate(gen *g, double scale)
             c--;
         int gi = (int)(c / L_COUNT);
         switch ((int)(c % L_COUNT)) {
-        case L_STOCK:
-            life_stock(g, gi);
-            break;
-        case L_EXIT:
-            life_exit(g, gi);
-            break;
-        case L_IOAW:
-            life_ioaw(g, gi);
-            break;
-        case L_WW:
-            life_ww(g, gi);
-            break;
-        case L_WAJONG:
-            life_wajong(g, gi);
-            break;
-        case L_WIA:
-            life_wia(g, gi);
-            break;
-        default:
-            break;
+        case L_STOCK: life_stock(g, gi); break;
+        case L_EXIT: life_exit(g, gi); break;
+        case L_IOAW: life_ioaw(g, gi); break;
+        case L_WW: life_ww(g, gi); break;
+        case L_WAJONG: life_wajong(g, gi); break;
+        case L_WIA: life_wia(g, gi); break;
+        default: break;
         }
     }
     free(w);
@@ -1284,8 +1267,8 @@ static void write_mapping(const org *o, const char *dir)
     char *text;
     FILE *f;
     static const char *const spell_names[MP_SPELL_COUNT] = {
-        "bijstand", "ioaw", "ww", "wajong", "wia", "doelgroepenregister", "baan",
-        "banenafspraak", "traject"};
+        "bijstand", "ioaw",          "ww",     "wajong", "wia", "doelgroepenregister",
+        "baan",     "banenafspraak", "traject"};
     if (m == NULL)
         die("out of memory");
     cJSON_AddNumberToObject(m, "mijlpaal_mapping", 1);
@@ -1333,57 +1316,56 @@ static void write_mapping(const org *o, const char *dir)
 
 static void usage(FILE *out)
 {
-    fputs(
-        "usage: " PROG " --region FILE --out-dir DIR [options]\n"
-        "\n"
-        "Writes a synthetic spells export (docs/input-format.md) for every organisation of a\n"
-        "region: DIR/<org-id>.csv. The data are invented but shaped like the real thing:\n"
-        "persons with valid BSNs (elfproef), bijstand by the CBS age and duration mix of the\n"
-        "seed documents, herinstroom 14% within 6 months, a doelgroepenregister of which 43%\n"
-        "(Gooi en Vechtstreek: 48%) works, WW ending in bijstand or IOAW at the gemeente.\n"
-        "Spells cover the six years up to the period end; spells ending later are written as\n"
-        "still running. The same arguments give byte-identical files (on one platform).\n"
-        "\n"
-        "  --region FILE         region definition (data/regions/<id>.json)\n"
-        "  --out-dir DIR         output directory, created when missing\n"
-        "  --seed N              seed of the deterministic generator (default 1)\n"
-        "  --period-end DATE     YYYY-MM-DD, the export's date (default 2026-06-30); not\n"
-        "                        after today, or the contributor refuses the rows that\n"
-        "                        start in the future (date_range)\n"
-        "  --scale X             persons relative to the real region (default 1.0; Midden-\n"
-        "                        Utrecht is then about 75,000 rows)\n"
-        "  --dirty FRACTION      share of rows with one defect (default 0.01; 0 to 0.5),\n"
-        "                        spread evenly over: BSN failing the elfproef, 7-digit BSN,\n"
-        "                        impossible date (30 February), end before start, unknown\n"
-        "                        spell code, gemeente outside the region (Amsterdam), unknown\n"
-        "                        end reason\n"
-        "  --org ID              write only this organisation's file\n"
-        "  --rows N              with --org: about N rows in it (scale chosen to fit; for\n"
-        "                        benchmarks with 100,000 or 1,000,000 rows)\n"
-        "  --excel-org ID|none   the organisation whose export is a Dutch Excel file (default:\n"
-        "                        fermwerk, hbel or huizen, whichever the region has)\n"
-        "  -h, --help            this text\n"
-        "\n"
-        "File formats. UWV: ',' separator, LF, every field quoted, no flags column.\n"
-        "Gemeenten and samenwerkingen: ';' and CRLF, in turn with a UTF-8 BOM, with\n"
-        "gemeentecodes as 4 digits (\"0344\"), or with the columns in another order.\n"
-        "The Dutch Excel organisation: Windows-1252, ';', CRLF, DD-MM-YYYY, Dutch column\n"
-        "names (\"Reden be\xC3\xAB"
-        "indiging\") and codes (PW, IOAW, DGR, \"Werk aanvaard\", Man/Vrouw,\n"
-        "flags SH,AO,PA), BSNs and gemeentecodes as Excel writes numbers (leading zero\n"
-        "dropped), an extra column Dossiernummer; DIR/<org-id>.mapping.json maps it onto\n"
-        "the canonical format.\n"
-        "\n"
-        "Who holds what: gemeenten and samenwerkingen hold bijstand, ioaw, traject,\n"
-        "doelgroepenregister, banenafspraak and baan of their residents, with the flags\n"
-        "statushouder, alleenstaande_ouder and partner; UWV holds ww (claims that ran in the\n"
-        "last half year), wajong, wia, and doelgroepenregister with banenafspraak/baan for\n"
-        "Wajongers; an sw-bedrijf gets a header only. The figures and their sources are\n"
-        "listed at the top of tools/synth.c and in docs/metrics.md.\n"
-        "\n"
-        "No BSN is ever printed. Progress goes to stderr.\n"
-        "Exit status: 0 success, 2 usage or system error.\n",
-        out);
+    fputs("usage: " PROG " --region FILE --out-dir DIR [options]\n"
+          "\n"
+          "Writes a synthetic spells export (docs/input-format.md) for every organisation of a\n"
+          "region: DIR/<org-id>.csv. The data are invented but shaped like the real thing:\n"
+          "persons with valid BSNs (elfproef), bijstand by the CBS age and duration mix of the\n"
+          "seed documents, herinstroom 14% within 6 months, a doelgroepenregister of which 43%\n"
+          "(Gooi en Vechtstreek: 48%) works, WW ending in bijstand or IOAW at the gemeente.\n"
+          "Spells cover the six years up to the period end; spells ending later are written as\n"
+          "still running. The same arguments give byte-identical files (on one platform).\n"
+          "\n"
+          "  --region FILE         region definition (data/regions/<id>.json)\n"
+          "  --out-dir DIR         output directory, created when missing\n"
+          "  --seed N              seed of the deterministic generator (default 1)\n"
+          "  --period-end DATE     YYYY-MM-DD, the export's date (default 2026-06-30); not\n"
+          "                        after today, or the contributor refuses the rows that\n"
+          "                        start in the future (date_range)\n"
+          "  --scale X             persons relative to the real region (default 1.0; Midden-\n"
+          "                        Utrecht is then about 75,000 rows)\n"
+          "  --dirty FRACTION      share of rows with one defect (default 0.01; 0 to 0.5),\n"
+          "                        spread evenly over: BSN failing the elfproef, 7-digit BSN,\n"
+          "                        impossible date (30 February), end before start, unknown\n"
+          "                        spell code, gemeente outside the region (Amsterdam), unknown\n"
+          "                        end reason\n"
+          "  --org ID              write only this organisation's file\n"
+          "  --rows N              with --org: about N rows in it (scale chosen to fit; for\n"
+          "                        benchmarks with 100,000 or 1,000,000 rows)\n"
+          "  --excel-org ID|none   the organisation whose export is a Dutch Excel file (default:\n"
+          "                        fermwerk, hbel or huizen, whichever the region has)\n"
+          "  -h, --help            this text\n"
+          "\n"
+          "File formats. UWV: ',' separator, LF, every field quoted, no flags column.\n"
+          "Gemeenten and samenwerkingen: ';' and CRLF, in turn with a UTF-8 BOM, with\n"
+          "gemeentecodes as 4 digits (\"0344\"), or with the columns in another order.\n"
+          "The Dutch Excel organisation: Windows-1252, ';', CRLF, DD-MM-YYYY, Dutch column\n"
+          "names (\"Reden be\xC3\xAB"
+          "indiging\") and codes (PW, IOAW, DGR, \"Werk aanvaard\", Man/Vrouw,\n"
+          "flags SH,AO,PA), BSNs and gemeentecodes as Excel writes numbers (leading zero\n"
+          "dropped), an extra column Dossiernummer; DIR/<org-id>.mapping.json maps it onto\n"
+          "the canonical format.\n"
+          "\n"
+          "Who holds what: gemeenten and samenwerkingen hold bijstand, ioaw, traject,\n"
+          "doelgroepenregister, banenafspraak and baan of their residents, with the flags\n"
+          "statushouder, alleenstaande_ouder and partner; UWV holds ww (claims that ran in the\n"
+          "last half year), wajong, wia, and doelgroepenregister with banenafspraak/baan for\n"
+          "Wajongers; an sw-bedrijf gets a header only. The figures and their sources are\n"
+          "listed at the top of tools/synth.c and in docs/metrics.md.\n"
+          "\n"
+          "No BSN is ever printed. Progress goes to stderr.\n"
+          "Exit status: 0 success, 2 usage or system error.\n",
+          out);
 }
 
 static void usage_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -1648,8 +1630,8 @@ int main(int argc, char **argv)
         dirty += o->dirty;
     }
     mp_date_format(day, g.E);
-    fprintf(stderr, "%s: %lu rows (%lu dirty), seed %llu, period end %s, scale %.4g\n", r.id,
-            total, dirty, opt.seed, day, scale);
+    fprintf(stderr, "%s: %lu rows (%lu dirty), seed %llu, period end %s, scale %.4g\n", r.id, total,
+            dirty, opt.seed, day, scale);
     if (dirty > 0) {
         fputs("dirty rows by the reason the contributor should report:", stderr);
         for (int k = 0; k < D_COUNT; k++)

@@ -164,10 +164,9 @@ static void test_parse_iso_and_format(void **state)
     assert_string_equal(out, "2024-02-29");
 
     static const char *const bad[] = {
-        "2024-2-29",   "2024-02-9",   "24-02-29",    "2024/02/29", "2024-02-29x",
-        " 2024-02-29", "2024-02-29 ", "2024-13-01",  "2024-00-10", "2024-01-00",
-        "2024-04-31",  "",            "abcd-ef-gh",  "2024-0a-01", "+024-01-01",
-        "1799-12-31",  "3000-01-01",  "2024-01-01T"};
+        "2024-2-29",   "2024-02-9",  "24-02-29",   "2024/02/29", "2024-02-29x", " 2024-02-29",
+        "2024-02-29 ", "2024-13-01", "2024-00-10", "2024-01-00", "2024-04-31",  "",
+        "abcd-ef-gh",  "2024-0a-01", "+024-01-01", "1799-12-31", "3000-01-01",  "2024-01-01T"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         d = 12345;
         assert_int_equal(mp_date_parse_iso(bad[i], &d), -1);
@@ -247,12 +246,20 @@ static void test_time_parse_format(void **state)
         assert_int_equal(back, x);
     }
 
-    static const char *const bad[] = {
-        "2024-02-30T00:00:00Z", "2024-01-01T24:00:00Z", "2024-01-01T00:60:00Z",
-        "2024-01-01T00:00:60Z", "2024-01-01 00:00:00Z", "2024-01-01T00:00:00",
-        "2024-01-01T00:00:00z", "2024-01-01T00:00:00+01:00", "2024-01-01T00:00:00ZZ",
-        "2024-01-01T0:00:00Z",  "2024-01-01",           "",
-        "2024-01-01T00:00:0aZ", "2024-1-01T00:00:00Z"};
+    static const char *const bad[] = {"2024-02-30T00:00:00Z",
+                                      "2024-01-01T24:00:00Z",
+                                      "2024-01-01T00:60:00Z",
+                                      "2024-01-01T00:00:60Z",
+                                      "2024-01-01 00:00:00Z",
+                                      "2024-01-01T00:00:00",
+                                      "2024-01-01T00:00:00z",
+                                      "2024-01-01T00:00:00+01:00",
+                                      "2024-01-01T00:00:00ZZ",
+                                      "2024-01-01T0:00:00Z",
+                                      "2024-01-01",
+                                      "",
+                                      "2024-01-01T00:00:0aZ",
+                                      "2024-1-01T00:00:00Z"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         mp_error_clear();
         assert_int_equal(mp_time_parse(bad[i], &t), -1);
@@ -279,16 +286,11 @@ static void test_time_now_override(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_elfproef_known),
-        cmocka_unit_test(test_elfproef_matches_reference),
-        cmocka_unit_test(test_bsn_normalise),
-        cmocka_unit_test(test_civil_round_trip_every_day),
-        cmocka_unit_test(test_leap_years),
-        cmocka_unit_test(test_parse_iso_and_format),
-        cmocka_unit_test(test_add_months),
-        cmocka_unit_test(test_age),
-        cmocka_unit_test(test_time_parse_format),
-        cmocka_unit_test(test_time_now_override),
+        cmocka_unit_test(test_elfproef_known),    cmocka_unit_test(test_elfproef_matches_reference),
+        cmocka_unit_test(test_bsn_normalise),     cmocka_unit_test(test_civil_round_trip_every_day),
+        cmocka_unit_test(test_leap_years),        cmocka_unit_test(test_parse_iso_and_format),
+        cmocka_unit_test(test_add_months),        cmocka_unit_test(test_age),
+        cmocka_unit_test(test_time_parse_format), cmocka_unit_test(test_time_now_override),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

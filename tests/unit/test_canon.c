@@ -113,7 +113,8 @@ static void test_string_escapes(void **state)
     expect_canon("\"\\b\\t\\n\\f\\r\"", "\"\\b\\t\\n\\f\\r\"");
     expect_canon("\"\\u0008\\u0009\\u000a\\u000c\\u000d\"", "\"\\b\\t\\n\\f\\r\"");
     /* Other controls as \u00xx with lower-case hex. */
-    expect_canon("\"\\u0001\\u000B\\u000e\\u001F\\u001b\"", "\"\\u0001\\u000b\\u000e\\u001f\\u001b\"");
+    expect_canon("\"\\u0001\\u000B\\u000e\\u001F\\u001b\"",
+                 "\"\\u0001\\u000b\\u000e\\u001f\\u001b\"");
     /* DEL and everything above U+001F is written as-is. */
     expect_canon("\"\\u007f ~\"", "\"\x7f ~\"");
     /* Non-ASCII: escapes are decoded to UTF-8, raw UTF-8 passes through. */
@@ -200,13 +201,13 @@ static void test_refuse_invalid_utf8(void **state)
     refuse("\"\xf4\x90\x80\x80\""); /* above U+10FFFF */
     refuse("\"\xf5\x80\x80\x80\"");
     refuse("\"\xff\"");
-    refuse("\"\x80\"");      /* continuation byte alone */
-    refuse("\"\xc3\"");      /* truncated */
-    refuse("\"\xe2\x82\"");  /* truncated */
-    refuse("\"\xc3\x28\"");  /* bad continuation */
+    refuse("\"\x80\"");         /* continuation byte alone */
+    refuse("\"\xc3\"");         /* truncated */
+    refuse("\"\xe2\x82\"");     /* truncated */
+    refuse("\"\xc3\x28\"");     /* bad continuation */
     refuse("{\"\xc0\x80\":1}"); /* in a key */
     refuse("[\"ok\",\"\xed\xa0\x80\"]");
-    refuse("\"\\ud800\"");   /* lone surrogate as an escape */
+    refuse("\"\\ud800\""); /* lone surrogate as an escape */
     refuse("\"\\udc00\"");
     /* A string that is not UTF-8 cannot be serialised either. */
     cJSON *s = cJSON_CreateString("\xed\xa0\x80");

@@ -40,7 +40,8 @@ static const char catalogue_json[] =
     "  \"kind\":\"exit\",\"spells\":[\"bijstand\",\"ioaw\",\"ww\"],\"end_reasons\":[\"werk\"],"
     "  \"breakdowns\":[\"age\",\"duration\"]},"
     " {\"id\":\"stand_bijstand\",\"title\":\"t\",\"description\":\"d\",\"source\":\"s\","
-    "  \"kind\":\"stock\",\"spells\":[\"bijstand\"],\"breakdowns\":[\"duration\",\"focus\",\"sex\"]},"
+    "  "
+    "\"kind\":\"stock\",\"spells\":[\"bijstand\"],\"breakdowns\":[\"duration\",\"focus\",\"sex\"]},"
     " {\"id\":\"instroom\",\"title\":\"t\",\"description\":\"d\",\"source\":\"s\","
     "  \"kind\":\"start\",\"spells\":[\"bijstand\"],\"breakdowns\":[\"age\",\"sex\"]},"
     " {\"id\":\"herinstroom\",\"title\":\"t\",\"description\":\"d\",\"source\":\"s\","
@@ -56,12 +57,20 @@ static const char catalogue_json[] =
     " \"denominator\":\"uitstroom_werk\",\"complement\":true}]}";
 
 enum {
-    UIT = 0, UIT_AGE = 1, UIT_DUR = 4,
-    STAND = 7, STAND_DUR = 8, STAND_FOCUS = 11, STAND_SEX = 14,
-    IN = 17, IN_AGE = 18, IN_SEX = 21,
+    UIT = 0,
+    UIT_AGE = 1,
+    UIT_DUR = 4,
+    STAND = 7,
+    STAND_DUR = 8,
+    STAND_FOCUS = 11,
+    STAND_SEX = 14,
+    IN = 17,
+    IN_AGE = 18,
+    IN_SEX = 21,
     HER = 24,
     DGR = 25,
-    JONG = 26, JONG_FOCUS = 27,
+    JONG = 26,
+    JONG_FOCUS = 27,
     NCELLS = 30
 };
 
@@ -118,10 +127,10 @@ static void test_parse_layout(void **state)
     assert_int_equal(c->rates[0].numerator, 3);
     assert_int_equal(c->rates[0].denominator, 0);
     assert_int_equal(c->rates[0].complement, 1);
-    assert_int_equal(mp_catalogue_spells_used(c),
-                     (1u << MP_SPELL_BIJSTAND) | (1u << MP_SPELL_IOAW) | (1u << MP_SPELL_WW) |
-                         (1u << MP_SPELL_DGR) | (1u << MP_SPELL_BAAN) |
-                         (1u << MP_SPELL_BANENAFSPRAAK));
+    assert_int_equal(mp_catalogue_spells_used(c), (1u << MP_SPELL_BIJSTAND) |
+                                                      (1u << MP_SPELL_IOAW) | (1u << MP_SPELL_WW) |
+                                                      (1u << MP_SPELL_DGR) | (1u << MP_SPELL_BAAN) |
+                                                      (1u << MP_SPELL_BANENAFSPRAAK));
     assert_int_equal(mp_catalogue_horizon(c, mp_date_from_civil(2025, 1, 1)),
                      mp_date_from_civil(2024, 7, 1));
 
@@ -173,8 +182,8 @@ static void expect_refused(void (*edit)(cJSON *), const char *needle)
 
 static cJSON *band(cJSON *j, const char *dim, int i)
 {
-    cJSON *d = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "dimensions"),
-                                                dim);
+    cJSON *d =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "dimensions"), dim);
     cJSON *b = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(d, "bands"), i);
     assert_non_null(b);
     return b;
@@ -195,17 +204,39 @@ static void set_int(cJSON *o, const char *k, int v)
         cJSON_AddNumberToObject(o, k, v);
 }
 
-static void e_overlap(cJSON *j) { set_int(band(j, "age", 1), "min", 24); }
-static void e_gap(cJSON *j) { set_int(band(j, "age", 1), "min", 26); }
-static void e_dur_overlap(cJSON *j) { set_int(band(j, "duration", 2), "min_months", 50); }
-static void e_age_low(cJSON *j) { set_int(band(j, "age", 0), "min", 16); }
-static void e_age_high(cJSON *j) { set_int(band(j, "age", 2), "max", 199); }
-static void e_dur_start(cJSON *j) { set_int(band(j, "duration", 0), "min_months", 1); }
-static void e_dur_high(cJSON *j) { set_int(band(j, "duration", 2), "max_months", 1000); }
+static void e_overlap(cJSON *j)
+{
+    set_int(band(j, "age", 1), "min", 24);
+}
+static void e_gap(cJSON *j)
+{
+    set_int(band(j, "age", 1), "min", 26);
+}
+static void e_dur_overlap(cJSON *j)
+{
+    set_int(band(j, "duration", 2), "min_months", 50);
+}
+static void e_age_low(cJSON *j)
+{
+    set_int(band(j, "age", 0), "min", 16);
+}
+static void e_age_high(cJSON *j)
+{
+    set_int(band(j, "age", 2), "max", 199);
+}
+static void e_dur_start(cJSON *j)
+{
+    set_int(band(j, "duration", 0), "min_months", 1);
+}
+static void e_dur_high(cJSON *j)
+{
+    set_int(band(j, "duration", 2), "max_months", 1000);
+}
 static void e_unknown_dim(cJSON *j)
 {
     cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "dimensions");
-    cJSON_AddItemToObject(d, "region", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(d, "sex"), 1));
+    cJSON_AddItemToObject(d, "region",
+                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(d, "sex"), 1));
 }
 static void e_unknown_spell(cJSON *j)
 {
@@ -219,16 +250,26 @@ static void e_unknown_reason(cJSON *j)
 }
 static void e_dup_metric(cJSON *j)
 {
-    cJSON_ReplaceItemInObjectCaseSensitive(metric(j, 2), "id", cJSON_CreateString("uitstroom_werk"));
+    cJSON_ReplaceItemInObjectCaseSensitive(metric(j, 2), "id",
+                                           cJSON_CreateString("uitstroom_werk"));
 }
 static void e_start_duration(cJSON *j)
 {
     cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(metric(j, 2), "breakdowns"),
                          cJSON_CreateString("duration"));
 }
-static void e_unknown_top(cJSON *j) { cJSON_AddStringToObject(j, "owner", "x"); }
-static void e_unknown_metric_field(cJSON *j) { cJSON_AddStringToObject(metric(j, 1), "unit", "x"); }
-static void e_unknown_band_field(cJSON *j) { cJSON_AddStringToObject(band(j, "age", 0), "note", "x"); }
+static void e_unknown_top(cJSON *j)
+{
+    cJSON_AddStringToObject(j, "owner", "x");
+}
+static void e_unknown_metric_field(cJSON *j)
+{
+    cJSON_AddStringToObject(metric(j, 1), "unit", "x");
+}
+static void e_unknown_band_field(cJSON *j)
+{
+    cJSON_AddStringToObject(band(j, "age", 0), "note", "x");
+}
 static void e_unknown_breakdown(cJSON *j)
 {
     cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "dimensions");
@@ -256,7 +297,10 @@ static void e_also_active_on_exit(cJSON *j)
     cJSON_AddItemToArray(a, cJSON_CreateString("baan"));
     cJSON_AddItemToObject(metric(j, 0), "also_active", a);
 }
-static void e_reentry_over_lag(cJSON *j) { set_int(metric(j, 3), "lag_months", 3); }
+static void e_reentry_over_lag(cJSON *j)
+{
+    set_int(metric(j, 3), "lag_months", 3);
+}
 static void e_reasons_on_stock(cJSON *j)
 {
     cJSON *a = cJSON_CreateArray();
@@ -592,8 +636,9 @@ static void test_contribution_bounded(void **state)
             }
             int open = rnd(&rng, 3) == 0;
             int32_t end = open ? OPEN : start + rnd(&rng, rnd(&rng, 2) ? 400 : 4000);
-            int reason = open ? MP_REASON_NONE
-                              : rnd(&rng, 2) ? MP_REASON_WERK : 1 + rnd(&rng, MP_REASON_COUNT - 1);
+            int reason = open           ? MP_REASON_NONE
+                         : rnd(&rng, 2) ? MP_REASON_WERK
+                                        : 1 + rnd(&rng, MP_REASON_COUNT - 1);
             int type = rnd(&rng, 2) ? MP_SPELL_BIJSTAND : rnd(&rng, MP_SPELL_COUNT);
             s[i] = sp(type, reason, start, end);
         }
@@ -668,14 +713,10 @@ static void test_load_shipped(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_layout),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_exit_semantics),
-        cmocka_unit_test(test_stock_semantics),
-        cmocka_unit_test(test_start_semantics),
-        cmocka_unit_test(test_herinstroom),
-        cmocka_unit_test(test_contribution_bounded),
-        cmocka_unit_test(test_months_between),
+        cmocka_unit_test(test_parse_layout),         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_exit_semantics),       cmocka_unit_test(test_stock_semantics),
+        cmocka_unit_test(test_start_semantics),      cmocka_unit_test(test_herinstroom),
+        cmocka_unit_test(test_contribution_bounded), cmocka_unit_test(test_months_between),
         cmocka_unit_test(test_load_shipped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

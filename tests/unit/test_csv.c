@@ -92,10 +92,9 @@ static void expect_fatal(struct fixture *f, const char *name_line, const char *r
     char want[512];
     assert_int_equal(mp_csv_next(f->csv, &row), -1);
     snprintf(want, sizeof want, "%s/%s", f->dir, name_line);
-    if (strncmp(mp_error_get(), want, strlen(want)) != 0 ||
-        strstr(mp_error_get(), reason) == NULL)
-        fail_msg("error \"%s\" does not start with \"%s\" or lacks \"%s\"", mp_error_get(),
-                 want, reason);
+    if (strncmp(mp_error_get(), want, strlen(want)) != 0 || strstr(mp_error_get(), reason) == NULL)
+        fail_msg("error \"%s\" does not start with \"%s\" or lacks \"%s\"", mp_error_get(), want,
+                 reason);
     assert_int_equal(mp_csv_next(f->csv, &row), -1);
 }
 
@@ -134,7 +133,9 @@ static void test_comma(void **state)
 
 static void test_bom(void **state)
 {
-    mp_csv *c = open_str(*state, "a.csv", "\xEF\xBB\xBF" "bsn;naam\n1;Ren\xC3\xA9\n");
+    mp_csv *c = open_str(*state, "a.csv",
+                         "\xEF\xBB\xBF"
+                         "bsn;naam\n1;Ren\xC3\xA9\n");
     expect_row(c, 1, NULL, 0, "bsn", "naam", NULL);
     assert_int_equal(mp_csv_had_bom(c), 1);
     expect_row(c, 2, NULL, 0, "1", "Ren\xC3\xA9", NULL);
@@ -243,8 +244,8 @@ static void test_bad_quoting(void **state)
 {
     mp_csv *c = open_str(*state, "a.csv",
                          "a;b\n"
-                         "1;x\"y\n"       /* stray quote: must not swallow the next line */
-                         "2;\"z\"w;q\n"   /* text after a closing quote */
+                         "1;x\"y\n"     /* stray quote: must not swallow the next line */
+                         "2;\"z\"w;q\n" /* text after a closing quote */
                          "3;ok\n"
                          "4;12\" inch\n" /* another stray quote, then a clean record */
                          "5;\"fine\"\n");

@@ -30,7 +30,8 @@ static mp_keypair *kp_from_seed(const char *org, unsigned char base)
 }
 
 static const char known_env[] =
-    "{\"body\":{\"x\":1},\"mijlpaal\":1,\"sig\":\"v8hx0sBkEz3phWRKKUR7uZkXkcEtWvdAiGFplOMysyA7CXTgHf"
+    "{\"body\":{\"x\":1},\"mijlpaal\":1,\"sig\":"
+    "\"v8hx0sBkEz3phWRKKUR7uZkXkcEtWvdAiGFplOMysyA7CXTgHf"
     "x25h/wjq0Nj62j9SKywgGmeG8zFCZHphi6Dw==\",\"signer\":\"8c7ed874b98fba6b\",\"type\":\"test\"}";
 static const char known_hash[] = "2594f8d6df082157f523c68f5696758225008c96bae12217fc002516d157cba5";
 
@@ -65,9 +66,9 @@ static void test_known_answer(void **state)
     static const char msg[] = "mijlpaal-v1\ntest\n{\"x\":1}";
     unsigned char sig[64];
     char *b64;
-    assert_int_equal(crypto_sign_detached(sig, NULL, (const unsigned char *)msg, sizeof msg - 1,
-                                          kp->sign_sk),
-                     0);
+    assert_int_equal(
+        crypto_sign_detached(sig, NULL, (const unsigned char *)msg, sizeof msg - 1, kp->sign_sk),
+        0);
     b64 = mp_base64_encode(sig, sizeof sig);
     assert_non_null(strstr(text, b64));
     free(b64);
@@ -173,8 +174,7 @@ static void test_every_bit_flip_refused(void **state)
             tried++;
             if (accepts(m, len, "test", &kp->pub) == 0) {
                 accepted++;
-                print_message("accepted: byte %zu ('%c' -> '%c', bit %d)\n", i, text[i], m[i],
-                              bit);
+                print_message("accepted: byte %zu ('%c' -> '%c', bit %d)\n", i, text[i], m[i], bit);
             }
             free(m);
         }
@@ -365,21 +365,28 @@ static void test_malformed_envelopes(void **state)
     char buf[1024];
     static const char *const fmts[] = {
         /* extra member */
-        "{\"body\":{\"x\":1},\"extra\":1,\"mijlpaal\":1,\"sig\":\"@\",\"signer\":\"8c7ed874b98fba6b\",\"type\":\"test\"}",
+        "{\"body\":{\"x\":1},\"extra\":1,\"mijlpaal\":1,\"sig\":\"@\",\"signer\":"
+        "\"8c7ed874b98fba6b\",\"type\":\"test\"}",
         /* version 2 */
-        "{\"body\":{\"x\":1},\"mijlpaal\":2,\"sig\":\"@\",\"signer\":\"8c7ed874b98fba6b\",\"type\":\"test\"}",
+        "{\"body\":{\"x\":1},\"mijlpaal\":2,\"sig\":\"@\",\"signer\":\"8c7ed874b98fba6b\",\"type\":"
+        "\"test\"}",
         /* missing body */
         "{\"mijlpaal\":1,\"sig\":\"@\",\"signer\":\"8c7ed874b98fba6b\",\"type\":\"test\"}",
         /* body not an object */
-        "{\"body\":[1],\"mijlpaal\":1,\"sig\":\"@\",\"signer\":\"8c7ed874b98fba6b\",\"type\":\"test\"}",
+        "{\"body\":[1],\"mijlpaal\":1,\"sig\":\"@\",\"signer\":\"8c7ed874b98fba6b\",\"type\":"
+        "\"test\"}",
         /* short signer */
-        "{\"body\":{\"x\":1},\"mijlpaal\":1,\"sig\":\"@\",\"signer\":\"8c7ed874b98fba\",\"type\":\"test\"}",
+        "{\"body\":{\"x\":1},\"mijlpaal\":1,\"sig\":\"@\",\"signer\":\"8c7ed874b98fba\",\"type\":"
+        "\"test\"}",
         /* signer not hex */
-        "{\"body\":{\"x\":1},\"mijlpaal\":1,\"sig\":\"@\",\"signer\":\"8c7ed874b98fbazz\",\"type\":\"test\"}",
+        "{\"body\":{\"x\":1},\"mijlpaal\":1,\"sig\":\"@\",\"signer\":\"8c7ed874b98fbazz\",\"type\":"
+        "\"test\"}",
         /* sig truncated (not 64 bytes) */
-        "{\"body\":{\"x\":1},\"mijlpaal\":1,\"sig\":\"@SHORT@\",\"signer\":\"8c7ed874b98fba6b\",\"type\":\"test\"}",
+        "{\"body\":{\"x\":1},\"mijlpaal\":1,\"sig\":\"@SHORT@\",\"signer\":\"8c7ed874b98fba6b\","
+        "\"type\":\"test\"}",
         /* type not a string */
-        "{\"body\":{\"x\":1},\"mijlpaal\":1,\"sig\":\"@\",\"signer\":\"8c7ed874b98fba6b\",\"type\":1}",
+        "{\"body\":{\"x\":1},\"mijlpaal\":1,\"sig\":\"@\",\"signer\":\"8c7ed874b98fba6b\",\"type\":"
+        "1}",
         /* not an object at all */
         "[\"@\"]",
     };

@@ -176,27 +176,27 @@ static void test_distinct_persons_and_rejects(void **state)
         "%s;1990-01-01;X;0356;bijstand;2024-05-01;;;alleenstaande_ouder\n"
         "%s;1990-01-01;;GM0356;bijstand;2024-05-01;;;\n"
         /* 8..: one reject reason each */
-        "12345;1980-01-01;M;GM0344;bijstand;2024-01-01;;;\n"                  /* 8 bsn_format */
-        "123456789;1980-01-01;M;GM0344;bijstand;2024-01-01;;;\n"              /* 9 elfproef */
-        "%s;1980-02-30;M;GM0344;bijstand;2024-01-01;;;\n"                     /* 10 date_format */
-        "%s;1980-01-01;M;GM0344;bijstand;2025-05-01;2025-04-01;overig;\n"     /* 11 date_order */
-        "%s;1980-01-01;M;GM0344;bijstand;2026-03-01;;;\n"                     /* 12 date_range */
-        "%s;1980-01-01;M;Utrecht;bijstand;2024-01-01;;;\n"                    /* 13 muni unknown */
-        "%s;1980-01-01;M;GM0363;bijstand;2024-01-01;;;\n"                     /* 14 outside */
-        "%s;1980-01-01;M;GM0344;uitkering;2024-01-01;;;\n"                    /* 15 spell type */
-        "%s;1980-01-01;M;GM0344;bijstand;2024-01-01;2025-03-01;ontslag;\n"    /* 16 reason */
-        "%s;1980-01-01;M;GM0344;bijstand;2024-01-01;;werk;\n"                 /* 17 no end */
-        "%s;1980-01-01;Q;GM0344;bijstand;2024-01-01;;;\n"                     /* 18 sex */
-        "%s;1980-01-01;M;GM0344;bijstand;2024-01-01;;;rijk\n"                 /* 19 flag */
-        "%s;1975-09-10;M;GM0344;bijstand;2024-01-01;;;\n"                     /* 20 conflict */
-        "%s;1980-01-01;M;GM0344;bijstand\n"                                   /* 21 columns */
-        "%s;19\"80-01-01;M;GM0344;bijstand;2024-01-01;;;\n"                   /* 22 quoting */
-        ";1980-01-01;M;GM0344;bijstand;2024-01-01;;;\n"                       /* 23 bsn_format */
-        "%s;1980-01-01;M;GM0344;bijstand;1979-01-01;;;\n"                     /* 24 date_order */
-        "%s;1899-12-31;M;GM0344;bijstand;1950-01-01;;;\n"                     /* 25 date_range */
-        "%s;2015-01-01;M;GM0344;bijstand;2025-01-01;;;\n",                    /* 26 date_range */
-        header, p1, p1, p1, p2, p3_8, p3_9, other, other, other, other, other, other, other,
-        other, other, other, p2, other, other, other, other, other);
+        "12345;1980-01-01;M;GM0344;bijstand;2024-01-01;;;\n"               /* 8 bsn_format */
+        "123456789;1980-01-01;M;GM0344;bijstand;2024-01-01;;;\n"           /* 9 elfproef */
+        "%s;1980-02-30;M;GM0344;bijstand;2024-01-01;;;\n"                  /* 10 date_format */
+        "%s;1980-01-01;M;GM0344;bijstand;2025-05-01;2025-04-01;overig;\n"  /* 11 date_order */
+        "%s;1980-01-01;M;GM0344;bijstand;2026-03-01;;;\n"                  /* 12 date_range */
+        "%s;1980-01-01;M;Utrecht;bijstand;2024-01-01;;;\n"                 /* 13 muni unknown */
+        "%s;1980-01-01;M;GM0363;bijstand;2024-01-01;;;\n"                  /* 14 outside */
+        "%s;1980-01-01;M;GM0344;uitkering;2024-01-01;;;\n"                 /* 15 spell type */
+        "%s;1980-01-01;M;GM0344;bijstand;2024-01-01;2025-03-01;ontslag;\n" /* 16 reason */
+        "%s;1980-01-01;M;GM0344;bijstand;2024-01-01;;werk;\n"              /* 17 no end */
+        "%s;1980-01-01;Q;GM0344;bijstand;2024-01-01;;;\n"                  /* 18 sex */
+        "%s;1980-01-01;M;GM0344;bijstand;2024-01-01;;;rijk\n"              /* 19 flag */
+        "%s;1975-09-10;M;GM0344;bijstand;2024-01-01;;;\n"                  /* 20 conflict */
+        "%s;1980-01-01;M;GM0344;bijstand\n"                                /* 21 columns */
+        "%s;19\"80-01-01;M;GM0344;bijstand;2024-01-01;;;\n"                /* 22 quoting */
+        ";1980-01-01;M;GM0344;bijstand;2024-01-01;;;\n"                    /* 23 bsn_format */
+        "%s;1980-01-01;M;GM0344;bijstand;1979-01-01;;;\n"                  /* 24 date_order */
+        "%s;1899-12-31;M;GM0344;bijstand;1950-01-01;;;\n"                  /* 25 date_range */
+        "%s;2015-01-01;M;GM0344;bijstand;2025-01-01;;;\n",                 /* 26 date_range */
+        header, p1, p1, p1, p2, p3_8, p3_9, other, other, other, other, other, other, other, other,
+        other, other, p2, other, other, other, other, other);
     assert_true(n > 0 && (size_t)n < sizeof buf);
 
     if (run(w, buf) != 0)
@@ -323,8 +323,7 @@ static void test_many_persons(void **state)
             used += (size_t)snprintf(buf + used, cap - used,
                                      "%s;1970-01-01;%s;GM0344;bijstand;2024-0%d-01;%s;%s;\n", bsn,
                                      who % 3 == 0 ? "M" : "V", round + 1,
-                                     who % 2 == 0 ? "" : "2025-03-01",
-                                     who % 2 == 0 ? "" : "werk");
+                                     who % 2 == 0 ? "" : "2025-03-01", who % 2 == 0 ? "" : "werk");
             assert_true(used < cap);
         }
     assert_int_equal(run(w, buf), 0);
@@ -374,8 +373,8 @@ static void test_mapping(void **state)
              "01-04-1980;%s;x;Vrouw;Utrecht;PW;1-2-2023;;;\"SH,AO\";\n"
              "09-09-1975;%s;x;Man;GM0344;PW;01-03-2021;30-06-2025;Werk aanvaard;;\n"
              "09-09-1975;%s;x;Onbekend;GM0344;PW;01-03-2021;31-06-2025;;;\n" /* bad date */
-             "10-10-1985;%s;x;Vrouw;GM0344;PW;2023-01-01;;;;\n"   /* ISO date: not the format */
-             "10-10-1985;%s;x;Vrouw;GM0344;WWB;01-01-2023;;;;\n"  /* unmapped, unknown */
+             "10-10-1985;%s;x;Vrouw;GM0344;PW;2023-01-01;;;;\n"    /* ISO date: not the format */
+             "10-10-1985;%s;x;Vrouw;GM0344;WWB;01-01-2023;;;;\n"   /* unmapped, unknown */
              "10-10-1985;%s;x;Vrouw;GM0344;PW;01-01-2023;;;XX;\n", /* unknown flag */
              a, b, c, c, c, c);
     assert_int_equal(run(w, buf), 0);
@@ -492,8 +491,9 @@ static void test_fatal_errors(void **state)
     assert_non_null(strstr(mp_error_get(), w->csv));
     no_bsn_leak(w, a);
 
-    snprintf(buf, sizeof buf, "birth_date;municipality;spell_type;start_date\n"
-                              "1980-04-01;GM0344;bijstand;2023-02-01\n");
+    snprintf(buf, sizeof buf,
+             "birth_date;municipality;spell_type;start_date\n"
+             "1980-04-01;GM0344;bijstand;2023-02-01\n");
     assert_int_equal(run(w, buf), -1);
     assert_non_null(strstr(mp_error_get(), "\"bsn\""));
 
@@ -536,7 +536,8 @@ static void test_minimal_and_excel(void **state)
     make_bsn(a, 31);
     make_bsn(b, 32);
     snprintf(buf, sizeof buf,
-             "\xef\xbb\xbf" " BSN ,Birth_Date,MUNICIPALITY,spell_type,start_date\r\n"
+             "\xef\xbb\xbf"
+             " BSN ,Birth_Date,MUNICIPALITY,spell_type,start_date\r\n"
              "%s,1980-04-01,GM0344,bijstand,2023-02-01\r\n"
              "\r\n"
              "%s,1981-04-01,GM1904,bijstand,2025-12-31\r\n",
@@ -554,8 +555,10 @@ static void test_minimal_and_excel(void **state)
     no_bsn_leak(w, b);
 
     /* A spell starting after the period is valid but not counted. */
-    snprintf(buf, sizeof buf, "bsn;birth_date;municipality;spell_type;start_date\n"
-                              "%s;1980-04-01;GM0344;bijstand;2026-01-15\n", a);
+    snprintf(buf, sizeof buf,
+             "bsn;birth_date;municipality;spell_type;start_date\n"
+             "%s;1980-04-01;GM0344;bijstand;2026-01-15\n",
+             a);
     assert_int_equal(run(w, buf), 0);
     assert_int_equal(w->rep.accepted, 1);
     assert_int_equal(w->rep.kept_spells, 0);

@@ -88,8 +88,8 @@ static void test_generate(void **state)
     mp_keys_free(a);
     mp_keys_free(b);
 
-    static const char *const bad[] = {"", "Utrecht", "a b", "a_b", "org.x",
-                                      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 41 */};
+    static const char *const bad[] = {
+        "", "Utrecht", "a b", "a_b", "org.x", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 41 */};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         mp_keypair *k = NULL;
         assert_int_equal(mp_keys_generate(&k, bad[i]), -1);
@@ -139,8 +139,8 @@ static void test_encrypted_save_load(void **state)
     struct stat st;
     static const char pass[] = "correct horse battery staple";
     assert_int_equal(mp_keys_generate(&kp, "lekstroom"), 0);
-    assert_int_equal(
-        mp_keys_save(kp, f->sec, f->pub, pass, sizeof pass - 1, MP_KDF_INTERACTIVE), 0);
+    assert_int_equal(mp_keys_save(kp, f->sec, f->pub, pass, sizeof pass - 1, MP_KDF_INTERACTIVE),
+                     0);
     assert_int_equal(stat(f->sec, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(mp_keys_is_encrypted(f->sec), 1);

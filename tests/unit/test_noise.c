@@ -279,8 +279,8 @@ static void test_dgauss_fit(void **state)
     run_dgauss_fit(21, 100, 1, 200000);
     run_dgauss_fit(22, 2, 1, 200000);
     run_dgauss_fit(23, 10000, 7, 200000);
-    run_dgauss_fit(24, 1, 4, 200000);                  /* sigma < 1: t = 1 */
-    run_dgauss_fit(16, 5, 1, 200000);                  /* exponents with varied low digits */
+    run_dgauss_fit(24, 1, 4, 200000); /* sigma < 1: t = 1 */
+    run_dgauss_fit(16, 5, 1, 200000); /* exponents with varied low digits */
     run_dgauss_fit(17, 11, 2, 200000);
     run_dgauss_fit(25, 73890560989, 10000000, 100000); /* program-style: sigma^2 / n, 10^4 * n */
 }
@@ -393,16 +393,49 @@ static const struct {
     int64_t first[6];
     uint64_t digest;
 } known[] = {
-    {DGAUSS, 50, UINT64_C(5), UINT64_C(1), 2000, {0, -1, -4, 2, 2, 3}, UINT64_C(0x80c6e734e83eb3fc)},
+    {DGAUSS,
+     50,
+     UINT64_C(5),
+     UINT64_C(1),
+     2000,
+     {0, -1, -4, 2, 2, 3},
+     UINT64_C(0x80c6e734e83eb3fc)},
     {DGAUSS, 51, UINT64_C(7), UINT64_C(3), 2000, {-1, 0, 0, 0, 2, 2}, UINT64_C(0xf465344d0e2471e2)},
-    {DGAUSS, 52, UINT64_C(11), UINT64_C(2), 2000, {1, 4, 2, 0, 3, -4}, UINT64_C(0xe4a2f6306155dc99)},
-    {DGAUSS, 53, UINT64_C(10000), UINT64_C(7), 1000, {-5, -124, 134, -45, -16, -49},
+    {DGAUSS,
+     52,
+     UINT64_C(11),
+     UINT64_C(2),
+     2000,
+     {1, 4, 2, 0, 3, -4},
+     UINT64_C(0xe4a2f6306155dc99)},
+    {DGAUSS,
+     53,
+     UINT64_C(10000),
+     UINT64_C(7),
+     1000,
+     {-5, -124, 134, -45, -16, -49},
      UINT64_C(0xacf978551dbf8532)},
-    {DGAUSS, 54, UINT64_MAX, UINT64_C(4294967296), 300, {121982, 21444, -16774, -76477, 52561, 40758},
+    {DGAUSS,
+     54,
+     UINT64_MAX,
+     UINT64_C(4294967296),
+     300,
+     {121982, 21444, -16774, -76477, 52561, 40758},
      UINT64_C(0xd9b899d00892579f)},
-    {DGAUSS, 55, UINT64_C(18446744073709551557), UINT64_C(4294967291), 300,
-     {46271, 104524, 72817, -66997, -11508, 34442}, UINT64_C(0x82a0e62218c9af74)},
-    {DLAPLACE, 56, UINT64_C(5), UINT64_C(2), 1000, {-1, 0, 1, 3, -1, 0}, UINT64_C(0xafdcce8c2003ba80)},
+    {DGAUSS,
+     55,
+     UINT64_C(18446744073709551557),
+     UINT64_C(4294967291),
+     300,
+     {46271, 104524, 72817, -66997, -11508, 34442},
+     UINT64_C(0x82a0e62218c9af74)},
+    {DLAPLACE,
+     56,
+     UINT64_C(5),
+     UINT64_C(2),
+     1000,
+     {-1, 0, 1, 3, -1, 0},
+     UINT64_C(0xafdcce8c2003ba80)},
     {BEXP, 57, UINT64_C(5), UINT64_C(2), 1000, {0, 0, 0, 0, 0, 0}, UINT64_C(0xda757c5a404aeb86)},
 };
 

@@ -147,16 +147,12 @@ static void random_noisy(const mp_catalogue *c, int64_t *v, int regime)
 {
     for (size_t i = 0; i < c->ncells; i++) {
         switch (regime) {
-        case 0:
-            v[i] = lcg_range(-15, 15);
-            break;
-        case 1:
-            v[i] = lcg_range(-50, 400);
-            break;
+        case 0: v[i] = lcg_range(-15, 15); break;
+        case 1: v[i] = lcg_range(-50, 400); break;
         default: {
             int64_t big = lcg_range(0, 1) ? MP_POST_MAX_ABS : -MP_POST_MAX_ABS;
-            v[i] = lcg_range(0, 3) == 0 ? lcg_range(-1000, 1000) : big - lcg_range(0, 5) *
-                                                                            (big > 0 ? 1 : -1);
+            v[i] = lcg_range(0, 3) == 0 ? lcg_range(-1000, 1000)
+                                        : big - lcg_range(0, 5) * (big > 0 ? 1 : -1);
             break;
         }
         }
@@ -309,10 +305,9 @@ static void test_ls_hand_example(void **state)
 {
     (void)state;
     mp_catalogue *c = test_catalogue();
-    const int64_t y[NCELLS] = {7, 100, 30, 40, 42, 90, 30, 40, 36, 60, 56,
-                               90, 60, 56, 30, 40, 36};
-    const int64_t want[NCELLS] = {7, 103, 27, 37, 39, 100, 28, 38, 34, 52, 48,
-                                  100, 52, 48, 28, 38, 34};
+    const int64_t y[NCELLS] = {7, 100, 30, 40, 42, 90, 30, 40, 36, 60, 56, 90, 60, 56, 30, 40, 36};
+    const int64_t want[NCELLS] = {7,  103, 27,  37, 39, 100, 28, 38, 34,
+                                  52, 48,  100, 52, 48, 28,  38, 34};
     int64_t out[NCELLS];
     post(c, y, 1, out);
     assert_memory_equal(out, want, sizeof want);
@@ -358,8 +353,7 @@ static void test_negative_total_zeroes(void **state)
     /* plain -7; by_age T* = (3*(-10) - 9)/4 < 0; by_both T* = (6*(-50) + 2*4 + 3*(-39))/11 < 0
      * although some bands are positive; by_dur_age T* = (6*2 + 3*1 + 2*1)/11 = 17/11 = 1.5,
      * which is 0 units of 5. */
-    const int64_t y[NCELLS] = {-7, -10, -3, -4, -2, -50, 5, -3, 2, 1, -40,
-                               2, 1, 0, 0, 0, 1};
+    const int64_t y[NCELLS] = {-7, -10, -3, -4, -2, -50, 5, -3, 2, 1, -40, 2, 1, 0, 0, 0, 1};
     int64_t out[NCELLS], zero[NCELLS] = {0};
     post(c, y, 5, out);
     assert_memory_equal(out, zero, sizeof zero);
@@ -367,8 +361,7 @@ static void test_negative_total_zeroes(void **state)
     /* by_dur_age with rounding 1: T* = 17/11 -> 2; duration (1, 0) + 3/11 -> floors (1, 0), the
      * extra unit to band 0 (equal remainders); age (0, 0, 1) + 2/11 -> floors (0, 0, 1), the
      * extra unit to band 0. */
-    assert_memory_equal(out, ((int64_t[NCELLS]){0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                                2, 2, 0, 1, 0, 1}),
+    assert_memory_equal(out, ((int64_t[NCELLS]){0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 0, 1, 0, 1}),
                         sizeof out);
     assert_consistent(c, out, 1);
     mp_catalogue_free(c);
@@ -459,12 +452,9 @@ static void test_determinism(void **state)
      *            age + 3/11 = (2.27, 2.27, -0.73) to (1.91, 1.91, 0)  ->  r = 1: 4 (0, 4)
      *            (2, 2, 0);  r = 5: 5 (0, 5) (5, 0, 0) */
     {
-        const int64_t in[NCELLS] = {-3, 12, 9, -2, 4, 47, 3, 31, 17, 30, 11,
-                                    5, -4, 6, 2, 2, -1};
-        const int64_t want1[NCELLS] = {0, 12, 9, 0, 3, 46, 2, 29, 15, 33, 13,
-                                       4, 0, 4, 2, 2, 0};
-        const int64_t want5[NCELLS] = {0, 10, 10, 0, 0, 45, 0, 30, 15, 30, 15,
-                                       5, 0, 5, 5, 0, 0};
+        const int64_t in[NCELLS] = {-3, 12, 9, -2, 4, 47, 3, 31, 17, 30, 11, 5, -4, 6, 2, 2, -1};
+        const int64_t want1[NCELLS] = {0, 12, 9, 0, 3, 46, 2, 29, 15, 33, 13, 4, 0, 4, 2, 2, 0};
+        const int64_t want5[NCELLS] = {0, 10, 10, 0, 0, 45, 0, 30, 15, 30, 15, 5, 0, 5, 5, 0, 0};
         post(c, in, 1, a);
         assert_memory_equal(a, want1, sizeof a);
         post(c, in, 5, a);
@@ -482,8 +472,8 @@ static void test_mse_reduced(void **state)
 {
     (void)state;
     mp_catalogue *c = test_catalogue();
-    const int64_t truth[NCELLS] = {150, 120, 30, 50, 40, 200, 50, 80, 70, 120, 80,
-                                   4, 3, 1, 0, 1, 3};
+    const int64_t truth[NCELLS] = {150, 120, 30, 50, 40, 200, 50, 80, 70,
+                                   120, 80,  4,  3,  1,  0,   1,  3};
     double raw_t[4] = {0}, post_t[4] = {0}, raw_all = 0, post_all = 0;
     int64_t y[NCELLS], out[NCELLS];
     const int draws = 2000;
@@ -512,10 +502,10 @@ static void test_mse_reduced(void **state)
                   raw_t[0] / draws, post_t[0] / draws, raw_t[1] / draws, post_t[1] / draws,
                   raw_t[2] / draws, post_t[2] / draws, raw_t[3] / draws, post_t[3] / draws,
                   raw_all / draws / NCELLS, post_all / draws / NCELLS);
-    assert_true(post_t[0] <= raw_t[0]);        /* equal: nothing to combine */
-    assert_true(post_t[1] < 0.85 * raw_t[1]);  /* expected 0.75 */
-    assert_true(post_t[2] < 0.65 * raw_t[2]);  /* expected 0.55 */
-    assert_true(post_t[3] < 0.90 * raw_t[3]);  /* expected at most 0.55 */
+    assert_true(post_t[0] <= raw_t[0]);       /* equal: nothing to combine */
+    assert_true(post_t[1] < 0.85 * raw_t[1]); /* expected 0.75 */
+    assert_true(post_t[2] < 0.65 * raw_t[2]); /* expected 0.55 */
+    assert_true(post_t[3] < 0.90 * raw_t[3]); /* expected at most 0.55 */
     assert_true(post_all < 0.90 * raw_all);
     mp_catalogue_free(c);
 }

@@ -84,7 +84,7 @@ static void test_uniform128_range(void **state)
 {
     (void)state;
     typedef unsigned __int128 u128;
-    const u128 bounds[] = {1, 6, (u128)1 << 64, ((u128)1 << 64) + 1, ((u128)1 << 100) + 3,
+    const u128 bounds[] = {1,       6, (u128)1 << 64, ((u128)1 << 64) + 1, ((u128)1 << 100) + 3,
                            ~(u128)0};
     mp_rng *r = seeded(5);
 

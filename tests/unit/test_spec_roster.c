@@ -65,8 +65,7 @@ static int setup(void **state)
     cJSON_Delete(body);
     if (mp_roster_load(&w->roster, w->roster_path, &w->coord->pub) != 0)
         fail_msg("roster load: %s", mp_error_get());
-    assert_int_equal(
-        mp_canon_parse(&w->catalogue, small_catalogue, sizeof small_catalogue - 1), 0);
+    assert_int_equal(mp_canon_parse(&w->catalogue, small_catalogue, sizeof small_catalogue - 1), 0);
     *state = w;
     return 0;
 }
@@ -111,7 +110,7 @@ static void test_roster_contents(void **state)
     assert_int_equal(mp_roster_has_gemeente(r, "GM0344"), 1);
     assert_int_equal(mp_roster_has_gemeente(r, "GM1904"), 1);
     assert_int_equal(mp_roster_has_gemeente(r, "GM0363"), 0); /* Amsterdam */
-    assert_int_equal(mp_roster_has_gemeente(r, "0344"), 0);  /* canonical form only */
+    assert_int_equal(mp_roster_has_gemeente(r, "0344"), 0);   /* canonical form only */
     /* The issued time comes from the (overridden) clock. */
     const char *issued;
     assert_int_equal(mp_json_str(r->env->body, "issued", &issued), 0);
@@ -148,9 +147,8 @@ static void test_roster_build_refusals(void **state)
     assert_int_equal(mp_roster_build(&body, REGION, &w->coord->pub, keys, NORGS), -1);
     assert_null(body);
     /* A region file that does not exist, or with an unknown field. */
-    assert_int_equal(mp_roster_build(&body, "../../data/regions/none.json", &w->coord->pub,
-                                     w->pubs, NORGS),
-                     -1);
+    assert_int_equal(
+        mp_roster_build(&body, "../../data/regions/none.json", &w->coord->pub, w->pubs, NORGS), -1);
     char *bad = tu_path(w->dir, "bad-region.json");
     static const char region_extra[] =
         "{\"mijlpaal_region\":1,\"id\":\"r\",\"name\":\"R\",\"centrumgemeente\":\"GM0344\","
@@ -206,8 +204,8 @@ static void test_roster_load_refusals(void **state)
     assert_int_equal(mp_roster_load(&r, wrongtype, &w->other_coord->pub), -1);
     assert_null(r);
     /* A body modified after signing (a gemeente added to fermwerk). */
-    cJSON *orgs = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(body, "region"), "organisations");
+    cJSON *orgs = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(body, "region"),
+                                                   "organisations");
     cJSON *ferm = cJSON_GetArrayItem(orgs, 3);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(ferm, "id")->valuestring, "fermwerk");
     char *text;
@@ -297,8 +295,8 @@ static void test_spec_build_and_load(void **state)
     assert_int_equal(s->deadline, t);
     /* Every organisation of the roster, sorted. */
     assert_int_equal(s->nparticipants, NORGS);
-    static const char *const sorted[NORGS] = {"fermwerk", "lekstroom",      "rsd-krh",
-                                              "stichtse-vecht", "utrecht", "uwv"};
+    static const char *const sorted[NORGS] = {"fermwerk",       "lekstroom", "rsd-krh",
+                                              "stichtse-vecht", "utrecht",   "uwv"};
     for (int i = 0; i < NORGS; i++) {
         assert_string_equal(s->participants[i], sorted[i]);
         assert_int_equal(mp_spec_participant(s, sorted[i]), i);
@@ -486,8 +484,8 @@ static void test_rho_parse(void **state)
             fail_msg("\"%s\" refused: %s", ok[i].text, mp_error_get());
         assert_true(v == ok[i].value);
     }
-    static const char *const bad[] = {"0", "0.0000001", "1000.5", "abc", "", "-1", "1.", ".5",
-                                      "1e3", " 1", "1,5", "0x10"};
+    static const char *const bad[] = {"0",  "0.0000001", "1000.5", "abc", "",    "-1",
+                                      "1.", ".5",        "1e3",    " 1",  "1,5", "0x10"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         if (mp_privacy_parse_rho(bad[i], &v) == 0)
             fail_msg("\"%s\" accepted", bad[i]);

@@ -141,8 +141,7 @@ static void test_refuse_other_application(void **state)
     /* Nothing was changed by the refusals. */
     db = raw_open(apath);
     assert_int_equal(q_int(db, "PRAGMA user_version"), 1);
-    assert_int_equal(q_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'submissions'"),
-                     0);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'submissions'"), 0);
     sqlite3_close(db);
     free(lpath);
     free(apath);

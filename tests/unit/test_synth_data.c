@@ -99,8 +99,7 @@ static void test_catalogues_load(void **state)
                 found = 1;
                 assert_true(c->rates[i].complement);
                 assert_string_equal(c->metrics[c->rates[i].numerator].id, "herinstroom_6m");
-                assert_string_equal(c->metrics[c->rates[i].denominator].id,
-                                    "uitstroom_werk_lag6");
+                assert_string_equal(c->metrics[c->rates[i].denominator].id, "uitstroom_werk_lag6");
             }
         assert_true(found);
         mp_catalogue_free(c);
@@ -122,19 +121,16 @@ static void test_regions_consistent(void **state)
         orgs = cJSON_GetObjectItemCaseSensitive(j, "organisations");
         assert_true(cJSON_IsArray(gems) && cJSON_IsArray(orgs));
         assert_true(cJSON_GetArraySize(orgs) >= 3); /* k_min */
-        cJSON_ArrayForEach(g, gems)
-        {
+        cJSON_ArrayForEach (g, gems) {
             const char *code = cJSON_GetObjectItemCaseSensitive(g, "code")->valuestring;
             char norm[7];
             int served = 0, uwv = 0;
             assert_true(mp_gemeente_normalise(norm, code));
             assert_string_equal(norm, code);
-            cJSON_ArrayForEach(o, orgs)
-            {
+            cJSON_ArrayForEach (o, orgs) {
                 const char *kind = cJSON_GetObjectItemCaseSensitive(o, "kind")->valuestring;
                 cJSON *c;
-                cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(o, "gemeenten"))
-                {
+                cJSON_ArrayForEach (c, cJSON_GetObjectItemCaseSensitive(o, "gemeenten")) {
                     if (strcmp(c->valuestring, code) != 0)
                         continue;
                     if (strcmp(kind, "uwv") == 0)
@@ -144,8 +140,8 @@ static void test_regions_consistent(void **state)
                 }
             }
             if (served != 1 || uwv != 1)
-                fail_msg("%s: %s served by %d gemeente/samenwerking and %d UWV", REGIONS[r],
-                         code, served, uwv);
+                fail_msg("%s: %s served by %d gemeente/samenwerking and %d UWV", REGIONS[r], code,
+                         served, uwv);
         }
         cJSON_Delete(j);
     }

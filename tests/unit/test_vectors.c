@@ -71,9 +71,10 @@ static void test_keys_envelope_mask_pseudonym(void **state)
 
     cJSON_AddNumberToObject(body, "x", 1);
     assert_int_equal(mp_envelope_sign(&env, &len, "test", body, a), 0);
-    assert_string_equal(env, "{\"body\":{\"x\":1},\"mijlpaal\":1,\"sig\":\"v8hx0sBkEz3phWRKKUR7uZkXk"
-                             "cEtWvdAiGFplOMysyA7CXTgHfx25h/wjq0Nj62j9SKywgGmeG8zFCZHphi6Dw==\","
-                             "\"signer\":\"bb759bc62efec2dd\",\"type\":\"test\"}");
+    assert_string_equal(env,
+                        "{\"body\":{\"x\":1},\"mijlpaal\":1,\"sig\":\"v8hx0sBkEz3phWRKKUR7uZkXk"
+                        "cEtWvdAiGFplOMysyA7CXTgHfx25h/wjq0Nj62j9SKywgGmeG8zFCZHphi6Dw==\","
+                        "\"signer\":\"bb759bc62efec2dd\",\"type\":\"test\"}");
     mp_hash_hex(h, env, len);
     assert_string_equal(h, "d133053887a3c60cfe31f713e305704412f2ad457f6ee7b18c001ab63d9c406f");
 
