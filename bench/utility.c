@@ -48,6 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "intmath.h"
 #include "catalogue.h"
 #include "date.h"
 #include "envelope.h"
@@ -90,16 +91,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t gcd64(uint64_t a, uint64_t b)
-{
-    while (b != 0) {
-        uint64_t t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
 }
 
 static char *read_text(const char *path, size_t *len)
@@ -328,11 +319,11 @@ int main(int argc, char **argv)
         die("calibrate");
     /* Central: Delta2^2 / (2 rho) = m^2 D rd / (2 rn), reduced. */
     {
-        uint64_t num = (uint64_t)morgs * morgs * D * rd, den = 2 * rn, g = gcd64(num, den);
+        uint64_t num = (uint64_t)morgs * morgs * D * rd, den = 2 * rn, g = mp_gcd64(num, den);
         mech[M_A] = (mechanism){1, num / g, den / g};
         /* Local: D / (2 rho) = D rd / (2 rn) per organisation. */
         num = D * rd;
-        g = gcd64(num, den);
+        g = mp_gcd64(num, den);
         mech[M_B] = (mechanism){(unsigned)n, num / g, den / g};
     }
 

@@ -53,6 +53,7 @@
  * Not constant-time: the number of rejections depends on the value drawn, so the samplers are
  * meant to run where their timing is not observable (the contributor's own machine).
  */
+#include "intmath.h"
 #include "noise.h"
 
 #include <assert.h>
@@ -68,16 +69,6 @@ typedef struct {
     u128 hi, lo;
     u128 q1, q2;
 } exponent;
-
-static uint64_t gcd64(uint64_t a, uint64_t b)
-{
-    while (b != 0) {
-        uint64_t t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
 
 /* floor(sqrt(v)) for v <= 2^40 (bisection: lo^2 <= v < hi^2 throughout). */
 static uint64_t isqrt40(uint64_t v)
@@ -227,7 +218,7 @@ int mp_noise_dlaplace(mp_rng *r, uint64_t num, uint64_t den, int64_t *out)
         return mp_error_set("noise: discrete Laplace scale must be positive");
     if ((u128)num > (u128)MP_NOISE_MAX_SIGMA2 * den)
         return mp_error_set("noise: discrete Laplace scale exceeds 2^40");
-    uint64_t g = gcd64(num, den);
+    uint64_t g = mp_gcd64(num, den);
     return dlaplace(r, num / g, den / g, out);
 }
 
@@ -240,7 +231,7 @@ int mp_noise_dgauss(mp_rng *r, uint64_t sigma2_num, uint64_t sigma2_den, int64_t
     if ((u128)sigma2_num > (u128)MP_NOISE_MAX_SIGMA2 * sigma2_den)
         return mp_error_set("noise: sigma^2 exceeds 2^40");
 
-    uint64_t g = gcd64(sigma2_num, sigma2_den);
+    uint64_t g = mp_gcd64(sigma2_num, sigma2_den);
     uint64_t n = sigma2_num / g, d = sigma2_den / g;
     /* floor(sqrt(n/d)) = floor(sqrt(floor(n/d))): both are the largest m with m^2 <= n/d. */
     uint64_t t = isqrt40(n / d) + 1;

@@ -18,6 +18,7 @@
  *      here; a failure would be a bug and is reported instead of publishing an inconsistent
  *      vector.
  */
+#include "intmath.h"
 #include "postprocess.h"
 
 typedef __int128 i128;
@@ -53,16 +54,6 @@ static int layout_check(const mp_catalogue *c)
     if (at != c->ncells)
         return mp_error_set("post-processing: the metrics do not cover the vector");
     return 0;
-}
-
-static uint64_t gcd64(uint64_t a, uint64_t b)
-{
-    while (b != 0) {
-        uint64_t t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
 }
 
 /* Nearest integer to num/den (num >= 0, den > 0), ties to even. */
@@ -149,7 +140,7 @@ static int metric(const mp_catalogue *c, const mp_metric *m, const int64_t *nois
     at = 1;
     for (size_t j = 0; j < m->nbreakdowns; j++) {
         k[j] = c->dims[m->breakdowns[j]].nbands;
-        l = l / (i128)gcd64((uint64_t)l, k[j]) * (i128)k[j];
+        l = l / (i128)mp_gcd64((uint64_t)l, k[j]) * (i128)k[j];
         s[j] = 0;
         for (size_t i = 0; i < k[j]; i++)
             s[j] += y[at + i];
