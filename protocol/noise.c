@@ -53,8 +53,9 @@
  * Not constant-time: the number of rejections depends on the value drawn, so the samplers are
  * meant to run where their timing is not observable (the contributor's own machine).
  */
-#include "intmath.h"
 #include "noise.h"
+
+#include "intmath.h"
 
 #include <assert.h>
 

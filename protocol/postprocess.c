@@ -18,8 +18,9 @@
  *      here; a failure would be a bug and is reported instead of publishing an inconsistent
  *      vector.
  */
-#include "intmath.h"
 #include "postprocess.h"
+
+#include "intmath.h"
 
 typedef __int128 i128;
 
