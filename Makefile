@@ -64,9 +64,13 @@ $(BUILD)/%.o: %.c $(wildcard protocol/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-# The noise sampler must not touch floating point (Mironov 2012): compiling it with
+# The noise samplers must not touch floating point (Mironov 2012): compiling it with
 # general-purpose registers only turns any float or double use into a compile error.
 $(BUILD)/protocol/noise.o: protocol/noise.c $(wildcard protocol/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -mgeneral-regs-only -c $< -o $@
+
+$(BUILD)/protocol/skellam.o: protocol/skellam.c $(wildcard protocol/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -mgeneral-regs-only -c $< -o $@
 

@@ -30,6 +30,7 @@
 #include "noise.h"
 #include "privacy.h"
 #include "roster.h"
+#include "skellam.h"
 #include "spec.h"
 #include "store.h"
 #include "submission.h"
@@ -425,14 +426,13 @@ static int cmd_submit(const opts *o)
 
     /* Noise share, then masks. From here the counts exist only inside vec, masked. */
     mp_spec_share_variance(spec, &num, &den);
-    if (spec->privacy.mechanism != MP_MECH_DDG)
-        die(EXIT_REFUSED, "round %s asks for %s noise, which this contributor cannot add yet",
-            spec->round_id, mp_mechanism_name(spec->privacy.mechanism));
     if (mp_rng_new_system(&rng) != 0)
         die_lib(EXIT_USAGE);
     for (size_t i = 0; i < d; i++) {
         int64_t z;
-        if (mp_noise_dgauss(rng, num, den, &z) != 0)
+        int rc = spec->privacy.mechanism == MP_MECH_SKELLAM ? mp_noise_skellam(rng, num, den, &z)
+                                                            : mp_noise_dgauss(rng, num, den, &z);
+        if (rc != 0)
             die_lib(EXIT_USAGE);
         vec[i] = (uint64_t)counts[i] + (uint64_t)z;
     }
