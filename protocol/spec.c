@@ -54,6 +54,8 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static int parse_body(mp_spec *s, const cJSON *b, const mp_roster *roster);
+
 int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster,
                   const cJSON *catalogue)
 {
@@ -67,7 +69,6 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
     size_t n = p->participants ? p->nparticipants : roster->norgs;
     char hash[MP_HASH_HEX_BYTES], ts[21];
     int64_t now;
-    mp_envelope tmp = {0};
     mp_spec *check = NULL;
 
     if (b == NULL)
@@ -154,14 +155,17 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
         cJSON_Delete(b);
         return mp_error_set("out of memory");
     }
-    /* Validate by parsing it the way every participant will. */
-    tmp.body = b;
-    strcpy(tmp.type, "round");
-    if (mp_spec_from_envelope(&check, &tmp, roster) != 0) {
+    /* Validate by parsing it the way every participant will (all but the signature, which
+     * does not exist yet). */
+    check = calloc(1, sizeof *check);
+    if (check == NULL || parse_body(check, b, roster) != 0) {
+        if (check != NULL)
+            mp_catalogue_free(check->catalogue);
+        free(check);
         cJSON_Delete(b);
-        return -1;
+        return check == NULL ? mp_error_set("out of memory")
+                             : mp_error_prefix("round specification: ");
     }
-    check->env = NULL;
     mp_spec_free(check);
     *body = b;
     return 0;
@@ -300,7 +304,7 @@ int mp_spec_from_envelope(mp_spec **out, mp_envelope *env, const mp_roster *rost
     if (s == NULL)
         return mp_error_set("out of memory");
     if (strcmp(env->type, "round") != 0 || parse_body(s, env->body, roster) != 0 ||
-        (env->text != NULL && mp_envelope_verify(env, &roster->coordinator) != 0)) {
+        mp_envelope_verify(env, &roster->coordinator) != 0) {
         mp_catalogue_free(s->catalogue);
         free(s);
         return mp_error_prefix("round specification: ");
