@@ -106,7 +106,8 @@ test-asan:
 	  LDFLAGS="-fsanitize=address,undefined" test-plain
 
 test:
-	@if ! pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null; then ./tools/install-deps $(DEB_PKGS); fi
+	@if ! pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null || ! command -v python3 >/dev/null; \
+	then ./tools/install-deps $(DEB_PKGS); fi
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory test-plain
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
