@@ -96,6 +96,11 @@ int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, 
     cJSON_AddStringToObject(o, "series_spent_before", spec->privacy.series_spent_text);
     cJSON_AddNumberToObject(o, "t", (double)spec->privacy.t);
     cJSON_AddNumberToObject(o, "max_orgs_per_person", (double)spec->privacy.max_orgs);
+    /* The sensitivity the budget was calibrated for, from the catalogue (privacy.h). */
+    uint64_t cells = mp_catalogue_sensitivity(c), orgs = (uint64_t)spec->privacy.max_orgs;
+    cJSON_AddNumberToObject(o, "cells_per_person", (double)cells);
+    cJSON_AddNumberToObject(o, "sensitivity_l1", (double)(orgs * cells));
+    cJSON_AddNumberToObject(o, "sensitivity_l2_squared", (double)(orgs * orgs * cells));
     snprintf(num, sizeof num, "%.2f", noise_sd);
     cJSON_AddStringToObject(o, "noise_sd", num);
     cJSON_AddNumberToObject(b, "rounding", (double)spec->rounding);

@@ -6,7 +6,8 @@
  *    "region":REGION_ID, "period":{"start","end"}, "published":TIME,
  *    "included":[{"org":ID,"submission_sha256":HEX}...] (sorted by org),
  *    "privacy":{"mechanism","rho","epsilon","delta","series","series_rho",
- *               "series_spent_before","t","max_orgs_per_person","noise_sd"},
+ *               "series_spent_before","t","max_orgs_per_person","cells_per_person",
+ *               "sensitivity_l1","sensitivity_l2_squared","noise_sd"},
  *    "rounding":R, "sum":B64(D x uint64 LE),
  *    "cells":[{"name","metric","dimension","band","noisy","value","moe95","unreliable"}...],
  *    "rates":[{"id","title","percent","moe95"}...]}
