@@ -49,11 +49,11 @@ signed = [t - 2**64 if t >= 2**63 else t for t in total]
 sys.exit(0 if signed == [c["noisy"] for c in cells] else 1)
 EOF2
 # Every organisation exported 2 1 1 0 2 0 1 1 (see make_export): with rho 1 the released
-# totals are near 12 and 12.
+# totals are near 12 and 12 (noise sd about 3 per cell; 20 is more than 6 sd).
 check "the totals are near the true counts (12, 12) with rho 1" python3 - "$T/rel/release.json" <<'EOF2'
 import json, sys
 cells = json.load(open(sys.argv[1]))["body"]["cells"]
-sys.exit(0 if abs(cells[0]["noisy"] - 12) <= 12 and abs(cells[4]["noisy"] - 12) <= 12 else 1)
+sys.exit(0 if abs(cells[0]["noisy"] - 12) <= 20 and abs(cells[4]["noisy"] - 12) <= 20 else 1)
 EOF2
 
 e2e_finish

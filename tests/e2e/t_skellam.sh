@@ -26,7 +26,7 @@ import json, sys
 b = json.load(open(sys.argv[1]))["body"]
 c = b["cells"]
 ok = b["privacy"]["mechanism"] == "skellam"
-ok = ok and abs(c[0]["noisy"] - 12) <= 15 and abs(c[4]["noisy"] - 12) <= 15
+ok = ok and abs(c[0]["noisy"] - 12) <= 20 and abs(c[4]["noisy"] - 12) <= 20
 sys.exit(0 if ok else 1)
 EOF2
 run "$A" round open --db "$T/agg2.db" --roster "$T/roster.json" --catalogue "$T/cat.json" \
