@@ -227,6 +227,13 @@ static void csv_field(sbuf *s, const char *v)
     sb_printf(s, "\"");
 }
 
+/* A decimal as Dutch readers and Dutch Excel write it: a comma, not a point. */
+static void decimal_nl(sbuf *s, const char *v)
+{
+    for (; *v; v++)
+        sb_printf(s, "%c", *v == '.' ? ',' : *v);
+}
+
 static void html_text(sbuf *s, const char *v)
 {
     for (; *v; v++) {
@@ -293,11 +300,9 @@ int mp_release_csv(char **out, size_t *len, const cJSON *release, const mp_spec 
         csv_field(&s, str_or(rate, "title", ""));
         sb_printf(&s, ";Percentage;;");
         /* Dutch Excel reads a decimal comma. */
-        for (const char *p = str_or(rate, "percent", ""); *p; p++)
-            sb_printf(&s, "%c", *p == '.' ? ',' : *p);
+        decimal_nl(&s, str_or(rate, "percent", ""));
         sb_printf(&s, ";");
-        for (const char *p = str_or(rate, "moe95", ""); *p; p++)
-            sb_printf(&s, "%c", *p == '.' ? ',' : *p);
+        decimal_nl(&s, str_or(rate, "moe95", ""));
         sb_printf(&s, ";;\r\n");
     }
     return sb_done(&s, out, len);
@@ -347,13 +352,17 @@ int mp_release_html(char **out, size_t *len, const cJSON *release, const mp_spec
               rounding > 1 ? "; alle aantallen zijn afgerond" : "");
     if (rounding > 1)
         sb_printf(&s, "<p>Aantallen zijn afgerond op veelvouden van %lld.</p>\n", rounding);
-    sb_printf(&s,
-              "<p>Privacybudget van deze publicatie: &rho; = %s (zero-concentrated "
-              "differential privacy), gelijkwaardig aan &epsilon; = %s bij &delta; = %s. "
-              "Reeks &lsquo;%s&rsquo;: eerder verbruikt %s, totaal budget %s.</p>\n",
-              str_or(priv, "rho", "?"), str_or(priv, "epsilon", "?"), str_or(priv, "delta", "?"),
-              str_or(priv, "series", "?"), str_or(priv, "series_spent_before", "?"),
-              str_or(priv, "series_rho", "?"));
+    sb_printf(&s, "<p>Privacybudget van deze publicatie: &rho; = ");
+    decimal_nl(&s, str_or(priv, "rho", "?"));
+    sb_printf(&s, " (zero-concentrated differential privacy), gelijkwaardig aan &epsilon; = ");
+    decimal_nl(&s, str_or(priv, "epsilon", "?"));
+    sb_printf(&s, " bij &delta; = 10<sup>-6</sup>. Reeks &lsquo;");
+    html_text(&s, str_or(priv, "series", "?"));
+    sb_printf(&s, "&rsquo;: eerder verbruikt ");
+    decimal_nl(&s, str_or(priv, "series_spent_before", "?"));
+    sb_printf(&s, ", totaal budget ");
+    decimal_nl(&s, str_or(priv, "series_rho", "?"));
+    sb_printf(&s, ".</p>\n");
     cJSON_ArrayForEach (cell, cells) {
         const char *metric = str_or(cell, "metric", "");
         const char *dim = str_or(cell, "dimension", NULL);
@@ -394,11 +403,9 @@ int mp_release_html(char **out, size_t *len, const cJSON *release, const mp_spec
             sb_printf(&s, "</td><td class=\"n\">");
             if (*pct == '\0')
                 sb_printf(&s, "n.v.t.");
-            for (const char *p = pct; *p; p++)
-                sb_printf(&s, "%c", *p == '.' ? ',' : *p);
+            decimal_nl(&s, pct);
             sb_printf(&s, "%s</td><td class=\"n\">", *pct ? "%" : "");
-            for (const char *p = str_or(rate, "moe95", ""); *p; p++)
-                sb_printf(&s, "%c", *p == '.' ? ',' : *p);
+            decimal_nl(&s, str_or(rate, "moe95", ""));
             sb_printf(&s, "%s</td></tr>\n", *str_or(rate, "moe95", "") ? " procentpunt" : "");
         }
         sb_printf(&s, "</table>\n");
