@@ -343,6 +343,18 @@ int mp_agg_import(sqlite3 *db, const char *path, const mp_pubkey *trusted,
     mp_hex_encode(hash, env->hash, MP_HASH_BYTES);
     if (mp_store_begin(db) != 0)
         goto fail;
+    /* The same bytes again are named as such: the (round, org) key would otherwise report
+     * them as a second, different submission. */
+    if (mp_store_prepare(db, &st, "SELECT 1 FROM submissions WHERE submission_sha256 = ?") != 0)
+        goto rollback;
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (step == SQLITE_ROW) {
+        mp_error_set("this submission of %s was imported before (duplicate or replay)", org->id);
+        goto rollback;
+    }
     if (mp_store_prepare(db, &st, "INSERT INTO submissions VALUES (?, ?, ?, ?, ?)") != 0)
         goto rollback;
     sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);

@@ -126,8 +126,9 @@ int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, 
         cJSON_AddNumberToObject(o, "value", (double)value[i]);
         snprintf(num, sizeof num, "%.0f", 1.96 * noise_sd);
         cJSON_AddStringToObject(o, "moe95", num);
-        /* A figure whose margin is larger than itself says little; the report marks it. */
-        cJSON_AddBoolToObject(o, "unreliable", 1.96 * noise_sd > (double)value[i]);
+        /* A figure whose margin is larger than itself says little; the report marks it. The
+         * comparison is with the margin as printed, so a reader can check it. */
+        cJSON_AddBoolToObject(o, "unreliable", strtoll(num, NULL, 10) > value[i]);
         cJSON_AddItemToArray(arr, o);
     }
     arr = cJSON_AddArrayToObject(b, "rates");

@@ -17,9 +17,10 @@
  * (postprocess.h: breakdowns made consistent with totals by least squares, non-negative,
  * rounded to multiples of R). noise_sd is the standard deviation of the noise in every noisy
  * cell (sqrt(n * share variance) over the n included shares), moe95 = 1.96 * noise_sd rounded,
- * "unreliable" when moe95 exceeds the value. Rates are derived from published totals, as a
- * decimal string with one decimal ("" when the denominator is 0), with a 95% margin in
- * percentage points by the delta method.
+ * "unreliable" when the printed moe95 exceeds the value. Rates are derived from published
+ * totals, as a decimal string with one decimal ("" when the denominator is 0), with a 95%
+ * margin in percentage points by the delta method; a complement rate is 100 minus the rounded
+ * rate, so that a rate and its complement always add up to 100.0.
  *
  * The release is a pure function of the round, the included submissions, the sum and the
  * publication time: an auditor rebuilds it from those and compares canonical bytes.
