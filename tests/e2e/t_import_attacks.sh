@@ -98,9 +98,9 @@ good=()
 for o in utrecht stichtse-vecht lekstroom fermwerk rsd-krh; do good+=("$T/sub/$o.json"); done
 run "$A" round import --db "$DB" --coordinator-key "$CK" "${good[@]}"
 expect_rc 0 "import of five good submissions"
-refused_import "the same submission imported twice" "already" "$T/sub/utrecht.json"
+refused_import "the same submission imported twice" "imported before" "$T/sub/utrecht.json"
 cp "$T/sub/lekstroom.json" "$T/copy-of-lekstroom.json"
-refused_import "a copy of an imported submission under another name" "already" "$T/copy-of-lekstroom.json"
+refused_import "a copy of an imported submission under another name" "imported before" "$T/copy-of-lekstroom.json"
 
 section "close with a participant missing, publish before close"
 before=$(db_sha "$DB")
