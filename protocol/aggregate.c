@@ -282,16 +282,10 @@ out:
 
 static int round_state(sqlite3 *db, const char *round_id, char state[16])
 {
-    sqlite3_stmt *st;
-    int rc;
-    if (mp_store_prepare(db, &st, "SELECT state FROM rounds WHERE round_id = ?") != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        snprintf(state, 16, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : mp_error_set("no round \"%.64s\" in this store", round_id);
+    int rc = mp_store_text(db, "SELECT state FROM rounds WHERE round_id = ?", round_id, state, 16);
+    if (rc == 0)
+        return mp_error_set("no round \"%.64s\" in this store", round_id);
+    return rc < 0 ? -1 : 0;
 }
 
 int mp_agg_import(sqlite3 *db, const char *path, const mp_pubkey *trusted,

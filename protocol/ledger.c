@@ -143,18 +143,7 @@ int mp_ledger_spent(sqlite3 *db, const char *series, double *spent)
 
 int mp_ledger_budget_get(sqlite3 *db, const char *series, char rho[32])
 {
-    sqlite3_stmt *st;
-    int rc;
-    if (mp_store_prepare(db, &st, "SELECT rho FROM budgets WHERE series = ?") != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        copy_col(rho, 32, st, 0);
-    sqlite3_finalize(st);
-    if (rc == SQLITE_ROW)
-        return 1;
-    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "ledger budget");
+    return mp_store_text(db, "SELECT rho FROM budgets WHERE series = ?", series, rho, 32);
 }
 
 int mp_ledger_budget_set(sqlite3 *db, const char *series, const char *rho)

@@ -25,6 +25,24 @@ int mp_store_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql)
     return 0;
 }
 
+int mp_store_text(sqlite3 *db, const char *sql, const char *key, char *out, size_t cap)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (mp_store_prepare(db, &st, sql) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *v = sqlite3_column_text(st, 0);
+        snprintf(out, cap, "%s", v != NULL ? (const char *)v : "");
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "lookup failed");
+}
+
 int mp_store_begin(sqlite3 *db)
 {
     return mp_store_exec(db, "BEGIN IMMEDIATE");

@@ -15,6 +15,7 @@
 #define MP_STORE_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 
 #include "error.h"
 
@@ -35,6 +36,10 @@ MP_WUR int mp_store_exec(sqlite3 *db, const char *sql);
 
 /* Prepare a statement; on failure the reason names the SQL error. */
 MP_WUR int mp_store_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql);
+
+/* The first column of the first row of `sql` with one text parameter bound to `key`, copied
+ * into out (cap bytes, NUL-terminated): 1 when a row was found, 0 when none, -1 on error. */
+MP_WUR int mp_store_text(sqlite3 *db, const char *sql, const char *key, char *out, size_t cap);
 
 /* Record the SQLite error of db as the library's error, with context; returns -1. */
 int mp_store_error(sqlite3 *db, const char *what);
