@@ -4,6 +4,8 @@
  * vectors, every refusal checked to leave the store exactly as it was.
  */
 #include "testutil.h"
+#include "testdb.h"
+#include "testworld.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -20,13 +22,8 @@
 #include "store.h"
 #include "submission.h"
 
-#define REGION "../../data/regions/midden-utrecht.json"
-#define NORGS 6
 #define NCELLS 5
 #define DEADLINE "2026-02-01T12:00:00Z"
-
-static const char *const org_ids[NORGS] = {"utrecht",  "stichtse-vecht", "lekstroom",
-                                           "fermwerk", "rsd-krh",        "uwv"};
 
 /* Cells: 0 stand total, 1..3 stand by sex (m, v, x); 4 werkend total. */
 static const char catalogue_json[] =
@@ -52,46 +49,16 @@ typedef struct world {
     char *sub[NORGS]; /* a valid submission file per organisation (index as org_ids) */
 } world;
 
-static char *write_signed(const char *dir, const char *name, const char *type, const cJSON *body,
-                          const mp_keypair *kp)
-{
-    char *text, *path = tu_path(dir, name);
-    size_t len;
-    assert_int_equal(mp_envelope_sign(&text, &len, type, body, kp), 0);
-    tu_write(path, text, len);
-    free(text);
-    return path;
-}
-
+/* A round of series "mu" with budget 1.5 (deadline DEADLINE). */
 static mp_spec_params round_params(const char *round_id)
 {
-    mp_spec_params p = {0};
-    p.round_id = round_id;
-    p.period_start = "2025-01-01";
-    p.period_end = "2025-12-31";
-    p.deadline = DEADLINE;
-    p.rho = "1";
-    p.series = "mu";
-    p.series_rho = "1.5";
-    p.series_spent = 0;
-    p.t = 1;
-    p.max_orgs = 2;
-    p.rounding = 1;
-    p.k_min = 3;
-    return p;
+    return tw_round_params(round_id, "1.5");
 }
 
 /* Build, sign and write a round; returns its path and (when spec != NULL) loads it. */
 static char *write_round(world *w, const mp_spec_params *p, const char *name, mp_spec **spec)
 {
-    cJSON *body;
-    if (mp_spec_build(&body, p, w->roster, w->catalogue) != 0)
-        fail_msg("spec build: %s", mp_error_get());
-    char *path = write_signed(w->dir, name, "round", body, w->coord);
-    cJSON_Delete(body);
-    if (spec != NULL && mp_spec_load(spec, path, w->roster) != 0)
-        fail_msg("spec load: %s", mp_error_get());
-    return path;
+    return tw_write_round(w->dir, w->coord, w->roster, w->catalogue, p, name, spec);
 }
 
 static int org_index(const char *id)
@@ -122,7 +89,7 @@ static char *write_submission(world *w, const mp_spec *spec, int i, const uint64
                               const char *name)
 {
     cJSON *body = submission_body(w, spec, i, plain);
-    char *path = write_signed(w->dir, name, "submission", body, w->orgs[i]);
+    char *path = tw_write_signed(w->dir, name, "submission", body, w->orgs[i]);
     cJSON_Delete(body);
     return path;
 }
@@ -130,21 +97,11 @@ static char *write_submission(world *w, const mp_spec *spec, int i, const uint64
 static int setup(void **state)
 {
     world *w = calloc(1, sizeof *w);
-    cJSON *body;
     assert_non_null(w);
     assert_int_equal(setenv("MIJLPAAL_NOW", "2026-01-15T09:00:00Z", 1), 0);
     w->dir = tu_mkdtemp();
-    assert_int_equal(mp_keys_generate(&w->coord, "coordinator"), 0);
-    for (int i = 0; i < NORGS; i++) {
-        assert_int_equal(mp_keys_generate(&w->orgs[i], org_ids[i]), 0);
-        w->pubs[i] = w->orgs[i]->pub;
-    }
-    if (mp_roster_build(&body, REGION, &w->coord->pub, w->pubs, NORGS) != 0)
-        fail_msg("roster build: %s", mp_error_get());
-    w->roster_path = write_signed(w->dir, "roster.json", "roster", body, w->coord);
-    cJSON_Delete(body);
-    if (mp_roster_load(&w->roster, w->roster_path, &w->coord->pub) != 0)
-        fail_msg("roster load: %s", mp_error_get());
+    tw_keys_generate(&w->coord, w->orgs, w->pubs);
+    w->roster_path = tw_roster(&w->roster, w->dir, w->coord, w->pubs);
     assert_int_equal(mp_canon_parse(&w->catalogue, catalogue_json, sizeof catalogue_json - 1), 0);
     mp_spec_params p = round_params("mu-2025");
     w->round_path = write_round(w, &p, "round.json", &w->spec);
@@ -173,11 +130,9 @@ static int teardown(void **state)
     mp_store_close(w->db);
     mp_spec_free(w->spec);
     mp_roster_free(w->roster);
-    mp_keys_free(w->coord);
-    for (int i = 0; i < NORGS; i++) {
-        mp_keys_free(w->orgs[i]);
+    tw_keys_free(w->coord, w->orgs);
+    for (int i = 0; i < NORGS; i++)
         free(w->sub[i]);
-    }
     cJSON_Delete(w->catalogue);
     free(w->roster_path);
     free(w->round_path);
@@ -229,30 +184,6 @@ static char *dump_store(sqlite3 *db)
     return buf;
 }
 
-static long long query_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st;
-    long long v;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static char *query_text(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st;
-    char *v;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_non_null(sqlite3_column_text(st, 0));
-    v = strdup((const char *)sqlite3_column_text(st, 0));
-    assert_non_null(v);
-    sqlite3_finalize(st);
-    return v;
-}
-
 static void open_round(world *w)
 {
     if (mp_agg_round_create(w->db, w->roster_path, w->round_path, &w->coord->pub) != 0)
@@ -296,20 +227,20 @@ static void import_refused(world *w, const char *path, const char *why)
 static void test_open_creates_wal_store(void **state)
 {
     world *w = *state;
-    char *mode = query_text(w->db, "PRAGMA journal_mode");
+    char *mode = tdb_text(w->db, "PRAGMA journal_mode", 1);
     assert_string_equal(mode, "wal");
     free(mode);
-    assert_int_equal(query_int(w->db, "PRAGMA user_version"), 2);
-    assert_int_equal(query_int(w->db, "PRAGMA application_id"), MP_APP_AGGREGATOR);
-    assert_int_equal(query_int(w->db, "PRAGMA foreign_keys"), 1);
-    assert_int_equal(query_int(w->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-                                      "AND name IN ('rounds','submissions','releases','log')"),
+    assert_int_equal(tdb_int(w->db, "PRAGMA user_version"), 2);
+    assert_int_equal(tdb_int(w->db, "PRAGMA application_id"), MP_APP_AGGREGATOR);
+    assert_int_equal(tdb_int(w->db, "PRAGMA foreign_keys"), 1);
+    assert_int_equal(tdb_int(w->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                                    "AND name IN ('rounds','submissions','releases','log')"),
                      4);
     /* Version 2 added the series budget columns. */
-    assert_int_equal(query_int(w->db, "SELECT count(*) FROM pragma_table_info('rounds') "
-                                      "WHERE name IN ('series', 'rho')"),
+    assert_int_equal(tdb_int(w->db, "SELECT count(*) FROM pragma_table_info('rounds') "
+                                    "WHERE name IN ('series', 'rho')"),
                      2);
-    assert_int_equal(query_int(w->db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"),
+    assert_int_equal(tdb_int(w->db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"),
                      2);
 
     /* Reopening an existing store without create works and migrates nothing. */
@@ -352,8 +283,8 @@ static void test_round_create(void **state)
     double spent;
     assert_int_equal(mp_agg_latest_round(w->db, rid), -1);
     open_round(w);
-    assert_int_equal(query_int(w->db, "SELECT count(*) FROM rounds"), 1);
-    char *st = query_text(w->db, "SELECT state FROM rounds WHERE round_id = 'mu-2025'");
+    assert_int_equal(tdb_int(w->db, "SELECT count(*) FROM rounds"), 1);
+    char *st = tdb_text(w->db, "SELECT state FROM rounds WHERE round_id = 'mu-2025'", 1);
     assert_string_equal(st, "open");
     free(st);
     /* What was stored is exactly the signed files, and the round's hash. */
@@ -361,16 +292,16 @@ static void test_round_create(void **state)
     size_t len;
     char hex[MP_HASH_HEX_BYTES];
     assert_int_equal(mp_file_read(w->round_path, 1 << 20, &file, &len), 0);
-    char *spec_text = query_text(w->db, "SELECT spec FROM rounds");
+    char *spec_text = tdb_text(w->db, "SELECT spec FROM rounds", 1);
     assert_string_equal(spec_text, (const char *)file);
     mp_hash_hex(hex, file, len);
-    char *h = query_text(w->db, "SELECT round_sha256 FROM rounds");
+    char *h = tdb_text(w->db, "SELECT round_sha256 FROM rounds", 1);
     assert_string_equal(h, hex);
     free(h);
     free(spec_text);
     free(file);
     assert_int_equal(mp_file_read(w->roster_path, 1 << 20, &file, &len), 0);
-    char *roster_text = query_text(w->db, "SELECT roster FROM rounds");
+    char *roster_text = tdb_text(w->db, "SELECT roster FROM rounds", 1);
     assert_string_equal(roster_text, (const char *)file);
     free(roster_text);
     free(file);
@@ -464,7 +395,7 @@ static void test_import(void **state)
     /* Five of the six, in the order of org_ids; uwv is kept for the deadline checks. */
     for (int i = 0; i < NORGS - 1; i++)
         import_ok(w, i);
-    assert_int_equal(query_int(w->db, "SELECT count(*) FROM submissions"), NORGS - 1);
+    assert_int_equal(tdb_int(w->db, "SELECT count(*) FROM submissions"), NORGS - 1);
 
     /* The exact same file again, and the same envelope with other whitespace. */
     import_refused(w, w->sub[0], "utrecht");
@@ -498,7 +429,7 @@ static void test_import(void **state)
     /* ... and one made for that round but claiming this round's id (cross-round replay). */
     cJSON *body = submission_body(w, spec2, 5, w->plain[5]);
     set_str(body, "round_id", "mu-2025");
-    char *replay = write_signed(w->dir, "sub-uwv-replay.json", "submission", body, w->orgs[5]);
+    char *replay = tw_write_signed(w->dir, "sub-uwv-replay.json", "submission", body, w->orgs[5]);
     cJSON_Delete(body);
     import_refused(w, replay, "round_sha256");
 
@@ -506,10 +437,10 @@ static void test_import(void **state)
     mp_keypair *stranger;
     assert_int_equal(mp_keys_generate(&stranger, "uwv"), 0);
     body = submission_body(w, w->spec, 5, w->plain[5]);
-    char *forged = write_signed(w->dir, "sub-forged.json", "submission", body, stranger);
+    char *forged = tw_write_signed(w->dir, "sub-forged.json", "submission", body, stranger);
     import_refused(w, forged, "not in the roster");
     /* Signed by a roster organisation for another one. */
-    char *other_org = write_signed(w->dir, "sub-other-org.json", "submission", body, w->orgs[0]);
+    char *other_org = tw_write_signed(w->dir, "sub-other-org.json", "submission", body, w->orgs[0]);
     import_refused(w, other_org, "claims to be from uwv");
     cJSON_Delete(body);
 
@@ -554,12 +485,12 @@ static void test_import(void **state)
         assert_int_equal(mp_file_read(w->sub[i], 1 << 20, &text, &len), 0);
         snprintf(sql, sizeof sql, "SELECT submission FROM submissions WHERE org = '%s'",
                  org_ids[i]);
-        char *stored = query_text(w->db, sql);
+        char *stored = tdb_text(w->db, sql, 1);
         assert_string_equal(stored, (const char *)text);
         free(stored);
         snprintf(sql, sizeof sql, "SELECT submission_sha256 FROM submissions WHERE org = '%s'",
                  org_ids[i]);
-        stored = query_text(w->db, sql);
+        stored = tdb_text(w->db, sql, 1);
         mp_hash_hex(hex, text, len);
         assert_string_equal(stored, hex);
         free(stored);
@@ -704,7 +635,7 @@ static void test_status_close_publish(void **state)
     assert_int_equal(mp_agg_status(w->db, w->spec, &s), 0);
     assert_string_equal(s.state, "closed");
     expected_sum(w, sum);
-    char *stored = query_text(w->db, "SELECT sum FROM rounds WHERE round_id = 'mu-2025'");
+    char *stored = tdb_text(w->db, "SELECT sum FROM rounds WHERE round_id = 'mu-2025'", 1);
     assert_int_equal(mp_vec_decode(got, NCELLS, stored), 0);
     assert_memory_equal(got, sum, sizeof sum);
     free(stored);
@@ -805,7 +736,7 @@ static void test_status_close_publish(void **state)
     /* The store holds the same release under its hash. */
     char hex[MP_HASH_HEX_BYTES];
     mp_hash_hex(hex, env->text, env->text_len);
-    char *rel = query_text(w->db, "SELECT release_sha256 FROM releases");
+    char *rel = tdb_text(w->db, "SELECT release_sha256 FROM releases", 1);
     assert_string_equal(rel, hex);
     free(rel);
     mp_envelope_free(env);
@@ -928,8 +859,8 @@ static void test_log(void **state)
     assert_non_null(strstr(mp_error_get(), "entry 2"));
 
     /* ... and also recomputes that entry's own hash: the next entry's link breaks. */
-    char *at = query_text(w->db, "SELECT at FROM log WHERE seq = 2");
-    char *p1 = query_text(w->db, "SELECT entry_sha256 FROM log WHERE seq = 1");
+    char *at = tdb_text(w->db, "SELECT at FROM log WHERE seq = 2", 1);
+    char *p1 = tdb_text(w->db, "SELECT entry_sha256 FROM log WHERE seq = 1", 1);
     char h[MP_HASH_HEX_BYTES], sql[256];
     entry_hash(h, p1, 2, at, "submission", "mu-2025", "utrecht 00");
     snprintf(sql, sizeof sql, "UPDATE log SET entry_sha256 = '%s' WHERE seq = 2", h);

@@ -7,27 +7,12 @@
  * X25519 secret = SHA-512(seed)[:32] as crypto_box_seed_keypair does); both gave these bytes.
  */
 #include "testutil.h"
+#include "testworld.h"
 
 #include "canon.h"
 #include "encoding.h"
 #include "envelope.h"
 #include "keys.h"
-
-/* Ed25519 and X25519 keys from seed bytes base..base+31 (the same seed for both). */
-static mp_keypair *kp_from_seed(const char *org, unsigned char base)
-{
-    mp_keypair *kp = sodium_malloc(sizeof *kp);
-    unsigned char seed[32];
-    assert_non_null(kp);
-    memset(kp, 0, sizeof *kp);
-    for (int i = 0; i < 32; i++)
-        seed[i] = (unsigned char)(base + i);
-    assert_int_equal(crypto_sign_seed_keypair(kp->pub.sign_pk, kp->sign_sk, seed), 0);
-    assert_int_equal(crypto_box_seed_keypair(kp->pub.kx_pk, kp->kx_sk, seed), 0);
-    strcpy(kp->pub.org, org);
-    mp_key_id(kp->pub.key_id, kp->pub.sign_pk, kp->pub.kx_pk);
-    return kp;
-}
 
 static const char known_env[] =
     "{\"body\":{\"x\":1},\"mijlpaal\":1,\"sig\":"
@@ -46,7 +31,7 @@ static cJSON *body_x1(void)
 static void test_known_answer(void **state)
 {
     (void)state;
-    mp_keypair *kp = kp_from_seed("org-a", 0);
+    mp_keypair *kp = tw_kp_from_seed("org-a", 0);
     cJSON *body = body_x1();
     char *text, hex[MP_HASH_HEX_BYTES];
     size_t len;
@@ -158,7 +143,7 @@ static int accepts(const char *text, size_t len, const char *type, const mp_pubk
 static void test_every_bit_flip_refused(void **state)
 {
     (void)state;
-    mp_keypair *kp = kp_from_seed("org-a", 0);
+    mp_keypair *kp = tw_kp_from_seed("org-a", 0);
     cJSON *body = body_x1();
     char *text;
     size_t len;
@@ -189,7 +174,7 @@ static void test_every_bit_flip_refused(void **state)
 static void test_every_byte_substitution_refused(void **state)
 {
     (void)state;
-    mp_keypair *kp = kp_from_seed("org-a", 0);
+    mp_keypair *kp = tw_kp_from_seed("org-a", 0);
     cJSON *body = body_x1();
     char *text;
     size_t len;
@@ -221,7 +206,7 @@ static void test_every_byte_substitution_refused(void **state)
 static void test_signer_hex_case_is_canonical(void **state)
 {
     (void)state;
-    mp_keypair *kp = kp_from_seed("org-a", 0);
+    mp_keypair *kp = tw_kp_from_seed("org-a", 0);
     cJSON *body = body_x1();
     char *text;
     size_t len;
@@ -255,7 +240,7 @@ static void test_signer_hex_case_is_canonical(void **state)
 static void test_escaped_nul_in_body_refused(void **state)
 {
     (void)state;
-    mp_keypair *kp = kp_from_seed("org-a", 0);
+    mp_keypair *kp = tw_kp_from_seed("org-a", 0);
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "label", "uitstroom");
     char *text;
@@ -284,7 +269,7 @@ static void test_escaped_nul_in_body_refused(void **state)
 static void test_wrong_key_refused(void **state)
 {
     (void)state;
-    mp_keypair *a = kp_from_seed("org-a", 0), *b = kp_from_seed("org-b", 0x20);
+    mp_keypair *a = tw_kp_from_seed("org-a", 0), *b = tw_kp_from_seed("org-b", 0x20);
     cJSON *body = body_x1();
     char *text, *tb;
     size_t len, lb;
@@ -327,7 +312,7 @@ static void test_wrong_key_refused(void **state)
 static void test_type_binding(void **state)
 {
     (void)state;
-    mp_keypair *kp = kp_from_seed("org-a", 0);
+    mp_keypair *kp = tw_kp_from_seed("org-a", 0);
     cJSON *body = body_x1();
     char *text;
     size_t len;
@@ -358,7 +343,7 @@ static void test_type_binding(void **state)
 static void test_malformed_envelopes(void **state)
 {
     (void)state;
-    mp_keypair *kp = kp_from_seed("org-a", 0);
+    mp_keypair *kp = tw_kp_from_seed("org-a", 0);
     mp_envelope *e = NULL;
     const char *sig = "v8hx0sBkEz3phWRKKUR7uZkXkcEtWvdAiGFplOMysyA7CXTgHfx25h/wjq0Nj62j9SKywgGmeG8z"
                       "FCZHphi6Dw==";
@@ -436,7 +421,7 @@ static void test_load_from_file(void **state)
 {
     (void)state;
     char *dir = tu_mkdtemp(), *path = tu_path(dir, "doc.json"), *missing = tu_path(dir, "no");
-    mp_keypair *kp = kp_from_seed("org-a", 0);
+    mp_keypair *kp = tw_kp_from_seed("org-a", 0);
     mp_envelope *e;
     tu_write(path, known_env, strlen(known_env));
     assert_int_equal(mp_envelope_load(&e, path, "test"), 0);

@@ -3,6 +3,7 @@
  * signed roster for Midden-Utrecht built in the fixture.
  */
 #include "testutil.h"
+#include "testworld.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -14,12 +15,6 @@
 #include "ingest.h"
 #include "keys.h"
 #include "roster.h"
-
-#define REGION "../../data/regions/midden-utrecht.json"
-#define NORGS 6
-
-static const char *const org_ids[NORGS] = {"utrecht",  "stichtse-vecht", "lekstroom",
-                                           "fermwerk", "rsd-krh",        "uwv"};
 
 /* Cells: 0 uitstroom total, 1..3 sex (M, V, X); 4 stand total, 5..7 focus (sh, ao, rest). */
 static const char catalogue_json[] =
@@ -50,26 +45,11 @@ static int setup(void **state)
 {
     world *w = calloc(1, sizeof *w);
     mp_pubkey pubs[NORGS];
-    cJSON *body, *cj;
-    char *text;
-    size_t len;
+    cJSON *cj;
     assert_non_null(w);
     w->dir = tu_mkdtemp();
-    assert_int_equal(mp_keys_generate(&w->coord, "coordinator"), 0);
-    for (int i = 0; i < NORGS; i++) {
-        assert_int_equal(mp_keys_generate(&w->orgs[i], org_ids[i]), 0);
-        pubs[i] = w->orgs[i]->pub;
-    }
-    if (mp_roster_build(&body, REGION, &w->coord->pub, pubs, NORGS) != 0)
-        fail_msg("roster build: %s", mp_error_get());
-    assert_int_equal(mp_envelope_sign(&text, &len, "roster", body, w->coord), 0);
-    char *rpath = tu_path(w->dir, "roster.json");
-    tu_write(rpath, text, len);
-    if (mp_roster_load(&w->roster, rpath, &w->coord->pub) != 0)
-        fail_msg("roster load: %s", mp_error_get());
-    free(rpath);
-    free(text);
-    cJSON_Delete(body);
+    tw_keys_generate(&w->coord, w->orgs, pubs);
+    free(tw_roster(&w->roster, w->dir, w->coord, pubs));
     assert_int_equal(mp_canon_parse(&cj, catalogue_json, sizeof catalogue_json - 1), 0);
     if (mp_catalogue_parse(&w->cat, cj) != 0)
         fail_msg("catalogue: %s", mp_error_get());
@@ -92,9 +72,7 @@ static int teardown(void **state)
     world *w = *state;
     mp_roster_free(w->roster);
     mp_catalogue_free(w->cat);
-    mp_keys_free(w->coord);
-    for (int i = 0; i < NORGS; i++)
-        mp_keys_free(w->orgs[i]);
+    tw_keys_free(w->coord, w->orgs);
     free(w->csv);
     tu_rmdir(w->dir);
     free(w);

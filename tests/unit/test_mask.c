@@ -5,6 +5,7 @@
  * primitives directly, so that a change to either is caught, not just self-consistency.
  */
 #include "testutil.h"
+#include "testworld.h"
 
 #include <math.h>
 
@@ -43,22 +44,6 @@ static void free_parties(mp_keypair **kps, mp_pubkey *pubs, size_t n)
         mp_keys_free(kps[i]);
     free(kps);
     free(pubs);
-}
-
-/* Keys from a fixed seed, for the deterministic statistical test. */
-static mp_keypair *kp_from_seed(const char *org, unsigned char base)
-{
-    mp_keypair *kp = sodium_malloc(sizeof *kp);
-    unsigned char seed[32];
-    assert_non_null(kp);
-    memset(kp, 0, sizeof *kp);
-    for (int i = 0; i < 32; i++)
-        seed[i] = (unsigned char)(base + i);
-    assert_int_equal(crypto_sign_seed_keypair(kp->pub.sign_pk, kp->sign_sk, seed), 0);
-    assert_int_equal(crypto_box_seed_keypair(kp->pub.kx_pk, kp->kx_sk, seed), 0);
-    strcpy(kp->pub.org, org);
-    mp_key_id(kp->pub.key_id, kp->pub.sign_pk, kp->pub.kx_pk);
-    return kp;
 }
 
 /* The seed by its definition in mask.h. */
@@ -285,8 +270,8 @@ static void test_masked_vector_looks_uniform(void **state)
     const size_t d = 4096;
     const double chi_limit = 330.5; /* chi-square, 255 df, p = 0.001 */
     const double z_limit = 4.0;     /* per bit position, about p = 6e-5 each */
-    mp_keypair *kps[3] = {kp_from_seed("gemeente-a", 0x00), kp_from_seed("gemeente-b", 0x40),
-                          kp_from_seed("gemeente-c", 0x80)};
+    mp_keypair *kps[3] = {tw_kp_from_seed("gemeente-a", 0x00), tw_kp_from_seed("gemeente-b", 0x40),
+                          tw_kp_from_seed("gemeente-c", 0x80)};
     mp_pubkey pubs[3] = {kps[0]->pub, kps[1]->pub, kps[2]->pub};
     unsigned char rh[32];
     mp_hash(rh, "statistics", 10);

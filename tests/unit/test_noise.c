@@ -14,30 +14,16 @@
  *     variance of the discrete distribution (standard error from its fourth moment).
  */
 #include "testutil.h"
+#include "teststats.h"
 
 #include <math.h>
 
 #include "noise.h"
 #include "rng.h"
 
-static mp_rng *seeded(unsigned char tag)
-{
-    unsigned char seed[MP_RNG_SEEDBYTES];
-    memset(seed, 0, sizeof seed);
-    seed[0] = tag;
-    seed[31] = 0xa5;
-    mp_rng *r = NULL;
-    assert_int_equal(mp_rng_new_seeded(&r, seed), 0);
-    return r;
-}
-
 /* ---- reference distributions ------------------------------------------------------------- */
 
-/* A pmf on [lo, hi]; the mass outside is below 1e-20 and ignored. */
-typedef struct {
-    int64_t lo, hi;
-    double *p;
-} pmf;
+/* Reference pmfs (type pmf: teststats.h); the mass outside [lo, hi] is below 1e-20 and ignored. */
 
 static pmf pmf_dgauss(double sigma2)
 {
@@ -73,39 +59,6 @@ static double pmf_moment(const pmf *f, int k)
 }
 
 /* ---- statistics ---------------------------------------------------------------------------- */
-
-/* Chi-square critical value at p = 1e-5 (Wilson-Hilferty: within a few percent for df >= 3). */
-static double chi2_crit(int df)
-{
-    double h = 2.0 / (9.0 * df);
-    double c = 1 - h + 4.2649 * sqrt(h);
-    return df * c * c * c;
-}
-
-/* Chi-square of observed counts (over [f->lo, f->hi]) against n * f. */
-static void assert_fits(const pmf *f, const unsigned long *counts, long n)
-{
-    double chi2 = 0, e = 0, o = 0, last_e = 0, last_o = 0;
-    int bins = 0;
-    for (int64_t x = f->lo; x <= f->hi; x++) {
-        e += f->p[x - f->lo] * (double)n;
-        o += (double)counts[x - f->lo];
-        if (e >= 5) {
-            chi2 += (o - e) * (o - e) / e;
-            bins++;
-            last_e = e;
-            last_o = o;
-            e = o = 0;
-        }
-    }
-    if (e > 0 || o > 0) { /* fold the leftover right tail into the last bin */
-        chi2 -= (last_o - last_e) * (last_o - last_e) / last_e;
-        chi2 += (last_o + o - last_e - e) * (last_o + o - last_e - e) / (last_e + e);
-    }
-    assert_true(bins >= 3);
-    if (chi2 >= chi2_crit(bins - 1))
-        fail_msg("chi-square %.1f with %d bins exceeds %.1f", chi2, bins, chi2_crit(bins - 1));
-}
 
 typedef struct {
     long n, pos, neg;
@@ -157,7 +110,7 @@ static void test_bernoulli_frequency(void **state)
 {
     (void)state;
     const uint64_t cases[][2] = {{1, 3}, {7, 10}, {1, 1000}, {0, 5}, {5, 5}};
-    mp_rng *r = seeded(1);
+    mp_rng *r = ts_seeded(1);
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         long hits = 0, n = 200000;
         for (long i = 0; i < n; i++) {
@@ -175,7 +128,7 @@ static void test_bernoulli_exp_frequency(void **state)
 {
     (void)state;
     const uint64_t cases[][2] = {{0, 1}, {1, 3}, {1, 1}, {5, 2}, {7, 3}, {3000000, 1000000}};
-    mp_rng *r = seeded(2);
+    mp_rng *r = ts_seeded(2);
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         long hits = 0, n = 200000;
         for (long i = 0; i < n; i++) {
@@ -192,7 +145,7 @@ static void test_bernoulli_exp_frequency(void **state)
 static void test_bernoulli_exp_large(void **state)
 {
     (void)state;
-    mp_rng *r = seeded(3);
+    mp_rng *r = ts_seeded(3);
     for (int i = 0; i < 10000; i++) {
         int b = -1;
         assert_int_equal(mp_noise_bernoulli_exp(r, 40, 1, &b), 0);
@@ -212,7 +165,7 @@ static void run_dlaplace(unsigned char seed, uint64_t num, uint64_t den, long n)
     unsigned long *counts = calloc((size_t)(f.hi - f.lo + 1), sizeof *counts);
     assert_non_null(counts);
     moments m = {0};
-    mp_rng *r = seeded(seed);
+    mp_rng *r = ts_seeded(seed);
     for (long i = 0; i < n; i++) {
         int64_t x;
         assert_int_equal(mp_noise_dlaplace(r, num, den, &x), 0);
@@ -220,7 +173,7 @@ static void run_dlaplace(unsigned char seed, uint64_t num, uint64_t den, long n)
         counts[x - f.lo]++;
         moments_add(&m, x);
     }
-    assert_fits(&f, counts, n);
+    ts_assert_fits(&f, counts, n);
     assert_moments(&m, pmf_moment(&f, 2), pmf_moment(&f, 4));
     mp_rng_free(r);
     free(counts);
@@ -241,7 +194,7 @@ static void test_dlaplace_fit(void **state)
 static void test_dlaplace_tiny_scale(void **state)
 {
     (void)state;
-    mp_rng *r = seeded(15);
+    mp_rng *r = ts_seeded(15);
     for (int i = 0; i < 2000; i++) {
         int64_t x = 1;
         assert_int_equal(mp_noise_dlaplace(r, 1, MP_NOISE_MAX_DEN, &x), 0);
@@ -257,7 +210,7 @@ static void run_dgauss_fit(unsigned char seed, uint64_t num, uint64_t den, long 
     unsigned long *counts = calloc((size_t)(f.hi - f.lo + 1), sizeof *counts);
     assert_non_null(counts);
     moments m = {0};
-    mp_rng *r = seeded(seed);
+    mp_rng *r = ts_seeded(seed);
     for (long i = 0; i < n; i++) {
         int64_t x;
         assert_int_equal(mp_noise_dgauss(r, num, den, &x), 0);
@@ -265,7 +218,7 @@ static void run_dgauss_fit(unsigned char seed, uint64_t num, uint64_t den, long 
         counts[x - f.lo]++;
         moments_add(&m, x);
     }
-    assert_fits(&f, counts, n);
+    ts_assert_fits(&f, counts, n);
     assert_moments(&m, pmf_moment(&f, 2), pmf_moment(&f, 4));
     mp_rng_free(r);
     free(counts);
@@ -293,7 +246,7 @@ static void test_dgauss_small_sigma_variance(void **state)
     double var = pmf_moment(&f, 2);
     assert_true(var < 0.25 * 0.9); /* the reference itself: about 0.2157 */
     moments m = {0};
-    mp_rng *r = seeded(26);
+    mp_rng *r = ts_seeded(26);
     for (int i = 0; i < 200000; i++) {
         int64_t x;
         assert_int_equal(mp_noise_dgauss(r, 1, 4, &x), 0);
@@ -308,7 +261,7 @@ static void test_dgauss_small_sigma_variance(void **state)
 static void test_dgauss_reproducible(void **state)
 {
     (void)state;
-    mp_rng *a = seeded(27), *b = seeded(27);
+    mp_rng *a = ts_seeded(27), *b = ts_seeded(27);
     for (int i = 0; i < 1000; i++) {
         int64_t x, y;
         assert_int_equal(mp_noise_dgauss(a, 10000, 7, &x), 0);
@@ -332,7 +285,7 @@ static void test_dgauss_sum_of_shares(void **state)
     assert_true(fabs(var - 625.0) < 1e-6);
 
     moments m = {0};
-    mp_rng *r = seeded(28);
+    mp_rng *r = ts_seeded(28);
     for (int i = 0; i < N; i++) {
         int64_t s = 0;
         for (int k = 0; k < SHARES; k++) {
@@ -354,7 +307,7 @@ static void run_dgauss_moments(unsigned char seed, uint64_t num, uint64_t den, l
 {
     double var = (double)num / (double)den;
     moments m = {0};
-    mp_rng *r = seeded(seed);
+    mp_rng *r = ts_seeded(seed);
     for (long i = 0; i < n; i++) {
         int64_t x;
         assert_int_equal(mp_noise_dgauss(r, num, den, &x), 0);
@@ -385,14 +338,7 @@ static void test_dgauss_large_sigma(void **state)
  */
 enum { DGAUSS, DLAPLACE, BEXP };
 
-static const struct {
-    int kind;
-    unsigned char seed;
-    uint64_t num, den;
-    int count;
-    int64_t first[6];
-    uint64_t digest;
-} known[] = {
+static const ts_known known[] = {
     {DGAUSS,
      50,
      UINT64_C(5),
@@ -443,7 +389,7 @@ static void test_known_answers(void **state)
 {
     (void)state;
     for (size_t c = 0; c < sizeof known / sizeof known[0]; c++) {
-        mp_rng *r = seeded(known[c].seed);
+        mp_rng *r = ts_seeded(known[c].seed);
         uint64_t h = UINT64_C(0xcbf29ce484222325);
         for (int i = 0; i < known[c].count; i++) {
             int64_t x = 0;
@@ -467,34 +413,26 @@ static void test_known_answers(void **state)
     }
 }
 
-static void expect_failure(int rc, const char *needle)
-{
-    assert_int_equal(rc, -1);
-    if (strstr(mp_error_get(), needle) == NULL)
-        fail_msg("reason \"%s\" lacks \"%s\"", mp_error_get(), needle);
-    mp_error_clear();
-}
-
 static void test_parameter_bounds(void **state)
 {
     (void)state;
-    mp_rng *r = seeded(40);
+    mp_rng *r = ts_seeded(40);
     int b;
     int64_t x;
 
-    expect_failure(mp_noise_bernoulli(r, 0, 0, &b), "denominator");
-    expect_failure(mp_noise_bernoulli(r, 5, 4, &b), "exceeds 1");
-    expect_failure(mp_noise_bernoulli(r, 1, MP_NOISE_MAX_DEN + 1, &b), "2^32");
-    expect_failure(mp_noise_bernoulli_exp(r, 1, 0, &b), "denominator");
-    expect_failure(mp_noise_bernoulli_exp(r, 1, MP_NOISE_MAX_DEN + 1, &b), "2^32");
-    expect_failure(mp_noise_dlaplace(r, 0, 1, &x), "positive");
-    expect_failure(mp_noise_dlaplace(r, 1, 0, &x), "denominator");
-    expect_failure(mp_noise_dlaplace(r, MP_NOISE_MAX_SIGMA2 + 1, 1, &x), "2^40");
-    expect_failure(mp_noise_dgauss(r, 0, 1, &x), "positive");
-    expect_failure(mp_noise_dgauss(r, 1, 0, &x), "denominator");
-    expect_failure(mp_noise_dgauss(r, 1, MP_NOISE_MAX_DEN + 1, &x), "2^32");
-    expect_failure(mp_noise_dgauss(r, MP_NOISE_MAX_SIGMA2 + 1, 1, &x), "2^40");
-    expect_failure(mp_noise_dgauss(r, 2 * MP_NOISE_MAX_SIGMA2 + 1, 2, &x), "2^40");
+    ts_expect_failure(mp_noise_bernoulli(r, 0, 0, &b), "denominator");
+    ts_expect_failure(mp_noise_bernoulli(r, 5, 4, &b), "exceeds 1");
+    ts_expect_failure(mp_noise_bernoulli(r, 1, MP_NOISE_MAX_DEN + 1, &b), "2^32");
+    ts_expect_failure(mp_noise_bernoulli_exp(r, 1, 0, &b), "denominator");
+    ts_expect_failure(mp_noise_bernoulli_exp(r, 1, MP_NOISE_MAX_DEN + 1, &b), "2^32");
+    ts_expect_failure(mp_noise_dlaplace(r, 0, 1, &x), "positive");
+    ts_expect_failure(mp_noise_dlaplace(r, 1, 0, &x), "denominator");
+    ts_expect_failure(mp_noise_dlaplace(r, MP_NOISE_MAX_SIGMA2 + 1, 1, &x), "2^40");
+    ts_expect_failure(mp_noise_dgauss(r, 0, 1, &x), "positive");
+    ts_expect_failure(mp_noise_dgauss(r, 1, 0, &x), "denominator");
+    ts_expect_failure(mp_noise_dgauss(r, 1, MP_NOISE_MAX_DEN + 1, &x), "2^32");
+    ts_expect_failure(mp_noise_dgauss(r, MP_NOISE_MAX_SIGMA2 + 1, 1, &x), "2^40");
+    ts_expect_failure(mp_noise_dgauss(r, 2 * MP_NOISE_MAX_SIGMA2 + 1, 2, &x), "2^40");
 
     /* Exactly at the bounds is allowed. */
     assert_int_equal(mp_noise_bernoulli(r, MP_NOISE_MAX_DEN, MP_NOISE_MAX_DEN, &b), 0);

@@ -14,6 +14,7 @@
  * inequality), and these builds keep assert(), so every draw below also checks it.
  */
 #include "testutil.h"
+#include "teststats.h"
 
 #include <math.h>
 
@@ -21,24 +22,9 @@
 #include "rng.h"
 #include "skellam.h"
 
-static mp_rng *seeded(unsigned char tag)
-{
-    unsigned char seed[MP_RNG_SEEDBYTES];
-    memset(seed, 0, sizeof seed);
-    seed[0] = tag;
-    seed[31] = 0xa5;
-    mp_rng *r = NULL;
-    assert_int_equal(mp_rng_new_seeded(&r, seed), 0);
-    return r;
-}
-
 /* ---- reference distributions ------------------------------------------------------------- */
 
-/* A pmf on [lo, hi]; the mass outside is below 1e-25 and ignored. */
-typedef struct {
-    int64_t lo, hi;
-    double *p;
-} pmf;
+/* Reference pmfs (type pmf: teststats.h); the mass outside [lo, hi] is below 1e-25 and ignored. */
 
 static pmf pmf_poisson(double lambda)
 {
@@ -77,39 +63,6 @@ static double pmf_mass(const pmf *f)
 
 /* ---- statistics ---------------------------------------------------------------------------- */
 
-/* Chi-square critical value at p = 1e-5 (Wilson-Hilferty: within a few percent for df >= 3). */
-static double chi2_crit(int df)
-{
-    double h = 2.0 / (9.0 * df);
-    double c = 1 - h + 4.2649 * sqrt(h);
-    return df * c * c * c;
-}
-
-/* Chi-square of observed counts (over [f->lo, f->hi]) against n * f. */
-static void assert_fits(const pmf *f, const unsigned long *counts, long n)
-{
-    double chi2 = 0, e = 0, o = 0, last_e = 0, last_o = 0;
-    int bins = 0;
-    for (int64_t x = f->lo; x <= f->hi; x++) {
-        e += f->p[x - f->lo] * (double)n;
-        o += (double)counts[x - f->lo];
-        if (e >= 5) {
-            chi2 += (o - e) * (o - e) / e;
-            bins++;
-            last_e = e;
-            last_o = o;
-            e = o = 0;
-        }
-    }
-    if (e > 0 || o > 0) { /* fold the leftover right tail into the last bin */
-        chi2 -= (last_o - last_e) * (last_o - last_e) / last_e;
-        chi2 += (last_o + o - last_e - e) * (last_o + o - last_e - e) / (last_e + e);
-    }
-    assert_true(bins >= 3);
-    if (chi2 >= chi2_crit(bins - 1))
-        fail_msg("chi-square %.1f with %d bins exceeds %.1f", chi2, bins, chi2_crit(bins - 1));
-}
-
 typedef struct {
     long n;
     double shift, sum, sumsq; /* of x - shift, for accuracy at large means */
@@ -144,7 +97,7 @@ static void run_poisson_fit(unsigned char seed, uint64_t num, uint64_t den, long
     unsigned long *counts = calloc((size_t)(f.hi - f.lo + 1), sizeof *counts);
     assert_non_null(counts);
     moments m = {.shift = floor(lambda)};
-    mp_rng *r = seeded(seed);
+    mp_rng *r = ts_seeded(seed);
     for (long i = 0; i < n; i++) {
         uint64_t x;
         assert_int_equal(mp_noise_poisson(r, num, den, &x), 0);
@@ -152,7 +105,7 @@ static void run_poisson_fit(unsigned char seed, uint64_t num, uint64_t den, long
         counts[x - (uint64_t)f.lo]++;
         moments_add(&m, (double)x);
     }
-    assert_fits(&f, counts, n);
+    ts_assert_fits(&f, counts, n);
     assert_moments(&m, lambda, lambda, lambda + 3 * lambda * lambda);
     mp_rng_free(r);
     free(counts);
@@ -185,7 +138,7 @@ static void run_poisson_moments(unsigned char seed, uint64_t num, uint64_t den, 
 {
     double lambda = (double)num / (double)den;
     moments m = {.shift = floor(lambda)};
-    mp_rng *r = seeded(seed);
+    mp_rng *r = ts_seeded(seed);
     for (long i = 0; i < n; i++) {
         uint64_t x;
         assert_int_equal(mp_noise_poisson(r, num, den, &x), 0);
@@ -208,7 +161,7 @@ static void test_poisson_large_mean(void **state)
 static void test_poisson_tiny_mean(void **state)
 {
     (void)state;
-    mp_rng *r = seeded(14);
+    mp_rng *r = ts_seeded(14);
     for (int i = 0; i < 5000; i++) {
         uint64_t x = 1;
         assert_int_equal(mp_noise_poisson(r, 1, MP_NOISE_MAX_DEN, &x), 0);
@@ -227,7 +180,7 @@ static void run_skellam_fit(unsigned char seed, uint64_t num, uint64_t den, long
     unsigned long *counts = calloc((size_t)(f.hi - f.lo + 1), sizeof *counts);
     assert_non_null(counts);
     moments m = {0};
-    mp_rng *r = seeded(seed);
+    mp_rng *r = ts_seeded(seed);
     for (long i = 0; i < n; i++) {
         int64_t x;
         assert_int_equal(mp_noise_skellam(r, num, den, &x), 0);
@@ -235,7 +188,7 @@ static void run_skellam_fit(unsigned char seed, uint64_t num, uint64_t den, long
         counts[x - f.lo]++;
         moments_add(&m, (double)x);
     }
-    assert_fits(&f, counts, n);
+    ts_assert_fits(&f, counts, n);
     assert_moments(&m, 0, v, v + 3 * v * v);
     mp_rng_free(r);
     free(counts);
@@ -259,7 +212,7 @@ static void run_sum_of_shares(unsigned char seed, uint64_t v, long n)
     unsigned long *counts = calloc((size_t)(f.hi - f.lo + 1), sizeof *counts);
     assert_non_null(counts);
     moments m = {0};
-    mp_rng *r = seeded(seed);
+    mp_rng *r = ts_seeded(seed);
     for (long i = 0; i < n; i++) {
         int64_t s = 0;
         for (int k = 0; k < SHARES; k++) {
@@ -271,7 +224,7 @@ static void run_sum_of_shares(unsigned char seed, uint64_t v, long n)
         counts[s - f.lo]++;
         moments_add(&m, (double)s);
     }
-    assert_fits(&f, counts, n);
+    ts_assert_fits(&f, counts, n);
     double var = (double)v;
     assert_moments(&m, 0, var, var + 3 * var * var);
     double s2 = m.sumsq / (double)m.n;
@@ -292,7 +245,7 @@ static void test_skellam_large_variance(void **state)
 {
     (void)state;
     moments m = {0};
-    mp_rng *r = seeded(26);
+    mp_rng *r = ts_seeded(26);
     const double v = (double)MP_SKELLAM_MAX_VARIANCE;
     for (int i = 0; i < 40; i++) {
         int64_t x;
@@ -307,7 +260,7 @@ static void test_skellam_large_variance(void **state)
 static void test_reproducible(void **state)
 {
     (void)state;
-    mp_rng *a = seeded(27), *b = seeded(27), *c = seeded(28);
+    mp_rng *a = ts_seeded(27), *b = ts_seeded(27), *c = ts_seeded(28);
     int differ = 0;
     for (int i = 0; i < 1000; i++) {
         int64_t x, y, z;
@@ -337,14 +290,7 @@ static void test_reproducible(void **state)
  */
 enum { POISSON, SKELLAM };
 
-static const struct {
-    int kind;
-    unsigned char seed;
-    uint64_t num, den;
-    int count;
-    int64_t first[6];
-    uint64_t digest;
-} known[] = {
+static const ts_known known[] = {
     {POISSON, 50, 1, 3, 2000, {0, 0, 1, 0, 1, 1}, UINT64_C(0xb77034348f9d34dc)},
     {POISSON, 51, 7, 2, 2000, {9, 2, 4, 7, 6, 5}, UINT64_C(0x7cc6f6981dd0b154)},
     {POISSON,
@@ -391,7 +337,7 @@ static void test_known_answers(void **state)
 {
     (void)state;
     for (size_t c = 0; c < sizeof known / sizeof known[0]; c++) {
-        mp_rng *r = seeded(known[c].seed);
+        mp_rng *r = ts_seeded(known[c].seed);
         uint64_t h = UINT64_C(0xcbf29ce484222325);
         for (int i = 0; i < known[c].count; i++) {
             int64_t x = 0;
@@ -413,32 +359,24 @@ static void test_known_answers(void **state)
     }
 }
 
-static void expect_failure(int rc, const char *needle)
-{
-    assert_int_equal(rc, -1);
-    if (strstr(mp_error_get(), needle) == NULL)
-        fail_msg("reason \"%s\" lacks \"%s\"", mp_error_get(), needle);
-    mp_error_clear();
-}
-
 static void test_parameter_bounds(void **state)
 {
     (void)state;
-    mp_rng *r = seeded(40);
+    mp_rng *r = ts_seeded(40);
     uint64_t u = 7;
     int64_t x = 7;
 
-    expect_failure(mp_noise_poisson(r, 1, 0, &u), "denominator");
-    expect_failure(mp_noise_poisson(r, 1, MP_NOISE_MAX_DEN + 1, &u), "2^32");
-    expect_failure(mp_noise_poisson(r, 0, 1, &u), "positive");
-    expect_failure(mp_noise_poisson(r, MP_SKELLAM_MAX_MEAN + 1, 1, &u), "2^40");
-    expect_failure(mp_noise_poisson(r, 2 * MP_SKELLAM_MAX_MEAN + 1, 2, &u), "2^40");
-    expect_failure(mp_noise_poisson(r, UINT64_MAX, 1, &u), "2^40");
-    expect_failure(mp_noise_skellam(r, 1, 0, &x), "denominator");
-    expect_failure(mp_noise_skellam(r, 1, MP_NOISE_MAX_DEN + 1, &x), "2^32");
-    expect_failure(mp_noise_skellam(r, 0, 1, &x), "positive");
-    expect_failure(mp_noise_skellam(r, MP_SKELLAM_MAX_VARIANCE + 1, 1, &x), "2^40");
-    expect_failure(mp_noise_skellam(r, 3 * MP_SKELLAM_MAX_VARIANCE + 1, 3, &x), "2^40");
+    ts_expect_failure(mp_noise_poisson(r, 1, 0, &u), "denominator");
+    ts_expect_failure(mp_noise_poisson(r, 1, MP_NOISE_MAX_DEN + 1, &u), "2^32");
+    ts_expect_failure(mp_noise_poisson(r, 0, 1, &u), "positive");
+    ts_expect_failure(mp_noise_poisson(r, MP_SKELLAM_MAX_MEAN + 1, 1, &u), "2^40");
+    ts_expect_failure(mp_noise_poisson(r, 2 * MP_SKELLAM_MAX_MEAN + 1, 2, &u), "2^40");
+    ts_expect_failure(mp_noise_poisson(r, UINT64_MAX, 1, &u), "2^40");
+    ts_expect_failure(mp_noise_skellam(r, 1, 0, &x), "denominator");
+    ts_expect_failure(mp_noise_skellam(r, 1, MP_NOISE_MAX_DEN + 1, &x), "2^32");
+    ts_expect_failure(mp_noise_skellam(r, 0, 1, &x), "positive");
+    ts_expect_failure(mp_noise_skellam(r, MP_SKELLAM_MAX_VARIANCE + 1, 1, &x), "2^40");
+    ts_expect_failure(mp_noise_skellam(r, 3 * MP_SKELLAM_MAX_VARIANCE + 1, 3, &x), "2^40");
     assert_int_equal(u, 7); /* untouched on failure */
     assert_int_equal(x, 7);
 

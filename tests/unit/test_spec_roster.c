@@ -3,6 +3,7 @@
  * (protocol/spec.c), built from data/regions/midden-utrecht.json with fresh keys.
  */
 #include "testutil.h"
+#include "testworld.h"
 
 #include <math.h>
 
@@ -13,12 +14,6 @@
 #include "roster.h"
 #include "privacy.h"
 #include "spec.h"
-
-#define REGION "../../data/regions/midden-utrecht.json"
-#define NORGS 6
-
-static const char *const org_ids[NORGS] = {"utrecht",  "stichtse-vecht", "lekstroom",
-                                           "fermwerk", "rsd-krh",        "uwv"};
 
 static const char small_catalogue[] =
     "{\"mijlpaal_catalogue\":1,\"id\":\"t\",\"version\":1,\"title\":\"T\",\"dimensions\":{},"
@@ -34,37 +29,15 @@ typedef struct world {
     cJSON *catalogue;
 } world;
 
-/* Sign `body` as `type` with kp and write it to dir/name; returns the path. */
-static char *write_signed(const char *dir, const char *name, const char *type, const cJSON *body,
-                          const mp_keypair *kp)
-{
-    char *text, *path = tu_path(dir, name);
-    size_t len;
-    assert_int_equal(mp_envelope_sign(&text, &len, type, body, kp), 0);
-    tu_write(path, text, len);
-    free(text);
-    return path;
-}
-
 static int setup(void **state)
 {
     world *w = calloc(1, sizeof *w);
-    cJSON *body;
     assert_non_null(w);
     assert_int_equal(setenv("MIJLPAAL_NOW", "2026-01-15T09:00:00Z", 1), 0);
     w->dir = tu_mkdtemp();
-    assert_int_equal(mp_keys_generate(&w->coord, "coordinator"), 0);
+    tw_keys_generate(&w->coord, w->orgs, w->pubs);
     assert_int_equal(mp_keys_generate(&w->other_coord, "coordinator"), 0);
-    for (int i = 0; i < NORGS; i++) {
-        assert_int_equal(mp_keys_generate(&w->orgs[i], org_ids[i]), 0);
-        w->pubs[i] = w->orgs[i]->pub;
-    }
-    if (mp_roster_build(&body, REGION, &w->coord->pub, w->pubs, NORGS) != 0)
-        fail_msg("roster build: %s", mp_error_get());
-    w->roster_path = write_signed(w->dir, "roster.json", "roster", body, w->coord);
-    cJSON_Delete(body);
-    if (mp_roster_load(&w->roster, w->roster_path, &w->coord->pub) != 0)
-        fail_msg("roster load: %s", mp_error_get());
+    w->roster_path = tw_roster(&w->roster, w->dir, w->coord, w->pubs);
     assert_int_equal(mp_canon_parse(&w->catalogue, small_catalogue, sizeof small_catalogue - 1), 0);
     *state = w;
     return 0;
@@ -74,10 +47,8 @@ static int teardown(void **state)
 {
     world *w = *state;
     mp_roster_free(w->roster);
-    mp_keys_free(w->coord);
+    tw_keys_free(w->coord, w->orgs);
     mp_keys_free(w->other_coord);
-    for (int i = 0; i < NORGS; i++)
-        mp_keys_free(w->orgs[i]);
     cJSON_Delete(w->catalogue);
     free(w->roster_path);
     tu_rmdir(w->dir);
@@ -187,20 +158,20 @@ static void test_roster_load_refusals(void **state)
     /* A roster naming the right coordinator but signed by another key. */
     cJSON *body;
     assert_int_equal(mp_roster_build(&body, REGION, &w->coord->pub, w->pubs, NORGS), 0);
-    char *forged = write_signed(w->dir, "forged.json", "roster", body, w->other_coord);
+    char *forged = tw_write_signed(w->dir, "forged.json", "roster", body, w->other_coord);
     assert_int_equal(mp_roster_load(&r, forged, &w->coord->pub), -1);
     assert_null(r);
     /* A roster naming (and signed by) another coordinator, checked against the trusted one. */
     cJSON_Delete(body);
     assert_int_equal(mp_roster_build(&body, REGION, &w->other_coord->pub, w->pubs, NORGS), 0);
-    char *other = write_signed(w->dir, "other.json", "roster", body, w->other_coord);
+    char *other = tw_write_signed(w->dir, "other.json", "roster", body, w->other_coord);
     assert_int_equal(mp_roster_load(&r, other, &w->coord->pub), -1);
     assert_null(r);
     assert_int_equal(mp_roster_load(&r, other, &w->other_coord->pub), 0);
     mp_roster_free(r);
     r = NULL;
     /* The right body signed as another document type. */
-    char *wrongtype = write_signed(w->dir, "wrongtype.json", "round", body, w->other_coord);
+    char *wrongtype = tw_write_signed(w->dir, "wrongtype.json", "round", body, w->other_coord);
     assert_int_equal(mp_roster_load(&r, wrongtype, &w->other_coord->pub), -1);
     assert_null(r);
     /* A body modified after signing (a gemeente added to fermwerk). */
@@ -243,20 +214,7 @@ static void test_roster_load_refusals(void **state)
 
 static mp_spec_params good_params(void)
 {
-    mp_spec_params p = {0};
-    p.round_id = "mu-2025";
-    p.period_start = "2025-01-01";
-    p.period_end = "2025-12-31";
-    p.deadline = "2026-02-01T12:00:00Z";
-    p.rho = "1";
-    p.series = "mu";
-    p.series_rho = "4";
-    p.series_spent = 0;
-    p.t = 1;
-    p.max_orgs = 2;
-    p.rounding = 1;
-    p.k_min = 3;
-    return p;
+    return tw_round_params("mu-2025", "4");
 }
 
 static int build(world *w, const mp_spec_params *p)
@@ -279,7 +237,7 @@ static void test_spec_build_and_load(void **state)
     cJSON *body;
     if (mp_spec_build(&body, &p, w->roster, w->catalogue) != 0)
         fail_msg("spec build: %s", mp_error_get());
-    char *path = write_signed(w->dir, "round.json", "round", body, w->coord);
+    char *path = tw_write_signed(w->dir, "round.json", "round", body, w->coord);
     mp_spec *s = NULL;
     if (mp_spec_load(&s, path, w->roster) != 0)
         fail_msg("spec load: %s", mp_error_get());
@@ -321,7 +279,7 @@ static void test_spec_build_and_load(void **state)
     mp_spec_free(s);
 
     /* The same body signed by an organisation instead of the coordinator. */
-    char *bypath = write_signed(w->dir, "round-by-org.json", "round", body, w->orgs[0]);
+    char *bypath = tw_write_signed(w->dir, "round-by-org.json", "round", body, w->orgs[0]);
     s = NULL;
     assert_int_equal(mp_spec_load(&s, bypath, w->roster), -1);
     assert_null(s);
@@ -333,7 +291,7 @@ static void test_spec_build_and_load(void **state)
     pubs2[5] = k2->pub;
     cJSON *rb;
     assert_int_equal(mp_roster_build(&rb, REGION, &w->coord->pub, pubs2, NORGS), 0);
-    char *r2path = write_signed(w->dir, "roster2.json", "roster", rb, w->coord);
+    char *r2path = tw_write_signed(w->dir, "roster2.json", "roster", rb, w->coord);
     mp_roster *r2;
     assert_int_equal(mp_roster_load(&r2, r2path, &w->coord->pub), 0);
     assert_memory_not_equal(r2->env->hash, w->roster->env->hash, MP_HASH_BYTES);

@@ -2,6 +2,7 @@
  * test_store.c - SQLite stores (protocol/store.c) and the contributor ledger (protocol/ledger.c).
  */
 #include "testutil.h"
+#include "testdb.h"
 
 #include "ledger.h"
 #include "store.h"
@@ -29,29 +30,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* One integer from a query. */
-static long long q_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st;
-    long long v;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static char *q_text(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st;
-    char *v;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    v = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return v;
-}
-
 /* Open the file directly with SQLite, outside the module under test. */
 static sqlite3 *raw_open(const char *path)
 {
@@ -70,14 +48,14 @@ static void test_open_creates_wal_and_version(void **state)
     struct fx *f = *state;
     sqlite3 *db;
     assert_int_equal(mp_store_open(&db, f->path, MP_APP_AGGREGATOR, mig2, 2, 1), 0);
-    char *mode = q_text(db, "PRAGMA journal_mode");
+    char *mode = tdb_text(db, "PRAGMA journal_mode", 0);
     assert_string_equal(mode, "wal");
     free(mode);
-    assert_int_equal(q_int(db, "PRAGMA user_version"), 2);
-    assert_int_equal(q_int(db, "PRAGMA application_id"), MP_APP_AGGREGATOR);
-    assert_int_equal(q_int(db, "PRAGMA foreign_keys"), 1);
-    assert_int_equal(q_int(db, "PRAGMA synchronous"), 2); /* FULL */
-    assert_int_equal(q_int(db, "SELECT count(*) FROM a"), 1);
+    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 2);
+    assert_int_equal(tdb_int(db, "PRAGMA application_id"), MP_APP_AGGREGATOR);
+    assert_int_equal(tdb_int(db, "PRAGMA foreign_keys"), 1);
+    assert_int_equal(tdb_int(db, "PRAGMA synchronous"), 2); /* FULL */
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM a"), 1);
     /* Foreign keys are enforced. */
     assert_int_equal(mp_store_exec(db, "INSERT INTO b VALUES (2)"), -1);
     assert_non_null(strstr(mp_error_get(), "FOREIGN KEY"));
@@ -86,15 +64,15 @@ static void test_open_creates_wal_and_version(void **state)
 
     /* As seen by plain SQLite. */
     db = raw_open(f->path);
-    mode = q_text(db, "PRAGMA journal_mode");
+    mode = tdb_text(db, "PRAGMA journal_mode", 0);
     assert_string_equal(mode, "wal"); /* persistent */
     free(mode);
-    assert_int_equal(q_int(db, "PRAGMA user_version"), 2);
+    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 2);
     sqlite3_close(db);
 
     /* Reopening does not migrate again (the INSERT in migration 2 would duplicate a key). */
     assert_int_equal(mp_store_open(&db, f->path, MP_APP_AGGREGATOR, mig2, 2, 0), 0);
-    assert_int_equal(q_int(db, "SELECT count(*) FROM a"), 1);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM a"), 1);
     mp_store_close(db);
 
     /* Without create, a missing store is an error that says so. */
@@ -110,12 +88,12 @@ static void test_upgrade_one_step(void **state)
     struct fx *f = *state;
     sqlite3 *db;
     assert_int_equal(mp_store_open(&db, f->path, MP_APP_AGGREGATOR, mig2, 1, 1), 0);
-    assert_int_equal(q_int(db, "PRAGMA user_version"), 1);
-    assert_int_equal(q_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'b'"), 0);
+    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 1);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'b'"), 0);
     mp_store_close(db);
     assert_int_equal(mp_store_open(&db, f->path, MP_APP_AGGREGATOR, mig2, 2, 0), 0);
-    assert_int_equal(q_int(db, "PRAGMA user_version"), 2);
-    assert_int_equal(q_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'b'"), 1);
+    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 2);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'b'"), 1);
     mp_store_close(db);
 }
 
@@ -140,8 +118,9 @@ static void test_refuse_other_application(void **state)
     assert_int_equal(mp_ledger_open(&db, apath, 0), -1);
     /* Nothing was changed by the refusals. */
     db = raw_open(apath);
-    assert_int_equal(q_int(db, "PRAGMA user_version"), 1);
-    assert_int_equal(q_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'submissions'"), 0);
+    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 1);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'submissions'"),
+                     0);
     sqlite3_close(db);
     free(lpath);
     free(apath);
@@ -165,7 +144,7 @@ static void test_refuse_newer_schema(void **state)
     assert_int_equal(mp_store_open(&db, f->path, MP_APP_AGGREGATOR, mig2, 2, 0), -1);
     assert_null(db);
     db = raw_open(f->path);
-    assert_int_equal(q_int(db, "PRAGMA user_version"), 40);
+    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 40);
     sqlite3_close(db);
 }
 
@@ -188,9 +167,9 @@ static void test_failing_migration(void **state)
     assert_non_null(strstr(mp_error_get(), "nosuchtable"));
     /* Version 1 exactly as before: no table c, no row 5. */
     db = raw_open(f->path);
-    assert_int_equal(q_int(db, "PRAGMA user_version"), 1);
-    assert_int_equal(q_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'c'"), 0);
-    assert_int_equal(q_int(db, "SELECT count(*) FROM a"), 1);
+    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 1);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'c'"), 0);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM a"), 1);
     sqlite3_close(db);
 
     /* A fresh store whose first migration fails stays at version 0. */
@@ -198,9 +177,9 @@ static void test_failing_migration(void **state)
     static const char *const bad1[] = {"CREATE TABLE t (x); SELECT no_such_function()"};
     assert_int_equal(mp_store_open(&db, fresh, MP_APP_AGGREGATOR, bad1, 1, 1), -1);
     db = raw_open(fresh);
-    assert_int_equal(q_int(db, "PRAGMA user_version"), 0);
-    assert_int_equal(q_int(db, "PRAGMA application_id"), 0);
-    assert_int_equal(q_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 't'"), 0);
+    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 0);
+    assert_int_equal(tdb_int(db, "PRAGMA application_id"), 0);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 't'"), 0);
     sqlite3_close(db);
     free(fresh);
 }
@@ -213,11 +192,11 @@ static void test_transactions(void **state)
     assert_int_equal(mp_store_begin(db), 0);
     assert_int_equal(mp_store_exec(db, "INSERT INTO a VALUES (1, 'one')"), 0);
     mp_store_rollback(db);
-    assert_int_equal(q_int(db, "SELECT count(*) FROM a"), 0);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM a"), 0);
     assert_int_equal(mp_store_begin(db), 0);
     assert_int_equal(mp_store_exec(db, "INSERT INTO a VALUES (1, 'one')"), 0);
     assert_int_equal(mp_store_commit(db), 0);
-    assert_int_equal(q_int(db, "SELECT count(*) FROM a"), 1);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM a"), 1);
     mp_store_rollback(db); /* harmless outside a transaction */
     assert_int_equal(mp_store_exec(db, "SELEKT 1"), -1);
     assert_non_null(strstr(mp_error_get(), "store.db"));
@@ -290,8 +269,8 @@ static void test_ledger(void **state)
     assert_null(db);
     assert_int_equal(access(f->path, F_OK), -1);
     assert_int_equal(mp_ledger_open(&db, f->path, 1), 0);
-    assert_int_equal(q_int(db, "PRAGMA application_id"), MP_APP_LEDGER);
-    assert_int_equal(q_int(db, "PRAGMA user_version"), 2);
+    assert_int_equal(tdb_int(db, "PRAGMA application_id"), MP_APP_LEDGER);
+    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 2);
     assert_int_equal(mp_ledger_find(db, "r1", &got), 0);
     assert_int_equal(mp_ledger_submission(db, "r1", &text, &len), -1);
 
@@ -353,7 +332,7 @@ static void test_ledger(void **state)
     assert_int_equal(mp_ledger_open(&db, f->path, 0), 0);
     assert_int_equal(mp_ledger_find(db, "r0", &got), 1);
     same_entry(&got, &e2);
-    assert_int_equal(q_int(db, "SELECT count(*) FROM submissions"), 2);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM submissions"), 2);
     mp_store_close(db);
 }
 

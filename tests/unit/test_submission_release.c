@@ -3,6 +3,7 @@
  * rendering the release (protocol/release.c), on a real signed roster and round.
  */
 #include "testutil.h"
+#include "testworld.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -19,13 +20,8 @@
 #include "spec.h"
 #include "submission.h"
 
-#define REGION "../../data/regions/midden-utrecht.json"
-#define NORGS 6
 #define NCELLS 5
 #define NOW "2026-01-15T09:00:00Z"
-
-static const char *const org_ids[NORGS] = {"utrecht",  "stichtse-vecht", "lekstroom",
-                                           "fermwerk", "rsd-krh",        "uwv"};
 
 /* Cells: 0 stand total, 1..3 stand by sex (m, v, and a label a browser must not run);
  * 4 werkend total. Rates: werkend / stand and its complement. */
@@ -54,67 +50,27 @@ typedef struct world {
     mp_included inc[NORGS];
 } world;
 
-static char *write_signed(const char *dir, const char *name, const char *type, const cJSON *body,
-                          const mp_keypair *kp)
-{
-    char *text, *path = tu_path(dir, name);
-    size_t len;
-    assert_int_equal(mp_envelope_sign(&text, &len, type, body, kp), 0);
-    tu_write(path, text, len);
-    free(text);
-    return path;
-}
-
+/* A round of series "mu" with budget 4. */
 static mp_spec_params round_params(const char *round_id)
 {
-    mp_spec_params p = {0};
-    p.round_id = round_id;
-    p.period_start = "2025-01-01";
-    p.period_end = "2025-12-31";
-    p.deadline = "2026-02-01T12:00:00Z";
-    p.rho = "1";
-    p.series = "mu";
-    p.series_rho = "4";
-    p.t = 1;
-    p.max_orgs = 2;
-    p.rounding = 1;
-    p.k_min = 3;
-    return p;
+    return tw_round_params(round_id, "4");
 }
 
 static mp_spec *load_round(world *w, const mp_spec_params *p, const char *name)
 {
-    cJSON *body;
     mp_spec *s;
-    if (mp_spec_build(&body, p, w->roster, w->catalogue) != 0)
-        fail_msg("spec build: %s", mp_error_get());
-    char *path = write_signed(w->dir, name, "round", body, w->coord);
-    cJSON_Delete(body);
-    if (mp_spec_load(&s, path, w->roster) != 0)
-        fail_msg("spec load: %s", mp_error_get());
-    free(path);
+    free(tw_write_round(w->dir, w->coord, w->roster, w->catalogue, p, name, &s));
     return s;
 }
 
 static int setup(void **state)
 {
     world *w = calloc(1, sizeof *w);
-    cJSON *body;
     assert_non_null(w);
     assert_int_equal(setenv("MIJLPAAL_NOW", NOW, 1), 0);
     w->dir = tu_mkdtemp();
-    assert_int_equal(mp_keys_generate(&w->coord, "coordinator"), 0);
-    for (int i = 0; i < NORGS; i++) {
-        assert_int_equal(mp_keys_generate(&w->orgs[i], org_ids[i]), 0);
-        w->pubs[i] = w->orgs[i]->pub;
-    }
-    if (mp_roster_build(&body, REGION, &w->coord->pub, w->pubs, NORGS) != 0)
-        fail_msg("roster build: %s", mp_error_get());
-    char *rpath = write_signed(w->dir, "roster.json", "roster", body, w->coord);
-    cJSON_Delete(body);
-    if (mp_roster_load(&w->roster, rpath, &w->coord->pub) != 0)
-        fail_msg("roster load: %s", mp_error_get());
-    free(rpath);
+    tw_keys_generate(&w->coord, w->orgs, w->pubs);
+    free(tw_roster(&w->roster, w->dir, w->coord, w->pubs));
     assert_int_equal(mp_canon_parse(&w->catalogue, catalogue_json, sizeof catalogue_json - 1), 0);
     mp_spec_params p = round_params("mu-2025");
     w->spec = load_round(w, &p, "round.json");
@@ -133,9 +89,7 @@ static int teardown(void **state)
     world *w = *state;
     mp_spec_free(w->spec);
     mp_roster_free(w->roster);
-    mp_keys_free(w->coord);
-    for (int i = 0; i < NORGS; i++)
-        mp_keys_free(w->orgs[i]);
+    tw_keys_free(w->coord, w->orgs);
     cJSON_Delete(w->catalogue);
     tu_rmdir(w->dir);
     free(w);
