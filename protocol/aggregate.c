@@ -540,151 +540,213 @@ static void remove_tree(const char *dir)
     rmdir(dir);
 }
 
-int mp_agg_publish(sqlite3 *db, const char *round_id, const mp_keypair *coordinator,
-                   const char *out_dir)
+/* Write the release bundle for a stored release: stage everything in a temporary directory
+ * and rename it into place, so that out_dir is either absent or complete. The signed
+ * release.json is written as stored; the CSV and HTML are rendered from it. */
+static int write_bundle(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
+                        const char *release, size_t release_len, const char *out_dir)
 {
-    mp_roster *roster = NULL;
-    mp_spec *spec = NULL;
+    char tmpdir[PATH_MAX], subdir[PATH_MAX], name[80];
+    mp_envelope *env = NULL;
     sqlite3_stmt *st = NULL;
-    mp_included inc[MP_MAX_ORGS];
-    char *orgs[MP_MAX_ORGS] = {0};
-    size_t n = 0;
-    uint64_t *sum = NULL;
-    cJSON *body = NULL;
-    char *text = NULL, *csv = NULL, *html = NULL, at[21], tmpdir[PATH_MAX], subdir[PATH_MAX];
-    char hash[MP_HASH_HEX_BYTES];
-    size_t len, csvlen, htmllen;
-    int64_t now;
-    int rc = -1, made_dir = 0;
-    char state[16];
+    char *csv = NULL, *html = NULL;
+    size_t csvlen, htmllen;
+    int rc = -1, made = 0;
 
-    if (mp_agg_round_load(db, round_id, &coordinator->pub, &roster, &spec) != 0 ||
-        round_state(db, round_id, state) != 0)
+    if (mp_envelope_parse(&env, release, release_len, "release") != 0 ||
+        mp_release_csv(&csv, &csvlen, env->body, spec) != 0 ||
+        mp_release_html(&html, &htmllen, env->body, spec) != 0)
         goto out;
-    if (strcmp(state, "closed") != 0) {
-        mp_error_set("round %s is %s; only a closed round can be published", round_id,
-                     strcmp(state, "open") == 0 ? "still open (close it first)" : state);
-        goto out;
-    }
-    if (mp_file_exists(out_dir)) {
-        mp_error_set("%s: already exists; choose a new directory for the release", out_dir);
-        goto out;
-    }
-    if (check_budget(db, spec) != 0) /* never publish over budget, whatever happened since */
-        goto out;
-    if ((sum = calloc(spec->catalogue->ncells, sizeof *sum)) == NULL) {
-        mp_error_set("out of memory");
-        goto out;
-    }
-    if (mp_store_prepare(db, &st, "SELECT sum FROM rounds WHERE round_id = ?"))
-        goto out;
-    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW ||
-        mp_vec_decode(sum, spec->catalogue->ncells, (const char *)sqlite3_column_text(st, 0)))
-        goto out;
-    sqlite3_finalize(st);
-    if (mp_store_prepare(db, &st,
-                         "SELECT org, submission_sha256, submission FROM submissions "
-                         "WHERE round_id = ? ORDER BY org"))
-        goto out;
-    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
-    /* Stage everything in a temporary directory and rename it into place at the end, so that a
-     * crash never leaves a half-written release behind. */
     if (snprintf(tmpdir, sizeof tmpdir, "%s.tmp.%ld", out_dir, (long)getpid()) >=
             (int)sizeof tmpdir ||
         mkdir(tmpdir, 0755) != 0) {
         mp_error_set("%s: cannot create: %s", tmpdir, strerror(errno));
         goto out;
     }
-    made_dir = 1;
+    made = 1;
     if (snprintf(subdir, sizeof subdir, "%s/submissions", tmpdir) >= (int)sizeof subdir ||
         mkdir(subdir, 0755) != 0) {
         mp_error_set("%s: cannot create: %s", subdir, strerror(errno));
         goto out;
     }
-    while (sqlite3_step(st) == SQLITE_ROW && n < MP_MAX_ORGS) {
-        char name[80];
-        orgs[n] = strdup((const char *)sqlite3_column_text(st, 0));
-        if (orgs[n] == NULL || mp_hex_decode(inc[n].submission_hash, MP_HASH_BYTES,
-                                             (const char *)sqlite3_column_text(st, 1)) != 0) {
-            mp_error_set("out of memory or corrupt store");
+    if (mp_store_prepare(db, &st,
+                         "SELECT org, submission FROM submissions WHERE round_id = ? "
+                         "ORDER BY org"))
+        goto out;
+    sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(name, sizeof name, "%s.json", (const char *)sqlite3_column_text(st, 0));
+        if (write_in(subdir, name, sqlite3_column_text(st, 1),
+                     (size_t)sqlite3_column_bytes(st, 1)) != 0)
             goto out;
-        }
-        inc[n].org = orgs[n];
-        snprintf(name, sizeof name, "%s.json", orgs[n]);
-        if (write_in(subdir, name, sqlite3_column_text(st, 2),
-                     (size_t)sqlite3_column_bytes(st, 2)) != 0)
-            goto out;
-        n++;
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (mp_time_now(&now) != 0)
-        goto out;
-    mp_time_format(at, now);
-    if (mp_release_build(&body, spec, inc, n, sum, at) != 0 ||
-        mp_envelope_sign(&text, &len, "release", body, coordinator) != 0 ||
-        mp_release_csv(&csv, &csvlen, body, spec) != 0 ||
-        mp_release_html(&html, &htmllen, body, spec) != 0)
-        goto out;
-    if (write_in(tmpdir, "release.json", text, len) != 0 ||
+    if (write_in(tmpdir, "release.json", release, release_len) != 0 ||
         write_in(tmpdir, "release.csv", csv, csvlen) != 0 ||
         write_in(tmpdir, "release.html", html, htmllen) != 0 ||
         write_in(tmpdir, "roster.json", roster->env->text, roster->env->text_len) != 0 ||
         write_in(tmpdir, "round.json", spec->env->text, spec->env->text_len) != 0)
         goto out;
-    mp_hash_hex(hash, text, len);
+    if (rename(tmpdir, out_dir) != 0) {
+        mp_error_set("%s: cannot move the release into place: %s", out_dir, strerror(errno));
+        goto out;
+    }
+    made = 0;
+    rc = 0;
+out:
+    if (made)
+        remove_tree(tmpdir);
+    sqlite3_finalize(st);
+    mp_envelope_free(env);
+    free(csv);
+    free(html);
+    return rc;
+}
+
+/* Sign and store the release of a closed round and mark it published, in one transaction. */
+static int store_release(sqlite3 *db, const mp_spec *spec, const mp_keypair *coordinator,
+                         char **text, size_t *len)
+{
+    sqlite3_stmt *st = NULL;
+    mp_included inc[MP_MAX_ORGS];
+    char *orgs[MP_MAX_ORGS] = {0};
+    size_t n = 0;
+    uint64_t *sum = calloc(spec->catalogue->ncells, sizeof *sum);
+    cJSON *body = NULL;
+    char at[21], hash[MP_HASH_HEX_BYTES];
+    int64_t now;
+    int rc = -1;
+
+    *text = NULL;
+    if (sum == NULL) {
+        mp_error_set("out of memory");
+        goto out;
+    }
     if (mp_store_begin(db) != 0)
         goto out;
+    if (check_budget(db, spec) != 0) /* never publish over budget, whatever happened since */
+        goto rollback;
+    if (mp_store_prepare(db, &st, "SELECT sum FROM rounds WHERE round_id = ?"))
+        goto rollback;
+    sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW ||
+        mp_vec_decode(sum, spec->catalogue->ncells, (const char *)sqlite3_column_text(st, 0)))
+        goto rollback;
+    sqlite3_finalize(st);
+    if (mp_store_prepare(db, &st,
+                         "SELECT org, submission_sha256 FROM submissions "
+                         "WHERE round_id = ? ORDER BY org"))
+        goto rollback;
+    sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW && n < MP_MAX_ORGS) {
+        orgs[n] = strdup((const char *)sqlite3_column_text(st, 0));
+        if (orgs[n] == NULL || mp_hex_decode(inc[n].submission_hash, MP_HASH_BYTES,
+                                             (const char *)sqlite3_column_text(st, 1)) != 0) {
+            mp_error_set("out of memory or corrupt store");
+            goto rollback;
+        }
+        inc[n].org = orgs[n];
+        n++;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (mp_time_now(&now) != 0)
+        goto rollback;
+    mp_time_format(at, now);
+    if (mp_release_build(&body, spec, inc, n, sum, at) != 0 ||
+        mp_envelope_sign(text, len, "release", body, coordinator) != 0)
+        goto rollback;
+    mp_hash_hex(hash, *text, *len);
     if (mp_store_prepare(db, &st, "INSERT INTO releases VALUES (?, ?, ?, ?)"))
         goto rollback;
-    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, text, (int)len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, *text, (int)*len, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, at, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         mp_store_error(db, "cannot store the release");
         goto rollback;
     }
     sqlite3_finalize(st);
-    st = NULL;
     if (mp_store_prepare(db, &st,
                          "UPDATE rounds SET state = 'published' WHERE round_id = ? "
                          "AND state = 'closed'"))
         goto rollback;
-    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db) != 1) {
         mp_store_error(db, "cannot mark the round published");
         goto rollback;
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (log_append(db, "publish", round_id, hash) != 0)
+    if (log_append(db, "publish", spec->round_id, hash) != 0 || mp_store_commit(db) != 0)
         goto rollback;
-    if (rename(tmpdir, out_dir) != 0) {
-        mp_error_set("%s: cannot move the release into place: %s", out_dir, strerror(errno));
-        goto rollback;
-    }
-    made_dir = 0;
-    if (mp_store_commit(db) != 0) {
-        remove_tree(out_dir);
-        goto out;
-    }
     rc = 0;
     goto out;
 rollback:
     mp_store_rollback(db);
+    free(*text);
+    *text = NULL;
 out:
-    if (made_dir)
-        remove_tree(tmpdir);
     sqlite3_finalize(st);
     for (size_t i = 0; i < n + 1 && i < MP_MAX_ORGS; i++)
         free(orgs[i]);
     free(sum);
-    free(text);
-    free(csv);
-    free(html);
     cJSON_Delete(body);
+    return rc;
+}
+
+int mp_agg_publish(sqlite3 *db, const char *round_id, const mp_keypair *coordinator,
+                   const char *out_dir)
+{
+    mp_roster *roster = NULL;
+    mp_spec *spec = NULL;
+    char *text = NULL, state[16];
+    size_t len = 0;
+    int rc = -1;
+
+    if (mp_agg_round_load(db, round_id, &coordinator->pub, &roster, &spec) != 0 ||
+        round_state(db, round_id, state) != 0)
+        goto out;
+    if (strcmp(state, "open") == 0) {
+        mp_error_set("round %s is still open (close it first)", round_id);
+        goto out;
+    }
+    if (mp_file_exists(out_dir)) {
+        mp_error_set("%s: already exists; choose a new directory for the release", out_dir);
+        goto out;
+    }
+    if (strcmp(state, "closed") == 0) {
+        /* The store commits first and the files follow: a crash in between leaves a published
+         * round whose files `publish` writes again from the stored, signed release. */
+        if (store_release(db, spec, coordinator, &text, &len) != 0)
+            goto out;
+    } else {
+        sqlite3_stmt *st;
+        if (mp_store_prepare(db, &st, "SELECT release FROM releases WHERE round_id = ?"))
+            goto out;
+        sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            len = (size_t)sqlite3_column_bytes(st, 0);
+            text = malloc(len + 1);
+            if (text != NULL)
+                memcpy(text, sqlite3_column_text(st, 0), len + 1);
+        }
+        sqlite3_finalize(st);
+        if (text == NULL) {
+            mp_error_set("round %s is published but its release is missing from the store",
+                         round_id);
+            goto out;
+        }
+    }
+    if (write_bundle(db, spec, roster, text, len, out_dir) != 0) {
+        mp_error_prefix("the release of round %s is signed and stored, but its files could not "
+                        "be written (run publish again to write them): ",
+                        round_id);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(text);
     mp_spec_free(spec);
     mp_roster_free(roster);
     return rc;

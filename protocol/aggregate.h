@@ -62,8 +62,11 @@ MP_WUR int mp_agg_status(sqlite3 *db, const mp_spec *spec, mp_round_status *st);
 
 MP_WUR int mp_agg_close(sqlite3 *db, const char *round_id, const mp_pubkey *trusted);
 
-/* Sign the release and write the bundle (release.json, .csv, .html, roster.json, round.json,
- * submissions/ORG.json) into out_dir, which must not exist yet. */
+/* Sign the release of a closed round, store it and mark the round published (one
+ * transaction), then write the bundle (release.json, .csv, .html, roster.json, round.json,
+ * submissions/ORG.json) into out_dir, which must not exist yet. On a published round it writes
+ * the bundle of the stored release again (the same signed bytes): that is how a publish
+ * interrupted after its commit is resumed, and how a second copy is made. */
 MP_WUR int mp_agg_publish(sqlite3 *db, const char *round_id, const mp_keypair *coordinator,
                           const char *out_dir);
 
