@@ -464,18 +464,21 @@ static int cmd_submit(const opts *o)
     mp_time_format(e.created, now);
     if (mp_ledger_open(&db, o->ledger, 1) != 0)
         die_lib(EXIT_USAGE);
+    /* The ledger row commits before the file exists: a crash in between leaves a recorded
+     * submission that `resend` writes out, never a file the ledger does not know (which could
+     * tempt a second submission with fresh noise). */
     if (mp_store_begin(db) != 0 || mp_ledger_insert(db, &e, text, len) != 0 ||
-        mp_file_write_atomic(o->out, text, len, 0644) != 0) {
+        mp_store_commit(db) != 0) {
         mp_store_rollback(db);
         mp_store_close(db);
         die_lib(EXIT_USAGE);
     }
-    if (mp_store_commit(db) != 0) {
-        unlink(o->out);
-        mp_store_close(db);
-        die_lib(EXIT_USAGE);
-    }
     mp_store_close(db);
+    if (mp_file_write_atomic(o->out, text, len, 0644) != 0)
+        die(EXIT_USAGE,
+            "%s; the submission is recorded in the ledger: write it with %s resend "
+            "--ledger %s --round %s --out FILE",
+            mp_error_get(), prog, o->ledger, spec->round_id);
     if (report != NULL) {
         cJSON_AddStringToObject(report, "round_id", spec->round_id);
         cJSON_AddStringToObject(report, "org", me->id);
