@@ -133,7 +133,10 @@ fuzz:
 	  clang $(FUZZ_CFLAGS) $$t $(filter-out protocol/noise.c,$(LIB_SRC)) protocol/noise.c \
 	    -o $(BUILD)/fuzz/$$n $(LDLIBS); \
 	  mkdir -p $(BUILD)/fuzz/corpus-$$n; \
-	  [ $$n != fuzz_documents ] || cp data/catalogues/*.json data/regions/*.json $(BUILD)/fuzz/corpus-$$n/; \
+	  if [ $$n = fuzz_documents ]; then \
+	    for f in data/catalogues/*.json; do cp $$f $(BUILD)/fuzz/corpus-$$n/catalogue-$$(basename $$f); done; \
+	    for f in data/regions/*.json; do cp $$f $(BUILD)/fuzz/corpus-$$n/region-$$(basename $$f); done; \
+	  fi; \
 	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/corpus-$$n; \
 	done
 
