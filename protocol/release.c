@@ -124,6 +124,8 @@ int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, 
         }
         cJSON_AddNumberToObject(o, "noisy", (double)noisy[i]);
         cJSON_AddNumberToObject(o, "value", (double)value[i]);
+        snprintf(num, sizeof num, "%.2f", noise_sd);
+        cJSON_AddStringToObject(o, "sd", num);
         snprintf(num, sizeof num, "%.0f", 1.96 * noise_sd);
         cJSON_AddStringToObject(o, "moe95", num);
         /* A figure whose margin is larger than itself says little; the report marks it. The

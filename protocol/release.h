@@ -9,14 +9,15 @@
  *               "series_spent_before","t","max_orgs_per_person","cells_per_person",
  *               "sensitivity_l1","sensitivity_l2_squared","noise_sd"},
  *    "rounding":R, "sum":B64(D x uint64 LE),
- *    "cells":[{"name","metric","dimension","band","noisy","value","moe95","unreliable"}...],
+ *    "cells":[{"name","metric","dimension","band","noisy","value","sd","moe95","unreliable"}...],
  *    "rates":[{"id","title","percent","moe95"}...]}
  *
  * "noisy" is the opened regional sum of cell i read as a signed 64-bit integer (counts plus
  * noise); "value" is the published figure after post-processing that costs no privacy
  * (postprocess.h: breakdowns made consistent with totals by least squares, non-negative,
  * rounded to multiples of R). noise_sd is the standard deviation of the noise in every noisy
- * cell (sqrt(n * share variance) over the n included shares), moe95 = 1.96 * noise_sd rounded,
+ * cell (sqrt(n * share variance) over the n included shares), repeated per cell as "sd" so
+ * that every cell carries its own accuracy; moe95 = 1.96 * noise_sd rounded,
  * "unreliable" when the printed moe95 exceeds the value. Rates are derived from published
  * totals, as a decimal string with one decimal ("" when the denominator is 0), with a 95%
  * margin in percentage points by the delta method; a complement rate is 100 minus the rounded
