@@ -462,8 +462,9 @@ static void check_cells(world *w, const mp_spec *spec, size_t n, const int64_t *
     const cJSON *cells = cJSON_GetObjectItemCaseSensitive(rel, "cells");
     int64_t value[NCELLS], expect[NCELLS];
     mp_post_params pp = {(uint64_t)spec->rounding};
-    char moe[32];
+    char moe[32], sd[32];
     snprintf(moe, sizeof moe, "%.0f", 1.96 * noise_sd(spec, n));
+    snprintf(sd, sizeof sd, "%.2f", noise_sd(spec, n));
     assert_int_equal(mp_post_process(spec->catalogue, v, &pp, expect), 0);
     for (int i = 0; i < NCELLS; i++) {
         const cJSON *o = cJSON_GetArrayItem(cells, i);
@@ -473,6 +474,7 @@ static void check_cells(world *w, const mp_spec *spec, size_t n, const int64_t *
         assert_true(value[i] >= 0);
         assert_int_equal(value[i] % spec->rounding, 0);
         assert_string_equal(str_of(o, "moe95"), moe);
+        assert_string_equal(str_of(o, "sd"), sd); /* every cell carries its own accuracy */
     }
     assert_int_equal(value[STAND_M] + value[STAND_V] + value[STAND_X], value[STAND]);
     assert_int_equal(mp_post_check(spec->catalogue, value, (uint64_t)spec->rounding), 0);
