@@ -152,23 +152,8 @@ int mp_agg_log_verify(sqlite3 *db, size_t *n)
 
 int mp_agg_series_spent(sqlite3 *db, const char *series, const char *exclude_round, double *spent)
 {
-    sqlite3_stmt *st;
-    int rc;
-    *spent = 0;
-    if (mp_store_prepare(db, &st, "SELECT rho FROM rounds WHERE series = ? AND round_id != ?"))
-        return -1;
-    sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, exclude_round ? exclude_round : "", -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        double rho;
-        if (mp_privacy_parse_rho((const char *)sqlite3_column_text(st, 0), &rho) != 0) {
-            sqlite3_finalize(st);
-            return mp_error_prefix("stored round: ");
-        }
-        *spent += rho;
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "reading the series' budget");
+    return mp_store_sum_rho(db, "SELECT rho FROM rounds WHERE series = ? AND round_id != ?", series,
+                            exclude_round ? exclude_round : "", spent);
 }
 
 /* Refuse when this round's budget, on top of every other round of its series in the store

@@ -123,22 +123,8 @@ int mp_ledger_insert(sqlite3 *db, const mp_ledger_entry *e, const char *submissi
 
 int mp_ledger_spent(sqlite3 *db, const char *series, double *spent)
 {
-    sqlite3_stmt *st;
-    int rc;
-    *spent = 0;
-    if (mp_store_prepare(db, &st, "SELECT rho FROM submissions WHERE series = ?") != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        double rho;
-        if (mp_privacy_parse_rho((const char *)sqlite3_column_text(st, 0), &rho) != 0) {
-            sqlite3_finalize(st);
-            return mp_error_prefix("ledger: ");
-        }
-        *spent += rho;
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "ledger budget");
+    return mp_store_sum_rho(db, "SELECT rho FROM submissions WHERE series = ?", series, NULL,
+                            spent);
 }
 
 int mp_ledger_budget_get(sqlite3 *db, const char *series, char rho[32])

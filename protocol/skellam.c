@@ -97,6 +97,8 @@
  */
 #include "skellam.h"
 
+#include "intmath.h"
+
 #include <assert.h>
 #include <sodium.h>
 
@@ -177,16 +179,6 @@ static inline uint64_t take(source *s, unsigned n)
     return x;
 }
 
-static uint64_t gcd64(uint64_t a, uint64_t b)
-{
-    while (b != 0) {
-        uint64_t t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
-
 static int bitlen128(u128 x)
 {
     uint64_t hi = (uint64_t)(x >> 64), lo = (uint64_t)x;
@@ -209,7 +201,7 @@ static uint64_t uniform(source *s, uint64_t bound)
 /* lambda = num/den with num >= 1, den <= 2^33, lambda <= 2^40 (checked by the callers). */
 static void plan_init(plan *pl, uint64_t num, uint64_t den)
 {
-    uint64_t g = gcd64(num, den);
+    uint64_t g = mp_gcd64(num, den);
     num /= g;
     den /= g;
     assert(num >= 1 && den >= 1 && den <= (UINT64_C(1) << 33));

@@ -3,6 +3,8 @@
  */
 #include "store.h"
 
+#include "privacy.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -41,6 +43,29 @@ int mp_store_text(sqlite3 *db, const char *sql, const char *key, char *out, size
     if (rc == SQLITE_ROW)
         return 1;
     return rc == SQLITE_DONE ? 0 : mp_store_error(db, "lookup failed");
+}
+
+int mp_store_sum_rho(sqlite3 *db, const char *sql, const char *a, const char *b, double *sum)
+{
+    sqlite3_stmt *st;
+    int rc;
+    *sum = 0;
+    if (mp_store_prepare(db, &st, sql) != 0)
+        return -1;
+    if (a != NULL)
+        sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+    if (b != NULL)
+        sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        double rho;
+        if (mp_privacy_parse_rho((const char *)sqlite3_column_text(st, 0), &rho) != 0) {
+            sqlite3_finalize(st);
+            return mp_error_prefix("%s: stored budget: ", sqlite3_db_filename(db, "main"));
+        }
+        *sum += rho;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "reading privacy budgets");
 }
 
 int mp_store_begin(sqlite3 *db)

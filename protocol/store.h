@@ -41,6 +41,11 @@ MP_WUR int mp_store_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql);
  * into out (cap bytes, NUL-terminated): 1 when a row was found, 0 when none, -1 on error. */
 MP_WUR int mp_store_text(sqlite3 *db, const char *sql, const char *key, char *out, size_t cap);
 
+/* Sum of the privacy budgets (rho, decimal text as privacy.h parses it) in the first column
+ * of `sql`, with up to two text parameters bound (NULL: not bound); -1 on a malformed budget. */
+MP_WUR int mp_store_sum_rho(sqlite3 *db, const char *sql, const char *a, const char *b,
+                            double *sum);
+
 /* Record the SQLite error of db as the library's error, with context; returns -1. */
 int mp_store_error(sqlite3 *db, const char *what);
 
