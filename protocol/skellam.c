@@ -70,7 +70,7 @@
  *   O(sqrt(lambda)) factors (one multiplication each), a trial per group of 3 to 6 factors when
  *   num and den are small, and a tail proposal about T trials of e bits. Skellam with variance
  *   10^6 takes a few microseconds, at the bound 2^40 some 10 to 30 milliseconds (see
- *   bench/skellam_bench.c).
+ *   bench/sampler_bench.c).
  *
  * Range: a tail length J above 1024*T (probability q^(1024 T) < e^-1024) is where the sampler
  *   stops with "sampler range exceeded" instead of continuing, as noise.c does; every value
