@@ -14,21 +14,18 @@ submit fermwerk "$T/in/fermwerk.csv" "$T/round.json" "$T/sub-fermwerk-a.json" "$
 ledger_sha=$(db_sha "$T/ledger-fermwerk.db")
 
 # The bad exports. Row-level cases: header, two good rows, the bad row on line 4, a good row.
-python3 - "$T/in" <<'EOF'
+mapfile -t pool < <(gen_bsns 200 bad-csv)
+python3 - "$T/in" "${pool[@]}" <<'EOF'
 import os, random, sys
 d = sys.argv[1]
-r = random.Random("mijlpaal-e2e-bad-csv")
+pool = iter(sys.argv[2:])
+r = random.Random("mijlpaal-e2e-bad-csv")  # for the binary garbage below
 def elf(s):
     x = [int(c) for c in s]
     return (sum(w * v for w, v in zip(range(9, 1, -1), x[:8])) - x[8]) % 11 == 0
-def bsn():
-    while True:
-        s = str(r.randrange(100000000, 1000000000))
-        if elf(s):
-            return s
 bsns = []
 def new():
-    b = bsn(); bsns.append(b); return b
+    b = next(pool); bsns.append(b); return b
 H = "bsn;birth_date;sex;municipality;spell_type;start_date;end_date;end_reason;flags"
 def good():
     return f"{new()};1984-05-06;V;GM0344;bijstand;2021-01-01;2026-03-31;werk;"

@@ -34,18 +34,10 @@ EOF
 
 # Utrecht's export, counts: uitstroom_werk 3 (tot 25: 1, 25-54: 1, 55+: 1),
 # bijstand_stand 2 (25-54: 1, 55+: 1); the other rows do not count.
-python3 - "$T/in/utrecht-cp1252.csv" "$T/in/bsns.txt" <<'EOF'
-import random, sys
-r = random.Random("mijlpaal-e2e-mapping")
-def elf(s):
-    x = [int(c) for c in s]
-    return (sum(w * v for w, v in zip(range(9, 1, -1), x[:8])) - x[8]) % 11 == 0
-def bsn():
-    while True:
-        s = str(r.randrange(100000000, 1000000000))
-        if elf(s):
-            return s
-b = [bsn() for _ in range(8)]
+mapfile -t mapping_bsns < <(gen_bsns 8 mapping)
+python3 - "$T/in/utrecht-cp1252.csv" "$T/in/bsns.txt" "${mapping_bsns[@]}" <<'EOF'
+import sys
+b = sys.argv[3:11]
 rows = [
     "BSN;Geboortedatum;Geslacht;Gemeente;Regeling;Ingangsdatum;Einddatum;Reden beëindiging;Kenmerken;Opmerking",
     f"{b[0]};10-08-2003;Vrouw;344;PW;01-02-2024;31-03-2026;Werk aanvaard;;",
