@@ -84,7 +84,9 @@ double mp_privacy_epsilon(double rho, double delta);
 MP_WUR int mp_privacy_parse_rho(const char *text, double *rho);
 
 /* The actual variance of a discrete Gaussian with parameter sigma^2 = var (slightly below var
- * for small var), for margins of error. */
+ * for small var). Releases state margins from the parameter itself, an upper bound that needs
+ * no exp() and so prints the same digits on every machine; the utility benchmark uses this for
+ * the exact theoretical error. */
 double mp_privacy_dgauss_variance(double var);
 
 #endif
