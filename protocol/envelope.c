@@ -151,3 +151,28 @@ int mp_envelope_verify(const mp_envelope *e, const mp_pubkey *pk)
                             pk->org);
     return 0;
 }
+
+int mp_envelope_sign_detached(unsigned char sig[MP_SIG_BYTES], const char *type, const cJSON *body,
+                              const mp_keypair *kp)
+{
+    unsigned char *msg;
+    size_t mlen;
+    if (signed_message(&msg, &mlen, type, body) != 0)
+        return -1;
+    crypto_sign_detached(sig, NULL, msg, mlen, kp->sign_sk);
+    free(msg);
+    return 0;
+}
+
+int mp_envelope_verify_detached(const unsigned char sig[MP_SIG_BYTES], const char *type,
+                                const cJSON *body, const mp_pubkey *pk)
+{
+    unsigned char *msg;
+    size_t mlen;
+    int ok;
+    if (signed_message(&msg, &mlen, type, body) != 0)
+        return -1;
+    ok = crypto_sign_verify_detached(sig, msg, mlen, pk->sign_pk) == 0;
+    free(msg);
+    return ok ? 0 : mp_error_set("%s signature of %s does not verify", type, pk->org);
+}

@@ -13,7 +13,12 @@
  * so that a signature on one type of document can never be replayed as another type, and a
  * verifier checks exactly the bytes it re-serialises, whatever whitespace the file had.
  *
- * Types: "roster", "round", "submission", "release".
+ * Types: "roster", "round", "submission", "release", and for masking scheme bonawitz-v1
+ * (secagg.h) "advertise", "keys", "survivors", "consistency", "unmask-request", "unmask".
+ *
+ * A detached signature (no envelope) uses the same domain and framing with its own type; the
+ * secure-aggregation messages use one ("mask-key", "consistency") where a signed statement has
+ * to travel inside another party's message.
  */
 #ifndef MP_ENVELOPE_H
 #define MP_ENVELOPE_H
@@ -52,5 +57,11 @@ MP_WUR int mp_envelope_load(mp_envelope **out, const char *path, const char *exp
 MP_WUR int mp_envelope_verify(const mp_envelope *e, const mp_pubkey *pk);
 
 void mp_envelope_free(mp_envelope *e);
+
+/* A signature over "mijlpaal-v1" 0x0A TYPE 0x0A canonical(body), outside any envelope. */
+MP_WUR int mp_envelope_sign_detached(unsigned char sig[MP_SIG_BYTES], const char *type,
+                                     const cJSON *body, const mp_keypair *kp);
+MP_WUR int mp_envelope_verify_detached(const unsigned char sig[MP_SIG_BYTES], const char *type,
+                                       const cJSON *body, const mp_pubkey *pk);
 
 #endif

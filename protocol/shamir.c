@@ -354,3 +354,105 @@ out:
     free(seen);
     return rc;
 }
+
+/*
+ * Batched reconstruction. When many secrets are rebuilt from shares held by the same t
+ * parties (every secret of a round, rebuilt from the unmask messages of the same survivors),
+ * the Lagrange weights at zero depend only on the indices and are computed once:
+ *
+ *     lambda_i = prod_{k != i} x_k / (x_k - x_i)   (mod L),   secret_h = sum_i lambda_i y_{h,i}.
+ *
+ * Each secret then costs 2t scalar multiplications instead of O(t^2). With exactly t shares
+ * there is no polynomial to check further shares against; the checksum in the constant terms
+ * is what refuses a damaged or forged share (shamir.h).
+ */
+int mp_shamir_weights(const unsigned *xs, unsigned t, unsigned char *weights)
+{
+    unsigned char num[SC], den[SC], xi[SC], xk[SC], tmp[SC], inv[SC];
+    if (xs == NULL || weights == NULL || t < 1 || t > MP_SHAMIR_MAX_N)
+        return mp_error_set("shamir weights: threshold %u out of range", t);
+    for (unsigned i = 0; i < t; i++) {
+        if (xs[i] < 1 || xs[i] > MP_SHAMIR_MAX_N)
+            return mp_error_set("shamir weights: index %u out of range", xs[i]);
+        for (unsigned k = 0; k < i; k++)
+            if (xs[k] == xs[i])
+                return mp_error_set("shamir weights: index %u given twice", xs[i]);
+    }
+    if (sodium_init() < 0)
+        return mp_error_set("libsodium failed to initialise");
+    for (unsigned i = 0; i < t; i++) {
+        sc_from_small(num, 1);
+        sc_from_small(den, 1);
+        sc_from_small(xi, xs[i]);
+        for (unsigned k = 0; k < t; k++) {
+            if (k == i)
+                continue;
+            sc_from_small(xk, xs[k]);
+            crypto_core_ristretto255_scalar_mul(tmp, num, xk);
+            memcpy(num, tmp, SC);
+            crypto_core_ristretto255_scalar_sub(tmp, xk, xi);
+            crypto_core_ristretto255_scalar_mul(inv, den, tmp);
+            memcpy(den, inv, SC);
+        }
+        if (crypto_core_ristretto255_scalar_invert(inv, den) != 0)
+            return mp_error_set("shamir weights: internal error (zero denominator)");
+        crypto_core_ristretto255_scalar_mul(weights + (size_t)i * SC, num, inv);
+    }
+    return 0;
+}
+
+int mp_shamir_combine_weighted(const unsigned char *const *shares, unsigned t, const unsigned *xs,
+                               const unsigned char *weights,
+                               unsigned char secret[MP_SHAMIR_SECRET_BYTES])
+{
+    unsigned char acc[2][SC], tmp[SC], sum[SC];
+    unsigned char cand[MP_SHAMIR_SECRET_BYTES], check[CHECK_BYTES], got[CHECK_BYTES];
+    int bad = 0, rc = -1;
+
+    if (secret == NULL)
+        return mp_error_set("shamir combine: missing argument");
+    sodium_memzero(secret, MP_SHAMIR_SECRET_BYTES);
+    if (shares == NULL || xs == NULL || weights == NULL || t < 1)
+        return mp_error_set("shamir combine: no shares given");
+    for (unsigned i = 0; i < t; i++) {
+        unsigned ti, xi;
+        if (shares[i] == NULL || share_parse(shares[i], &ti, &xi) != 0)
+            return mp_error_prefix("shamir combine: share %u of %u: ", i + 1, t);
+        if (ti != t)
+            return mp_error_set("shamir combine: share %u has threshold %u, %u shares were given",
+                                i + 1, ti, t);
+        if (xi != xs[i])
+            return mp_error_set("shamir combine: share %u has index %u, expected %u", i + 1, xi,
+                                xs[i]);
+    }
+    memset(acc, 0, sizeof acc);
+    for (unsigned i = 0; i < t; i++)
+        for (unsigned h = 0; h < 2; h++) {
+            crypto_core_ristretto255_scalar_mul(tmp, weights + (size_t)i * SC,
+                                                shares[i] + OFF_Y + (size_t)h * SC);
+            crypto_core_ristretto255_scalar_add(sum, acc[h], tmp);
+            memcpy(acc[h], sum, SC);
+        }
+    for (unsigned h = 0; h < 2; h++) {
+        memcpy(cand + h * HALF, acc[h], HALF);
+        memcpy(got + h * CHECK_HALF, acc[h] + HALF, CHECK_HALF);
+        bad |= acc[h][SC - 1];
+    }
+    secret_checksum(check, cand);
+    bad |= sodium_memcmp(check, got, CHECK_BYTES);
+    if (bad)
+        mp_error_set("shamir combine: the shares do not rebuild a valid secret (checksum "
+                     "mismatch: a share is corrupt or forged, or the shares come from "
+                     "different splits)");
+    else {
+        memcpy(secret, cand, MP_SHAMIR_SECRET_BYTES);
+        rc = 0;
+    }
+    sodium_memzero(acc, sizeof acc);
+    sodium_memzero(tmp, sizeof tmp);
+    sodium_memzero(sum, sizeof sum);
+    sodium_memzero(cand, sizeof cand);
+    sodium_memzero(check, sizeof check);
+    sodium_memzero(got, sizeof got);
+    return rc;
+}

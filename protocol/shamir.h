@@ -108,4 +108,14 @@ MP_WUR int mp_shamir_combine(const unsigned char *shares, size_t count,
 MP_WUR int mp_shamir_share_info(const unsigned char share[MP_SHAMIR_SHARE_BYTES],
                                 unsigned *threshold, unsigned *index);
 
+/* Batched reconstruction for many secrets shared among the same parties (see shamir.c).
+ * mp_shamir_weights: the Lagrange weights at zero for the t distinct indices xs (public values;
+ * `weights` receives t * 32 bytes). mp_shamir_combine_weighted: rebuild one secret from exactly t
+ * shares, shares[i] having index xs[i] and threshold t, with the weights for those xs; the
+ * checksum is verified as in mp_shamir_combine (on failure `secret` is all zero). */
+MP_WUR int mp_shamir_weights(const unsigned *xs, unsigned t, unsigned char *weights);
+MP_WUR int mp_shamir_combine_weighted(const unsigned char *const *shares, unsigned t,
+                                      const unsigned *xs, const unsigned char *weights,
+                                      unsigned char secret[MP_SHAMIR_SECRET_BYTES]);
+
 #endif

@@ -147,7 +147,24 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
     pub = cJSON_AddObjectToObject(b, "publication");
     cJSON_AddNumberToObject(pub, "rounding", (double)p->rounding);
     masking = cJSON_AddObjectToObject(b, "masking");
-    cJSON_AddStringToObject(masking, "scheme", MP_SCHEME_PAIRWISE);
+    if (p->masking != NULL && strcmp(p->masking, MP_SCHEME_BONAWITZ) == 0) {
+        cJSON_AddStringToObject(masking, "scheme", MP_SCHEME_BONAWITZ);
+        cJSON_AddNumberToObject(masking, "threshold",
+                                (double)(p->threshold > 0
+                                             ? p->threshold
+                                             : mp_spec_default_threshold(n, p->k_min, p->t)));
+    } else if (p->masking == NULL || strcmp(p->masking, MP_SCHEME_PAIRWISE) == 0) {
+        if (p->threshold != 0) {
+            cJSON_Delete(b);
+            return mp_error_set("a threshold applies to masking scheme %s only",
+                                MP_SCHEME_BONAWITZ);
+        }
+        cJSON_AddStringToObject(masking, "scheme", MP_SCHEME_PAIRWISE);
+    } else {
+        cJSON_Delete(b);
+        return mp_error_set("unknown masking scheme \"%.40s\" (%s or %s)", p->masking,
+                            MP_SCHEME_PAIRWISE, MP_SCHEME_BONAWITZ);
+    }
     cat = cJSON_Duplicate(catalogue, 1);
     cJSON_AddItemToObject(b, "catalogue", cat);
     if (cat == NULL || masking == NULL || priv == NULL || share == NULL || pub == NULL ||
@@ -217,6 +234,59 @@ static int check_privacy(mp_spec *s, const char *mech, const char *delta, uint64
     return 0;
 }
 
+const char *mp_spec_scheme_name(const mp_spec *s)
+{
+    return s->masking == MP_MASKING_BONAWITZ ? MP_SCHEME_BONAWITZ : MP_SCHEME_PAIRWISE;
+}
+
+long long mp_spec_default_threshold(size_t n, long long k_min, long long t)
+{
+    long long T = (long long)n / 2 + 1;
+    if (k_min > T)
+        T = k_min;
+    if ((long long)n - t > T)
+        T = (long long)n - t;
+    return T;
+}
+
+/* Invariant 4 (spec.h): the masking scheme, and for bonawitz-v1 a threshold that protects. */
+static int check_masking(mp_spec *s, const cJSON *masking, const char *scheme)
+{
+    long long n = (long long)s->nparticipants;
+    if (strcmp(scheme, MP_SCHEME_PAIRWISE) == 0) {
+        if (cJSON_GetObjectItemCaseSensitive(masking, "threshold") != NULL)
+            return mp_error_set("masking scheme %s has no threshold (every participant is "
+                                "needed)",
+                                MP_SCHEME_PAIRWISE);
+        s->masking = MP_MASKING_PAIRWISE;
+        s->threshold = n;
+        return 0;
+    }
+    if (strcmp(scheme, MP_SCHEME_BONAWITZ) != 0)
+        return mp_error_set("masking scheme \"%.30s\" is not supported by this version", scheme);
+    s->masking = MP_MASKING_BONAWITZ;
+    if (mp_json_int(masking, "threshold", 1, MP_MAX_ORGS, &s->threshold) != 0)
+        return mp_error_prefix("masking: ");
+    if (s->threshold > n)
+        return mp_error_set("masking threshold %lld is more than the %lld participants",
+                            s->threshold, n);
+    if (2 * s->threshold <= n)
+        return mp_error_set("masking threshold %lld of %lld participants is not a majority: two "
+                            "groups could each unmask, and an aggregator could show them "
+                            "different lists of who dropped out; use at least %lld",
+                            s->threshold, n, n / 2 + 1);
+    if (s->threshold < s->k_min)
+        return mp_error_set("masking threshold %lld is below k_min %lld: the sum could be opened "
+                            "over fewer organisations than k_min",
+                            s->threshold, s->k_min);
+    if (s->threshold < n - s->privacy.t)
+        return mp_error_set("masking threshold %lld lets %lld of %lld participants drop out, but "
+                            "the noise is calibrated for t = %lld missing or colluding; use a "
+                            "threshold of at least %lld or a larger t",
+                            s->threshold, n - s->threshold, n, s->privacy.t, n - s->privacy.t);
+    return 0;
+}
+
 static int parse_body(mp_spec *s, const cJSON *b, const mp_roster *roster)
 {
     static const char *const fields[] = {
@@ -230,7 +300,7 @@ static int parse_body(mp_spec *s, const cJSON *b, const mp_roster *roster)
                                               "share_variance", NULL};
     static const char *const share_fields[] = {"num", "den", NULL};
     static const char *const pub_fields[] = {"rounding", NULL};
-    static const char *const masking_fields[] = {"scheme", NULL};
+    static const char *const masking_fields[] = {"scheme", "threshold", NULL};
     const cJSON *period, *parts, *priv, *share, *pub, *masking, *cat, *it;
     const char *hash, *start, *end, *opened, *deadline, *mech, *scheme, *delta;
     long long v, num, den;
@@ -291,8 +361,8 @@ static int parse_body(mp_spec *s, const cJSON *b, const mp_roster *roster)
                             s->k_min, MP_K_MIN_FLOOR);
     if ((long long)s->nparticipants < s->k_min)
         return mp_error_set("%zu participants cannot reach k_min %lld", s->nparticipants, s->k_min);
-    if (strcmp(scheme, MP_SCHEME_PAIRWISE) != 0)
-        return mp_error_set("masking scheme \"%.30s\" is not supported by this version", scheme);
+    if (check_masking(s, masking, scheme) != 0)
+        return -1;
     if (mp_catalogue_parse(&s->catalogue, cat) != 0)
         return -1;
     return check_privacy(s, mech, delta, (uint64_t)num, (uint64_t)den);

@@ -9,7 +9,8 @@
  *               "delta":"1e-6","series":ID,"series_rho":DEC,"series_spent":DEC,"t":T,
  *               "max_orgs_per_person":M,"share_variance":{"num":N,"den":D}},
  *    "publication":{"rounding":R},
- *    "masking":{"scheme":"pairwise-v1"}, "catalogue":{...}}
+ *    "masking":{"scheme":"pairwise-v1"} | {"scheme":"bonawitz-v1","threshold":T},
+ *    "catalogue":{...}}
  *
  * The privacy block states the release's budget rho (zCDP), the series it belongs to with the
  * series' total budget and what earlier rounds of the series already spent, the number t of
@@ -26,6 +27,11 @@
  *      (below 3, one participant could subtract its own figures from a total of two and learn
  *      the other's).
  *   3. The catalogue is valid (catalogue.h) and period.start <= period.end, opened < deadline.
+ *   4. With masking scheme bonawitz-v1 (secagg.h), the threshold T protects someone:
+ *      2T > n (a majority, so that no two disjoint groups can each unmask, and one consistent
+ *      list of survivors is all an aggregator can get signed), T >= k_min, T <= n, and
+ *      T >= n - t (the noise, calibrated for n - t honest shares, still covers every dropout
+ *      the threshold allows).
  */
 #ifndef MP_SPEC_H
 #define MP_SPEC_H
@@ -41,6 +47,9 @@
 #define MP_ROUND_ID_MAX 64
 #define MP_K_MIN_FLOOR 3
 #define MP_SCHEME_PAIRWISE "pairwise-v1"
+#define MP_SCHEME_BONAWITZ "bonawitz-v1"
+
+enum mp_masking { MP_MASKING_PAIRWISE = 0, MP_MASKING_BONAWITZ = 1 };
 
 typedef struct mp_spec {
     const char *round_id, *region;
@@ -57,7 +66,9 @@ typedef struct mp_spec {
         int mechanism;                 /* enum mp_mechanism */
         uint64_t share_num, share_den; /* share variance, exact */
     } privacy;
-    long long rounding; /* publish multiples of this */
+    long long rounding;  /* publish multiples of this */
+    int masking;         /* enum mp_masking */
+    long long threshold; /* bonawitz-v1: participants needed to unmask; pairwise-v1: all */
     mp_catalogue *catalogue;
     mp_envelope *env; /* owned */
 } mp_spec;
@@ -72,6 +83,8 @@ typedef struct mp_spec_params {
     double series_spent;                   /* what earlier rounds of the series spent */
     long long t, max_orgs, rounding;
     long long k_min;
+    const char *masking;             /* NULL = pairwise-v1 */
+    long long threshold;             /* bonawitz-v1; 0 = the default mp_spec_default_threshold() */
     const char *const *participants; /* NULL = every organisation of the roster */
     size_t nparticipants;
 } mp_spec_params;
@@ -83,6 +96,13 @@ MP_WUR int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster 
 MP_WUR int mp_spec_load(mp_spec **out, const char *path, const mp_roster *roster);
 MP_WUR int mp_spec_from_envelope(mp_spec **out, mp_envelope *env, const mp_roster *roster);
 void mp_spec_free(mp_spec *s);
+
+/* The threshold a bonawitz-v1 round gets when none is asked for: the smallest that meets
+ * invariant 4, max(k_min, floor(n/2) + 1, n - t). */
+long long mp_spec_default_threshold(size_t n, long long k_min, long long t);
+
+/* "pairwise-v1" or "bonawitz-v1". */
+const char *mp_spec_scheme_name(const mp_spec *s);
 
 /* Index of an organisation among the participants, -1 when it is not one. */
 int mp_spec_participant(const mp_spec *s, const char *org);

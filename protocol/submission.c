@@ -28,7 +28,7 @@ int mp_submission_build(cJSON **body, const mp_spec *spec, const char *org, cons
         !cJSON_AddStringToObject(b, "round_id", spec->round_id) ||
         !cJSON_AddStringToObject(b, "round_sha256", hash) ||
         !cJSON_AddStringToObject(b, "org", org) ||
-        !cJSON_AddStringToObject(b, "scheme", MP_SCHEME_PAIRWISE) ||
+        !cJSON_AddStringToObject(b, "scheme", mp_spec_scheme_name(spec)) ||
         !cJSON_AddNumberToObject(b, "cells", (double)d) ||
         !cJSON_AddStringToObject(b, "masked", vec) || !cJSON_AddStringToObject(b, "created", ts)) {
         free(vec);
@@ -85,9 +85,9 @@ int mp_submission_check(const mp_envelope *env, const mp_spec *spec, const mp_ro
         return mp_error_set("submission of %s was made for a different version of round %s "
                             "(round_sha256 mismatch)",
                             org->id, spec->round_id);
-    if (strcmp(scheme, MP_SCHEME_PAIRWISE) != 0)
+    if (strcmp(scheme, mp_spec_scheme_name(spec)) != 0)
         return mp_error_set("submission of %s uses masking scheme %.30s, the round %s", org->id,
-                            scheme, MP_SCHEME_PAIRWISE);
+                            scheme, mp_spec_scheme_name(spec));
     if ((size_t)cells != spec->catalogue->ncells)
         return mp_error_set("submission of %s has %lld cells, the round's catalogue %zu", org->id,
                             cells, spec->catalogue->ncells);
