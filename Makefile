@@ -3,6 +3,7 @@
 #   make            build the library and the three programs into build/
 #   make test       unit, end-to-end and statistical tests, then all again under ASan+UBSan
 #   make demo       a whole Midden-Utrecht round on synthetic data
+#   make demo-dropout  the same round surviving two dropouts (masking bonawitz-v1)
 #   make install    PREFIX=/usr/local DESTDIR= ; programs get a mijlpaal- prefix
 #   make deps       install the Debian packages the build needs (apt-get; sudo when not root)
 #
@@ -45,7 +46,7 @@ BINS    := $(PROGS:%=$(BUILD)/bin/mijlpaal-%) $(BUILD)/bin/mijlpaal-synth
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all clean test test-plain test-asan unit e2e demo install deps check-deps format \
+.PHONY: all clean test test-plain test-asan unit e2e demo demo-dropout install deps check-deps format \
         format-check bench fuzz
 
 all: check-deps $(BINS)
@@ -118,6 +119,13 @@ demo:
 	@if ! pkg-config --exists $(PKGS) 2>/dev/null; then ./tools/install-deps $(DEB_PKGS); fi
 	@$(MAKE) --no-print-directory all
 	@BIN=$(abspath $(BUILD)/bin) ./tools/demo
+
+# The same round with masking bonawitz-v1: one organisation drops out after advertising its
+# keys, another after submitting; the round still closes and the auditor verifies it.
+demo-dropout:
+	@if ! pkg-config --exists $(PKGS) 2>/dev/null; then ./tools/install-deps $(DEB_PKGS); fi
+	@$(MAKE) --no-print-directory all
+	@BIN=$(abspath $(BUILD)/bin) ./tools/demo-dropout
 
 bench: all
 	@BIN=$(abspath $(BUILD)/bin) ./bench/ingest.sh

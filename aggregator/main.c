@@ -25,6 +25,7 @@
 #include "fileio.h"
 #include "keys.h"
 #include "roster.h"
+#include "saround.h"
 #include "spec.h"
 #include "store.h"
 
@@ -68,18 +69,30 @@ static void usage(FILE *f)
             "               [--max-orgs-per-person M] [--rounding N] [--round-id ID]\n"
             "               [--mechanism distributed_discrete_gaussian|skellam]\n"
             "               [--k-min N] [--participants ID,ID,...]\n"
+            "               [--masking pairwise-v1|bonawitz-v1] [--threshold T]\n"
             "      Sign a round specification, store the round and write it for the\n"
             "      contributors. --rho is this release's privacy budget (zCDP), --series-rho\n"
             "      the budget of the whole series (default series id: the region); the noise\n"
             "      is calibrated so that it holds even if t participants (default 1) collude\n"
             "      or drop out, for persons counted by up to M organisations (default 2).\n"
-            "      --rounding publishes multiples of N (default 1).\n"
-            "  round import --db DB --coordinator-key FILE SUBMISSION...\n"
-            "      Verify and store submissions; each refused one is named with its reason.\n"
+            "      --rounding publishes multiples of N (default 1). --masking bonawitz-v1\n"
+            "      lets the round survive dropouts: any T participants (default the smallest\n"
+            "      safe value, max(k_min, n/2+1, n-t)) suffice to open the sum.\n"
+            "  round import --db DB --coordinator-key FILE MESSAGE...\n"
+            "      Verify and store submissions (and, with bonawitz-v1, advertise,\n"
+            "      consistency and unmask messages); each refused one is named with its\n"
+            "      reason. A bonawitz-v1 round closes itself once T unmask messages are in.\n"
+            "  round advance --db DB --key FILE --out-dir DIR [--round ID]\n"
+            "      bonawitz-v1: end the current phase with whoever delivered (at least T)\n"
+            "      and write what the participants need next into DIR: keys-ORG.json,\n"
+            "      survivors.json or unmask-request.json.\n"
+            "  round outbox --db DB --key FILE --out-dir DIR [--round ID]\n"
+            "      Write the current phase's outgoing messages again.\n"
             "  round status --db DB --coordinator-key FILE [--round ID] [--json]\n"
-            "      Who has submitted and who is missing.\n"
+            "      Who has delivered and who is missing (per phase with bonawitz-v1).\n"
             "  round close  --db DB --coordinator-key FILE [--round ID]\n"
-            "      Open the regional sum (only when every participant submitted, >= k_min).\n"
+            "      Open the regional sum (pairwise-v1: every participant submitted;\n"
+            "      bonawitz-v1: T unmask messages are in), never below k_min.\n"
             "  publish      --db DB --key FILE --out-dir DIR [--round ID]\n"
             "      Write the signed release (JSON, CSV, HTML) with everything an auditor needs.\n"
             "  log          --db DB [--json]\n"
@@ -93,10 +106,10 @@ static void usage(FILE *f)
 typedef struct opts {
     const char *org, *secret_key, *public_key, *kdf, *passphrase_file, *region, *key, *out, *db,
         *roster, *catalogue, *period, *deadline, *rho, *series, *series_rho, *mechanism, *round_id,
-        *participants, *coordinator_key, *out_dir;
+        *participants, *coordinator_key, *out_dir, *masking;
     const char *members[MAX_FILES];
     size_t nmembers;
-    long long k_min, t, max_orgs, rounding;
+    long long k_min, t, max_orgs, rounding, threshold;
     int insecure, json;
 } opts;
 
@@ -141,6 +154,8 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         O_OUTDIR,
         O_ROUND,
         O_JSON,
+        O_MASKING,
+        O_THRESHOLD,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -173,6 +188,8 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         {"coordinator-key", required_argument, NULL, O_COORD},
         {"out-dir", required_argument, NULL, O_OUTDIR},
         {"json", no_argument, NULL, O_JSON},
+        {"masking", required_argument, NULL, O_MASKING},
+        {"threshold", required_argument, NULL, O_THRESHOLD},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     int c;
@@ -217,6 +234,8 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         case O_COORD: o->coordinator_key = optarg; break;
         case O_OUTDIR: o->out_dir = optarg; break;
         case O_JSON: o->json = 1; break;
+        case O_MASKING: o->masking = optarg; break;
+        case O_THRESHOLD: o->threshold = whole_number(optarg, "--threshold"); break;
         case 'h':
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(EXIT_USAGE);
@@ -378,6 +397,8 @@ static int cmd_round_open(const opts *o)
                         .max_orgs = o->max_orgs,
                         .rounding = o->rounding,
                         .k_min = o->k_min,
+                        .masking = o->masking,
+                        .threshold = o->threshold,
                         .participants = o->participants ? parts : NULL,
                         .nparticipants = nparts};
     if (mp_spec_build(&body, &p, roster, cat->json) != 0)
@@ -400,15 +421,39 @@ static int cmd_round_open(const opts *o)
     return 0;
 }
 
+/* Close a bonawitz-v1 round in its unmask phase once T unmask messages are stored. A failure
+ * is reported, not fatal: the imports themselves were accepted. */
+static void try_close(sqlite3 *db, const mp_pubkey *coord, const char *round_id)
+{
+    mp_roster *roster;
+    mp_spec *spec;
+    if (mp_agg_round_load(db, round_id, coord, &roster, &spec) != 0)
+        return;
+    if (mp_sa_can_close(db, spec)) {
+        if (mp_agg_close(db, round_id, coord) != 0)
+            fprintf(stderr, "%s: round %s has %lld unmask messages but cannot close: %s\n", prog,
+                    round_id, spec->threshold, mp_error_get());
+        else
+            fprintf(stderr,
+                    "%s: round %s closed: the threshold of %lld unmask messages is reached and "
+                    "the regional sum is opened (publish it next)\n",
+                    prog, round_id, spec->threshold);
+    }
+    mp_spec_free(spec);
+    mp_roster_free(roster);
+}
+
 static int cmd_round_import(const opts *o, int argc, char **argv)
 {
     mp_pubkey coord;
     sqlite3 *db;
     int refused = 0, n = 0;
+    char rounds[8][65];
+    size_t nrounds = 0;
     trusted_key(o, &coord);
     db = open_db(o, 0);
     if (optind >= argc)
-        die(EXIT_USAGE, "round import: which submission files? (see --help)");
+        die(EXIT_USAGE, "round import: which message files? (see --help)");
     for (int i = optind; i < argc; i++) {
         char org[MP_ORG_ID_MAX + 1] = "", round[65] = "";
         if (mp_agg_import(db, argv[i], &coord, org, round) != 0) {
@@ -418,7 +463,15 @@ static int cmd_round_import(const opts *o, int argc, char **argv)
         }
         n++;
         fprintf(stderr, "%s: imported %s: %s for round %s\n", prog, argv[i], org, round);
+        size_t k = 0;
+        while (k < nrounds && strcmp(rounds[k], round) != 0)
+            k++;
+        if (k == nrounds && nrounds < 8)
+            snprintf(rounds[nrounds++], 65, "%s", round);
     }
+    /* A bonawitz-v1 round closes as soon as the threshold allows. */
+    for (size_t i = 0; i < nrounds; i++)
+        try_close(db, &coord, rounds[i]);
     mp_store_close(db);
     if (refused)
         die(EXIT_REFUSED, "%d of %d file(s) refused; the store holds only the %d accepted", refused,
@@ -439,10 +492,22 @@ static int cmd_round_status(const opts *o)
     round_of(o, db, id);
     if (mp_agg_round_load(db, id, &coord, &roster, &spec) != 0 || mp_agg_status(db, spec, &st))
         die_lib(EXIT_REFUSED);
+    mp_sa_status sa = {0};
+    if (spec->masking == MP_MASKING_BONAWITZ && mp_sa_status_get(db, spec, &sa) != 0)
+        die_lib(EXIT_USAGE);
     if (o->json) {
         printf("{\"round_id\":\"%s\",\"state\":\"%s\",\"deadline\":\"%s\",\"k_min\":%lld,"
-               "\"submitted\":[",
-               id, st.state, st.deadline, spec->k_min);
+               "\"masking\":\"%s\",\"threshold\":%lld,",
+               id, st.state, st.deadline, spec->k_min, mp_spec_scheme_name(spec), spec->threshold);
+        if (spec->masking == MP_MASKING_BONAWITZ) {
+            printf("\"phase\":\"%s\",\"advertised\":%zu,\"confirmed\":%zu,\"unmasked\":%zu,"
+                   "\"phase_missing\":[",
+                   sa.phase, sa.advertised, sa.confirmed, sa.unmasked);
+            for (size_t i = 0; i < sa.nmissing; i++)
+                printf("%s\"%s\"", i ? "," : "", sa.missing[i]);
+            printf("],");
+        }
+        printf("\"submitted\":[");
         for (size_t i = 0; i < st.nsubmitted; i++)
             printf("%s\"%s\"", i ? "," : "", st.submitted[i]);
         printf("],\"missing\":[");
@@ -456,6 +521,19 @@ static int cmd_round_status(const opts *o)
             printf("  submitted  %s\n", st.submitted[i]);
         for (size_t i = 0; i < st.nmissing; i++)
             printf("  missing    %s\n", st.missing[i]);
+        if (spec->masking == MP_MASKING_BONAWITZ && sa.phase[0] != '\0') {
+            printf("masking %s, threshold %lld: %zu advertised, %zu submitted, %zu confirmed, "
+                   "%zu unmasked\nphase %s: %zu of %zu delivered",
+                   MP_SCHEME_BONAWITZ, spec->threshold, sa.advertised, sa.submitted, sa.confirmed,
+                   sa.unmasked, sa.phase, sa.delivered, sa.expected);
+            if ((long long)sa.delivered >= spec->threshold)
+                printf(strcmp(sa.phase, "unmask") == 0 ? " (closing)\n" : " (enough to advance)\n");
+            else
+                printf(" (%lld more needed to advance)\n",
+                       spec->threshold - (long long)sa.delivered);
+            for (size_t i = 0; i < sa.nmissing; i++)
+                printf("  missing in %-9s %s\n", sa.phase, sa.missing[i]);
+        }
     }
     mp_spec_free(spec);
     mp_roster_free(roster);
@@ -475,6 +553,43 @@ static int cmd_round_close(const opts *o)
         die_lib(EXIT_REFUSED);
     fprintf(stderr, "%s: round %s closed; the regional sum is opened (publish it next)\n", prog,
             id);
+    mp_store_close(db);
+    return 0;
+}
+
+/* round advance / round outbox (bonawitz-v1). */
+static int cmd_round_phase(const opts *o, int advance)
+{
+    mp_keypair *kp;
+    mp_roster *roster;
+    mp_spec *spec;
+    sqlite3 *db;
+    char id[65], phase[16] = "";
+    size_t nfiles;
+    need(o->out_dir, "--out-dir");
+    db = open_db(o, 0);
+    round_of(o, db, id);
+    kp = open_key(o);
+    if (mp_agg_round_load(db, id, &kp->pub, &roster, &spec) != 0)
+        die_lib(EXIT_REFUSED);
+    if (advance && mp_sa_advance(db, spec, roster, kp, phase) != 0)
+        die_lib(EXIT_REFUSED);
+    if (mp_sa_outbox(db, spec, roster, kp, o->out_dir, &nfiles) != 0)
+        die(EXIT_USAGE, "%s%s",
+            advance ? "the phase advanced, but its messages could not be "
+                      "written (run round outbox): "
+                    : "",
+            mp_error_get());
+    if (advance)
+        fprintf(stderr, "%s: round %s is now in its %s phase; ", prog, id, phase);
+    else
+        fprintf(stderr, "%s: round %s: ", prog, id);
+    fprintf(stderr, "%zu message(s) written to %s/ for the participants\n", nfiles, o->out_dir);
+    if (o->json)
+        printf("{\"round_id\":\"%s\",\"phase\":\"%s\",\"files\":%zu}\n", id, phase, nfiles);
+    mp_spec_free(spec);
+    mp_roster_free(roster);
+    mp_keys_free(kp);
     mp_store_close(db);
     return 0;
 }
@@ -557,6 +672,10 @@ int main(int argc, char **argv)
             return cmd_round_status(&o);
         if (strcmp(sub, "close") == 0)
             return cmd_round_close(&o);
+        if (strcmp(sub, "advance") == 0)
+            return cmd_round_phase(&o, 1);
+        if (strcmp(sub, "outbox") == 0)
+            return cmd_round_phase(&o, 0);
         die(EXIT_USAGE, "unknown command \"round %s\" (see --help)", sub);
     }
     parse_opts(argc, argv, 2, &o);

@@ -27,6 +27,7 @@
 #include "keys.h"
 #include "mask.h"
 #include "release.h"
+#include "secagg.h"
 #include "roster.h"
 #include "spec.h"
 #include "submission.h"
@@ -109,6 +110,91 @@ static void check_rendering(const char *dir, const char *name, const char *want,
     free(have);
 }
 
+/*
+ * bonawitz-v1: the survivors list signed by the coordinator must name exactly the included
+ * submissions; the unmask request must carry T valid confirmations of that list; the unmask
+ * messages the release names must be T survivors' answers to it. Then the masks are removed
+ * from the sum of the submissions here, as the aggregator did. Returns the masking block the
+ * release must contain, rebuilt from what was verified.
+ */
+static cJSON *verify_unmasking(const char *dir, const mp_spec *spec, const mp_roster *roster,
+                               const mp_included *inc, size_t n, uint64_t *sum)
+{
+    mp_envelope *surv, *req, *rel;
+    mp_secagg_view v;
+    mp_secagg_reveal r[MP_MAX_ORGS];
+    const cJSON *by, *it;
+    cJSON *m, *adv, *mby;
+    size_t nr = 0, k = 0;
+    char hash[MP_HASH_HEX_BYTES];
+
+    if (mp_envelope_load(&surv, path_in(dir, "survivors.json"), "survivors") != 0 ||
+        mp_secagg_survivors_parse(&v, surv, spec, roster) != 0)
+        fail_lib();
+    if (v.n2 != n)
+        die(EXIT_FAILED, "the release includes %zu submissions, the signed survivors list %zu", n,
+            v.n2);
+    for (size_t j = 0; j < v.n1; j++) {
+        if (!v.m[j].submitted)
+            continue;
+        if (strcmp(v.m[j].org, inc[k].org) != 0 ||
+            memcmp(v.m[j].submission_hash, inc[k].submission_hash, MP_HASH_BYTES) != 0)
+            die(EXIT_FAILED,
+                "the included submissions are not the ones the survivors list names "
+                "(%s)",
+                v.m[j].org);
+        k++;
+    }
+    if (mp_envelope_load(&req, path_in(dir, "unmask-request.json"), "unmask-request") != 0 ||
+        mp_secagg_request_accept(req, spec, roster, &v, surv->hash) != 0)
+        fail_lib();
+    if (mp_envelope_load(&rel, path_in(dir, "release.json"), "release") != 0)
+        fail_lib();
+    const cJSON *mb = cJSON_GetObjectItemCaseSensitive(rel->body, "masking");
+    if (!cJSON_IsObject(mb) || mp_json_arr(mb, "unmasked_by", &by) != 0)
+        die(EXIT_FAILED, "release.json has no masking block naming who unmasked the sum");
+    cJSON_ArrayForEach (it, by) {
+        char name[80];
+        mp_envelope *u;
+        if (!cJSON_IsString(it) || !mp_org_id_valid(it->valuestring) || nr == MP_MAX_ORGS)
+            die(EXIT_FAILED, "release.json: malformed list of unmasking organisations");
+        snprintf(name, sizeof name, "unmask/%s.json", it->valuestring);
+        if (mp_envelope_load(&u, path_in(dir, name), "unmask") != 0 ||
+            mp_secagg_unmask_check(u, spec, roster, &v, surv->hash, &r[nr]) != 0)
+            fail_lib();
+        if (strcmp(v.m[r[nr].member].org, it->valuestring) != 0)
+            die(EXIT_FAILED, "%s is signed by %s", name, v.m[r[nr].member].org);
+        mp_envelope_free(u);
+        nr++;
+    }
+    if ((long long)nr != spec->threshold)
+        die(EXIT_FAILED, "the release names %zu unmask messages; the threshold is %lld", nr,
+            spec->threshold);
+    if (mp_secagg_open(sum, spec->catalogue->ncells, spec, &v, r, nr, 0) != 0)
+        die(EXIT_FAILED, "the sum cannot be unmasked from the published messages: %s",
+            mp_error_get());
+    m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "scheme", MP_SCHEME_BONAWITZ);
+    cJSON_AddNumberToObject(m, "threshold", (double)spec->threshold);
+    adv = cJSON_AddArrayToObject(m, "advertised");
+    for (size_t j = 0; j < v.n1; j++)
+        cJSON_AddItemToArray(adv, cJSON_CreateString(v.m[j].org));
+    mp_hex_encode(hash, surv->hash, MP_HASH_BYTES);
+    cJSON_AddStringToObject(m, "survivors_sha256", hash);
+    mp_hex_encode(hash, req->hash, MP_HASH_BYTES);
+    cJSON_AddStringToObject(m, "unmask_request_sha256", hash);
+    mby = cJSON_AddArrayToObject(m, "unmasked_by");
+    for (size_t i = 0; i < nr; i++) {
+        cJSON_AddItemToArray(mby, cJSON_CreateString(v.m[r[i].member].org));
+        mp_secagg_reveal_free(&r[i]);
+    }
+    mp_envelope_free(rel);
+    mp_envelope_free(req);
+    mp_envelope_free(surv);
+    mp_secagg_view_free(&v);
+    return m;
+}
+
 /* What the series check needs from one verified release. */
 typedef struct verified {
     char round_id[65], series[41], published[21];
@@ -126,7 +212,7 @@ static int verify(const char *dir, const char *coord_path, verified *out, int qu
     mp_included inc[MP_MAX_ORGS];
     size_t n = 0, d;
     uint64_t *sum, *vec;
-    cJSON *rebuilt;
+    cJSON *rebuilt, *masking = NULL;
     char *a, *b, *csv, *html, id[2 * MP_KEY_ID_BYTES + 1];
     size_t alen, blen, csvlen, htmllen;
 
@@ -177,8 +263,11 @@ static int verify(const char *dir, const char *coord_path, verified *out, int qu
         mp_envelope_free(sub);
         n++;
     }
-    /* 4. Pairwise masks cancel only over all participants; k_min protects small groups. */
-    if (n != spec->nparticipants)
+    /* 4. Pairwise masks cancel only over all participants; with bonawitz-v1 the survivors'
+     *    masks are removed with the revealed shares. k_min protects small groups. */
+    if (spec->masking == MP_MASKING_BONAWITZ)
+        masking = verify_unmasking(dir, spec, roster, inc, n, sum);
+    else if (n != spec->nparticipants)
         die(EXIT_FAILED,
             "the release includes %zu submissions but round %s has %zu "
             "participants; with masking scheme %s the sum cannot be opened",
@@ -188,7 +277,7 @@ static int verify(const char *dir, const char *coord_path, verified *out, int qu
     /* 5. Rebuild the release from the verified inputs and compare canonical bytes. */
     if (mp_json_str(rel->body, "published", &s) != 0)
         fail_lib();
-    if (mp_release_build(&rebuilt, spec, inc, n, sum, s) != 0)
+    if (mp_release_build(&rebuilt, spec, inc, n, sum, s, masking) != 0)
         fail_lib();
     if (mp_canon_serialise(&a, &alen, rebuilt) != 0 || mp_canon_serialise(&b, &blen, rel->body))
         fail_lib();
@@ -220,9 +309,13 @@ static int verify(const char *dir, const char *coord_path, verified *out, int qu
                spec->round_id, n, d, id);
     else if (!quiet)
         printf("OK: release of round %s verified: roster and round signed by coordinator key "
-               "%s, %zu signed submissions of all participants, sum recomputed over %zu cells, "
+               "%s, %zu signed submissions (%s), sum recomputed over %zu cells, "
                "release signature and renderings match\n",
-               spec->round_id, id, n, d);
+               spec->round_id, id, n,
+               spec->masking == MP_MASKING_BONAWITZ
+                   ? "survivors of bonawitz-v1 masking, unmasked from the published shares"
+                   : "all participants",
+               d);
     free(a);
     free(b);
     free(csv);
@@ -230,6 +323,7 @@ static int verify(const char *dir, const char *coord_path, verified *out, int qu
     free(sum);
     free(vec);
     cJSON_Delete(rebuilt);
+    cJSON_Delete(masking);
     mp_envelope_free(rel);
     mp_spec_free(spec);
     mp_roster_free(roster);

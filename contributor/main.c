@@ -30,6 +30,7 @@
 #include "noise.h"
 #include "privacy.h"
 #include "roster.h"
+#include "secagg.h"
 #include "skellam.h"
 #include "spec.h"
 #include "store.h"
@@ -73,9 +74,24 @@ static void usage(FILE *f)
             "      Validate an export against a round and report every excluded row by line\n"
             "      number and reason. Nothing is written.\n"
             "  submit  --input CSV --roster FILE --round FILE --coordinator-key FILE\n"
-            "          --key FILE --ledger DB --out FILE [--mapping FILE] [--strict] [--json]\n"
-            "          [--passphrase-file FILE] [--insecure-plaintext-key]\n"
+            "          --key FILE --ledger DB --out FILE [--keys FILE] [--mapping FILE]\n"
+            "          [--strict] [--json] [--passphrase-file FILE] [--insecure-plaintext-key]\n"
             "      Count, add noise, mask, sign and write the submission for the round.\n"
+            "      A bonawitz-v1 round needs --keys: the keys-ORG.json the coordinator sent\n"
+            "      after the advertise phase.\n"
+            "\n"
+            "  Rounds with masking bonawitz-v1 (they survive dropouts) have more phases; each\n"
+            "  takes --roster FILE --round FILE --coordinator-key FILE --key FILE --ledger DB:\n"
+            "  advertise --out FILE\n"
+            "      Phase 1: this round's mask key and encrypted key shares for the others.\n"
+            "  confirm   --survivors FILE --out FILE\n"
+            "      Phase 4: check and sign the coordinator's list of who submitted. One list\n"
+            "      per round: a different second list is refused.\n"
+            "  unmask    --request FILE --out FILE\n"
+            "      Phase 5: reveal the shares that remove the masks of the survivors and the\n"
+            "      dropped, for the list confirmed and nothing else.\n"
+            "  status    --ledger DB [--round ID] [--json]\n"
+            "      The phase each round has reached and what to do next.\n"
             "  show    SUBMISSION [--roster FILE --round FILE --coordinator-key FILE] [--json]\n"
             "      Print exactly what a submission file reveals.\n"
             "  ledger  --ledger DB [--json]\n"
@@ -94,7 +110,8 @@ static void usage(FILE *f)
 
 typedef struct opts {
     const char *org, *secret_key, *public_key, *kdf, *passphrase_file, *input, *roster, *round,
-        *coordinator_key, *mapping, *key, *ledger, *out, *round_id, *series, *rho;
+        *coordinator_key, *mapping, *key, *ledger, *out, *round_id, *series, *rho, *keys,
+        *survivors, *request;
     int insecure, strict, json;
 } opts;
 
@@ -120,6 +137,9 @@ static void parse_opts(int argc, char **argv, opts *o)
         O_ROUNDID,
         O_SERIES,
         O_RHO,
+        O_KEYS,
+        O_SURVIVORS,
+        O_REQUEST,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -142,6 +162,9 @@ static void parse_opts(int argc, char **argv, opts *o)
         {"round-id", required_argument, NULL, O_ROUNDID},
         {"series", required_argument, NULL, O_SERIES},
         {"rho", required_argument, NULL, O_RHO},
+        {"keys", required_argument, NULL, O_KEYS},
+        {"survivors", required_argument, NULL, O_SURVIVORS},
+        {"request", required_argument, NULL, O_REQUEST},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     int c;
@@ -168,6 +191,9 @@ static void parse_opts(int argc, char **argv, opts *o)
         case O_ROUNDID: o->round_id = optarg; break;
         case O_SERIES: o->series = optarg; break;
         case O_RHO: o->rho = optarg; break;
+        case O_KEYS: o->keys = optarg; break;
+        case O_SURVIVORS: o->survivors = optarg; break;
+        case O_REQUEST: o->request = optarg; break;
         case 'h':
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(EXIT_USAGE);
@@ -416,6 +442,36 @@ static int cmd_submit(const opts *o)
             capped && cap < spec->privacy.series_rho ? "the organisation's own cap"
                                                      : "the series budget of the round");
 
+    /* bonawitz-v1: the keys message fixes who to mask with; check it before any counting. */
+    mp_secagg_view view = {0};
+    mp_ledger_sa sa = {0};
+    if (spec->masking == MP_MASKING_BONAWITZ) {
+        mp_envelope *kenv;
+        need(o->keys, "--keys (the keys message of the coordinator)");
+        if (!mp_file_exists(o->ledger) || mp_ledger_open(&db, o->ledger, 0) != 0)
+            die(EXIT_REFUSED,
+                "%s has not advertised in round %s (no ledger %s): run advertise "
+                "first",
+                me->id, spec->round_id, o->ledger);
+        int got = mp_ledger_sa_get(db, spec->round_id, &sa);
+        mp_store_close(db);
+        if (got < 0)
+            die_lib(EXIT_USAGE);
+        if (got == 0)
+            die(EXIT_REFUSED, "%s has not advertised in round %s: run advertise first", me->id,
+                spec->round_id);
+        if (mp_envelope_load(&kenv, o->keys, "keys") != 0 ||
+            mp_secagg_keys_accept(&view, kenv, spec, roster, kp) != 0)
+            die(EXIT_REFUSED, "%s: refused: %s", o->keys, mp_error_get());
+        free(sa.keys);
+        sa.keys = strdup(kenv->text);
+        mp_hex_encode(sa.advertised_sha256, view.advertised_hash, MP_HASH_BYTES);
+        snprintf(sa.phase, sizeof sa.phase, "submitted");
+        mp_envelope_free(kenv);
+        if (sa.keys == NULL)
+            die(EXIT_USAGE, "out of memory");
+    }
+
     d = spec->catalogue->ncells;
     counts = sodium_malloc(d * sizeof *counts);
     vec = sodium_malloc(d * sizeof *vec);
@@ -440,7 +496,9 @@ static int cmd_submit(const opts *o)
     sodium_free(counts);
     for (size_t i = 0; i < spec->nparticipants; i++)
         peers[i] = mp_roster_org(roster, spec->participants[i])->key;
-    if (mp_mask_apply(vec, d, kp, peers, spec->nparticipants, spec->env->hash) != 0 ||
+    if ((spec->masking == MP_MASKING_BONAWITZ
+             ? mp_secagg_mask(vec, d, spec, &view, kp)
+             : mp_mask_apply(vec, d, kp, peers, spec->nparticipants, spec->env->hash)) != 0 ||
         mp_submission_build(&body, spec, me->id, vec, d) != 0 ||
         mp_envelope_sign(&text, &len, "submission", body, kp) != 0)
         die_lib(EXIT_USAGE);
@@ -468,6 +526,7 @@ static int cmd_submit(const opts *o)
      * submission that `resend` writes out, never a file the ledger does not know (which could
      * tempt a second submission with fresh noise). */
     if (mp_store_begin(db) != 0 || mp_ledger_insert(db, &e, text, len) != 0 ||
+        (spec->masking == MP_MASKING_BONAWITZ && mp_ledger_sa_put(db, &sa) != 0) ||
         mp_store_commit(db) != 0) {
         mp_store_rollback(db);
         mp_store_close(db);
@@ -494,9 +553,303 @@ static int cmd_submit(const opts *o)
     sodium_free(vec);
     cJSON_Delete(body);
     free(text);
+    mp_secagg_view_free(&view);
+    mp_ledger_sa_free(&sa);
     mp_keys_free(kp);
     mp_spec_free(spec);
     mp_roster_free(roster);
+    return 0;
+}
+
+/* ---- bonawitz-v1 phases ------------------------------------------------------------------ */
+
+typedef struct party {
+    mp_pubkey coord;
+    mp_roster *roster;
+    mp_spec *spec;
+    mp_keypair *kp;
+    sqlite3 *db;
+    mp_ledger_sa sa;
+    int has_sa;
+} party;
+
+/* Round, keys and ledger of a participant of a bonawitz-v1 round; the ledger row when any. */
+static void party_open(const opts *o, party *p, int create_ledger)
+{
+    memset(p, 0, sizeof *p);
+    need(o->key, "--key");
+    need(o->ledger, "--ledger");
+    load_round(o, &p->coord, &p->roster, &p->spec);
+    if (p->spec->masking != MP_MASKING_BONAWITZ)
+        die(EXIT_REFUSED,
+            "round %s uses masking scheme %s: there is only one phase, submit (no "
+            "advertise, confirm or unmask)",
+            p->spec->round_id, mp_spec_scheme_name(p->spec));
+    if (mp_keys_open(&p->kp, o->key, o->passphrase_file, o->insecure) != 0)
+        die_lib(EXIT_USAGE);
+    const mp_org *me = mp_roster_org(p->roster, p->kp->pub.org);
+    if (me == NULL || memcmp(me->key.key_id, p->kp->pub.key_id, MP_KEY_ID_BYTES) != 0)
+        die(EXIT_REFUSED, "the key in %s (%s) is not the key enrolled for it in the roster", o->key,
+            p->kp->pub.org);
+    if (mp_spec_participant(p->spec, me->id) < 0)
+        die(EXIT_REFUSED, "%s is not a participant of round %s", me->id, p->spec->round_id);
+    if (!create_ledger && !mp_file_exists(o->ledger))
+        die(EXIT_REFUSED, "%s: no ledger; %s has not taken part in round %s (advertise first)",
+            o->ledger, me->id, p->spec->round_id);
+    if (mp_ledger_open(&p->db, o->ledger, create_ledger) != 0)
+        die_lib(EXIT_USAGE);
+    if ((p->has_sa = mp_ledger_sa_get(p->db, p->spec->round_id, &p->sa)) < 0)
+        die_lib(EXIT_USAGE);
+}
+
+static void party_close(party *p)
+{
+    mp_ledger_sa_free(&p->sa);
+    mp_store_close(p->db);
+    mp_keys_free(p->kp);
+    mp_spec_free(p->spec);
+    mp_roster_free(p->roster);
+}
+
+/* Record the new phase, then write the message (a crash in between leaves a recorded message
+ * that running the command again writes out, unchanged). */
+static void party_commit_write(const opts *o, party *p, const char *text, size_t len)
+{
+    if (mp_store_begin(p->db) != 0 || mp_ledger_sa_put(p->db, &p->sa) != 0 ||
+        mp_store_commit(p->db) != 0) {
+        mp_store_rollback(p->db);
+        die_lib(EXIT_USAGE);
+    }
+    if (mp_file_write_atomic(o->out, text, len, 0644) != 0)
+        die(EXIT_USAGE, "%s; the message is recorded in the ledger: run the command again",
+            mp_error_get());
+}
+
+static void write_again(const opts *o, const char *text, const char *what)
+{
+    if (mp_file_write_atomic(o->out, text, strlen(text), 0644) != 0)
+        die_lib(EXIT_USAGE);
+    fprintf(stderr, "%s: %s was made before; the same message is written again to %s\n", prog, what,
+            o->out);
+}
+
+static char *sign_text(const char *type, const cJSON *body, const mp_keypair *kp, size_t *len)
+{
+    char *text;
+    if (mp_envelope_sign(&text, len, type, body, kp) != 0)
+        die_lib(EXIT_USAGE);
+    return text;
+}
+
+static int cmd_advertise(const opts *o)
+{
+    party p;
+    cJSON *body;
+    char *text;
+    size_t len;
+    int64_t now;
+    need(o->out, "--out");
+    party_open(o, &p, 1);
+    if (p.has_sa) {
+        write_again(o, p.sa.advertise, "the advertisement");
+        party_close(&p);
+        return 0;
+    }
+    if (mp_time_now(&now) != 0)
+        die_lib(EXIT_USAGE);
+    if (now > p.spec->deadline)
+        die(EXIT_REFUSED, "the deadline of round %s has passed", p.spec->round_id);
+    if (mp_secagg_advertise(&body, p.spec, p.roster, p.kp) != 0)
+        die_lib(EXIT_USAGE);
+    text = sign_text("advertise", body, p.kp, &len);
+    snprintf(p.sa.round_id, sizeof p.sa.round_id, "%s", p.spec->round_id);
+    mp_hex_encode(p.sa.round_sha256, p.spec->env->hash, MP_HASH_BYTES);
+    snprintf(p.sa.org, sizeof p.sa.org, "%s", p.kp->pub.org);
+    snprintf(p.sa.phase, sizeof p.sa.phase, "advertised");
+    p.sa.advertise = text;
+    party_commit_write(o, &p, text, len);
+    fprintf(stderr,
+            "%s: wrote %s: %s's mask key for round %s, with its key shares encrypted to each "
+            "of the %zu participants. Send it to the coordinator; submit when the keys message "
+            "arrives.\n",
+            prog, o->out, p.kp->pub.org, p.spec->round_id, p.spec->nparticipants);
+    cJSON_Delete(body);
+    party_close(&p);
+    return 0;
+}
+
+static int cmd_confirm(const opts *o)
+{
+    party p;
+    mp_envelope *surv;
+    mp_secagg_view v;
+    mp_ledger_entry e;
+    unsigned char adv[MP_HASH_BYTES], own[MP_HASH_BYTES];
+    char hash[MP_HASH_HEX_BYTES], *text;
+    cJSON *body;
+    size_t len;
+    need(o->survivors, "--survivors");
+    need(o->out, "--out");
+    party_open(o, &p, 0);
+    if (!p.has_sa || strcmp(p.sa.phase, "advertised") == 0)
+        die(EXIT_REFUSED, "%s has not submitted in round %s: there is nothing to confirm",
+            p.kp->pub.org, p.spec->round_id);
+    if (mp_envelope_load(&surv, o->survivors, "survivors") != 0)
+        die_lib(EXIT_REFUSED);
+    mp_hex_encode(hash, surv->hash, MP_HASH_BYTES);
+    if (p.sa.survivors_sha256[0] != '\0') {
+        if (strcmp(p.sa.survivors_sha256, hash) != 0)
+            die(EXIT_REFUSED,
+                "%s: refused: %s already confirmed another survivors list for round %s "
+                "(sha256 %.16s...); confirming a second list could let the coordinator "
+                "collect both kinds of key shares of one organisation",
+                o->survivors, p.kp->pub.org, p.spec->round_id, p.sa.survivors_sha256);
+        write_again(o, p.sa.consistency, "the confirmation of this list");
+        party_close(&p);
+        return 0;
+    }
+    if (mp_ledger_find(p.db, p.spec->round_id, &e) != 1 ||
+        mp_hex_decode(own, MP_HASH_BYTES, e.submission_sha256) != 0 ||
+        mp_hex_decode(adv, MP_HASH_BYTES, p.sa.advertised_sha256) != 0)
+        die(EXIT_USAGE, "the ledger has no submission of round %s", p.spec->round_id);
+    if (mp_secagg_survivors_accept(&v, surv, p.spec, p.roster, p.kp->pub.org, adv, own) != 0)
+        die(EXIT_REFUSED, "%s: %s", o->survivors, mp_error_get());
+    if (mp_secagg_consistency(&body, p.spec, p.kp->pub.org, surv->hash) != 0)
+        die_lib(EXIT_USAGE);
+    text = sign_text("consistency", body, p.kp, &len);
+    snprintf(p.sa.phase, sizeof p.sa.phase, "confirmed");
+    snprintf(p.sa.survivors_sha256, sizeof p.sa.survivors_sha256, "%s", hash);
+    p.sa.survivors = strdup(surv->text);
+    p.sa.consistency = text;
+    if (p.sa.survivors == NULL)
+        die(EXIT_USAGE, "out of memory");
+    party_commit_write(o, &p, text, len);
+    fprintf(stderr,
+            "%s: wrote %s: %s confirms the survivors list of round %s (%zu of %zu advertised "
+            "submitted; the masks of the %zu others will be removed)\n",
+            prog, o->out, p.kp->pub.org, p.spec->round_id, v.n2, v.n1, v.n1 - v.n2);
+    cJSON_Delete(body);
+    mp_secagg_view_free(&v);
+    mp_envelope_free(surv);
+    party_close(&p);
+    return 0;
+}
+
+static int cmd_unmask(const opts *o)
+{
+    party p;
+    mp_envelope *surv, *req, *keys;
+    mp_secagg_view v;
+    cJSON *body;
+    char *text;
+    size_t len;
+    need(o->request, "--request");
+    need(o->out, "--out");
+    party_open(o, &p, 0);
+    if (!p.has_sa || p.sa.survivors == NULL)
+        die(EXIT_REFUSED,
+            "%s has not confirmed a survivors list in round %s: it reveals nothing before "
+            "it has (run confirm first)",
+            p.kp->pub.org, p.spec->round_id);
+    if (mp_envelope_parse(&surv, p.sa.survivors, strlen(p.sa.survivors), "survivors") != 0 ||
+        mp_secagg_survivors_parse(&v, surv, p.spec, p.roster) != 0 ||
+        mp_envelope_parse(&keys, p.sa.keys, strlen(p.sa.keys), "keys") != 0)
+        die(EXIT_USAGE, "ledger: %s", mp_error_get());
+    if (mp_envelope_load(&req, o->request, "unmask-request") != 0 ||
+        mp_secagg_request_accept(req, p.spec, p.roster, &v, surv->hash) != 0)
+        die(EXIT_REFUSED, "%s: %s", o->request, mp_error_get());
+    if (p.sa.unmask != NULL) {
+        write_again(o, p.sa.unmask, "the unmask message");
+    } else {
+        if (mp_secagg_unmask(&body, p.spec, p.roster, &v, keys, p.kp, surv->hash) != 0)
+            die_lib(EXIT_REFUSED);
+        text = sign_text("unmask", body, p.kp, &len);
+        cJSON_Delete(body);
+        snprintf(p.sa.phase, sizeof p.sa.phase, "unmasked");
+        p.sa.unmask = text;
+        party_commit_write(o, &p, text, len);
+        fprintf(stderr,
+                "%s: wrote %s: %s's shares for round %s: the self-mask shares of the %zu "
+                "survivors and the mask-key shares of the %zu that dropped out, never both for "
+                "one organisation\n",
+                prog, o->out, p.kp->pub.org, p.spec->round_id, v.n2, v.n1 - v.n2);
+    }
+    mp_envelope_free(req);
+    mp_envelope_free(keys);
+    mp_envelope_free(surv);
+    mp_secagg_view_free(&v);
+    party_close(&p);
+    return 0;
+}
+
+static const char *next_step(const char *phase)
+{
+    if (strcmp(phase, "advertised") == 0)
+        return "wait for keys-ORG.json from the coordinator, then: submit --keys FILE";
+    if (strcmp(phase, "submitted") == 0)
+        return "wait for survivors.json, then: confirm --survivors FILE";
+    if (strcmp(phase, "confirmed") == 0)
+        return "wait for unmask-request.json, then: unmask --request FILE";
+    return "done: nothing more to send for this round";
+}
+
+typedef struct status_arg {
+    const opts *o;
+    size_t n;
+} status_arg;
+
+static void print_sa(const mp_ledger_sa *s, void *arg)
+{
+    status_arg *a = arg;
+    if (a->o->round_id != NULL && strcmp(a->o->round_id, s->round_id) != 0)
+        return;
+    a->n++;
+    if (a->o->json)
+        printf("{\"round_id\":\"%s\",\"org\":\"%s\",\"masking\":\"%s\",\"phase\":\"%s\","
+               "\"updated\":\"%s\",\"next\":\"%s\"}\n",
+               s->round_id, s->org, MP_SCHEME_BONAWITZ, s->phase, s->updated, next_step(s->phase));
+    else
+        printf("%-32s %-16s %-10s %s  next: %s\n", s->round_id, s->org, s->phase, s->updated,
+               next_step(s->phase));
+}
+
+static void print_pairwise(const mp_ledger_entry *e, void *arg)
+{
+    status_arg *a = arg;
+    if (a->o->round_id != NULL && strcmp(a->o->round_id, e->round_id) != 0)
+        return;
+    a->n++;
+    if (a->o->json)
+        printf("{\"round_id\":\"%s\",\"org\":\"%s\",\"masking\":\"%s\",\"phase\":"
+               "\"submitted\",\"updated\":\"%s\",\"next\":\"done\"}\n",
+               e->round_id, e->org, MP_SCHEME_PAIRWISE, e->created);
+    else
+        printf("%-32s %-16s %-10s %s  next: done (%s has one phase)\n", e->round_id, e->org,
+               "submitted", e->created, MP_SCHEME_PAIRWISE);
+}
+
+static int cmd_status(const opts *o)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    status_arg a = {o, 0};
+    need(o->ledger, "--ledger");
+    if (mp_ledger_open(&db, o->ledger, 0) != 0 || mp_ledger_sa_list(db, print_sa, &a) != 0)
+        die_lib(EXIT_USAGE);
+    /* Rounds without phases (pairwise-v1): their submission is all there is. */
+    if (mp_store_prepare(db, &st,
+                         "SELECT round_id FROM submissions WHERE round_id NOT IN "
+                         "(SELECT round_id FROM sa_rounds) ORDER BY created"))
+        die_lib(EXIT_USAGE);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        mp_ledger_entry e;
+        if (mp_ledger_find(db, (const char *)sqlite3_column_text(st, 0), &e) == 1)
+            print_pairwise(&e, &a);
+    }
+    sqlite3_finalize(st);
+    if (a.n == 0 && o->round_id != NULL)
+        die(EXIT_REFUSED, "%s: round %s is not in this ledger", o->ledger, o->round_id);
+    mp_store_close(db);
     return 0;
 }
 
@@ -655,6 +1008,17 @@ int main(int argc, char **argv)
         return cmd_show(&o, optind < argc ? argv[optind] : NULL);
     if (strcmp(cmd, "ledger") == 0)
         return cmd_ledger(&o);
+    if (strcmp(cmd, "advertise") == 0)
+        return cmd_advertise(&o);
+    if (strcmp(cmd, "confirm") == 0)
+        return cmd_confirm(&o);
+    if (strcmp(cmd, "unmask") == 0)
+        return cmd_unmask(&o);
+    if (strcmp(cmd, "status") == 0) {
+        if (o.round_id == NULL)
+            o.round_id = o.round;
+        return cmd_status(&o);
+    }
     if (strcmp(cmd, "budget") == 0)
         return cmd_budget(&o);
     if (strcmp(cmd, "resend") == 0) {

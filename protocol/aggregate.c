@@ -18,6 +18,7 @@
 #include "mask.h"
 #include "privacy.h"
 #include "release.h"
+#include "saround.h"
 #include "store.h"
 #include "submission.h"
 
@@ -59,6 +60,8 @@ static const char *const migrations[] = {
     /* 2: privacy budgets per series (privacy.h); rounds of version 1 spent nothing. */
     "ALTER TABLE rounds ADD COLUMN series TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE rounds ADD COLUMN rho TEXT NOT NULL DEFAULT '0';",
+    /* 3: masking scheme bonawitz-v1: phases and their messages (saround.h). */
+    mp_sa_migration,
 };
 
 int mp_agg_open(sqlite3 **db, const char *path, int create)
@@ -84,8 +87,8 @@ static void log_entry_hash(char out[MP_HASH_HEX_BYTES], const char *prev, long l
     free(buf);
 }
 
-/* Append to the hash-linked log inside the caller's transaction (invariant 4). */
-static int log_append(sqlite3 *db, const char *event, const char *round_id, const char *detail)
+/* Append to the hash-linked log inside the caller's transaction (invariant 5). */
+int mp_agg_log_append(sqlite3 *db, const char *event, const char *round_id, const char *detail)
 {
     sqlite3_stmt *st;
     char prev[MP_HASH_HEX_BYTES], hash[MP_HASH_HEX_BYTES], at[21];
@@ -196,8 +199,8 @@ int mp_agg_round_create(sqlite3 *db, const char *roster_path, const char *spec_p
         goto rollback;
     if (mp_store_prepare(db, &st,
                          "INSERT INTO rounds (round_id, round_sha256, roster, spec, "
-                         "state, created, series, rho) "
-                         "VALUES (?, ?, ?, ?, 'open', ?, ?, ?)") != 0)
+                         "state, created, series, rho, phase) "
+                         "VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?)") != 0)
         goto rollback;
     sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
@@ -206,6 +209,8 @@ int mp_agg_round_create(sqlite3 *db, const char *roster_path, const char *spec_p
     sqlite3_bind_text(st, 5, at, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, spec->privacy.series, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, spec->privacy.rho_text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, spec->masking == MP_MASKING_BONAWITZ ? "advertise" : "", -1,
+                      SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY ||
             sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_UNIQUE)
@@ -214,7 +219,7 @@ int mp_agg_round_create(sqlite3 *db, const char *roster_path, const char *spec_p
             mp_store_error(db, "cannot store the round");
         goto rollback;
     }
-    if (log_append(db, "round-open", spec->round_id, hash) != 0 || mp_store_commit(db) != 0)
+    if (mp_agg_log_append(db, "round-open", spec->round_id, hash) != 0 || mp_store_commit(db) != 0)
         goto rollback;
     rc = 0;
     goto out;
@@ -287,8 +292,15 @@ int mp_agg_import(sqlite3 *db, const char *path, const mp_pubkey *trusted,
     int64_t now;
     int rc = -1, step;
 
-    if (mp_envelope_load(&env, path, "submission") != 0)
+    if (mp_envelope_load(&env, path, NULL) != 0)
         return -1;
+    if (strcmp(env->type, "submission") != 0 && strcmp(env->type, "advertise") != 0 &&
+        strcmp(env->type, "consistency") != 0 && strcmp(env->type, "unmask") != 0) {
+        mp_error_set("%s: is a \"%s\" document; round import takes the messages contributors "
+                     "send (submission, advertise, consistency, unmask)",
+                     path, env->type);
+        goto out;
+    }
     if (mp_json_str(env->body, "round_id", &rid) != 0 || strlen(rid) > 64) {
         mp_error_prefix("%s: ", path);
         goto out;
@@ -297,6 +309,12 @@ int mp_agg_import(sqlite3 *db, const char *path, const mp_pubkey *trusted,
     if (mp_agg_round_load(db, round_id, trusted, &roster, &spec) != 0 ||
         round_state(db, round_id, state) != 0)
         goto fail;
+    if (strcmp(env->type, "submission") != 0) {
+        if (mp_sa_import(db, env, spec, roster, org_id) != 0)
+            goto fail;
+        rc = 0;
+        goto out;
+    }
     if ((vec = calloc(spec->catalogue->ncells, sizeof *vec)) == NULL) {
         mp_error_set("out of memory");
         goto fail;
@@ -322,6 +340,8 @@ int mp_agg_import(sqlite3 *db, const char *path, const mp_pubkey *trusted,
     mp_hex_encode(hash, env->hash, MP_HASH_BYTES);
     if (mp_store_begin(db) != 0)
         goto fail;
+    if (spec->masking == MP_MASKING_BONAWITZ && mp_sa_submission_allowed(db, spec, org->id) != 0)
+        goto rollback;
     /* The same bytes again are named as such: the (round, org) key would otherwise report
      * them as a second, different submission. */
     if (mp_store_prepare(db, &st, "SELECT 1 FROM submissions WHERE submission_sha256 = ?") != 0)
@@ -356,7 +376,7 @@ int mp_agg_import(sqlite3 *db, const char *path, const mp_pubkey *trusted,
     }
     char detail[160];
     snprintf(detail, sizeof detail, "%s %s", org->id, hash);
-    if (log_append(db, "submission", round_id, detail) != 0 || mp_store_commit(db) != 0)
+    if (mp_agg_log_append(db, "submission", round_id, detail) != 0 || mp_store_commit(db) != 0)
         goto rollback;
     rc = 0;
     goto out;
@@ -415,6 +435,22 @@ int mp_agg_close(sqlite3 *db, const char *round_id, const mp_pubkey *trusted)
         mp_error_set("round %s is already %s", round_id, status.state);
         goto out;
     }
+    if (spec->masking == MP_MASKING_BONAWITZ) {
+        if ((sum = calloc(spec->catalogue->ncells, sizeof *sum)) == NULL) {
+            mp_error_set("out of memory");
+            goto out;
+        }
+        if (mp_sa_open_sum(db, spec, roster, sum, &n) != 0)
+            goto out;
+        if ((long long)n < spec->k_min) {
+            mp_error_set("round %s: %zu submissions, fewer than k_min %lld", round_id, n,
+                         spec->k_min);
+            goto out;
+        }
+        if (mp_store_begin(db) != 0)
+            goto out;
+        goto opened;
+    }
     if (status.nmissing > 0) {
         char list[512] = "";
         for (size_t i = 0; i < status.nmissing; i++)
@@ -464,7 +500,8 @@ int mp_agg_close(sqlite3 *db, const char *round_id, const mp_pubkey *trusted)
         mp_error_set("store changed while closing; try again");
         goto rollback;
     }
-    if ((sumtext = mp_vec_encode(sum, d)) == NULL || mp_time_now(&now) != 0)
+opened:
+    if ((sumtext = mp_vec_encode(sum, spec->catalogue->ncells)) == NULL || mp_time_now(&now) != 0)
         goto rollback;
     mp_time_format(at, now);
     if (mp_store_prepare(db, &st,
@@ -478,9 +515,18 @@ int mp_agg_close(sqlite3 *db, const char *round_id, const mp_pubkey *trusted)
         mp_store_error(db, "cannot close the round");
         goto rollback;
     }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (mp_store_prepare(db, &st, "UPDATE rounds SET phase = '' WHERE round_id = ?"))
+        goto rollback;
+    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        mp_store_error(db, "cannot close the round");
+        goto rollback;
+    }
     char detail[64];
     snprintf(detail, sizeof detail, "%zu submissions", n);
-    if (log_append(db, "round-close", round_id, detail) != 0 || mp_store_commit(db) != 0)
+    if (mp_agg_log_append(db, "round-close", round_id, detail) != 0 || mp_store_commit(db) != 0)
         goto rollback;
     rc = 0;
     goto out;
@@ -571,6 +617,8 @@ static int write_bundle(sqlite3 *db, const mp_spec *spec, const mp_roster *roste
         write_in(tmpdir, "roster.json", roster->env->text, roster->env->text_len) != 0 ||
         write_in(tmpdir, "round.json", spec->env->text, spec->env->text_len) != 0)
         goto out;
+    if (spec->masking == MP_MASKING_BONAWITZ && mp_sa_bundle(db, spec, tmpdir) != 0)
+        goto out;
     if (rename(tmpdir, out_dir) != 0) {
         mp_error_set("%s: cannot move the release into place: %s", out_dir, strerror(errno));
         goto out;
@@ -596,7 +644,7 @@ static int store_release(sqlite3 *db, const mp_spec *spec, const mp_keypair *coo
     char *orgs[MP_MAX_ORGS] = {0};
     size_t n = 0;
     uint64_t *sum = calloc(spec->catalogue->ncells, sizeof *sum);
-    cJSON *body = NULL;
+    cJSON *body = NULL, *masking = NULL;
     char at[21], hash[MP_HASH_HEX_BYTES];
     int64_t now;
     int rc = -1;
@@ -637,7 +685,9 @@ static int store_release(sqlite3 *db, const mp_spec *spec, const mp_keypair *coo
     if (mp_time_now(&now) != 0)
         goto rollback;
     mp_time_format(at, now);
-    if (mp_release_build(&body, spec, inc, n, sum, at) != 0 ||
+    if (spec->masking == MP_MASKING_BONAWITZ && mp_sa_release_masking(db, spec, &masking) != 0)
+        goto rollback;
+    if (mp_release_build(&body, spec, inc, n, sum, at, masking) != 0 ||
         mp_envelope_sign(text, len, "release", body, coordinator) != 0)
         goto rollback;
     mp_hash_hex(hash, *text, *len);
@@ -663,7 +713,7 @@ static int store_release(sqlite3 *db, const mp_spec *spec, const mp_keypair *coo
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (log_append(db, "publish", spec->round_id, hash) != 0 || mp_store_commit(db) != 0)
+    if (mp_agg_log_append(db, "publish", spec->round_id, hash) != 0 || mp_store_commit(db) != 0)
         goto rollback;
     rc = 0;
     goto out;
@@ -677,6 +727,7 @@ out:
         free(orgs[i]);
     free(sum);
     cJSON_Delete(body);
+    cJSON_Delete(masking);
     return rc;
 }
 

@@ -13,7 +13,9 @@
  *      never stored before (no replay, no duplicate).
  *   3. close opens the sum only when every participant submitted (pairwise-v1 cannot recover
  *      a missing mask) and at least k_min are included; the stored sum is the element-wise sum
- *      modulo 2^64 of the stored masked vectors, nothing else.
+ *      modulo 2^64 of the stored masked vectors, nothing else. A bonawitz-v1 round goes
+ *      through the phases of saround.h while open, and closes from its survivors' submissions
+ *      and T unmask messages (saround.h invariant 4).
  *   4. Privacy budget: a round is stored, and published, only when its rho plus the rho of every
  *      other round of its series in the store stays within the series budget (privacy.h).
  *   5. The event log is append-only and hash-linked: entry_sha256 = SHA-256(prev_sha256 || "\n"
@@ -77,6 +79,10 @@ MP_WUR int mp_agg_latest_round(sqlite3 *db, char round_id[65]);
  * (NULL: none excluded); open rounds count, since they may still be published. */
 MP_WUR int mp_agg_series_spent(sqlite3 *db, const char *series, const char *exclude_round,
                                double *spent);
+
+/* Append an event to the hash-linked log, inside the caller's transaction (for saround.c). */
+MP_WUR int mp_agg_log_append(sqlite3 *db, const char *event, const char *round_id,
+                             const char *detail);
 
 /* Verify the event log's hash chain; *n receives the number of entries. */
 MP_WUR int mp_agg_log_verify(sqlite3 *db, size_t *n);

@@ -28,6 +28,21 @@ static const char *const migrations[] = {
     "  series TEXT PRIMARY KEY,"
     "  rho TEXT NOT NULL,"
     "  set_at TEXT NOT NULL)",
+    /* 3: bonawitz-v1 rounds: the phase reached and the public messages sent and accepted */
+    "CREATE TABLE sa_rounds ("
+    "  round_id TEXT PRIMARY KEY,"
+    "  round_sha256 TEXT NOT NULL,"
+    "  org TEXT NOT NULL,"
+    "  phase TEXT NOT NULL CHECK (phase IN ('advertised', 'submitted', 'confirmed', "
+    "'unmasked')),"
+    "  advertise TEXT NOT NULL,"
+    "  keys TEXT,"
+    "  advertised_sha256 TEXT,"
+    "  survivors TEXT,"
+    "  survivors_sha256 TEXT,"
+    "  consistency TEXT,"
+    "  unmask TEXT,"
+    "  updated TEXT NOT NULL)",
 };
 
 int mp_ledger_open(sqlite3 **db, const char *path, int create)
@@ -166,4 +181,108 @@ int mp_ledger_list(sqlite3 *db, void (*fn)(const mp_ledger_entry *, void *), voi
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : mp_store_error(db, "ledger listing");
+}
+
+/* ---- bonawitz-v1 round state --------------------------------------------------------- */
+
+static char *dup_col(sqlite3_stmt *st, int col)
+{
+    const unsigned char *v = sqlite3_column_text(st, col);
+    return v ? strdup((const char *)v) : NULL;
+}
+
+#define SA_COLS                                                                                    \
+    "round_id, round_sha256, org, phase, advertise, keys, advertised_sha256, survivors, "          \
+    "survivors_sha256, consistency, unmask, updated"
+
+static void sa_fill(mp_ledger_sa *s, sqlite3_stmt *st)
+{
+    memset(s, 0, sizeof *s);
+    copy_col(s->round_id, sizeof s->round_id, st, 0);
+    copy_col(s->round_sha256, sizeof s->round_sha256, st, 1);
+    copy_col(s->org, sizeof s->org, st, 2);
+    copy_col(s->phase, sizeof s->phase, st, 3);
+    s->advertise = dup_col(st, 4);
+    s->keys = dup_col(st, 5);
+    copy_col(s->advertised_sha256, sizeof s->advertised_sha256, st, 6);
+    s->survivors = dup_col(st, 7);
+    copy_col(s->survivors_sha256, sizeof s->survivors_sha256, st, 8);
+    s->consistency = dup_col(st, 9);
+    s->unmask = dup_col(st, 10);
+    copy_col(s->updated, sizeof s->updated, st, 11);
+}
+
+void mp_ledger_sa_free(mp_ledger_sa *s)
+{
+    free(s->advertise);
+    free(s->keys);
+    free(s->survivors);
+    free(s->consistency);
+    free(s->unmask);
+    memset(s, 0, sizeof *s);
+}
+
+int mp_ledger_sa_get(sqlite3 *db, const char *round_id, mp_ledger_sa *s)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (mp_store_prepare(db, &st, "SELECT " SA_COLS " FROM sa_rounds WHERE round_id = ?"))
+        return -1;
+    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        sa_fill(s, st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "reading the ledger");
+}
+
+int mp_ledger_sa_put(sqlite3 *db, const mp_ledger_sa *s)
+{
+    sqlite3_stmt *st;
+    char at[21];
+    int64_t now;
+    int ok;
+    if (mp_time_now(&now) != 0)
+        return -1;
+    mp_time_format(at, now);
+    if (mp_store_prepare(db, &st,
+                         "INSERT OR REPLACE INTO sa_rounds (" SA_COLS
+                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+        return -1;
+    const char *text[12] = {s->round_id,
+                            s->round_sha256,
+                            s->org,
+                            s->phase,
+                            s->advertise,
+                            s->keys,
+                            s->advertised_sha256[0] ? s->advertised_sha256 : NULL,
+                            s->survivors,
+                            s->survivors_sha256[0] ? s->survivors_sha256 : NULL,
+                            s->consistency,
+                            s->unmask,
+                            at};
+    for (int i = 0; i < 12; i++)
+        if (text[i] != NULL)
+            sqlite3_bind_text(st, i + 1, text[i], -1, SQLITE_STATIC);
+    ok = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_finalize(st);
+    return ok ? 0 : mp_store_error(db, "cannot record the round's phase");
+}
+
+int mp_ledger_sa_list(sqlite3 *db, void (*fn)(const mp_ledger_sa *, void *), void *arg)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (mp_store_prepare(db, &st, "SELECT " SA_COLS " FROM sa_rounds ORDER BY updated, round_id"))
+        return -1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        mp_ledger_sa s;
+        sa_fill(&s, st);
+        fn(&s, arg);
+        mp_ledger_sa_free(&s);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "reading the ledger");
 }

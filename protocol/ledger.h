@@ -54,6 +54,27 @@ int mp_ledger_budget_get(sqlite3 *db, const char *series, char rho[32]);
 /* Set (or replace) the cap, in its own transaction. */
 MP_WUR int mp_ledger_budget_set(sqlite3 *db, const char *series, const char *rho);
 
+/*
+ * bonawitz-v1 rounds (secagg.h): the phase reached and the messages that make each phase
+ * repeatable and checkable - what was advertised, the keys message masked with (its boxes are
+ * encrypted to this organisation; they are opened again at unmask time), the one survivors
+ * list confirmed, the confirmation and the unmask message. All of it is public or encrypted to
+ * this organisation; the round's secrets are derived again from the keystore when needed.
+ * Phases: advertised -> submitted -> confirmed -> unmasked.
+ */
+typedef struct mp_ledger_sa {
+    char round_id[65], round_sha256[65], org[41], phase[16], updated[21];
+    char advertised_sha256[65], survivors_sha256[65];          /* "" when not yet known */
+    char *advertise, *keys, *survivors, *consistency, *unmask; /* malloc'd, NULL when absent */
+} mp_ledger_sa;
+
+/* 1 and *s filled when the round has a row, 0 when not, -1 on error. */
+int mp_ledger_sa_get(sqlite3 *db, const char *round_id, mp_ledger_sa *s);
+/* Insert or replace the row (the caller holds the transaction). */
+MP_WUR int mp_ledger_sa_put(sqlite3 *db, const mp_ledger_sa *s);
+void mp_ledger_sa_free(mp_ledger_sa *s);
+MP_WUR int mp_ledger_sa_list(sqlite3 *db, void (*fn)(const mp_ledger_sa *, void *), void *arg);
+
 /* Call fn for each entry, oldest first. */
 MP_WUR int mp_ledger_list(sqlite3 *db, void (*fn)(const mp_ledger_entry *, void *), void *arg);
 

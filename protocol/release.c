@@ -38,7 +38,7 @@ static void rate_text(char *out, size_t cap, long long num, long long den, int c
 }
 
 int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, size_t n,
-                     const uint64_t *sum, const char *published)
+                     const uint64_t *sum, const char *published, const cJSON *masking)
 {
     const mp_catalogue *c = spec->catalogue;
     char hash[MP_HASH_HEX_BYTES], name[128], pct[16], num[32];
@@ -86,6 +86,8 @@ int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, 
         cJSON_AddStringToObject(o, "submission_sha256", hash);
         cJSON_AddItemToArray(arr, o);
     }
+    if (masking != NULL)
+        cJSON_AddItemToObject(b, "masking", cJSON_Duplicate(masking, 1));
     o = cJSON_AddObjectToObject(b, "privacy");
     cJSON_AddStringToObject(o, "mechanism", mp_mechanism_name(spec->privacy.mechanism));
     cJSON_AddStringToObject(o, "rho", spec->privacy.rho_text);

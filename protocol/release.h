@@ -5,6 +5,8 @@
  *   {"mijlpaal_release":1, "round_id":ID, "round_sha256":HEX, "roster_sha256":HEX,
  *    "region":REGION_ID, "period":{"start","end"}, "published":TIME,
  *    "included":[{"org":ID,"submission_sha256":HEX}...] (sorted by org),
+ *    ["masking":{"scheme":"bonawitz-v1","threshold":T,"advertised":[ORG...],
+ *                "survivors_sha256":HEX,"unmask_request_sha256":HEX,"unmasked_by":[ORG...]}]
  *    "privacy":{"mechanism","rho","epsilon","delta","series","series_rho",
  *               "series_spent_before","t","max_orgs_per_person","cells_per_person",
  *               "sensitivity_l1","sensitivity_l2_squared","noise_sd"},
@@ -23,8 +25,13 @@
  * margin in percentage points by the delta method; a complement rate is 100 minus the rounded
  * rate, so that a rate and its complement always add up to 100.0.
  *
- * The release is a pure function of the round, the included submissions, the sum and the
- * publication time: an auditor rebuilds it from those and compares canonical bytes.
+ * The "masking" block is present for bonawitz-v1 rounds only (saround.h): who advertised keys,
+ * the survivors list and unmask request that opened the sum, and the T organisations whose
+ * shares did. With pairwise-v1 every participant is included and nothing more is needed.
+ *
+ * The release is a pure function of the round, the included submissions, the masking block,
+ * the sum and the publication time: an auditor rebuilds it from those and compares canonical
+ * bytes.
  */
 #ifndef MP_RELEASE_H
 #define MP_RELEASE_H
@@ -41,7 +48,7 @@ typedef struct mp_included {
 } mp_included;
 
 MP_WUR int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, size_t n,
-                            const uint64_t *sum, const char *published);
+                            const uint64_t *sum, const char *published, const cJSON *masking);
 
 /* Renderings for people: CSV for Excel (';', UTF-8 BOM, CRLF) and a Dutch HTML page. */
 MP_WUR int mp_release_csv(char **out, size_t *len, const cJSON *release, const mp_spec *spec);

@@ -230,7 +230,7 @@ static void test_open_creates_wal_store(void **state)
     char *mode = tdb_text(w->db, "PRAGMA journal_mode", 1);
     assert_string_equal(mode, "wal");
     free(mode);
-    assert_int_equal(tdb_int(w->db, "PRAGMA user_version"), 2);
+    assert_int_equal(tdb_int(w->db, "PRAGMA user_version"), 3);
     assert_int_equal(tdb_int(w->db, "PRAGMA application_id"), MP_APP_AGGREGATOR);
     assert_int_equal(tdb_int(w->db, "PRAGMA foreign_keys"), 1);
     assert_int_equal(tdb_int(w->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
@@ -242,6 +242,13 @@ static void test_open_creates_wal_store(void **state)
                      2);
     assert_int_equal(tdb_int(w->db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"),
                      2);
+    /* Version 3 added the bonawitz-v1 phase and its message tables. */
+    assert_int_equal(tdb_int(w->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                                    "AND name IN ('sa_messages','sa_outgoing')"),
+                     2);
+    assert_int_equal(tdb_int(w->db, "SELECT count(*) FROM pragma_table_info('rounds') "
+                                    "WHERE name = 'phase'"),
+                     1);
 
     /* Reopening an existing store without create works and migrates nothing. */
     sqlite3 *db2 = NULL;

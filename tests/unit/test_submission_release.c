@@ -322,7 +322,7 @@ static cJSON *build_release(world *w, const mp_spec *spec, size_t n, const int64
     cJSON *body = NULL;
     for (int i = 0; i < NCELLS; i++)
         sum[i] = (uint64_t)v[i];
-    if (mp_release_build(&body, spec, w->inc, n, sum, published) != 0)
+    if (mp_release_build(&body, spec, w->inc, n, sum, published, NULL) != 0)
         fail_msg("release build: %s", mp_error_get());
     assert_non_null(body);
     return body;
@@ -665,14 +665,14 @@ static void test_release_absurd_sum(void **state)
             memcpy(s, sum, sizeof s);
             s[cell] = absurd[k];
             mp_error_clear();
-            if (mp_release_build(&body, w->spec, w->inc, NORGS, s, "2026-02-02T10:00:00Z") == 0)
+            if (mp_release_build(&body, w->spec, w->inc, NORGS, s, "2026-02-02T10:00:00Z", NULL) == 0)
                 fail_msg("cell %d = %" PRIu64 " accepted", cell, absurd[k]);
             assert_null(body);
             assert_non_null(strstr(mp_error_get(), "out of range"));
         }
     /* The largest a canonical document carries is still accepted. */
     sum[WERKEND] = (uint64_t)MP_CANON_MAX_INT;
-    if (mp_release_build(&body, w->spec, w->inc, NORGS, sum, "2026-02-02T10:00:00Z") != 0)
+    if (mp_release_build(&body, w->spec, w->inc, NORGS, sum, "2026-02-02T10:00:00Z", NULL) != 0)
         fail_msg("2^53-1: %s", mp_error_get());
     const cJSON *cell = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(body, "cells"), 4);
     assert_true(cJSON_GetObjectItemCaseSensitive(cell, "noisy")->valuedouble ==

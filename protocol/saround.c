@@ -1,0 +1,843 @@
+/*
+ * saround.c - the aggregator's bonawitz-v1 phases in the store (see saround.h).
+ */
+#include "saround.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "aggregate.h"
+#include "date.h"
+#include "fileio.h"
+#include "mask.h"
+#include "secagg.h"
+#include "store.h"
+#include "submission.h"
+
+const char mp_sa_migration[] =
+    "ALTER TABLE rounds ADD COLUMN phase TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE sa_messages ("
+    "  round_id TEXT NOT NULL REFERENCES rounds(round_id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('advertise', 'consistency', 'unmask')),"
+    "  org TEXT NOT NULL,"
+    "  sha256 TEXT NOT NULL UNIQUE,"
+    "  message TEXT NOT NULL,"
+    "  received TEXT NOT NULL,"
+    "  PRIMARY KEY (round_id, kind, org));"
+    "CREATE TABLE sa_outgoing ("
+    "  round_id TEXT NOT NULL REFERENCES rounds(round_id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('survivors', 'unmask-request')),"
+    "  sha256 TEXT NOT NULL,"
+    "  message TEXT NOT NULL,"
+    "  made TEXT NOT NULL,"
+    "  PRIMARY KEY (round_id, kind));";
+
+int mp_sa_phase(sqlite3 *db, const char *round_id, char phase[16])
+{
+    int rc = mp_store_text(db, "SELECT phase FROM rounds WHERE round_id = ? AND state = 'open'",
+                           round_id, phase, 16);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        phase[0] = '\0';
+    return 0;
+}
+
+static int set_phase(sqlite3 *db, const char *round_id, const char *from, const char *to)
+{
+    sqlite3_stmt *st;
+    int ok;
+    if (mp_store_prepare(db, &st,
+                         "UPDATE rounds SET phase = ? WHERE round_id = ? AND phase = ? AND "
+                         "state = 'open'"))
+        return -1;
+    sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, round_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
+    ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
+    sqlite3_finalize(st);
+    return ok ? 0 : mp_error_set("round %s changed phase meanwhile; try again", round_id);
+}
+
+/* Load one stored message text as an envelope. */
+static int load_text_env(mp_envelope **env, sqlite3_stmt *st, int col, const char *type)
+{
+    return mp_envelope_parse(env, (const char *)sqlite3_column_text(st, col),
+                             (size_t)sqlite3_column_bytes(st, col), type);
+}
+
+/* U1 from the stored advertisements, re-checked, in position order; adverts[] (optional)
+ * receives the envelopes (n1 of them, caller frees). */
+static int load_u1(sqlite3 *db, const mp_spec *spec, const mp_roster *roster, mp_secagg_view *v,
+                   mp_envelope ***adverts)
+{
+    sqlite3_stmt *st;
+    mp_envelope **byp = calloc(spec->nparticipants, sizeof *byp);
+    mp_secagg_member *mp = calloc(spec->nparticipants, sizeof *mp);
+    int rc = -1, step;
+    memset(v, 0, sizeof *v);
+    if (byp == NULL || mp == NULL) {
+        free(byp);
+        free(mp);
+        return mp_error_set("out of memory");
+    }
+    if (mp_store_prepare(db, &st,
+                         "SELECT message FROM sa_messages WHERE round_id = ? AND "
+                         "kind = 'advertise'"))
+        goto out;
+    sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        mp_envelope *env;
+        mp_secagg_member m;
+        if (load_text_env(&env, st, 0, "advertise") != 0)
+            goto fin;
+        if (mp_secagg_advertise_check(env, spec, roster, &m) != 0 || byp[m.pos] != NULL) {
+            mp_envelope_free(env);
+            mp_error_prefix("stored advertisement: ");
+            goto fin;
+        }
+        byp[m.pos] = env;
+        mp[m.pos] = m;
+    }
+    if (step != SQLITE_DONE) {
+        mp_store_error(db, "reading advertisements");
+        goto fin;
+    }
+    if ((v->m = calloc(spec->nparticipants, sizeof *v->m)) == NULL) {
+        mp_error_set("out of memory");
+        goto fin;
+    }
+    /* Compact to position order: byp[0..n1-1] are the envelopes of v->m[0..n1-1]. */
+    for (size_t p = 0; p < spec->nparticipants; p++)
+        if (byp[p] != NULL) {
+            mp_envelope *e = byp[p];
+            byp[p] = NULL;
+            v->m[v->n1] = mp[p];
+            byp[v->n1++] = e;
+        }
+    rc = 0;
+fin:
+    sqlite3_finalize(st);
+out:
+    if (rc == 0 && adverts != NULL) {
+        *adverts = byp;
+        byp = NULL;
+    }
+    for (size_t p = 0; byp != NULL && p < spec->nparticipants; p++)
+        mp_envelope_free(byp[p]);
+    free(byp);
+    free(mp);
+    if (rc != 0)
+        mp_secagg_view_free(v);
+    return rc;
+}
+
+static void free_envs(mp_envelope **e, size_t n)
+{
+    for (size_t i = 0; e != NULL && i < n; i++)
+        mp_envelope_free(e[i]);
+    free(e);
+}
+
+/* Flag the stored submissions in a view of U1. */
+static int mark_u2(sqlite3 *db, const mp_spec *spec, mp_secagg_view *v)
+{
+    sqlite3_stmt *st;
+    int step;
+    if (mp_store_prepare(db, &st,
+                         "SELECT org, submission_sha256 FROM submissions WHERE round_id = ?"))
+        return -1;
+    sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
+    v->n2 = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int k = mp_secagg_member_index(v, (const char *)sqlite3_column_text(st, 0));
+        if (k < 0 || mp_hex_decode(v->m[k].submission_hash, MP_HASH_BYTES,
+                                   (const char *)sqlite3_column_text(st, 1)) != 0) {
+            sqlite3_finalize(st);
+            return mp_error_set("store: a submission of %s without an advertisement",
+                                (const char *)sqlite3_column_text(st, 0));
+        }
+        v->m[k].submitted = 1;
+        v->n2++;
+    }
+    sqlite3_finalize(st);
+    return step == SQLITE_DONE ? 0 : mp_store_error(db, "reading submissions");
+}
+
+static int load_outgoing(sqlite3 *db, const char *round_id, const char *kind, mp_envelope **env)
+{
+    sqlite3_stmt *st;
+    int rc = -1;
+    *env = NULL;
+    if (mp_store_prepare(db, &st,
+                         "SELECT message FROM sa_outgoing WHERE round_id = ? AND kind = ?"))
+        return -1;
+    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        rc = load_text_env(env, st, 0, kind);
+    else
+        mp_error_set("round %s has no %s message yet", round_id, kind);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The stored survivors list, verified. */
+static int load_survivors(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
+                          mp_secagg_view *v, mp_envelope **env)
+{
+    if (load_outgoing(db, spec->round_id, "survivors", env) != 0)
+        return -1;
+    if (mp_secagg_survivors_parse(v, *env, spec, roster) != 0) {
+        mp_envelope_free(*env);
+        *env = NULL;
+        return mp_error_prefix("stored survivors list: ");
+    }
+    return 0;
+}
+
+static int store_outgoing(sqlite3 *db, const char *round_id, const char *kind, const char *text,
+                          size_t len)
+{
+    sqlite3_stmt *st;
+    char hash[MP_HASH_HEX_BYTES], at[21];
+    int64_t now;
+    int ok;
+    if (mp_time_now(&now) != 0)
+        return -1;
+    mp_time_format(at, now);
+    mp_hash_hex(hash, text, len);
+    if (mp_store_prepare(db, &st, "INSERT INTO sa_outgoing VALUES (?, ?, ?, ?, ?)"))
+        return -1;
+    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, text, (int)len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, at, -1, SQLITE_STATIC);
+    ok = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_finalize(st);
+    if (!ok)
+        return mp_store_error(db, "cannot store the outgoing message");
+    char detail[128];
+    snprintf(detail, sizeof detail, "%s %s", kind, hash);
+    return mp_agg_log_append(db, "sa-outgoing", round_id, detail);
+}
+
+/* Which phase takes which message. */
+static const char *phase_of(const char *type)
+{
+    if (strcmp(type, "advertise") == 0)
+        return "advertise";
+    if (strcmp(type, "consistency") == 0)
+        return "confirm";
+    if (strcmp(type, "unmask") == 0)
+        return "unmask";
+    return "submit";
+}
+
+int mp_sa_import(sqlite3 *db, const mp_envelope *env, const mp_spec *spec, const mp_roster *roster,
+                 char org_id[MP_ORG_ID_MAX + 1])
+{
+    char phase[16], hash[MP_HASH_HEX_BYTES], at[21];
+    mp_secagg_view v = {0};
+    mp_envelope *surv = NULL;
+    sqlite3_stmt *st = NULL;
+    const char *org = NULL;
+    int64_t now;
+    int rc = -1, step;
+
+    if (spec->masking != MP_MASKING_BONAWITZ) {
+        mp_error_set("round %s uses masking scheme %s; a \"%s\" message has no place in it",
+                     spec->round_id, mp_spec_scheme_name(spec), env->type);
+        return -1;
+    }
+    if (mp_time_now(&now) != 0 || mp_store_begin(db) != 0)
+        return -1;
+    if (mp_sa_phase(db, spec->round_id, phase) != 0)
+        goto rollback;
+    if (phase[0] == '\0') {
+        mp_error_set("round %s is closed; it takes no more messages", spec->round_id);
+        goto rollback;
+    }
+    if (strcmp(phase, phase_of(env->type)) != 0) {
+        mp_error_set("round %s is in its %s phase; a \"%s\" message belongs to the %s phase and "
+                     "is refused",
+                     spec->round_id, phase, env->type, phase_of(env->type));
+        goto rollback;
+    }
+    if (strcmp(env->type, "advertise") == 0) {
+        mp_secagg_member m;
+        if (mp_secagg_advertise_check(env, spec, roster, &m) != 0)
+            goto rollback;
+        org = m.org;
+        if (now > spec->deadline) {
+            mp_error_set("advertisement of %s arrived after the deadline of round %s", org,
+                         spec->round_id);
+            goto rollback;
+        }
+    } else {
+        size_t member;
+        if (load_survivors(db, spec, roster, &v, &surv) != 0)
+            goto rollback;
+        if (strcmp(env->type, "consistency") == 0) {
+            if (mp_secagg_consistency_check(env, spec, roster, &v, surv->hash, &member) != 0)
+                goto rollback;
+        } else {
+            mp_secagg_reveal r;
+            if (mp_secagg_unmask_check(env, spec, roster, &v, surv->hash, &r) != 0)
+                goto rollback;
+            member = r.member;
+            mp_secagg_reveal_free(&r);
+        }
+        org = v.m[member].org;
+    }
+    snprintf(org_id, MP_ORG_ID_MAX + 1, "%s", org);
+    mp_time_format(at, now);
+    mp_hex_encode(hash, env->hash, MP_HASH_BYTES);
+    if (mp_store_prepare(db, &st, "SELECT 1 FROM sa_messages WHERE sha256 = ?") != 0)
+        goto rollback;
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (step == SQLITE_ROW) {
+        mp_error_set("this %s message of %s was imported before (duplicate or replay)", env->type,
+                     org);
+        goto rollback;
+    }
+    if (mp_store_prepare(db, &st, "INSERT INTO sa_messages VALUES (?, ?, ?, ?, ?, ?)") != 0)
+        goto rollback;
+    sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, env->type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, org, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, env->text, (int)env->text_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, at, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY)
+            mp_error_set("%s already sent a different %s message in round %s; a second one is "
+                         "refused",
+                         org, env->type, spec->round_id);
+        else
+            mp_store_error(db, "cannot store the message");
+        goto rollback;
+    }
+    char detail[160];
+    snprintf(detail, sizeof detail, "%s %s", org, hash);
+    if (mp_agg_log_append(db, env->type, spec->round_id, detail) != 0 || mp_store_commit(db) != 0)
+        goto rollback;
+    rc = 0;
+    goto out;
+rollback:
+    mp_store_rollback(db);
+out:
+    sqlite3_finalize(st);
+    mp_envelope_free(surv);
+    mp_secagg_view_free(&v);
+    return rc;
+}
+
+int mp_sa_submission_allowed(sqlite3 *db, const mp_spec *spec, const char *org)
+{
+    char phase[16];
+    sqlite3_stmt *st;
+    int step;
+    if (mp_sa_phase(db, spec->round_id, phase) != 0)
+        return -1;
+    if (strcmp(phase, "submit") != 0)
+        return mp_error_set("round %s is in its %s phase; submissions belong to the submit phase "
+                            "(after the keys are sent)",
+                            spec->round_id, phase[0] ? phase : "closed");
+    if (mp_store_prepare(db, &st,
+                         "SELECT 1 FROM sa_messages WHERE round_id = ? AND kind = 'advertise' "
+                         "AND org = ?"))
+        return -1;
+    sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, org, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (step != SQLITE_ROW)
+        return mp_error_set("%s did not advertise keys in round %s, so nobody masked with it; "
+                            "its submission is refused",
+                            org, spec->round_id);
+    return 0;
+}
+
+/* Stored consistency messages in position order (they were checked on import). */
+static int load_kind(sqlite3 *db, const char *round_id, const char *kind, const char *type,
+                     mp_envelope ***out, size_t *n)
+{
+    sqlite3_stmt *st;
+    mp_envelope **e = calloc(MP_MAX_ORGS, sizeof *e);
+    int step;
+    *n = 0;
+    if (e == NULL)
+        return mp_error_set("out of memory");
+    if (mp_store_prepare(db, &st,
+                         "SELECT message FROM sa_messages WHERE round_id = ? AND kind = ? "
+                         "ORDER BY org")) {
+        free(e);
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < MP_MAX_ORGS) {
+        if (load_text_env(&e[*n], st, 0, type) != 0) {
+            sqlite3_finalize(st);
+            free_envs(e, *n);
+            return -1;
+        }
+        (*n)++;
+    }
+    sqlite3_finalize(st);
+    *out = e;
+    return 0;
+}
+
+static int sign_store(sqlite3 *db, const mp_spec *spec, const char *kind, cJSON *body,
+                      const mp_keypair *coordinator)
+{
+    char *text;
+    size_t len;
+    int rc;
+    if (mp_envelope_sign(&text, &len, kind, body, coordinator) != 0)
+        return -1;
+    rc = store_outgoing(db, spec->round_id, kind, text, len);
+    free(text);
+    return rc;
+}
+
+int mp_sa_advance(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
+                  const mp_keypair *coordinator, char new_phase[16])
+{
+    char phase[16], detail[256];
+    mp_secagg_view v = {0};
+    mp_envelope **adverts = NULL, **confs = NULL, *surv = NULL;
+    size_t nconf = 0;
+    cJSON *body = NULL;
+    int rc = -1;
+
+    if (spec->masking != MP_MASKING_BONAWITZ)
+        return mp_error_set("round %s uses masking scheme %s, which has no phases to advance",
+                            spec->round_id, mp_spec_scheme_name(spec));
+    if (mp_store_begin(db) != 0)
+        return -1;
+    if (mp_sa_phase(db, spec->round_id, phase) != 0)
+        goto rollback;
+    if (strcmp(phase, "advertise") == 0) {
+        if (load_u1(db, spec, roster, &v, &adverts) != 0)
+            goto rollback;
+        if ((long long)v.n1 < spec->threshold) {
+            mp_error_set("round %s: %zu of %zu participants advertised keys; the threshold is "
+                         "%lld, so the advertise phase cannot end yet",
+                         spec->round_id, v.n1, spec->nparticipants, spec->threshold);
+            goto rollback;
+        }
+        snprintf(detail, sizeof detail, "%zu advertised", v.n1);
+        strcpy(new_phase, "submit");
+    } else if (strcmp(phase, "submit") == 0) {
+        if (load_u1(db, spec, roster, &v, &adverts) != 0 || mark_u2(db, spec, &v) != 0)
+            goto rollback;
+        if ((long long)v.n2 < spec->threshold || (long long)v.n2 < spec->k_min) {
+            mp_error_set("round %s: %zu of %zu advertised participants submitted; the threshold "
+                         "is %lld and k_min %lld, so the submit phase cannot end yet",
+                         spec->round_id, v.n2, v.n1, spec->threshold, spec->k_min);
+            goto rollback;
+        }
+        if (mp_secagg_survivors_build(&body, spec, &v) != 0 ||
+            sign_store(db, spec, "survivors", body, coordinator) != 0)
+            goto rollback;
+        snprintf(detail, sizeof detail, "%zu submitted of %zu advertised", v.n2, v.n1);
+        strcpy(new_phase, "confirm");
+    } else if (strcmp(phase, "confirm") == 0) {
+        if (load_survivors(db, spec, roster, &v, &surv) != 0 ||
+            load_kind(db, spec->round_id, "consistency", "consistency", &confs, &nconf) != 0)
+            goto rollback;
+        if ((long long)nconf < spec->threshold) {
+            mp_error_set("round %s: %zu of %zu survivors confirmed the survivors list; the "
+                         "threshold is %lld, so the confirm phase cannot end yet",
+                         spec->round_id, nconf, v.n2, spec->threshold);
+            goto rollback;
+        }
+        if (mp_secagg_request_build(&body, spec, surv->hash, (const mp_envelope *const *)confs,
+                                    nconf) != 0 ||
+            sign_store(db, spec, "unmask-request", body, coordinator) != 0)
+            goto rollback;
+        snprintf(detail, sizeof detail, "%zu confirmed", nconf);
+        strcpy(new_phase, "unmask");
+    } else if (strcmp(phase, "unmask") == 0) {
+        mp_error_set("round %s is in its unmask phase: it closes as soon as %lld unmask messages "
+                     "are imported",
+                     spec->round_id, spec->threshold);
+        goto rollback;
+    } else {
+        mp_error_set("round %s is not open", spec->round_id);
+        goto rollback;
+    }
+    if (set_phase(db, spec->round_id, phase, new_phase) != 0 ||
+        mp_agg_log_append(db, "sa-advance", spec->round_id, detail) != 0 ||
+        mp_store_commit(db) != 0)
+        goto rollback;
+    rc = 0;
+    goto out;
+rollback:
+    mp_store_rollback(db);
+out:
+    cJSON_Delete(body);
+    free_envs(adverts, v.n1);
+    free_envs(confs, nconf);
+    mp_envelope_free(surv);
+    mp_secagg_view_free(&v);
+    return rc;
+}
+
+static int write_in(const char *dir, const char *name, const char *text, size_t len)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return mp_error_set("%s: path too long", dir);
+    return mp_file_write_atomic(path, text, len, 0644);
+}
+
+static int write_outgoing(sqlite3 *db, const char *round_id, const char *kind, const char *dir,
+                          const char *name)
+{
+    mp_envelope *env;
+    int rc;
+    if (load_outgoing(db, round_id, kind, &env) != 0)
+        return -1;
+    rc = write_in(dir, name, env->text, env->text_len);
+    mp_envelope_free(env);
+    return rc;
+}
+
+int mp_sa_outbox(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
+                 const mp_keypair *coordinator, const char *dir, size_t *nfiles)
+{
+    char phase[16];
+    *nfiles = 0;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return mp_error_set("%s: cannot create: %s", dir, strerror(errno));
+    if (mp_sa_phase(db, spec->round_id, phase) != 0)
+        return -1;
+    if (strcmp(phase, "submit") == 0) {
+        mp_secagg_view v;
+        mp_envelope **adverts;
+        int rc = 0;
+        if (load_u1(db, spec, roster, &v, &adverts) != 0)
+            return -1;
+        for (size_t k = 0; k < v.n1 && rc == 0; k++) {
+            cJSON *body;
+            char *text, name[80];
+            size_t len;
+            rc = mp_secagg_keys_build(&body, spec, &v, (const mp_envelope *const *)adverts, k);
+            if (rc == 0) {
+                rc = mp_envelope_sign(&text, &len, "keys", body, coordinator);
+                cJSON_Delete(body);
+            }
+            if (rc == 0) {
+                snprintf(name, sizeof name, "keys-%s.json", v.m[k].org);
+                rc = write_in(dir, name, text, len);
+                free(text);
+                (*nfiles)++;
+            }
+        }
+        free_envs(adverts, v.n1);
+        mp_secagg_view_free(&v);
+        return rc;
+    }
+    if (strcmp(phase, "confirm") == 0) {
+        *nfiles = 1;
+        return write_outgoing(db, spec->round_id, "survivors", dir, "survivors.json");
+    }
+    if (strcmp(phase, "unmask") == 0) {
+        *nfiles = 1;
+        return write_outgoing(db, spec->round_id, "unmask-request", dir, "unmask-request.json");
+    }
+    if (strcmp(phase, "advertise") == 0)
+        return mp_error_set("round %s is still collecting advertisements: nothing to send yet "
+                            "(advance it first)",
+                            spec->round_id);
+    return mp_error_set("round %s is not open: nothing to send", spec->round_id);
+}
+
+/* Organisations with a message of `kind` (or a submission) in the round. */
+static int has(sqlite3 *db, const char *round_id, const char *kind, const char *org)
+{
+    sqlite3_stmt *st;
+    int step;
+    if (strcmp(kind, "submission") == 0) {
+        if (mp_store_prepare(db, &st, "SELECT 1 FROM submissions WHERE round_id = ? AND org = ?"))
+            return -1;
+        sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, org, -1, SQLITE_STATIC);
+    } else {
+        if (mp_store_prepare(db, &st,
+                             "SELECT 1 FROM sa_messages WHERE round_id = ? AND kind = ? AND "
+                             "org = ?"))
+            return -1;
+        sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, org, -1, SQLITE_STATIC);
+    }
+    step = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -1;
+}
+
+int mp_sa_status_get(sqlite3 *db, const mp_spec *spec, mp_sa_status *s)
+{
+    static const char *const kinds[] = {"advertise", "submission", "consistency", "unmask"};
+    static const char *const phases[] = {"advertise", "submit", "confirm", "unmask"};
+    int flags[MP_MAX_ORGS][4];
+    memset(s, 0, sizeof *s);
+    if (mp_sa_phase(db, spec->round_id, s->phase) != 0)
+        return -1;
+    for (size_t i = 0; i < spec->nparticipants; i++)
+        for (int k = 0; k < 4; k++) {
+            int h = has(db, spec->round_id, kinds[k], spec->participants[i]);
+            if (h < 0)
+                return -1;
+            flags[i][k] = h;
+        }
+    for (size_t i = 0; i < spec->nparticipants; i++) {
+        s->advertised += (size_t)flags[i][0];
+        s->submitted += (size_t)flags[i][1];
+        s->confirmed += (size_t)flags[i][2];
+        s->unmasked += (size_t)flags[i][3];
+    }
+    for (int k = 0; k < 4; k++) {
+        if (strcmp(s->phase, phases[k]) != 0)
+            continue;
+        /* Expected now: everyone for advertise; those that delivered the phase before. The
+         * survivors of the confirm phase are the submitters. */
+        for (size_t i = 0; i < spec->nparticipants; i++) {
+            int expected = k == 0 ? 1 : k == 1 ? flags[i][0] : flags[i][1];
+            if (!expected)
+                continue;
+            s->expected++;
+            if (flags[i][k])
+                s->delivered++;
+            else
+                s->missing[s->nmissing++] = spec->participants[i];
+        }
+    }
+    return 0;
+}
+
+int mp_sa_can_close(sqlite3 *db, const mp_spec *spec)
+{
+    mp_sa_status s;
+    if (spec->masking != MP_MASKING_BONAWITZ || mp_sa_status_get(db, spec, &s) != 0)
+        return 0;
+    return strcmp(s.phase, "unmask") == 0 && (long long)s.unmasked >= spec->threshold;
+}
+
+/* The stored unmask messages, checked, in position order: at most `limit`. */
+static int load_reveals(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
+                        const mp_secagg_view *v, const unsigned char surv_hash[MP_HASH_BYTES],
+                        mp_secagg_reveal *r, size_t *nr, char **orgs)
+{
+    mp_envelope **e;
+    size_t n;
+    *nr = 0;
+    if (load_kind(db, spec->round_id, "unmask", "unmask", &e, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n && (long long)*nr < spec->threshold; i++) {
+        if (mp_secagg_unmask_check(e[i], spec, roster, v, surv_hash, &r[*nr]) != 0) {
+            free_envs(e, n);
+            return mp_error_prefix("stored unmask message: ");
+        }
+        if (orgs != NULL)
+            orgs[*nr] = (char *)v->m[r[*nr].member].org;
+        (*nr)++;
+    }
+    free_envs(e, n);
+    return 0;
+}
+
+int mp_sa_open_sum(sqlite3 *db, const mp_spec *spec, const mp_roster *roster, uint64_t *sum,
+                   size_t *n)
+{
+    mp_secagg_view v = {0};
+    mp_envelope *surv = NULL;
+    mp_secagg_reveal *r = NULL;
+    size_t nr = 0, d = spec->catalogue->ncells, nsub = 0;
+    uint64_t *vec = calloc(d, sizeof *vec), *acc = calloc(d, sizeof *acc);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (vec == NULL || acc == NULL || (r = calloc(MP_MAX_ORGS, sizeof *r)) == NULL) {
+        mp_error_set("out of memory");
+        goto out;
+    }
+    if (load_survivors(db, spec, roster, &v, &surv) != 0)
+        goto out;
+    /* The stored submissions must be exactly the survivors named, with the same hashes. */
+    if (mp_store_prepare(db, &st, "SELECT org, submission FROM submissions WHERE round_id = ?"))
+        goto out;
+    sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        mp_envelope *env;
+        const mp_org *org;
+        int k;
+        if (load_text_env(&env, st, 1, "submission") != 0)
+            goto out;
+        if (mp_submission_check(env, spec, roster, &org, vec) != 0 ||
+            (k = mp_secagg_member_index(&v, org->id)) < 0 || !v.m[k].submitted ||
+            memcmp(env->hash, v.m[k].submission_hash, MP_HASH_BYTES) != 0) {
+            mp_envelope_free(env);
+            mp_error_set("stored submission of %s is not the one the survivors list names",
+                         (const char *)sqlite3_column_text(st, 0));
+            goto out;
+        }
+        mp_envelope_free(env);
+        mp_vec_add(acc, vec, d);
+        nsub++;
+    }
+    if (nsub != v.n2) {
+        mp_error_set("the store holds %zu submissions, the survivors list names %zu", nsub, v.n2);
+        goto out;
+    }
+    if (load_reveals(db, spec, roster, &v, surv->hash, r, &nr, NULL) != 0)
+        goto out;
+    if ((long long)nr < spec->threshold) {
+        mp_error_set("round %s: %zu of %zu survivors sent their unmask message; %lld are needed",
+                     spec->round_id, nr, v.n2, spec->threshold);
+        goto out;
+    }
+    if (mp_secagg_open(acc, d, spec, &v, r, nr, 0) != 0)
+        goto out;
+    memcpy(sum, acc, d * sizeof *sum);
+    *n = v.n2;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    for (size_t i = 0; r != NULL && i < nr; i++)
+        mp_secagg_reveal_free(&r[i]);
+    free(r);
+    free(vec);
+    free(acc);
+    mp_envelope_free(surv);
+    mp_secagg_view_free(&v);
+    return rc;
+}
+
+/* The unmask messages used to open the sum: the first T stored in position order. */
+static int used_unmasks(sqlite3 *db, const mp_spec *spec, char ***orgs, size_t *n)
+{
+    sqlite3_stmt *st;
+    char **o = calloc(MP_MAX_ORGS, sizeof *o);
+    *n = 0;
+    if (o == NULL)
+        return mp_error_set("out of memory");
+    if (mp_store_prepare(db, &st,
+                         "SELECT org FROM sa_messages WHERE round_id = ? AND kind = 'unmask' "
+                         "ORDER BY org LIMIT ?")) {
+        free(o);
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, spec->threshold);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        o[(*n)++] = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    *orgs = o;
+    return 0;
+}
+
+static void free_orgs(char **o, size_t n)
+{
+    for (size_t i = 0; o != NULL && i < n; i++)
+        free(o[i]);
+    free(o);
+}
+
+int mp_sa_release_masking(sqlite3 *db, const mp_spec *spec, cJSON **masking)
+{
+    char hash[MP_HASH_HEX_BYTES];
+    char **orgs = NULL;
+    size_t n = 0;
+    cJSON *m = cJSON_CreateObject(), *adv, *by;
+    sqlite3_stmt *st;
+    int rc = -1;
+    if (m == NULL || used_unmasks(db, spec, &orgs, &n) != 0)
+        goto out;
+    cJSON_AddStringToObject(m, "scheme", MP_SCHEME_BONAWITZ);
+    cJSON_AddNumberToObject(m, "threshold", (double)spec->threshold);
+    adv = cJSON_AddArrayToObject(m, "advertised");
+    if (mp_store_prepare(db, &st,
+                         "SELECT org FROM sa_messages WHERE round_id = ? AND kind = 'advertise' "
+                         "ORDER BY org"))
+        goto out;
+    sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        cJSON_AddItemToArray(adv, cJSON_CreateString((const char *)sqlite3_column_text(st, 0)));
+    sqlite3_finalize(st);
+    for (int k = 0; k < 2; k++) {
+        const char *kind = k ? "unmask-request" : "survivors";
+        if (mp_store_text(db,
+                          k ? "SELECT sha256 FROM sa_outgoing WHERE round_id = ? AND kind = "
+                              "'unmask-request'"
+                            : "SELECT sha256 FROM sa_outgoing WHERE round_id = ? AND kind = "
+                              "'survivors'",
+                          spec->round_id, hash, sizeof hash) != 1) {
+            mp_error_set("round %s has no stored %s message", spec->round_id, kind);
+            goto out;
+        }
+        cJSON_AddStringToObject(m, k ? "unmask_request_sha256" : "survivors_sha256", hash);
+    }
+    by = cJSON_AddArrayToObject(m, "unmasked_by");
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(by, cJSON_CreateString(orgs[i]));
+    *masking = m;
+    m = NULL;
+    rc = 0;
+out:
+    cJSON_Delete(m);
+    free_orgs(orgs, n);
+    return rc;
+}
+
+int mp_sa_bundle(sqlite3 *db, const mp_spec *spec, const char *dir)
+{
+    char **orgs = NULL, sub[PATH_MAX];
+    size_t n = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (write_outgoing(db, spec->round_id, "survivors", dir, "survivors.json") != 0 ||
+        write_outgoing(db, spec->round_id, "unmask-request", dir, "unmask-request.json") != 0 ||
+        used_unmasks(db, spec, &orgs, &n) != 0)
+        goto out;
+    if (snprintf(sub, sizeof sub, "%s/unmask", dir) >= (int)sizeof sub || mkdir(sub, 0755) != 0) {
+        mp_error_set("%s: cannot create: %s", sub, strerror(errno));
+        goto out;
+    }
+    if (mp_store_prepare(db, &st,
+                         "SELECT message FROM sa_messages WHERE round_id = ? AND kind = 'unmask' "
+                         "AND org = ?"))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        char name[80];
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, orgs[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            mp_error_set("unmask message of %s missing from the store", orgs[i]);
+            goto out;
+        }
+        snprintf(name, sizeof name, "%s.json", orgs[i]);
+        if (write_in(sub, name, (const char *)sqlite3_column_text(st, 0),
+                     (size_t)sqlite3_column_bytes(st, 0)) != 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    free_orgs(orgs, n);
+    return rc;
+}
