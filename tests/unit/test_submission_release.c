@@ -665,7 +665,8 @@ static void test_release_absurd_sum(void **state)
             memcpy(s, sum, sizeof s);
             s[cell] = absurd[k];
             mp_error_clear();
-            if (mp_release_build(&body, w->spec, w->inc, NORGS, s, "2026-02-02T10:00:00Z", NULL) == 0)
+            if (mp_release_build(&body, w->spec, w->inc, NORGS, s, "2026-02-02T10:00:00Z", NULL) ==
+                0)
                 fail_msg("cell %d = %" PRIu64 " accepted", cell, absurd[k]);
             assert_null(body);
             assert_non_null(strstr(mp_error_get(), "out of range"));
