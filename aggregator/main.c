@@ -379,11 +379,16 @@ static int cmd_round_open(const opts *o)
             parts[nparts++] = t;
         }
     }
-    db = open_db(o, 1);
-    double spent;
+    /* A refused round leaves no trace: the store is created only once the round is valid. */
+    double spent = 0;
     const char *series = o->series ? o->series : roster->region_id;
-    if (mp_agg_series_spent(db, series, NULL, &spent) != 0)
-        die_lib(EXIT_USAGE);
+    need(o->db, "--db");
+    if (mp_file_exists(o->db)) {
+        db = open_db(o, 0);
+        if (mp_agg_series_spent(db, series, NULL, &spent) != 0)
+            die_lib(EXIT_USAGE);
+        mp_store_close(db);
+    }
     mp_spec_params p = {.round_id = id,
                         .period_start = start,
                         .period_end = end,
@@ -404,6 +409,7 @@ static int cmd_round_open(const opts *o)
     if (mp_spec_build(&body, &p, roster, cat->json) != 0)
         die_lib(EXIT_REFUSED);
     write_signed(o->out, "round", body, kp);
+    db = open_db(o, 1);
     if (mp_agg_round_create(db, o->roster, o->out, &kp->pub) != 0) {
         unlink(o->out);
         die_lib(EXIT_REFUSED);

@@ -800,10 +800,11 @@ int mp_secagg_request_accept(const mp_envelope *req, const mp_spec *spec, const 
                      NULL) != 0)
         return -1;
     if (survivors_hash_field(req->body, survivors_hash, "the unmask request") != 0) {
-        mp_error_prefix("refused: ");
-        return mp_error_set("%s; this organisation confirmed another list and reveals shares for "
-                            "that one only",
-                            mp_error_get());
+        char reason[256];
+        snprintf(reason, sizeof reason, "%s", mp_error_get());
+        return mp_error_set("refused: %s; this organisation confirmed another list and reveals "
+                            "shares for that one only",
+                            reason);
     }
     if (mp_json_arr(req->body, "confirmations", &arr) != 0)
         return mp_error_prefix("unmask request: ");

@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# Masking scheme bonawitz-v1 with the real programs: a round that survives dropouts at every
+# phase, thresholds that refuse to open an unsafe round or to advance a phase too early,
+# messages in the wrong phase, replays, tampering and cross-round use, and an aggregator that
+# lies about who submitted: the contributors refuse, and the liar cannot collect what it needs.
+. "$(dirname "$0")/lib.sh"
+
+make_catalogue "$T/cat.json"
+setup_keys || e2e_finish
+make_roster "$T/roster.json" "$T/keys/coord.key" || e2e_finish
+for o in $ORGS; do make_export "$T/in/$o.csv" "$o"; done
+CK=(--key "$T/keys/coord.key" --insecure-plaintext-key)
+CP=(--coordinator-key "$T/keys/coord.pub")
+
+party() { # party ROUNDFILE ORG: the options of a contributor's phase commands
+    P=(--roster "$T/roster.json" --round "$1" --coordinator-key "$T/keys/coord.pub"
+        --key "$T/keys/$2.key" --insecure-plaintext-key --ledger "$T/ledger-$2.db")
+}
+import() { run "$A" round import --db "${DB:-$T/agg.db}" "${CP[@]}" "$@"; }
+advance() { run "$A" round advance --db "${DB:-$T/agg.db}" "${CK[@]}" --round "$1" --out-dir "$2"; }
+
+section "round open: parameters that protect nobody are refused"
+for bad in "--threshold 3:not a majority" "--threshold 7:more than the 6 participants" \
+    "--threshold 4 --t 1:lets 2 of 6 participants drop out" \
+    "--threshold 4 --t 2 --k-min 5:below k_min"; do
+    args=${bad%%:*}
+    # shellcheck disable=SC2086
+    run "$A" round open --db "$T/agg.db" --roster "$T/roster.json" --catalogue "$T/cat.json" \
+        --period "$PERIOD" --deadline "$DEADLINE" --rho 1 --series-rho 1000 "${CK[@]}" \
+        --masking bonawitz-v1 $args --round-id bad --out "$T/bad.json"
+    expect_rc 1 "round open with $args"
+    expect_err_contains "${bad#*:}" "round open with $args"
+    expect_absent "$T/bad.json" "round open with $args"
+done
+expect_absent "$T/agg.db" "refused opens create no store"
+
+section "round A: one never advertises, one advertises only (threshold 4 of 6, t = 2)"
+open_round "$T/agg.db" "$T/roster.json" "$T/rA.json" --round-id ra --masking bonawitz-v1 \
+    --t 2 || e2e_finish
+check "the round says bonawitz-v1 with the default threshold 4" python3 - "$T/rA.json" <<'EOF'
+import json, sys
+m = json.load(open(sys.argv[1]))["body"]["masking"]
+sys.exit(0 if m == {"scheme": "bonawitz-v1", "threshold": 4} else 1)
+EOF
+mkdir -p "$T/a" "$T/fromA"
+for o in utrecht stichtse-vecht lekstroom; do
+    party "$T/rA.json" "$o"
+    run "$C" advertise "${P[@]}" --out "$T/a/adv-$o.json"
+    expect_rc 0 "advertise $o"
+done
+party "$T/rA.json" utrecht
+run "$C" advertise "${P[@]}" --out "$T/a/adv-utrecht-again.json"
+expect_rc 0 "advertise utrecht a second time"
+check "a second advertise writes the same bytes" cmp -s "$T/a/adv-utrecht.json" \
+    "$T/a/adv-utrecht-again.json"
+import "$T/a/adv-utrecht.json" "$T/a/adv-stichtse-vecht.json" "$T/a/adv-lekstroom.json"
+expect_rc 0 "import three advertisements"
+import "$T/a/adv-utrecht-again.json"
+expect_rc 1 "the same advertisement again"
+expect_err_contains "imported before (duplicate or replay)" "replayed advertisement"
+before=$(db_sha "$T/agg.db")
+advance ra "$T/fromA"
+expect_rc 1 "advance with 3 of 6 advertisements"
+expect_err_contains "the threshold is 4" "advance below the threshold"
+expect_db_unchanged "$T/agg.db" "$before" "after the refused advance"
+party "$T/rA.json" fermwerk
+run "$C" advertise "${P[@]}" --out "$T/a/adv-fermwerk.json"
+party "$T/rA.json" rsd-krh
+run "$C" advertise "${P[@]}" --out "$T/a/adv-rsd-krh.json"
+import "$T/a/adv-fermwerk.json" "$T/a/adv-rsd-krh.json"
+expect_rc 0 "import two more (uwv never advertises)"
+run "$A" round status --db "$T/agg.db" "${CP[@]}" --round ra
+expect_out_contains "missing in advertise uwv" "status names who is missing in the phase"
+advance ra "$T/fromA"
+expect_rc 0 "advance: the advertise phase ends with 5"
+expect_present "$T/fromA/keys-utrecht.json" "keys message for utrecht"
+expect_absent "$T/fromA/keys-uwv.json" "no keys message for the one that did not advertise"
+party "$T/rA.json" uwv
+run "$C" advertise "${P[@]}" --out "$T/a/adv-uwv.json"
+import "$T/a/adv-uwv.json"
+expect_rc 1 "an advertisement after the advertise phase"
+expect_err_contains "belongs to the advertise phase" "late advertisement"
+
+mkdir -p "$T/subA"
+party "$T/rA.json" utrecht
+run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --out "$T/subA/x.json"
+expect_rc 2 "submit without --keys in a bonawitz-v1 round"
+expect_err_contains "--keys" "submit without keys"
+run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/fromA/keys-lekstroom.json" \
+    --out "$T/subA/x.json"
+expect_rc 1 "submit with another organisation's keys message"
+expect_err_contains "addressed to lekstroom" "keys for someone else"
+expect_absent "$T/subA/x.json" "refused submit"
+cp "$T/fromA/keys-utrecht.json" "$T/a/keys-tampered.json"
+python3 - "$T/a/keys-tampered.json" <<'EOF'
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+d["body"]["boxes"][1], d["body"]["boxes"][2] = d["body"]["boxes"][2], d["body"]["boxes"][1]
+open(p, "w").write(json.dumps(d))
+EOF
+run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/a/keys-tampered.json" \
+    --out "$T/subA/x.json"
+expect_rc 1 "submit with reordered boxes in the keys message"
+expect_err_contains "signature" "reordered keys message"
+for o in utrecht stichtse-vecht fermwerk rsd-krh; do
+    party "$T/rA.json" "$o"
+    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --keys "$T/fromA/keys-$o.json" \
+        --out "$T/subA/$o.json"
+    expect_rc 0 "submit $o"
+done
+party "$T/rA.json" uwv
+run "$C" submit --input "$T/in/uwv.csv" "${P[@]}" --keys "$T/fromA/keys-utrecht.json" \
+    --out "$T/subA/uwv.json"
+expect_rc 1 "submit by the one that never advertised"
+import "$T"/subA/*.json
+expect_rc 0 "import four submissions (lekstroom dropped after advertising)"
+run "$C" status --ledger "$T/ledger-utrecht.db" --round ra
+expect_out_contains "confirm --survivors" "contributor status says what comes next"
+advance ra "$T/fromA"
+expect_rc 0 "advance: the submit phase ends with 4"
+for o in utrecht stichtse-vecht fermwerk rsd-krh; do
+    party "$T/rA.json" "$o"
+    run "$C" confirm "${P[@]}" --survivors "$T/fromA/survivors.json" --out "$T/a/conf-$o.json"
+    expect_rc 0 "confirm $o"
+done
+import "$T/a/conf-utrecht.json" "$T/a/conf-stichtse-vecht.json" "$T/a/conf-fermwerk.json"
+advance ra "$T/fromA"
+expect_rc 1 "advance with 3 of 4 confirmations"
+import "$T/a/conf-rsd-krh.json"
+advance ra "$T/fromA"
+expect_rc 0 "advance: the confirm phase ends with 4"
+for o in utrecht stichtse-vecht fermwerk rsd-krh; do
+    party "$T/rA.json" "$o"
+    run "$C" unmask "${P[@]}" --request "$T/fromA/unmask-request.json" --out "$T/a/unm-$o.json"
+    expect_rc 0 "unmask $o"
+done
+cp "$T/a/unm-fermwerk.json" "$T/a/unm-tampered.json"
+sed -i 's/"shares":\["A/"shares":["B/' "$T/a/unm-tampered.json"
+import "$T/a/unm-tampered.json"
+expect_rc 1 "a tampered unmask message"
+import "$T/a/unm-utrecht.json" "$T/a/unm-stichtse-vecht.json" "$T/a/unm-fermwerk.json"
+expect_rc 0 "three unmask messages"
+run "$A" round status --db "$T/agg.db" "${CP[@]}" --round ra --json
+expect_out_contains '"state":"open"' "three unmask messages do not close the round"
+import "$T/a/unm-rsd-krh.json"
+expect_rc 0 "the fourth unmask message"
+expect_err_contains "closed: the threshold of 4 unmask messages is reached" "closes by itself"
+import "$T/a/conf-utrecht.json"
+expect_rc 1 "a confirmation after the close"
+run "$A" publish --db "$T/agg.db" "${CK[@]}" --round ra --out-dir "$T/relA"
+expect_rc 0 "publish round A"
+run "$AU" verify "${CP[@]}" "$T/relA"
+expect_rc 0 "auditor verifies round A"
+expect_out_contains "unmasked from the published shares" "the auditor recomputed the unmasking"
+
+section "round B: all submit; one never confirms, one confirms but never unmasks; a lying aggregator"
+open_round "$T/agg.db" "$T/roster.json" "$T/rB.json" --round-id rb --masking bonawitz-v1 \
+    --t 2 || e2e_finish
+mkdir -p "$T/b" "$T/fromB" "$T/subB" "$T/fromLie"
+for o in $ORGS; do
+    party "$T/rB.json" "$o"
+    run "$C" advertise "${P[@]}" --out "$T/b/adv-$o.json"
+done
+import "$T"/b/adv-*.json
+expect_rc 0 "six advertisements"
+advance rb "$T/fromB"
+expect_rc 0 "advance round B to submit"
+party "$T/rB.json" utrecht
+run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/fromA/keys-utrecht.json" \
+    --out "$T/subB/x.json"
+expect_rc 1 "a keys message of round A used in round B"
+expect_err_contains "for round ra, not for round rb" "cross-round keys message"
+for o in $ORGS; do
+    party "$T/rB.json" "$o"
+    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --keys "$T/fromB/keys-$o.json" \
+        --out "$T/subB/$o.json"
+    expect_rc 0 "submit $o in round B"
+done
+# The liar: a copy of the store that "lost" utrecht's submission.
+cp "$T/agg.db" "$T/lie.db"
+rm -f "$T/lie.db-wal" "$T/lie.db-shm"
+import "$T"/subB/*.json
+expect_rc 0 "the honest store imports all six"
+DB=$T/lie.db import "$T/subB/stichtse-vecht.json" "$T/subB/lekstroom.json" \
+    "$T/subB/fermwerk.json" "$T/subB/rsd-krh.json" "$T/subB/uwv.json"
+expect_rc 0 "the lying store imports five"
+advance rb "$T/fromB"
+expect_rc 0 "honest survivors list"
+DB=$T/lie.db advance rb "$T/fromLie"
+expect_rc 0 "lying survivors list (utrecht left out)"
+party "$T/rB.json" utrecht
+run "$C" confirm "${P[@]}" --survivors "$T/fromLie/survivors.json" --out "$T/b/x.json"
+expect_rc 1 "utrecht is told it did not submit"
+expect_err_contains "says utrecht did not submit, but it did" "claimed dropout refused"
+party "$T/rB.json" lekstroom
+run "$C" confirm "${P[@]}" --survivors "$T/fromLie/survivors.json" --out "$T/b/lie-lek.json"
+expect_rc 0 "lekstroom cannot tell and confirms the lying list"
+run "$C" confirm "${P[@]}" --survivors "$T/fromB/survivors.json" --out "$T/b/x.json"
+expect_rc 1 "lekstroom refuses a second, different list"
+expect_err_contains "already confirmed another survivors list" "one list per round"
+cp "$T/fromB/survivors.json" "$T/b/surv-tampered.json"
+sed -i 's/"org":"uwv","submission_sha256":"./"org":"uwv","submission_sha256":"0/' \
+    "$T/b/surv-tampered.json"
+party "$T/rB.json" uwv
+run "$C" confirm "${P[@]}" --survivors "$T/b/surv-tampered.json" --out "$T/b/x.json"
+expect_rc 1 "a tampered survivors list"
+for o in utrecht stichtse-vecht fermwerk rsd-krh uwv; do
+    party "$T/rB.json" "$o"
+    run "$C" confirm "${P[@]}" --survivors "$T/fromB/survivors.json" --out "$T/b/conf-$o.json"
+    expect_rc 0 "confirm $o (honest list)"
+    run "$C" confirm "${P[@]}" --survivors "$T/fromLie/survivors.json" --out "$T/b/x.json"
+    [ "$o" = utrecht ] || expect_rc 1 "$o refuses the lying list after the honest one"
+done
+DB=$T/lie.db import "$T/b/lie-lek.json"
+expect_rc 0 "the liar stores its one confirmation"
+DB=$T/lie.db import "$T/b/conf-uwv.json"
+expect_rc 1 "a confirmation of the honest list is no use to the liar"
+expect_err_contains "different list of survivors" "confirmation of another list"
+DB=$T/lie.db advance rb "$T/fromLie"
+expect_rc 1 "the liar cannot get its list confirmed by 4"
+expect_err_contains "1 of 5 survivors confirmed" "the liar is short of confirmations"
+# fermwerk confirms but never unmasks; lekstroom was misled and cannot take part any more.
+import "$T/b/conf-utrecht.json" "$T/b/conf-stichtse-vecht.json" "$T/b/conf-fermwerk.json" \
+    "$T/b/conf-rsd-krh.json" "$T/b/conf-uwv.json"
+expect_rc 0 "five confirmations of the honest list"
+advance rb "$T/fromB"
+expect_rc 0 "honest unmask request"
+party "$T/rB.json" lekstroom
+run "$C" unmask "${P[@]}" --request "$T/fromB/unmask-request.json" --out "$T/b/x.json"
+expect_rc 1 "lekstroom refuses a request for a list it did not confirm"
+expect_err_contains "different list of survivors" "unmask for another list"
+expect_absent "$T/b/x.json" "no shares revealed"
+for o in utrecht stichtse-vecht rsd-krh uwv; do
+    party "$T/rB.json" "$o"
+    run "$C" unmask "${P[@]}" --request "$T/fromB/unmask-request.json" --out "$T/b/unm-$o.json"
+    expect_rc 0 "unmask $o"
+done
+import "$T"/b/unm-*.json
+expect_rc 0 "four unmask messages close round B"
+import "$T/b/unm-uwv.json"
+expect_rc 1 "an unmask message replayed after the close"
+run "$A" publish --db "$T/agg.db" "${CK[@]}" --round rb --out-dir "$T/relB"
+expect_rc 0 "publish round B"
+run "$AU" verify "${CP[@]}" "$T/relB"
+expect_rc 0 "auditor verifies round B"
+check "round B's release names the six and who unmasked" python3 - "$T/relB/release.json" <<'EOF'
+import json, sys
+b = json.load(open(sys.argv[1]))["body"]
+ok = [i["org"] for i in b["included"]] == sorted("utrecht stichtse-vecht lekstroom fermwerk rsd-krh uwv".split())
+ok = ok and b["masking"]["unmasked_by"] == ["rsd-krh", "stichtse-vecht", "utrecht", "uwv"]
+sys.exit(0 if ok else 1)
+EOF
+
+section "auditor: the unmasking data must be there and unaltered"
+cp -r "$T/relB" "$T/relB2"
+rm "$T/relB2/unmask/uwv.json"
+run "$AU" verify "${CP[@]}" "$T/relB2"
+expect_rc 1 "a missing unmask message"
+cp -r "$T/relB" "$T/relB3"
+cp "$T/b/unm-uwv.json" "$T/relB3/unmask/utrecht.json"
+run "$AU" verify "${CP[@]}" "$T/relB3"
+expect_rc 1 "an unmask message under another organisation's name"
+cp -r "$T/relB" "$T/relB4"
+cp "$T/fromLie/survivors.json" "$T/relB4/survivors.json"
+run "$AU" verify "${CP[@]}" "$T/relB4"
+expect_rc 1 "another survivors list"
+
+section "no BSN in any message, output or store"
+leaks=$(grep -rlaF -f "$T/in/bsns.txt" "$T" --exclude-dir=in 2>/dev/null)
+if [ -z "$leaks" ]; then pass "no input BSN anywhere outside the exports"; else
+    fail "BSNs found in: $leaks"; fi
+e2e_finish
