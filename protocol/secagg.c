@@ -59,8 +59,8 @@ int mp_secagg_member_index(const mp_secagg_view *v, const char *org)
 }
 
 /* D(purpose) of secagg.h: BLAKE2b-256 keyed with the PRF key. */
-static void derive(unsigned char out[32], const mp_keypair *kp, const char *purpose,
-                   const unsigned char round_hash[MP_HASH_BYTES])
+void mp_secagg_derive(unsigned char out[32], const mp_keypair *kp, const char *purpose,
+                      const unsigned char round_hash[MP_HASH_BYTES])
 {
     crypto_generichash_state st;
     crypto_generichash_init(&st, kp->prf_key, MP_PRF_KEY_BYTES, 32);
@@ -85,14 +85,14 @@ static secrets *secrets_derive(const mp_keypair *kp, const mp_spec *spec, unsign
         mp_error_set("cannot allocate secure memory");
         return NULL;
     }
-    derive(s->b, kp, "self-mask", spec->env->hash);
-    derive(s->s_sk, kp, "mask-key", spec->env->hash);
-    derive(s->seed, kp, "shares", spec->env->hash);
+    mp_secagg_derive(s->b, kp, "self-mask", spec->env->hash);
+    mp_secagg_derive(s->s_sk, kp, "mask-key", spec->env->hash);
+    mp_secagg_derive(s->seed, kp, "shares", spec->env->hash);
     crypto_scalarmult_base(s_pk, s->s_sk);
     return s;
 }
 
-static void box_nonce(unsigned char nonce[crypto_box_NONCEBYTES],
+void mp_secagg_box_nonce(unsigned char nonce[24],
                       const unsigned char round_hash[MP_HASH_BYTES], unsigned from, unsigned to)
 {
     unsigned char pos[4];
@@ -107,7 +107,7 @@ static void box_nonce(unsigned char nonce[crypto_box_NONCEBYTES],
 }
 
 /* Pair seed s_ij between members a and b (a's secret key, b's public key). */
-static int pair_seed(unsigned char seed[32], const unsigned char s_sk_a[32],
+int mp_secagg_pair_seed(unsigned char seed[32], const unsigned char s_sk_a[32],
                      const mp_secagg_member *a, const mp_secagg_member *b,
                      const unsigned char round_hash[MP_HASH_BYTES])
 {
@@ -379,7 +379,7 @@ int mp_secagg_advertise(cJSON **body, const mp_spec *spec, const mp_roster *rost
         store16(plain + MP_HASH_BYTES + 2, j);
         memcpy(plain + MP_HASH_BYTES + 4, shares + (size_t)j * SHARE, SHARE);
         memcpy(plain + MP_HASH_BYTES + 4 + SHARE, shares + (size_t)(n + j) * SHARE, SHARE);
-        box_nonce(nonce, spec->env->hash, (unsigned)me, j);
+        mp_secagg_box_nonce(nonce, spec->env->hash, (unsigned)me, j);
         if (crypto_box_easy(box, plain, MP_SECAGG_PLAIN_BYTES, nonce, peer->key.kx_pk, kp->kx_sk) !=
             0) {
             mp_error_set("cannot encrypt shares to %s (degenerate enrolled key)", peer->id);
@@ -496,7 +496,7 @@ static int box_open(unsigned char *plain, const char *b64, const mp_spec *spec,
     if (mp_base64_decode_exact(box, sizeof box, b64) != 0)
         return mp_error_set("the box from %s is not %d bytes of base64", from->org,
                             MP_SECAGG_BOX_BYTES);
-    box_nonce(nonce, spec->env->hash, from->pos, me);
+    mp_secagg_box_nonce(nonce, spec->env->hash, from->pos, me);
     if (crypto_box_open_easy(plain, box, sizeof box, nonce, sender->key.kx_pk, kp->kx_sk) != 0)
         return mp_error_set("the box from %s does not open: it was not made by %s for %s in this "
                             "round, or it was altered",
@@ -596,7 +596,7 @@ int mp_secagg_mask(uint64_t *vec, size_t d, const mp_spec *spec, const mp_secagg
     for (size_t j = 0; j < v->n1; j++) {
         if ((int)j == self)
             continue;
-        if (pair_seed(seed, s->s_sk, &v->m[self], &v->m[j], spec->env->hash) != 0) {
+        if (mp_secagg_pair_seed(seed, s->s_sk, &v->m[self], &v->m[j], spec->env->hash) != 0) {
             sodium_free(tmp);
             sodium_free(s);
             return -1;
@@ -964,7 +964,7 @@ static void *open_work(void *arg)
         size_t pair = task - j->nsurv;
         const mp_secagg_member *dj = &j->v->m[j->drop[pair / j->nsurv]];
         const mp_secagg_member *si = &j->v->m[j->surv[pair % j->nsurv]];
-        if (pair_seed(seed, j->s_sk + (pair / j->nsurv) * 32, dj, si, j->spec->env->hash) != 0) {
+        if (mp_secagg_pair_seed(seed, j->s_sk + (pair / j->nsurv) * 32, dj, si, j->spec->env->hash) != 0) {
             w->failed = 1;
             snprintf(w->reason, sizeof w->reason, "%s", mp_error_get());
             break;

@@ -107,6 +107,16 @@ void mp_secagg_reveal_free(mp_secagg_reveal *r);
 /* Index in v->m of an organisation, -1 when it is not a member of U1. */
 int mp_secagg_member_index(const mp_secagg_view *v, const char *org);
 
+/* The building blocks, for test vectors and second implementations (docs/protocol.md). */
+void mp_secagg_derive(unsigned char out[32], const mp_keypair *kp, const char *purpose,
+                      const unsigned char round_hash[MP_HASH_BYTES]);
+void mp_secagg_box_nonce(unsigned char nonce[24], const unsigned char round_hash[MP_HASH_BYTES],
+                         unsigned from, unsigned to);
+/* s_ab from a's mask secret and b's public key (members carry position and mask_pk). */
+MP_WUR int mp_secagg_pair_seed(unsigned char seed[32], const unsigned char s_sk_a[32],
+                               const mp_secagg_member *a, const mp_secagg_member *b,
+                               const unsigned char round_hash[MP_HASH_BYTES]);
+
 /* --- contributor ------------------------------------------------------------------------- */
 
 /* The advertise body of `kp`'s organisation for the round (deterministic). */

@@ -12,6 +12,7 @@
 #include "envelope.h"
 #include "keys.h"
 #include "mask.h"
+#include "secagg.h"
 
 static mp_keypair *kp_from_seed(const char *org, unsigned char base)
 {
@@ -100,11 +101,55 @@ static void test_keys_envelope_mask_pseudonym(void **state)
     mp_keys_free(b);
 }
 
+/* bonawitz-v1 (docs/protocol.md section 10): derived round secrets, a box nonce and a pair
+ * seed, for round_hash = SHA-256("round"), org-a at position 0 and org-b at position 1. */
+static void test_bonawitz_vectors(void **state)
+{
+    (void)state;
+    mp_keypair *a = kp_from_seed("org-a", 0x00), *b = kp_from_seed("org-b", 0x20);
+    unsigned char rh[MP_HASH_BYTES], v[32], nonce[24], seed[32];
+    mp_secagg_member ma = {0}, mb = {0};
+    uint64_t w[3] = {0, 0, 0};
+    mp_hash(rh, "round", 5);
+    mp_secagg_derive(v, a, "self-mask", rh);
+    hex_is(v, 32, "51a23fc35ae1099b305ab99a3621afa1ca75f97552e74b31d0f0e2930c957e20");
+    mp_secagg_derive(v, a, "mask-key", rh);
+    crypto_scalarmult_base(ma.mask_pk, v);
+    hex_is(ma.mask_pk, 32, "c59ed07121f8651921ae8ab09b0f022beb5ff8d7e6e3da2712b1d3778576ef6e");
+    mp_secagg_derive(v, b, "mask-key", rh);
+    crypto_scalarmult_base(mb.mask_pk, v);
+    hex_is(mb.mask_pk, 32, "a9ab43678468b40ff0e4d3b7fe940ce1b36cbd9a90202c8590a1173315fff82e");
+    mp_secagg_derive(v, a, "shares", rh);
+    hex_is(v, 32, "941967749d1dcd425f49479367268fb772d31929fa6aec4b01266e513ed609cc");
+    mp_secagg_box_nonce(nonce, rh, 0, 1);
+    hex_is(nonce, 24, "a484589d45abfbd35ec82d1571790777e8b57fa69f38d411");
+    ma.pos = 0;
+    mb.pos = 1;
+    ma.org = "org-a";
+    mb.org = "org-b";
+    mp_secagg_derive(v, b, "mask-key", rh);
+    assert_int_equal(mp_secagg_pair_seed(seed, v, &mb, &ma, rh), 0); /* from b's side */
+    hex_is(seed, 32, "f70b3d7eeb3b2ca8678d986db22e87ca0e11a342a307cfaa6823c702ac136a71");
+    mp_secagg_derive(v, a, "mask-key", rh);
+    unsigned char seed2[32];
+    assert_int_equal(mp_secagg_pair_seed(seed2, v, &ma, &mb, rh), 0); /* and from a's */
+    assert_memory_equal(seed, seed2, 32);
+    mp_secagg_derive(v, a, "self-mask", rh);
+    mp_mask_prg_apply(w, 3, v, +1);
+    char words[64];
+    snprintf(words, sizeof words, "%016llx %016llx %016llx", (unsigned long long)w[0],
+             (unsigned long long)w[1], (unsigned long long)w[2]);
+    assert_string_equal(words, "4fb8d7bddb66779c 318e8073044801b1 2b0186b5366f8f87");
+    mp_keys_free(a);
+    mp_keys_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_canonical_json),
         cmocka_unit_test(test_keys_envelope_mask_pseudonym),
+        cmocka_unit_test(test_bonawitz_vectors),
     };
     if (sodium_init() < 0)
         return 1;
