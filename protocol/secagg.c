@@ -402,7 +402,7 @@ out:
 }
 
 int mp_secagg_advertise_check(const mp_envelope *env, const mp_spec *spec, const mp_roster *roster,
-                              mp_secagg_member *m)
+                              mp_secagg_member *out)
 {
     static const char *const fields[] = {"mijlpaal_advertise",
                                          "round_id",
@@ -417,6 +417,7 @@ int mp_secagg_advertise_check(const mp_envelope *env, const mp_spec *spec, const
     const cJSON *boxes, *it;
     unsigned char probe[32], dh[32];
     size_t k = 0;
+    mp_secagg_member mm, *m = &mm; /* copied to *out only when everything checks */
 
     if (spec->masking != MP_MASKING_BONAWITZ)
         return mp_error_set("round %s uses masking scheme %s: there is no advertise phase",
@@ -451,6 +452,7 @@ int mp_secagg_advertise_check(const mp_envelope *env, const mp_spec *spec, const
                                 k + 1, MP_SECAGG_BOX_BYTES);
         k++;
     }
+    *out = mm;
     return 0;
 }
 

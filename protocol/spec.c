@@ -147,6 +147,11 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
     pub = cJSON_AddObjectToObject(b, "publication");
     cJSON_AddNumberToObject(pub, "rounding", (double)p->rounding);
     masking = cJSON_AddObjectToObject(b, "masking");
+    if (p->threshold < 0) {
+        cJSON_Delete(b);
+        return mp_error_set("threshold %lld: must be a positive number of participants",
+                            p->threshold);
+    }
     if (p->masking != NULL && strcmp(p->masking, MP_SCHEME_BONAWITZ) == 0) {
         cJSON_AddStringToObject(masking, "scheme", MP_SCHEME_BONAWITZ);
         cJSON_AddNumberToObject(masking, "threshold",

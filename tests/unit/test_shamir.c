@@ -825,6 +825,336 @@ static void test_derivation(void **state)
     }
 }
 
+/* ---- batched reconstruction: mp_shamir_weights + mp_shamir_combine_weighted ------------- */
+
+/* The scalar (v mod L) for v in -255..255. */
+static void sc_signed(unsigned char s[SC], int v)
+{
+    unsigned char a[SC];
+    sc_small(a, (unsigned)(v < 0 ? -v : v));
+    if (v < 0)
+        crypto_core_ristretto255_scalar_negate(s, a);
+    else
+        memcpy(s, a, SC);
+}
+
+/* Weighted combine of the shares at 0-based positions pos[0..k-1] of `all`. */
+static int combine_weighted_sel(const unsigned char *all, const unsigned *pos, unsigned k,
+                                unsigned char out[32])
+{
+    const unsigned char **ptr = malloc(k * sizeof *ptr);
+    unsigned *xs = malloc(k * sizeof *xs);
+    unsigned char *w = malloc((size_t)k * SC);
+    int rc;
+    assert_non_null(ptr);
+    assert_non_null(xs);
+    assert_non_null(w);
+    for (unsigned i = 0; i < k; i++) {
+        ptr[i] = all + (size_t)pos[i] * SB;
+        xs[i] = pos[i] + 1;
+    }
+    assert_int_equal(mp_shamir_weights(xs, k, w), 0);
+    rc = mp_shamir_combine_weighted(ptr, k, xs, w, out);
+    free(ptr);
+    free(xs);
+    free(w);
+    return rc;
+}
+
+/* Known answers: the Lagrange weights at zero are small integers mod L for small indices. For
+ * {1, 2, 3} they are 3, -3, 1 (shamir.h), as 32-byte little-endian scalars; -3 is L - 3. */
+static void test_weights_known_answer(void **state)
+{
+    (void)state;
+    static const unsigned char l_minus_3[SC] = {0xea, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58,
+                                                0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+                                                0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                                0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10};
+    unsigned char w[4 * SC], want[SC], l[SC];
+    /* The constant above is L - 3 with L = 2^252 + 27742317777372353535851937790883648493. */
+    order_l(l);
+    memcpy(want, l, SC);
+    want[0] = (unsigned char)(want[0] - 3);
+    assert_memory_equal(want, l_minus_3, SC);
+
+    static const unsigned x123[] = {1, 2, 3}, x312[] = {3, 1, 2}, x12[] = {1, 2}, x24[] = {2, 4};
+    static const unsigned x1[] = {1}, x7[] = {7}, x1234[] = {1, 2, 3, 4};
+    assert_int_equal(mp_shamir_weights(x123, 3, w), 0);
+    sc_small(want, 3);
+    assert_memory_equal(w, want, SC);
+    assert_memory_equal(w + SC, l_minus_3, SC);
+    sc_small(want, 1);
+    assert_memory_equal(w + 2 * SC, want, SC);
+    /* The same set in another order: the same weights, permuted. */
+    assert_int_equal(mp_shamir_weights(x312, 3, w), 0);
+    assert_memory_equal(w, want, SC);
+    sc_small(want, 3);
+    assert_memory_equal(w + SC, want, SC);
+    assert_memory_equal(w + 2 * SC, l_minus_3, SC);
+    /* {1, 2}: 2 and -1; {2, 4}: 4 / 2 = 2 and 2 / -2 = -1; {1, 2, 3, 4}: 4, -6, 4, -1. */
+    assert_int_equal(mp_shamir_weights(x12, 2, w), 0);
+    sc_signed(want, 2);
+    assert_memory_equal(w, want, SC);
+    sc_signed(want, -1);
+    assert_memory_equal(w + SC, want, SC);
+    assert_int_equal(mp_shamir_weights(x24, 2, w), 0);
+    sc_signed(want, 2);
+    assert_memory_equal(w, want, SC);
+    sc_signed(want, -1);
+    assert_memory_equal(w + SC, want, SC);
+    assert_int_equal(mp_shamir_weights(x1234, 4, w), 0);
+    static const int w1234[] = {4, -6, 4, -1};
+    for (int i = 0; i < 4; i++) {
+        sc_signed(want, w1234[i]);
+        assert_memory_equal(w + i * SC, want, SC);
+    }
+    /* t = 1: the one share is the secret's polynomial's constant, weight 1, whatever its
+     * index. */
+    sc_small(want, 1);
+    assert_int_equal(mp_shamir_weights(x1, 1, w), 0);
+    assert_memory_equal(w, want, SC);
+    assert_int_equal(mp_shamir_weights(x7, 1, w), 0);
+    assert_memory_equal(w, want, SC);
+}
+
+/* For any distinct indices the weights interpolate at zero: sum lambda_i = 1 (the constant
+ * polynomial 1) and sum lambda_i x_i^k = 0 for 1 <= k < t (the monomials). */
+static void test_weights_interpolate(void **state)
+{
+    (void)state;
+    mp_rng *r = seeded(130);
+    unsigned pos[64], xs[64];
+    unsigned char *w = malloc(64 * SC), one[SC], acc[SC], tmp[SC], term[SC], xk[SC], x[SC];
+    assert_non_null(w);
+    sc_small(one, 1);
+    static const unsigned tn[][2] = {{1, 1}, {2, 2}, {3, 6}, {5, 9}, {16, 64}, {64, 4096}};
+    for (size_t c = 0; c < sizeof tn / sizeof *tn; c++) {
+        unsigned t = tn[c][0], n = tn[c][1];
+        if (n > 64) {
+            /* Indices spread over the whole range. */
+            for (unsigned i = 0; i < t; i++)
+                xs[i] = MP_SHAMIR_MAX_N - 64 * i;
+        } else {
+            random_subset(r, pos, t, n);
+            for (unsigned i = 0; i < t; i++)
+                xs[i] = pos[i] + 1;
+        }
+        assert_int_equal(mp_shamir_weights(xs, t, w), 0);
+        for (unsigned k = 0; k < t; k++) {
+            memset(acc, 0, SC);
+            for (unsigned i = 0; i < t; i++) {
+                sc_small(x, xs[i]);
+                memcpy(xk, one, SC);
+                for (unsigned e = 0; e < k; e++) {
+                    crypto_core_ristretto255_scalar_mul(tmp, xk, x);
+                    memcpy(xk, tmp, SC);
+                }
+                crypto_core_ristretto255_scalar_mul(term, w + (size_t)i * SC, xk);
+                crypto_core_ristretto255_scalar_add(tmp, acc, term);
+                memcpy(acc, tmp, SC);
+            }
+            if (k == 0)
+                assert_memory_equal(acc, one, SC);
+            else
+                assert_true(sodium_is_zero(acc, SC));
+        }
+    }
+    free(w);
+    mp_rng_free(r);
+}
+
+/* Batched and one-shot reconstruction agree on random splits, several t, n and subsets (in
+ * random order), and one set of weights serves every secret shared among the same parties. */
+static void test_weighted_matches_combine(void **state)
+{
+    (void)state;
+    static const unsigned tn[][2] = {{1, 1}, {1, 5},  {2, 2},   {2, 3},  {3, 6},
+                                     {4, 6}, {5, 10}, {17, 40}, {60, 80}};
+    mp_rng *r = seeded(140);
+    unsigned char secret[4][32], out[32], out2[32];
+    for (size_t c = 0; c < sizeof tn / sizeof *tn; c++) {
+        unsigned t = tn[c][0], n = tn[c][1];
+        unsigned *pos = malloc(n * sizeof *pos), *xs = malloc(t * sizeof *xs);
+        const unsigned char **ptr = malloc(t * sizeof *ptr);
+        unsigned char *w = malloc((size_t)t * SC), *sh[4];
+        assert_non_null(pos);
+        assert_non_null(xs);
+        assert_non_null(ptr);
+        assert_non_null(w);
+        for (int s = 0; s < 4; s++) {
+            mp_rng_bytes(r, secret[s], 32);
+            sh[s] = split_new(r, secret[s], t, n);
+        }
+        for (int trial = 0; trial < 6; trial++) {
+            if (trial == 0)
+                for (unsigned i = 0; i < t; i++)
+                    pos[i] = i; /* the first t */
+            else if (trial == 1)
+                for (unsigned i = 0; i < t; i++)
+                    pos[i] = n - 1 - i; /* the last t, backwards */
+            else
+                random_subset(r, pos, t, n);
+            for (unsigned i = 0; i < t; i++)
+                xs[i] = pos[i] + 1;
+            assert_int_equal(mp_shamir_weights(xs, t, w), 0);
+            for (int s = 0; s < 4; s++) {
+                for (unsigned i = 0; i < t; i++)
+                    ptr[i] = sh[s] + (size_t)pos[i] * SB;
+                memset(out, 0xaa, sizeof out);
+                if (mp_shamir_combine_weighted(ptr, t, xs, w, out) != 0)
+                    fail_msg("t %u, n %u: %s", t, n, mp_error_get());
+                assert_memory_equal(out, secret[s], 32);
+                assert_int_equal(combine_sel(sh[s], pos, t, out2), 0);
+                assert_memory_equal(out, out2, 32);
+                assert_int_equal(combine_weighted_sel(sh[s], pos, t, out2), 0);
+                assert_memory_equal(out, out2, 32);
+            }
+        }
+        for (int s = 0; s < 4; s++)
+            free(sh[s]);
+        free(pos);
+        free(xs);
+        free(ptr);
+        free(w);
+    }
+    mp_rng_free(r);
+}
+
+static void test_weighted_refusals(void **state)
+{
+    (void)state;
+    mp_rng *r = seeded(150);
+    unsigned char secret[32], out[32], w[4 * SC], w124[3 * SC], bad[SB], *sh, *sh4, *other;
+    const unsigned char *ptr[4];
+    static const unsigned x123[] = {1, 2, 3}, x124[] = {1, 2, 4}, x113[] = {1, 1, 3};
+    mp_rng_bytes(r, secret, sizeof secret);
+    sh = split_new(r, secret, 3, 6);
+    sh4 = split_new(r, secret, 4, 6);
+    other = split_new(r, secret, 3, 6); /* the same secret, split again */
+    assert_int_equal(mp_shamir_weights(x123, 3, w), 0);
+    assert_int_equal(mp_shamir_weights(x124, 3, w124), 0);
+    ptr[0] = sh;
+    ptr[1] = sh + SB;
+    ptr[2] = sh + 2 * SB;
+    assert_int_equal(mp_shamir_combine_weighted(ptr, 3, x123, w, out), 0);
+    assert_memory_equal(out, secret, 32);
+
+    /* Weights: duplicate indices, index 0 or above the maximum, thresholds out of range. */
+    static const unsigned dup[] = {1, 2, 1}, dup2[] = {5, 5}, zero[] = {1, 0, 2};
+    static const unsigned big[] = {1, MP_SHAMIR_MAX_N + 1};
+    assert_refused(mp_shamir_weights(dup, 3, w124), "index 1 given twice", NULL, NULL);
+    assert_refused(mp_shamir_weights(dup2, 2, w124), "index 5 given twice", NULL, NULL);
+    assert_refused(mp_shamir_weights(zero, 3, w124), "index 0 out of range", NULL, NULL);
+    assert_refused(mp_shamir_weights(big, 2, w124), "index 4097 out of range", NULL, NULL);
+    assert_refused(mp_shamir_weights(x123, 0, w124), "threshold 0 out of range", NULL, NULL);
+    assert_refused(mp_shamir_weights(x123, MP_SHAMIR_MAX_N + 1, w124),
+                   "threshold 4097 out of range", NULL, NULL);
+    assert_refused(mp_shamir_weights(NULL, 3, w124), "out of range", NULL, NULL);
+    assert_refused(mp_shamir_weights(x123, 3, NULL), "out of range", NULL, NULL);
+    /* ... and the refused calls wrote nothing. */
+    unsigned char again[3 * SC];
+    assert_int_equal(mp_shamir_weights(x124, 3, again), 0);
+    assert_memory_equal(again, w124, sizeof again);
+
+    /* A share whose index is not the one the weights are for: the same share twice, the
+     * shares out of order, a share of another index. */
+    ptr[1] = sh;
+    memset(out, 0xaa, sizeof out);
+    assert_refused(mp_shamir_combine_weighted(ptr, 3, x123, w, out),
+                   "share 2 has index 1, expected 2", out, secret);
+    ptr[0] = sh + SB;
+    memset(out, 0xaa, sizeof out);
+    assert_refused(mp_shamir_combine_weighted(ptr, 3, x123, w, out),
+                   "share 1 has index 2, expected 1", out, secret);
+    ptr[0] = sh;
+    ptr[1] = sh + SB;
+    ptr[2] = sh + 3 * SB;
+    assert_refused(mp_shamir_combine_weighted(ptr, 3, x123, w, out),
+                   "share 3 has index 4, expected 3", out, secret);
+    /* Duplicate indices that agree with xs, with weights made for distinct ones: nothing
+     * valid comes out. */
+    ptr[0] = sh;
+    ptr[1] = sh;
+    ptr[2] = sh + 2 * SB;
+    memset(out, 0xaa, sizeof out);
+    assert_refused(mp_shamir_combine_weighted(ptr, 3, x113, w, out), "checksum mismatch", out,
+                   secret);
+    /* Weights for other indices than the shares have. */
+    ptr[1] = sh + SB;
+    assert_refused(mp_shamir_combine_weighted(ptr, 3, x123, w124, out), "checksum mismatch", out,
+                   secret);
+    /* The wrong threshold: a 4-of-6 split combined as 3, a 3-of-6 split combined as 2. */
+    ptr[0] = sh4;
+    ptr[1] = sh4 + SB;
+    ptr[2] = sh4 + 2 * SB;
+    assert_refused(mp_shamir_combine_weighted(ptr, 3, x123, w, out),
+                   "share 1 has threshold 4, 3 shares were given", out, secret);
+    ptr[0] = sh;
+    ptr[1] = sh + SB;
+    static const unsigned x12[] = {1, 2};
+    unsigned char w12[2 * SC];
+    assert_int_equal(mp_shamir_weights(x12, 2, w12), 0);
+    assert_refused(mp_shamir_combine_weighted(ptr, 2, x12, w12, out),
+                   "share 1 has threshold 3, 2 shares were given", out, secret);
+    /* Shares of two splits of the same secret. */
+    ptr[2] = other + 2 * SB;
+    assert_refused(mp_shamir_combine_weighted(ptr, 3, x123, w, out), "checksum mismatch", out,
+                   secret);
+    /* A damaged header; a missing share; no output. */
+    memcpy(bad, sh + 2 * SB, SB);
+    bad[0] = 2;
+    ptr[2] = bad;
+    assert_refused(mp_shamir_combine_weighted(ptr, 3, x123, w, out),
+                   "share 3 of 3: version 2 is not supported", out, secret);
+    ptr[2] = NULL;
+    assert_refused(mp_shamir_combine_weighted(ptr, 3, x123, w, out), "share 3 of 3", out, secret);
+    ptr[2] = sh + 2 * SB;
+    assert_refused(mp_shamir_combine_weighted(ptr, 0, x123, w, out), "no shares", out, secret);
+    assert_refused(mp_shamir_combine_weighted(NULL, 3, x123, w, out), "no shares", out, secret);
+    assert_refused(mp_shamir_combine_weighted(ptr, 3, x123, NULL, out), "no shares", out, secret);
+    assert_int_equal(mp_shamir_combine_weighted(ptr, 3, x123, w, NULL), -1);
+
+    /* Every single flipped bit in the values of any of the t shares: refused by the checksum
+     * (or, when the flip leaves the field, as not canonical); never a wrong secret. */
+    for (unsigned who = 0; who < 3; who++)
+        for (unsigned b = 5; b < SB; b++) {
+            ptr[0] = sh;
+            ptr[1] = sh + SB;
+            ptr[2] = sh + 2 * SB;
+            memcpy(bad, sh + who * SB, SB);
+            bad[b] ^= (unsigned char)(1u << (b % 8));
+            ptr[who] = bad;
+            memset(out, 0xaa, sizeof out);
+            assert_int_equal(mp_shamir_combine_weighted(ptr, 3, x123, w, out), -1);
+            assert_true(sodium_is_zero(out, 32));
+            const char *msg = mp_error_get();
+            assert_true(strstr(msg, "checksum mismatch") != NULL ||
+                        strstr(msg, "canonical") != NULL);
+        }
+    /* A forgery by someone who knows the public weights: lambda_3 = 1 for {1, 2, 3}, so adding
+     * 1 to f_0(3) adds exactly 1 to the first secret half. Without the checksum this would
+     * rebuild secret + 1; with it, refused. */
+    unsigned char one[SC], y[SC], shifted[32];
+    sc_small(one, 1);
+    memcpy(bad, sh + 2 * SB, SB);
+    crypto_core_ristretto255_scalar_add(y, bad + 5, one);
+    memcpy(bad + 5, y, SC);
+    ptr[0] = sh;
+    ptr[1] = sh + SB;
+    ptr[2] = bad;
+    memcpy(shifted, secret, 32);
+    for (int i = 0; i < 16 && ++shifted[i] == 0; i++)
+        ;
+    assert_refused(mp_shamir_combine_weighted(ptr, 3, x123, w, out), "checksum mismatch", out,
+                   secret);
+    assert_refused(mp_shamir_combine_weighted(ptr, 3, x123, w, out), "checksum mismatch", out,
+                   shifted);
+    free(sh);
+    free(sh4);
+    free(other);
+    mp_rng_free(r);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -844,6 +1174,10 @@ int main(void)
         cmocka_unit_test(test_mixed_splits_refused),
         cmocka_unit_test(test_share_info),
         cmocka_unit_test(test_reproducible),
+        cmocka_unit_test(test_weights_known_answer),
+        cmocka_unit_test(test_weights_interpolate),
+        cmocka_unit_test(test_weighted_matches_combine),
+        cmocka_unit_test(test_weighted_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -429,6 +429,256 @@ static void test_spec_refusals(void **state)
     cJSON_Delete(bad);
 }
 
+/* ---- masking scheme bonawitz-v1: the threshold (spec.h invariant 4) --------------------- */
+
+static mp_spec_params bonawitz_params(long long threshold, long long t, long long k_min)
+{
+    mp_spec_params p = good_params();
+    p.masking = MP_SCHEME_BONAWITZ;
+    p.threshold = threshold;
+    p.t = t;
+    p.k_min = k_min;
+    return p;
+}
+
+/* The masking block of a built round body. */
+static void built_masking(world *w, const mp_spec_params *p, const char **scheme,
+                          long long *threshold)
+{
+    cJSON *body = NULL;
+    const cJSON *masking;
+    if (mp_spec_build(&body, p, w->roster, w->catalogue) != 0)
+        fail_msg("spec build: %s", mp_error_get());
+    assert_int_equal(mp_json_obj(body, "masking", &masking), 0);
+    *scheme = cJSON_GetObjectItemCaseSensitive(masking, "scheme")->valuestring;
+    assert_true(strcmp(*scheme, MP_SCHEME_BONAWITZ) == 0 ||
+                strcmp(*scheme, MP_SCHEME_PAIRWISE) == 0);
+    *scheme = strcmp(*scheme, MP_SCHEME_BONAWITZ) == 0 ? MP_SCHEME_BONAWITZ : MP_SCHEME_PAIRWISE;
+    if (cJSON_GetObjectItemCaseSensitive(masking, "threshold") == NULL)
+        *threshold = 0;
+    else
+        assert_int_equal(mp_json_int(masking, "threshold", 1, 1000, threshold), 0);
+    cJSON_Delete(body);
+}
+
+static void expect_build_refused(world *w, const mp_spec_params *p, const char *why)
+{
+    if (build(w, p) != -1)
+        fail_msg("threshold %lld (t %lld, k_min %lld) accepted, expected \"%s\"", p->threshold,
+                 p->t, p->k_min, why);
+    if (strstr(mp_error_get(), why) == NULL)
+        fail_msg("reason \"%s\" does not mention \"%s\"", mp_error_get(), why);
+}
+
+static void expect_build_ok(world *w, const mp_spec_params *p)
+{
+    if (build(w, p) != 0)
+        fail_msg("threshold %lld (t %lld, k_min %lld) refused: %s", p->threshold, p->t, p->k_min,
+                 mp_error_get());
+}
+
+/* Each bound refused on its own (the other bounds met), and the value just inside it accepted;
+ * six participants throughout. */
+static void test_masking_threshold_refusals(void **state)
+{
+    world *w = *state;
+    mp_spec_params p;
+
+    /* Not a majority: T = 3 = n/2 meets k_min = 3 and n - t = 3, but two groups of three could
+     * each unmask. */
+    p = bonawitz_params(3, 3, 3);
+    expect_build_refused(w, &p, "masking threshold 3 of 6 participants is not a majority");
+    expect_build_refused(w, &p, "use at least 4");
+    p.threshold = 2;
+    expect_build_refused(w, &p, "is not a majority");
+    p.threshold = 1;
+    expect_build_refused(w, &p, "is not a majority");
+    p.threshold = 4;
+    expect_build_ok(w, &p);
+
+    /* Below k_min. */
+    p = bonawitz_params(4, 2, 5);
+    expect_build_refused(w, &p, "masking threshold 4 is below k_min 5");
+    p.threshold = 5;
+    expect_build_ok(w, &p);
+    p = bonawitz_params(5, 2, 6);
+    expect_build_refused(w, &p, "masking threshold 5 is below k_min 6");
+    p.threshold = 6;
+    expect_build_ok(w, &p);
+
+    /* More than the participants. */
+    p = bonawitz_params(7, 2, 3);
+    expect_build_refused(w, &p, "masking threshold 7 is more than the 6 participants");
+    p.threshold = 6;
+    expect_build_ok(w, &p);
+
+    /* Below n - t: more could drop out than the noise is calibrated for. */
+    p = bonawitz_params(4, 1, 3);
+    expect_build_refused(w, &p, "masking threshold 4 lets 2 of 6 participants drop out");
+    expect_build_refused(w, &p, "t = 1");
+    expect_build_refused(w, &p, "at least 5");
+    p.threshold = 5;
+    expect_build_ok(w, &p);
+    p = bonawitz_params(5, 0, 3);
+    expect_build_refused(w, &p, "masking threshold 5 lets 1 of 6 participants drop out");
+    p.threshold = 6;
+    expect_build_ok(w, &p);
+    p = bonawitz_params(4, 2, 3); /* n - t = 4 exactly */
+    expect_build_ok(w, &p);
+
+    /* An odd number of participants: 3 of 5 is a majority, 2 of 5 is not. */
+    static const char *const five[] = {"utrecht", "uwv", "lekstroom", "fermwerk", "rsd-krh"};
+    p = bonawitz_params(3, 2, 3);
+    p.participants = five;
+    p.nparticipants = 5;
+    expect_build_ok(w, &p);
+    p.threshold = 2;
+    expect_build_refused(w, &p, "masking threshold 2 of 5 participants is not a majority");
+    p.threshold = 6;
+    expect_build_refused(w, &p, "masking threshold 6 is more than the 5 participants");
+
+    /* A threshold with masking scheme pairwise-v1 (named, or by default), or an unknown
+     * scheme. */
+    p = good_params();
+    p.threshold = 4;
+    expect_build_refused(w, &p, "a threshold applies to masking scheme bonawitz-v1 only");
+    p.masking = MP_SCHEME_PAIRWISE;
+    expect_build_refused(w, &p, "a threshold applies to masking scheme bonawitz-v1 only");
+    p.threshold = 0;
+    expect_build_ok(w, &p);
+    p.masking = "bonawitz-v2";
+    expect_build_refused(w, &p, "unknown masking scheme \"bonawitz-v2\"");
+}
+
+/* The default threshold is max(k_min, floor(n/2) + 1, n - t): the smallest that meets every
+ * bound of invariant 4. */
+static void test_masking_threshold_default(void **state)
+{
+    world *w = *state;
+    const char *scheme;
+    long long T;
+    static const struct {
+        long long t, k_min, want;
+    } six[] = {
+        {2, 3, 4}, /* n/2 + 1 and n - t */
+        {3, 3, 4}, /* n/2 + 1 */
+        {5, 3, 4}, /* n/2 + 1, t as large as allowed */
+        {1, 3, 5}, /* n - t */
+        {0, 3, 6}, /* n - t: nobody may drop out */
+        {2, 5, 5}, /* k_min */
+        {4, 6, 6}, /* k_min */
+    };
+    for (size_t i = 0; i < sizeof six / sizeof *six; i++) {
+        mp_spec_params p = bonawitz_params(0, six[i].t, six[i].k_min);
+        assert_int_equal(mp_spec_default_threshold(NORGS, six[i].k_min, six[i].t), six[i].want);
+        built_masking(w, &p, &scheme, &T);
+        assert_string_equal(scheme, MP_SCHEME_BONAWITZ);
+        assert_int_equal(T, six[i].want);
+    }
+    /* Three participants: all three are needed (k_min = 3). */
+    static const char *const three[] = {"utrecht", "uwv", "lekstroom"};
+    mp_spec_params p = bonawitz_params(0, 1, 3);
+    p.participants = three;
+    p.nparticipants = 3;
+    built_masking(w, &p, &scheme, &T);
+    assert_int_equal(T, 3);
+    /* An explicit threshold is kept; pairwise-v1 has none. */
+    p = bonawitz_params(5, 2, 3);
+    built_masking(w, &p, &scheme, &T);
+    assert_int_equal(T, 5);
+    p = good_params();
+    built_masking(w, &p, &scheme, &T);
+    assert_string_equal(scheme, MP_SCHEME_PAIRWISE);
+    assert_int_equal(T, 0);
+
+    /* Over a grid: the default meets every bound, and one less breaks one (it is the least). */
+    for (long long n = 3; n <= 40; n++)
+        for (long long k = 3; k <= n; k++)
+            for (long long t = 0; t < n; t++) {
+                long long d = mp_spec_default_threshold((size_t)n, k, t);
+                assert_true(2 * d > n && d >= k && d <= n && d >= n - t);
+                long long e = d - 1;
+                assert_false(2 * e > n && e >= k && e <= n && e >= n - t);
+            }
+}
+
+/* A loaded round carries its scheme and threshold; a signed body that breaks invariant 4 is
+ * refused by every reader, not only by the builder. */
+static void test_masking_threshold_load(void **state)
+{
+    world *w = *state;
+    mp_spec_params p = bonawitz_params(5, 2, 3);
+    cJSON *body, *masking;
+    mp_spec *s = NULL;
+    char *path;
+    assert_int_equal(mp_spec_build(&body, &p, w->roster, w->catalogue), 0);
+    path = tw_write_signed(w->dir, "bonawitz.json", "round", body, w->coord);
+    if (mp_spec_load(&s, path, w->roster) != 0)
+        fail_msg("%s", mp_error_get());
+    assert_int_equal(s->masking, MP_MASKING_BONAWITZ);
+    assert_int_equal(s->threshold, 5);
+    assert_string_equal(mp_spec_scheme_name(s), MP_SCHEME_BONAWITZ);
+    mp_spec_free(s);
+    free(path);
+
+    static const struct {
+        double threshold;
+        const char *why;
+    } bad[] = {
+        {3, "is not a majority"},
+        {7, "is more than the 6 participants"},
+        {0, "threshold"},
+        {-1, "threshold"},
+    };
+    masking = cJSON_GetObjectItemCaseSensitive(body, "masking");
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cJSON_ReplaceItemInObjectCaseSensitive(masking, "threshold",
+                                               cJSON_CreateNumber(bad[i].threshold));
+        path = tw_write_signed(w->dir, "bad-threshold.json", "round", body, w->coord);
+        s = NULL;
+        if (mp_spec_load(&s, path, w->roster) != -1)
+            fail_msg("threshold %g loaded", bad[i].threshold);
+        assert_null(s);
+        if (strstr(mp_error_get(), bad[i].why) == NULL)
+            fail_msg("threshold %g: reason \"%s\" does not mention \"%s\"", bad[i].threshold,
+                     mp_error_get(), bad[i].why);
+        free(path);
+    }
+    /* Below n - t = 4 (t = 2 in this body). */
+    cJSON_ReplaceItemInObjectCaseSensitive(masking, "threshold", cJSON_CreateNumber(4));
+    path = tw_write_signed(w->dir, "ok-threshold.json", "round", body, w->coord);
+    assert_int_equal(mp_spec_load(&s, path, w->roster), 0);
+    assert_int_equal(s->threshold, 4);
+    mp_spec_free(s);
+    free(path);
+    /* No threshold at all for bonawitz-v1; a threshold for pairwise-v1. */
+    cJSON_DeleteItemFromObjectCaseSensitive(masking, "threshold");
+    path = tw_write_signed(w->dir, "no-threshold.json", "round", body, w->coord);
+    s = NULL;
+    assert_int_equal(mp_spec_load(&s, path, w->roster), -1);
+    assert_non_null(strstr(mp_error_get(), "threshold"));
+    free(path);
+    cJSON_ReplaceItemInObjectCaseSensitive(masking, "scheme", cJSON_CreateString("pairwise-v1"));
+    path = tw_write_signed(w->dir, "pairwise-plain.json", "round", body, w->coord);
+    assert_int_equal(mp_spec_load(&s, path, w->roster), 0);
+    assert_int_equal(s->masking, MP_MASKING_PAIRWISE);
+    assert_int_equal(s->threshold, NORGS); /* every participant is needed */
+    mp_spec_free(s);
+    s = NULL;
+    free(path);
+    cJSON_AddNumberToObject(masking, "threshold", 4);
+    path = tw_write_signed(w->dir, "pairwise-threshold.json", "round", body, w->coord);
+    assert_int_equal(mp_spec_load(&s, path, w->roster), -1);
+    assert_non_null(strstr(mp_error_get(), "masking scheme pairwise-v1 has no threshold"));
+    free(path);
+    cJSON_ReplaceItemInObjectCaseSensitive(masking, "scheme", cJSON_CreateString("shamir-v9"));
+    path = tw_write_signed(w->dir, "unknown-scheme.json", "round", body, w->coord);
+    assert_int_equal(mp_spec_load(&s, path, w->roster), -1);
+    assert_non_null(strstr(mp_error_get(), "\"shamir-v9\" is not supported"));
+    free(path);
+    cJSON_Delete(body);
+}
+
 static void test_rho_parse(void **state)
 {
     (void)state;
@@ -499,6 +749,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_spec_build_and_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spec_participants_subset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spec_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_masking_threshold_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_masking_threshold_default, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_masking_threshold_load, setup, teardown),
         cmocka_unit_test(test_rho_parse),
         cmocka_unit_test(test_calibration),
     };
