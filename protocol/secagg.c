@@ -92,8 +92,8 @@ static secrets *secrets_derive(const mp_keypair *kp, const mp_spec *spec, unsign
     return s;
 }
 
-void mp_secagg_box_nonce(unsigned char nonce[24],
-                      const unsigned char round_hash[MP_HASH_BYTES], unsigned from, unsigned to)
+void mp_secagg_box_nonce(unsigned char nonce[24], const unsigned char round_hash[MP_HASH_BYTES],
+                         unsigned from, unsigned to)
 {
     unsigned char pos[4];
     crypto_generichash_state st;
@@ -108,8 +108,8 @@ void mp_secagg_box_nonce(unsigned char nonce[24],
 
 /* Pair seed s_ij between members a and b (a's secret key, b's public key). */
 int mp_secagg_pair_seed(unsigned char seed[32], const unsigned char s_sk_a[32],
-                     const mp_secagg_member *a, const mp_secagg_member *b,
-                     const unsigned char round_hash[MP_HASH_BYTES])
+                        const mp_secagg_member *a, const mp_secagg_member *b,
+                        const unsigned char round_hash[MP_HASH_BYTES])
 {
     unsigned char dh[32], pos[4];
     const mp_secagg_member *lo = a->pos < b->pos ? a : b, *hi = a->pos < b->pos ? b : a;
@@ -966,7 +966,8 @@ static void *open_work(void *arg)
         size_t pair = task - j->nsurv;
         const mp_secagg_member *dj = &j->v->m[j->drop[pair / j->nsurv]];
         const mp_secagg_member *si = &j->v->m[j->surv[pair % j->nsurv]];
-        if (mp_secagg_pair_seed(seed, j->s_sk + (pair / j->nsurv) * 32, dj, si, j->spec->env->hash) != 0) {
+        if (mp_secagg_pair_seed(seed, j->s_sk + (pair / j->nsurv) * 32, dj, si,
+                                j->spec->env->hash) != 0) {
             w->failed = 1;
             snprintf(w->reason, sizeof w->reason, "%s", mp_error_get());
             break;
