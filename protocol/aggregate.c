@@ -505,22 +505,13 @@ opened:
         goto rollback;
     mp_time_format(at, now);
     if (mp_store_prepare(db, &st,
-                         "UPDATE rounds SET state = 'closed', closed = ?, sum = ? "
+                         "UPDATE rounds SET state = 'closed', closed = ?, sum = ?, phase = '' "
                          "WHERE round_id = ? AND state = 'open'"))
         goto rollback;
     sqlite3_bind_text(st, 1, at, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, sumtext, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, round_id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db) != 1) {
-        mp_store_error(db, "cannot close the round");
-        goto rollback;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (mp_store_prepare(db, &st, "UPDATE rounds SET phase = '' WHERE round_id = ?"))
-        goto rollback;
-    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
         mp_store_error(db, "cannot close the round");
         goto rollback;
     }
@@ -541,14 +532,6 @@ out:
     mp_spec_free(spec);
     mp_roster_free(roster);
     return rc;
-}
-
-static int write_in(const char *dir, const char *name, const void *buf, size_t len)
-{
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-        return mp_error_set("%s: path too long", dir);
-    return mp_file_write_atomic(path, buf, len, 0644);
 }
 
 /* Remove a release directory this process staged (two levels: files and submissions/). */
@@ -607,15 +590,16 @@ static int write_bundle(sqlite3 *db, const mp_spec *spec, const mp_roster *roste
     sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW) {
         snprintf(name, sizeof name, "%s.json", (const char *)sqlite3_column_text(st, 0));
-        if (write_in(subdir, name, sqlite3_column_text(st, 1),
-                     (size_t)sqlite3_column_bytes(st, 1)) != 0)
+        if (mp_file_write_in(subdir, name, sqlite3_column_text(st, 1),
+                             (size_t)sqlite3_column_bytes(st, 1), 0644) != 0)
             goto out;
     }
-    if (write_in(tmpdir, "release.json", release, release_len) != 0 ||
-        write_in(tmpdir, "release.csv", csv, csvlen) != 0 ||
-        write_in(tmpdir, "release.html", html, htmllen) != 0 ||
-        write_in(tmpdir, "roster.json", roster->env->text, roster->env->text_len) != 0 ||
-        write_in(tmpdir, "round.json", spec->env->text, spec->env->text_len) != 0)
+    if (mp_file_write_in(tmpdir, "release.json", release, release_len, 0644) != 0 ||
+        mp_file_write_in(tmpdir, "release.csv", csv, csvlen, 0644) != 0 ||
+        mp_file_write_in(tmpdir, "release.html", html, htmllen, 0644) != 0 ||
+        mp_file_write_in(tmpdir, "roster.json", roster->env->text, roster->env->text_len, 0644) !=
+            0 ||
+        mp_file_write_in(tmpdir, "round.json", spec->env->text, spec->env->text_len, 0644) != 0)
         goto out;
     if (spec->masking == MP_MASKING_BONAWITZ && mp_sa_bundle(db, spec, tmpdir) != 0)
         goto out;

@@ -201,3 +201,11 @@ int mp_file_exists(const char *path)
     struct stat st;
     return lstat(path, &st) == 0;
 }
+
+int mp_file_write_in(const char *dir, const char *name, const void *buf, size_t len, unsigned mode)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return mp_error_set("%s: path too long", dir);
+    return mp_file_write_atomic(path, buf, len, mode);
+}

@@ -28,6 +28,10 @@ void mp_file_free_secret(unsigned char *buf);
 /* Atomically replace `path` with `len` bytes (see invariant 1). */
 MP_WUR int mp_file_write_atomic(const char *path, const void *buf, size_t len, mode_t mode);
 
+/* mp_file_write_atomic of dir/name (refused when the path does not fit PATH_MAX). */
+MP_WUR int mp_file_write_in(const char *dir, const char *name, const void *buf, size_t len,
+                            unsigned mode);
+
 /* Create a new secret file (mode 0600, exclusive, no symlink); refuses an existing file. */
 MP_WUR int mp_file_write_secret(const char *path, const void *buf, size_t len);
 

@@ -495,14 +495,6 @@ out:
     return rc;
 }
 
-static int write_in(const char *dir, const char *name, const char *text, size_t len)
-{
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-        return mp_error_set("%s: path too long", dir);
-    return mp_file_write_atomic(path, text, len, 0644);
-}
-
 static int write_outgoing(sqlite3 *db, const char *round_id, const char *kind, const char *dir,
                           const char *name)
 {
@@ -510,7 +502,7 @@ static int write_outgoing(sqlite3 *db, const char *round_id, const char *kind, c
     int rc;
     if (load_outgoing(db, round_id, kind, &env) != 0)
         return -1;
-    rc = write_in(dir, name, env->text, env->text_len);
+    rc = mp_file_write_in(dir, name, env->text, env->text_len, 0644);
     mp_envelope_free(env);
     return rc;
 }
@@ -541,7 +533,7 @@ int mp_sa_outbox(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
             }
             if (rc == 0) {
                 snprintf(name, sizeof name, "keys-%s.json", v.m[k].org);
-                rc = write_in(dir, name, text, len);
+                rc = mp_file_write_in(dir, name, text, len, 0644);
                 free(text);
                 (*nfiles)++;
             }
@@ -831,8 +823,8 @@ int mp_sa_bundle(sqlite3 *db, const mp_spec *spec, const char *dir)
             goto out;
         }
         snprintf(name, sizeof name, "%s.json", orgs[i]);
-        if (write_in(sub, name, (const char *)sqlite3_column_text(st, 0),
-                     (size_t)sqlite3_column_bytes(st, 0)) != 0)
+        if (mp_file_write_in(sub, name, sqlite3_column_text(st, 0),
+                             (size_t)sqlite3_column_bytes(st, 0), 0644) != 0)
             goto out;
     }
     rc = 0;
