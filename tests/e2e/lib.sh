@@ -197,6 +197,29 @@ expect_db_unchanged() { # expect_db_unchanged DB SHA DESCRIPTION
     fi
 }
 
+# ---------------------------------------------------------------- crash tests
+
+# integrity DB: SQLite's own integrity check passes
+integrity() {
+    python3 - "$1" <<'EOF2'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+sys.exit(0 if db.execute("PRAGMA integrity_check").fetchone()[0] == "ok" else 1)
+EOF2
+}
+
+# kill_after MICROSECONDS COMMAND...: start it, SIGKILL it after the delay
+kill_after() {
+    local us=$1
+    shift
+    "$@" >/dev/null 2>&1 &
+    local pid=$!
+    sleep "$(printf '0.%06d' "$us")"
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
 # ---------------------------------------------------------------- fixtures
 
 # make_catalogue FILE: a small catalogue of its own, so that the tests do not depend on the

@@ -9,28 +9,11 @@
 setup_round || e2e_finish
 submit_all "$T/sub" || e2e_finish
 
-integrity() { # integrity DB: SQLite's own check passes
-    python3 - "$1" <<'EOF2'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-sys.exit(0 if db.execute("PRAGMA integrity_check").fetchone()[0] == "ok" else 1)
-EOF2
-}
 state_of() { # state_of DB: the round's state and number of submissions, as "state:n"
     "$A" round status --db "$1" --coordinator-key "$T/keys/coord.pub" --json | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 print("%s:%d" % (d["state"], len(d["submitted"])))'
-}
-kill_after() { # kill_after MICROSECONDS COMMAND...: start it, SIGKILL it after the delay
-    local us=$1
-    shift
-    "$@" >/dev/null 2>&1 &
-    local pid=$!
-    sleep "$(printf '0.%06d' "$us")"
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 0
 }
 
 section "killed while importing"

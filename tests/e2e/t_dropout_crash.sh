@@ -16,27 +16,10 @@ party() {
     P=(--roster "$T/roster.json" --round "$T/round.json" --coordinator-key "$T/keys/coord.pub"
         --key "$T/keys/$1.key" --insecure-plaintext-key --ledger "${LEDGER:-$T/ledger-$1.db}")
 }
-integrity() {
-    python3 - "$1" <<'EOF'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-sys.exit(0 if db.execute("PRAGMA integrity_check").fetchone()[0] == "ok" else 1)
-EOF
-}
 phase_of() { # phase_of DB
     "$A" round status --db "$1" "${CP[@]}" --json | python3 -c '
 import json, sys
 print(json.load(sys.stdin).get("phase", ""))'
-}
-kill_after() {
-    local us=$1
-    shift
-    "$@" >/dev/null 2>&1 &
-    local pid=$!
-    sleep "$(printf '0.%06d' "$us")"
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 0
 }
 copy_db() { rm -f "$2" "$2-wal" "$2-shm"; cp "$1" "$2"; [ -f "$1-wal" ] && cp "$1-wal" "$2-wal"; return 0; }
 
