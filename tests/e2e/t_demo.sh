@@ -1,14 +1,31 @@
 #!/usr/bin/env bash
-# `make demo` stays true: the demo script runs a whole round for each shipped region on
-# synthetic data and ends with the auditor's OK.
+# `make demo` and `make demo-dropout` stay true: the demo scripts run a whole round for each
+# shipped region on synthetic data and end with the auditor's OK.
 . "$(dirname "$0")/lib.sh"
 
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
+TOP=$REPO_DIR
 for region in midden-utrecht gooi-en-vechtstreek; do
     run env BIN="$BIN" REGION="$region" OUT="$T/demo-$region" "$TOP/tools/demo"
     expect_rc 0 "demo for $region"
     expect_out_contains "OK: release of round $region" "the auditor verifies the $region release"
     expect_present "$T/demo-$region/release/release.html" "the report for raadsleden ($region)"
+done
+
+# The dropout demo: Midden-Utrecht (6 organisations, threshold 4) and Gooi en Vechtstreek
+# (5 organisations; t = 2 gives threshold 3, so two may drop out there too).
+for region in midden-utrecht gooi-en-vechtstreek; do
+    drops=()
+    [ "$region" = gooi-en-vechtstreek ] && drops=(DROP_AFTER_ADVERTISE=hbel DROP_AFTER_SUBMIT=wijdemeren)
+    run env BIN="$BIN" REGION="$region" OUT="$T/dropout-$region" "${drops[@]}" \
+        "$TOP/tools/demo-dropout"
+    expect_rc 0 "dropout demo for $region"
+    expect_out_contains "survivors of bonawitz-v1 masking" "the auditor verifies the $region release"
+    check "the release of $region includes all but the one that never submitted" python3 - \
+        "$T/dropout-$region/release/release.json" <<'EOF2'
+import json, sys
+b = json.load(open(sys.argv[1]))["body"]
+sys.exit(0 if len(b["included"]) == len(b["masking"]["advertised"]) - 1 else 1)
+EOF2
 done
 
 e2e_finish
