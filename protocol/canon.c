@@ -183,6 +183,16 @@ static void put_string(buf *b, const char *s)
     buf_put(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[7];
+        /* Copy a run of characters that need no escape at once: strings such as base64
+         * vectors and boxes are long, and a call per byte dominated serialisation. */
+        size_t run = 0;
+        while (p[run] >= 0x20 && p[run] != '"' && p[run] != '\\')
+            run++;
+        if (run > 0) {
+            buf_put(b, (const char *)p, run);
+            p += run - 1;
+            continue;
+        }
         switch (*p) {
         case '"': buf_put(b, "\\\"", 2); break;
         case '\\': buf_put(b, "\\\\", 2); break;

@@ -522,11 +522,27 @@ int mp_sa_outbox(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
         int rc = 0;
         if (load_u1(db, spec, roster, &v, &adverts) != 0)
             return -1;
+        /* Index every advertisement's boxes once: grid[i * n + p] is the box from member i to
+         * position p (cJSON arrays are lists, so looking each one up would cost O(n^3)). */
+        size_t n = spec->nparticipants;
+        const char **grid = calloc(v.n1 * n + 1, sizeof *grid),
+                   **col = calloc(v.n1 + 1, sizeof *col);
+        if (grid == NULL || col == NULL)
+            rc = mp_error_set("out of memory");
+        for (size_t i = 0; i < v.n1 && rc == 0; i++) {
+            const cJSON *it, *arr = cJSON_GetObjectItemCaseSensitive(adverts[i]->body, "boxes");
+            size_t p = 0;
+            cJSON_ArrayForEach (it, arr)
+                if (p < n)
+                    grid[i * n + p++] = cJSON_IsString(it) ? it->valuestring : NULL;
+        }
         for (size_t k = 0; k < v.n1 && rc == 0; k++) {
             cJSON *body;
             char *text, name[80];
             size_t len;
-            rc = mp_secagg_keys_build(&body, spec, &v, (const mp_envelope *const *)adverts, k);
+            for (size_t i = 0; i < v.n1; i++)
+                col[i] = grid[i * n + v.m[k].pos];
+            rc = mp_secagg_keys_build_boxes(&body, spec, &v, col, k);
             if (rc == 0) {
                 rc = mp_envelope_sign(&text, &len, "keys", body, coordinator);
                 cJSON_Delete(body);
@@ -538,6 +554,8 @@ int mp_sa_outbox(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
                 (*nfiles)++;
             }
         }
+        free(grid);
+        free(col);
         free_envs(adverts, v.n1);
         mp_secagg_view_free(&v);
         return rc;

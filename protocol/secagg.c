@@ -458,32 +458,47 @@ int mp_secagg_advertise_check(const mp_envelope *env, const mp_spec *spec, const
 
 /* ---- phase 2: keys ---------------------------------------------------------------------- */
 
-int mp_secagg_keys_build(cJSON **body, const mp_spec *spec, const mp_secagg_view *v,
-                         const mp_envelope *const *adverts, size_t to)
+int mp_secagg_keys_build_boxes(cJSON **body, const mp_spec *spec, const mp_secagg_view *v,
+                               const char *const *boxes, size_t to)
 {
-    cJSON *b, *adv, *boxes;
+    cJSON *b, *adv, *arr;
     if (to >= v->n1)
         return mp_error_set("keys: no member %zu", to);
     if ((b = new_body(spec, "mijlpaal_keys")) == NULL)
         return -1;
     if (!cJSON_AddStringToObject(b, "to", v->m[to].org) || (adv = advertised_json(v)) == NULL ||
         !cJSON_AddItemToObject(b, "advertised", adv) ||
-        (boxes = cJSON_AddArrayToObject(b, "boxes")) == NULL) {
+        (arr = cJSON_AddArrayToObject(b, "boxes")) == NULL) {
         cJSON_Delete(b);
         return mp_error_set("out of memory");
     }
-    for (size_t i = 0; i < v->n1; i++) {
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(adverts[i]->body, "boxes");
-        const cJSON *box = cJSON_GetArrayItem(arr, (int)v->m[to].pos);
-        if (!cJSON_IsString(box) ||
-            !cJSON_AddItemToArray(boxes, cJSON_CreateString(box->valuestring))) {
+    for (size_t i = 0; i < v->n1; i++)
+        if (boxes[i] == NULL || !cJSON_AddItemToArray(arr, cJSON_CreateString(boxes[i]))) {
             cJSON_Delete(b);
             return mp_error_set("keys: advertisement of %s has no box for %s", v->m[i].org,
                                 v->m[to].org);
         }
-    }
     *body = b;
     return 0;
+}
+
+int mp_secagg_keys_build(cJSON **body, const mp_spec *spec, const mp_secagg_view *v,
+                         const mp_envelope *const *adverts, size_t to)
+{
+    const char **boxes;
+    int rc;
+    if (to >= v->n1)
+        return mp_error_set("keys: no member %zu", to);
+    if ((boxes = calloc(v->n1 ? v->n1 : 1, sizeof *boxes)) == NULL)
+        return mp_error_set("out of memory");
+    for (size_t i = 0; i < v->n1; i++) {
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(adverts[i]->body, "boxes");
+        const cJSON *box = cJSON_GetArrayItem(arr, (int)v->m[to].pos);
+        boxes[i] = cJSON_IsString(box) ? box->valuestring : NULL;
+    }
+    rc = mp_secagg_keys_build_boxes(body, spec, v, boxes, to);
+    free(boxes);
+    return rc;
 }
 
 /* Open the box from member `from` to kp (at position `me`) and check its binding. plain is

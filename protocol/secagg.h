@@ -164,6 +164,10 @@ MP_WUR int mp_secagg_advertise_check(const mp_envelope *env, const mp_spec *spec
  * order of v->m). */
 MP_WUR int mp_secagg_keys_build(cJSON **body, const mp_spec *spec, const mp_secagg_view *v,
                                 const mp_envelope *const *adverts, size_t to);
+/* The same from the boxes addressed to `to`, boxes[i] from member i (base64 strings): for
+ * building every keys message of a round without walking each advertisement n times. */
+MP_WUR int mp_secagg_keys_build_boxes(cJSON **body, const mp_spec *spec, const mp_secagg_view *v,
+                                      const char *const *boxes, size_t to);
 
 /* The survivors body: U1 and the members flagged submitted (with their submission hashes). */
 MP_WUR int mp_secagg_survivors_build(cJSON **body, const mp_spec *spec, const mp_secagg_view *v);
