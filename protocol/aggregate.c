@@ -436,6 +436,15 @@ int mp_agg_close(sqlite3 *db, const char *round_id, const mp_pubkey *trusted)
         goto out;
     }
     if (spec->masking == MP_MASKING_BONAWITZ) {
+        char phase[16];
+        if (mp_sa_phase(db, round_id, phase) != 0)
+            goto out;
+        if (strcmp(phase, "unmask") != 0) {
+            mp_error_set("round %s is in its %s phase; it closes once %lld unmask messages are "
+                         "in (end each phase with: round advance)",
+                         round_id, phase, spec->threshold);
+            goto out;
+        }
         if ((sum = calloc(spec->catalogue->ncells, sizeof *sum)) == NULL) {
             mp_error_set("out of memory");
             goto out;

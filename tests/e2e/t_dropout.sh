@@ -124,6 +124,9 @@ for o in utrecht stichtse-vecht fermwerk rsd-krh; do
     run "$C" confirm "${P[@]}" --survivors "$T/fromA/survivors.json" --out "$T/a/conf-$o.json"
     expect_rc 0 "confirm $o"
 done
+run "$A" round close --db "$T/agg.db" "${CP[@]}" --round ra
+expect_rc 1 "round close in the confirm phase"
+expect_err_contains "closes once 4 unmask messages are in" "close before the unmask phase"
 import "$T/a/conf-utrecht.json" "$T/a/conf-stichtse-vecht.json" "$T/a/conf-fermwerk.json"
 advance ra "$T/fromA"
 expect_rc 1 "advance with 3 of 4 confirmations"
