@@ -92,8 +92,9 @@ static void usage(FILE *f)
             "      dropped, for the list confirmed and nothing else.\n"
             "  status    --ledger DB [--round ID] [--json]\n"
             "      The phase each round has reached and what to do next.\n"
-            "  show    SUBMISSION [--roster FILE --round FILE --coordinator-key FILE] [--json]\n"
-            "      Print exactly what a submission file reveals.\n"
+            "  show    MESSAGE [--roster FILE --round FILE --coordinator-key FILE] [--json]\n"
+            "      Print exactly what a submission (or advertise, confirm, unmask) file\n"
+            "      reveals.\n"
             "  ledger  --ledger DB [--json]\n"
             "      List what this organisation submitted.\n"
             "  budget  --ledger DB --series ID [--rho R] [--json]\n"
@@ -853,6 +854,57 @@ static int cmd_status(const opts *o)
     return 0;
 }
 
+/* What an advertise, consistency or unmask message of this organisation reveals. */
+static int show_phase_message(const opts *o, mp_envelope *env, const char *path)
+{
+    const char *round_id = "?", *org = "?";
+    const cJSON *arr;
+    char hash[MP_HASH_HEX_BYTES];
+    const char *what;
+    if (strcmp(env->type, "advertise") == 0)
+        what = "this round's public mask key, signed, and for each participant a box only that "
+               "participant can open, holding its Shamir shares of this organisation's "
+               "self-mask seed and round mask key (secrets of this round only, derived from the "
+               "key file; no figure)";
+    else if (strcmp(env->type, "consistency") == 0)
+        what = "a signature on the hash of the coordinator's list of who submitted: nothing else";
+    else if (strcmp(env->type, "unmask") == 0)
+        what = "for each organisation that advertised, one Shamir share: of its self-mask seed "
+               "when it submitted, of its round mask key when it dropped out, never both; "
+               "alone, a share reveals nothing, and together they remove masks only from the "
+               "regional sum";
+    else
+        die(EXIT_REFUSED, "%s: a \"%s\" document is not a contributor's message", path, env->type);
+    (void)(mp_json_str(env->body, "round_id", &round_id) || mp_json_str(env->body, "org", &org));
+    mp_hex_encode(hash, env->hash, MP_HASH_BYTES);
+    if (o->roster != NULL) {
+        mp_pubkey coord;
+        mp_roster *roster;
+        mp_spec *spec;
+        load_round(o, &coord, &roster, &spec);
+        const mp_org *who = mp_roster_org_by_key(roster, env->signer);
+        if (who == NULL || mp_envelope_verify(env, &who->key) != 0)
+            die(EXIT_REFUSED, "%s: not signed by an organisation of the roster", path);
+        mp_spec_free(spec);
+        mp_roster_free(roster);
+    }
+    if (o->json) {
+        printf("%s\n", env->text);
+    } else {
+        printf("%s message %s (sha256 %s)\n  round:     %s\n  from:      %s\n  signature: %s\n",
+               env->type, path, hash, round_id, org,
+               o->roster ? "verified against the roster"
+                         : "not checked (give --roster, --round "
+                           "and --coordinator-key)");
+        if ((mp_json_arr(env->body, "boxes", &arr) == 0 ||
+             mp_json_arr(env->body, "shares", &arr) == 0))
+            printf("  entries:   %d\n", cJSON_GetArraySize(arr));
+        printf("\nIt contains %s.\n", what);
+    }
+    mp_envelope_free(env);
+    return 0;
+}
+
 static int cmd_show(const opts *o, const char *path)
 {
     mp_envelope *env;
@@ -866,8 +918,10 @@ static int cmd_show(const opts *o, const char *path)
 
     if (path == NULL)
         die(EXIT_USAGE, "show: which submission file? (see --help)");
-    if (mp_envelope_load(&env, path, "submission") != 0)
+    if (mp_envelope_load(&env, path, NULL) != 0)
         die_lib(EXIT_REFUSED);
+    if (strcmp(env->type, "submission") != 0)
+        return show_phase_message(o, env, path);
     (void)(mp_json_str(env->body, "round_id", &round_id) || mp_json_str(env->body, "org", &org) ||
            mp_json_str(env->body, "scheme", &scheme) ||
            mp_json_str(env->body, "created", &created) ||
