@@ -344,6 +344,27 @@ int mp_release_html(char **out, size_t *len, const cJSON *release, const mp_spec
               "gemeente of per organisatie, en niets over een persoon. %d organisaties "
               "leverden versleutelde tellingen aan; alleen hun som is geopend.</p>\n",
               cJSON_GetArraySize(inc));
+    if ((size_t)cJSON_GetArraySize(inc) < spec->nparticipants) {
+        /* A round that survived dropouts: say whose clients are missing from the totals. */
+        int first = 1;
+        sb_printf(&s,
+                  "<p><strong>Let op:</strong> %d van de %zu deelnemende organisaties leverden "
+                  "aan. De tellingen van ",
+                  cJSON_GetArraySize(inc), spec->nparticipants);
+        for (size_t i = 0; i < spec->nparticipants; i++) {
+            const cJSON *it;
+            int found = 0;
+            cJSON_ArrayForEach (it, inc)
+                found |= strcmp(str_or(it, "org", ""), spec->participants[i]) == 0;
+            if (found)
+                continue;
+            sb_printf(&s, "%s", first ? "" : ", ");
+            html_text(&s, spec->participants[i]);
+            first = 0;
+        }
+        sb_printf(&s, " ontbreken: wie alleen daar bekend is, zit niet in deze cijfers, die de "
+                      "regio daardoor onderschatten.</p>\n");
+    }
     sb_printf(&s,
               "<h2>Wat de ruis betekent</h2>\n<p>Elk cijfer bevat bewust een kleine "
               "toevallige afwijking (ruis), die de organisaties zelf hebben toegevoegd. "

@@ -158,6 +158,9 @@ run "$A" publish --db "$T/agg.db" "${CK[@]}" --round ra --out-dir "$T/relA"
 expect_rc 0 "publish round A"
 run "$AU" verify "${CP[@]}" "$T/relA"
 expect_rc 0 "auditor verifies round A"
+check "the report tells raadsleden whose counts are missing" grep -q \
+    "4 van de 6 deelnemende organisaties leverden aan. De tellingen van lekstroom, uwv ontbreken" \
+    "$T/relA/release.html"
 expect_out_contains "unmasked from the published shares" "the auditor recomputed the unmasking"
 
 section "round B: all submit; one never confirms, one confirms but never unmasks; a lying aggregator"
