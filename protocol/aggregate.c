@@ -62,6 +62,8 @@ static const char *const migrations[] = {
     "ALTER TABLE rounds ADD COLUMN rho TEXT NOT NULL DEFAULT '0';",
     /* 3: masking scheme bonawitz-v1: phases and their messages (saround.h). */
     mp_sa_migration,
+    /* 4: which unmask messages opened a bonawitz-v1 sum (saround.h invariant 4). */
+    "ALTER TABLE rounds ADD COLUMN unmasked_by TEXT NOT NULL DEFAULT '';",
 };
 
 int mp_agg_open(sqlite3 **db, const char *path, int create)
@@ -423,7 +425,7 @@ int mp_agg_close(sqlite3 *db, const char *round_id, const mp_pubkey *trusted)
     mp_round_status status;
     sqlite3_stmt *st = NULL;
     uint64_t *sum = NULL, *vec = NULL;
-    char *sumtext = NULL, at[21];
+    char *sumtext = NULL, *used = NULL, at[21];
     size_t d, n = 0;
     int64_t now;
     int rc = -1;
@@ -449,7 +451,7 @@ int mp_agg_close(sqlite3 *db, const char *round_id, const mp_pubkey *trusted)
             mp_error_set("out of memory");
             goto out;
         }
-        if (mp_sa_open_sum(db, spec, roster, sum, &n) != 0)
+        if (mp_sa_open_sum(db, spec, roster, sum, &n, &used) != 0)
             goto out;
         if ((long long)n < spec->k_min) {
             mp_error_set("round %s: %zu submissions, fewer than k_min %lld", round_id, n,
@@ -514,12 +516,13 @@ opened:
         goto rollback;
     mp_time_format(at, now);
     if (mp_store_prepare(db, &st,
-                         "UPDATE rounds SET state = 'closed', closed = ?, sum = ?, phase = '' "
-                         "WHERE round_id = ? AND state = 'open'"))
+                         "UPDATE rounds SET state = 'closed', closed = ?, sum = ?, phase = '', "
+                         "unmasked_by = ? WHERE round_id = ? AND state = 'open'"))
         goto rollback;
     sqlite3_bind_text(st, 1, at, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, sumtext, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, round_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, used ? used : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, round_id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db) != 1) {
         mp_store_error(db, "cannot close the round");
         goto rollback;
@@ -538,6 +541,7 @@ out:
         free(sum);
     free(vec);
     free(sumtext);
+    free(used);
     mp_spec_free(spec);
     mp_roster_free(roster);
     return rc;

@@ -647,31 +647,90 @@ int mp_sa_can_close(sqlite3 *db, const mp_spec *spec)
     return strcmp(s.phase, "unmask") == 0 && (long long)s.unmasked >= spec->threshold;
 }
 
-/* The stored unmask messages, checked, in position order: at most `limit`. */
+/* Every stored unmask message, checked, in position order. */
 static int load_reveals(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
                         const mp_secagg_view *v, const unsigned char surv_hash[MP_HASH_BYTES],
-                        mp_secagg_reveal *r, size_t *nr, char **orgs)
+                        mp_secagg_reveal *r, size_t *nr)
 {
     mp_envelope **e;
     size_t n;
     *nr = 0;
     if (load_kind(db, spec->round_id, "unmask", "unmask", &e, &n) != 0)
         return -1;
-    for (size_t i = 0; i < n && (long long)*nr < spec->threshold; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (mp_secagg_unmask_check(e[i], spec, roster, v, surv_hash, &r[*nr]) != 0) {
             free_envs(e, n);
             return mp_error_prefix("stored unmask message: ");
         }
-        if (orgs != NULL)
-            orgs[*nr] = (char *)v->m[r[*nr].member].org;
         (*nr)++;
     }
     free_envs(e, n);
     return 0;
 }
 
+/*
+ * Open with the first T reveals; when that fails (a participant revealed false shares, or
+ * dealt inconsistent ones) and more than T are in, leave out one at a time and try again, so
+ * that one bad participant cannot block the close. *used receives the organisations whose
+ * shares opened the sum, space-separated.
+ */
+static int open_robust(uint64_t *acc, size_t d, const mp_spec *spec, const mp_secagg_view *v,
+                       mp_secagg_reveal *r, size_t nr, char **used)
+{
+    uint64_t *tmp = malloc((d ? d : 1) * sizeof *tmp);
+    mp_secagg_reveal *rr = calloc(nr ? nr : 1, sizeof *rr);
+    char first[512];
+    size_t skip = nr, m = 0; /* skip == nr: nobody left out */
+    int rc = -1;
+    if (tmp == NULL || rr == NULL) {
+        free(tmp);
+        free(rr);
+        return mp_error_set("out of memory");
+    }
+    for (;;) {
+        m = 0;
+        for (size_t i = 0; i < nr; i++)
+            if (i != skip)
+                rr[m++] = r[i]; /* shallow: the shares stay owned by r */
+        memcpy(tmp, acc, d * sizeof *tmp);
+        if (mp_secagg_open(tmp, d, spec, v, rr, m, 0) == 0) {
+            rc = 0;
+            break;
+        }
+        if (skip == nr)
+            snprintf(first, sizeof first, "%s", mp_error_get());
+        skip = skip == nr ? 0 : skip + 1;
+        if ((long long)nr - 1 < spec->threshold || skip == nr) {
+            mp_error_set("%s%s", first,
+                         (long long)nr > spec->threshold
+                             ? " (and leaving out any one unmask message does not help)"
+                             : " (with more unmask messages the round can try without one)");
+            break;
+        }
+    }
+    if (rc == 0) {
+        size_t len = 1;
+        for (long long i = 0; i < spec->threshold; i++)
+            len += strlen(v->m[rr[i].member].org) + 1;
+        if ((*used = malloc(len)) == NULL)
+            rc = mp_error_set("out of memory");
+        else {
+            (*used)[0] = '\0';
+            for (long long i = 0; i < spec->threshold; i++) {
+                if (i > 0)
+                    strcat(*used, " ");
+                strcat(*used, v->m[rr[i].member].org);
+            }
+            memcpy(acc, tmp, d * sizeof *tmp);
+        }
+    }
+    free(tmp);
+    free(rr);
+    return rc;
+}
+
 int mp_sa_open_sum(sqlite3 *db, const mp_spec *spec, const mp_roster *roster, uint64_t *sum,
-                   size_t *n)
+                   size_t *n, char **used)
 {
     mp_secagg_view v = {0};
     mp_envelope *surv = NULL;
@@ -713,14 +772,14 @@ int mp_sa_open_sum(sqlite3 *db, const mp_spec *spec, const mp_roster *roster, ui
         mp_error_set("the store holds %zu submissions, the survivors list names %zu", nsub, v.n2);
         goto out;
     }
-    if (load_reveals(db, spec, roster, &v, surv->hash, r, &nr, NULL) != 0)
+    if (load_reveals(db, spec, roster, &v, surv->hash, r, &nr) != 0)
         goto out;
     if ((long long)nr < spec->threshold) {
         mp_error_set("round %s: %zu of %zu survivors sent their unmask message; %lld are needed",
                      spec->round_id, nr, v.n2, spec->threshold);
         goto out;
     }
-    if (mp_secagg_open(acc, d, spec, &v, r, nr, 0) != 0)
+    if (open_robust(acc, d, spec, &v, r, nr, used) != 0)
         goto out;
     memcpy(sum, acc, d * sizeof *sum);
     *n = v.n2;
@@ -737,25 +796,28 @@ out:
     return rc;
 }
 
-/* The unmask messages used to open the sum: the first T stored in position order. */
+/* The unmask messages that opened the sum, as recorded at close (rounds.unmasked_by). */
 static int used_unmasks(sqlite3 *db, const mp_spec *spec, char ***orgs, size_t *n)
 {
-    sqlite3_stmt *st;
+    char list[MP_MAX_ORGS * (MP_ORG_ID_MAX + 1) + 1], *save = NULL;
     char **o = calloc(MP_MAX_ORGS, sizeof *o);
     *n = 0;
     if (o == NULL)
         return mp_error_set("out of memory");
-    if (mp_store_prepare(db, &st,
-                         "SELECT org FROM sa_messages WHERE round_id = ? AND kind = 'unmask' "
-                         "ORDER BY org LIMIT ?")) {
+    if (mp_store_text(db, "SELECT unmasked_by FROM rounds WHERE round_id = ?", spec->round_id, list,
+                      sizeof list) != 1) {
         free(o);
-        return -1;
+        return mp_error_set("round %s: no record of the unmask messages that opened it",
+                            spec->round_id);
     }
-    sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, spec->threshold);
-    while (sqlite3_step(st) == SQLITE_ROW)
-        o[(*n)++] = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
+    for (char *t = strtok_r(list, " ", &save); t != NULL && *n < MP_MAX_ORGS;
+         t = strtok_r(NULL, " ", &save))
+        if ((o[(*n)++] = strdup(t)) == NULL) {
+            for (size_t i = 0; i + 1 < *n; i++)
+                free(o[i]);
+            free(o);
+            return mp_error_set("out of memory");
+        }
     *orgs = o;
     return 0;
 }

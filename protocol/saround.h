@@ -21,7 +21,10 @@
  *      phase ends; an advance needs at least T of them (and U2 at least k_min), so nothing is
  *      signed that the contributors would refuse.
  *   4. The sum is opened only from the stored survivors list, the stored submissions of exactly
- *      its survivors, and the first T stored unmask messages in position order.
+ *      its survivors, and T stored unmask messages: the first T in position order, or, when
+ *      those fail (false or inconsistent shares) and more are in, the first T without the one
+ *      whose leaving out makes every secret rebuild and check. The T used are recorded with
+ *      the sum (rounds.unmasked_by) and named in the release.
  */
 #ifndef MP_SAROUND_H
 #define MP_SAROUND_H
@@ -71,9 +74,10 @@ MP_WUR int mp_sa_status_get(sqlite3 *db, const mp_spec *spec, mp_sa_status *st);
 /* 1 when the round is in the unmask phase with at least T unmask messages, 0 if not. */
 int mp_sa_can_close(sqlite3 *db, const mp_spec *spec);
 
-/* Open the sum (invariant 4); *n receives |U2|. */
+/* Open the sum (invariant 4); *n receives |U2| and *used (malloc'd) the organisations whose
+ * unmask messages opened it, space-separated, to be stored with the sum. */
 MP_WUR int mp_sa_open_sum(sqlite3 *db, const mp_spec *spec, const mp_roster *roster, uint64_t *sum,
-                          size_t *n);
+                          size_t *n, char **used);
 
 /* The release's "masking" block: scheme, threshold, advertised, survivors_sha256,
  * unmask_request_sha256, unmasked_by (the T organisations whose shares opened the sum). */

@@ -143,47 +143,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Every table of the store, the schema and the pragmas as one string: two dumps are equal
- * exactly when a refused operation left the store as it was. */
-static char *dump_store(sqlite3 *db)
-{
-    static const char *const queries[] = {
-        "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name",
-        "PRAGMA user_version",
-        "PRAGMA application_id",
-        "SELECT rowid, * FROM rounds ORDER BY rowid",
-        "SELECT rowid, * FROM submissions ORDER BY rowid",
-        "SELECT rowid, * FROM releases ORDER BY rowid",
-        "SELECT rowid, * FROM log ORDER BY rowid",
-    };
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
-        sqlite3_stmt *st;
-        int rc;
-        assert_int_equal(sqlite3_prepare_v2(db, queries[q], -1, &st, NULL), SQLITE_OK);
-        fprintf(f, "## %s\n", queries[q]);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            for (int c = 0; c < sqlite3_column_count(st); c++) {
-                int type = sqlite3_column_type(st, c);
-                const unsigned char *t = sqlite3_column_text(st, c);
-                int n = sqlite3_column_bytes(st, c);
-                fprintf(f, "%d:%d:", type, n);
-                if (t != NULL)
-                    fwrite(t, 1, (size_t)n, f);
-                fputc('|', f);
-            }
-            fputc('\n', f);
-        }
-        assert_int_equal(rc, SQLITE_DONE);
-        sqlite3_finalize(st);
-    }
-    assert_int_equal(fclose(f), 0);
-    return buf;
-}
-
 static void open_round(world *w)
 {
     if (mp_agg_round_create(w->db, w->roster_path, w->round_path, &w->coord->pub) != 0)
@@ -205,7 +164,7 @@ static void import_ok(world *w, int i)
 static void import_refused(world *w, const char *path, const char *why)
 {
     char org[MP_ORG_ID_MAX + 1], rid[65];
-    char *before = dump_store(w->db);
+    char *before = tdb_dump(w->db);
     mp_error_clear();
     if (mp_agg_import(w->db, path, &w->coord->pub, org, rid) == 0) {
         free(before);
@@ -216,7 +175,7 @@ static void import_refused(world *w, const char *path, const char *why)
         fail_msg("%s: reason \"%s\" does not mention \"%s\"", path, mp_error_get(), why);
     }
     assert_int_equal(sqlite3_get_autocommit(w->db), 1);
-    char *after = dump_store(w->db);
+    char *after = tdb_dump(w->db);
     assert_string_equal(before, after);
     free(before);
     free(after);
@@ -230,7 +189,7 @@ static void test_open_creates_wal_store(void **state)
     char *mode = tdb_text(w->db, "PRAGMA journal_mode", 1);
     assert_string_equal(mode, "wal");
     free(mode);
-    assert_int_equal(tdb_int(w->db, "PRAGMA user_version"), 3);
+    assert_int_equal(tdb_int(w->db, "PRAGMA user_version"), 4);
     assert_int_equal(tdb_int(w->db, "PRAGMA application_id"), MP_APP_AGGREGATOR);
     assert_int_equal(tdb_int(w->db, "PRAGMA foreign_keys"), 1);
     assert_int_equal(tdb_int(w->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
@@ -252,10 +211,10 @@ static void test_open_creates_wal_store(void **state)
 
     /* Reopening an existing store without create works and migrates nothing. */
     sqlite3 *db2 = NULL;
-    char *before = dump_store(w->db);
+    char *before = tdb_dump(w->db);
     if (mp_agg_open(&db2, w->db_path, 0) != 0)
         fail_msg("reopen: %s", mp_error_get());
-    char *again = dump_store(db2);
+    char *again = tdb_dump(db2);
     assert_string_equal(before, again);
     mp_store_close(db2);
     free(before);
@@ -331,10 +290,10 @@ static void test_round_create(void **state)
     assert_null(s);
 
     /* The same round twice. */
-    char *before = dump_store(w->db);
+    char *before = tdb_dump(w->db);
     assert_int_equal(mp_agg_round_create(w->db, w->roster_path, w->round_path, &w->coord->pub), -1);
     assert_non_null(strstr(mp_error_get(), "already exists"));
-    char *after = dump_store(w->db);
+    char *after = tdb_dump(w->db);
     assert_string_equal(before, after);
     free(after);
 
@@ -344,7 +303,7 @@ static void test_round_create(void **state)
     assert_int_equal(mp_agg_round_create(w->db, w->roster_path, second, &w->coord->pub), -1);
     assert_non_null(strstr(mp_error_get(), "over budget"));
     assert_int_equal(sqlite3_get_autocommit(w->db), 1);
-    after = dump_store(w->db);
+    after = tdb_dump(w->db);
     assert_string_equal(before, after);
     free(after);
 
@@ -353,7 +312,7 @@ static void test_round_create(void **state)
     p.rho = "0.5";
     char *third = write_round(w, &p, "round3.json", NULL);
     assert_int_equal(mp_agg_round_create(w->db, w->roster_path, third, &w->coord->pub), -1);
-    after = dump_store(w->db);
+    after = tdb_dump(w->db);
     assert_string_equal(before, after);
     free(after);
     /* ... and accepted when it declares what was spent. */
@@ -370,9 +329,9 @@ static void test_round_create(void **state)
     mp_keypair *other;
     assert_int_equal(mp_keys_generate(&other, "coordinator"), 0);
     free(before);
-    before = dump_store(w->db);
+    before = tdb_dump(w->db);
     assert_int_equal(mp_agg_round_create(w->db, w->roster_path, w->round_path, &other->pub), -1);
-    after = dump_store(w->db);
+    after = tdb_dump(w->db);
     assert_string_equal(before, after);
     free(after);
     mp_keys_free(other);
@@ -614,12 +573,12 @@ static void test_status_close_publish(void **state)
         assert_string_equal(s.submitted[i], sorted[i]);
 
     /* Close refused while uwv is missing; the reason names it. */
-    before = dump_store(w->db);
+    before = tdb_dump(w->db);
     assert_int_equal(mp_agg_close(w->db, "mu-2025", &w->coord->pub), -1);
     assert_non_null(strstr(mp_error_get(), "uwv"));
     assert_non_null(strstr(mp_error_get(), "1 of 6"));
     assert_int_equal(sqlite3_get_autocommit(w->db), 1);
-    after = dump_store(w->db);
+    after = tdb_dump(w->db);
     assert_string_equal(before, after);
     free(after);
 
@@ -628,7 +587,7 @@ static void test_status_close_publish(void **state)
     assert_int_equal(mp_agg_publish(w->db, "mu-2025", w->coord, out), -1);
     assert_non_null(strstr(mp_error_get(), "open"));
     assert_false(mp_file_exists(out));
-    after = dump_store(w->db);
+    after = tdb_dump(w->db);
     assert_string_equal(before, after);
     free(after);
     free(before);
@@ -650,10 +609,10 @@ static void test_status_close_publish(void **state)
     import_refused(w, w->sub[0], "closed");
 
     /* Close a second time. */
-    before = dump_store(w->db);
+    before = tdb_dump(w->db);
     assert_int_equal(mp_agg_close(w->db, "mu-2025", &w->coord->pub), -1);
     assert_non_null(strstr(mp_error_get(), "already closed"));
-    after = dump_store(w->db);
+    after = tdb_dump(w->db);
     assert_string_equal(before, after);
     free(after);
 
@@ -664,7 +623,7 @@ static void test_status_close_publish(void **state)
     assert_non_null(strstr(mp_error_get(), "already exists"));
     assert_int_equal(count_entries(exists, ""), 0);
     assert_int_equal(count_entries(w->dir, ".tmp."), 0);
-    after = dump_store(w->db);
+    after = tdb_dump(w->db);
     assert_string_equal(before, after);
     free(after);
     free(before);
@@ -753,7 +712,7 @@ static void test_status_close_publish(void **state)
     assert_string_equal(s.state, "published");
     /* Nothing more happens to a published round: publishing again writes the stored release
      * again (how an interrupted publish resumes), byte for byte, and changes nothing. */
-    before = dump_store(w->db);
+    before = tdb_dump(w->db);
     char *out2 = tu_path(w->dir, "release2");
     assert_int_equal(mp_agg_publish(w->db, "mu-2025", w->coord, out2), 0);
     {
@@ -771,7 +730,7 @@ static void test_status_close_publish(void **state)
     }
     assert_int_equal(mp_agg_publish(w->db, "mu-2025", w->coord, out2), -1); /* out2 exists */
     assert_int_equal(mp_agg_close(w->db, "mu-2025", &w->coord->pub), -1);
-    after = dump_store(w->db);
+    after = tdb_dump(w->db);
     assert_string_equal(before, after);
     free(after);
     free(before);
