@@ -118,9 +118,10 @@ static void check_rendering(const char *dir, const char *name, const char *want,
  * release must contain, rebuilt from what was verified.
  */
 static cJSON *verify_unmasking(const char *dir, const mp_spec *spec, const mp_roster *roster,
-                               const mp_included *inc, size_t n, uint64_t *sum)
+                               const cJSON *release, const mp_included *inc, size_t n,
+                               uint64_t *sum)
 {
-    mp_envelope *surv, *req, *rel;
+    mp_envelope *surv, *req;
     mp_secagg_view v;
     mp_secagg_reveal r[MP_MAX_ORGS];
     const cJSON *by, *it;
@@ -148,9 +149,7 @@ static cJSON *verify_unmasking(const char *dir, const mp_spec *spec, const mp_ro
     if (mp_envelope_load(&req, path_in(dir, "unmask-request.json"), "unmask-request") != 0 ||
         mp_secagg_request_accept(req, spec, roster, &v, surv->hash) != 0)
         fail_lib();
-    if (mp_envelope_load(&rel, path_in(dir, "release.json"), "release") != 0)
-        fail_lib();
-    const cJSON *mb = cJSON_GetObjectItemCaseSensitive(rel->body, "masking");
+    const cJSON *mb = cJSON_GetObjectItemCaseSensitive(release, "masking");
     if (!cJSON_IsObject(mb) || mp_json_arr(mb, "unmasked_by", &by) != 0)
         die(EXIT_FAILED, "release.json has no masking block naming who unmasked the sum");
     cJSON_ArrayForEach (it, by) {
@@ -188,7 +187,6 @@ static cJSON *verify_unmasking(const char *dir, const mp_spec *spec, const mp_ro
         cJSON_AddItemToArray(mby, cJSON_CreateString(v.m[r[i].member].org));
         mp_secagg_reveal_free(&r[i]);
     }
-    mp_envelope_free(rel);
     mp_envelope_free(req);
     mp_envelope_free(surv);
     mp_secagg_view_free(&v);
@@ -266,7 +264,7 @@ static int verify(const char *dir, const char *coord_path, verified *out, int qu
     /* 4. Pairwise masks cancel only over all participants; with bonawitz-v1 the survivors'
      *    masks are removed with the revealed shares. k_min protects small groups. */
     if (spec->masking == MP_MASKING_BONAWITZ)
-        masking = verify_unmasking(dir, spec, roster, inc, n, sum);
+        masking = verify_unmasking(dir, spec, roster, rel->body, inc, n, sum);
     else if (n != spec->nparticipants)
         die(EXIT_FAILED,
             "the release includes %zu submissions but round %s has %zu "

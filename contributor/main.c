@@ -407,13 +407,16 @@ static int cmd_submit(const opts *o)
         die(EXIT_USAGE, "%s: already exists; choose another --out", o->out);
     /* Look in an existing ledger without creating one: a refused run leaves no file behind.
      * The organisation's own record of its privacy spend is what counts, not the round's. */
-    int found = 0, capped = 0;
+    int found = 0, capped = 0, advertised = 0;
     double spent = 0, cap = spec->privacy.series_rho;
     char own_cap[32] = "";
+    mp_ledger_sa sa = {0};
     if (mp_file_exists(o->ledger)) {
         if (mp_ledger_open(&db, o->ledger, 0) != 0)
             die_lib(EXIT_USAGE);
         found = mp_ledger_find(db, spec->round_id, &e);
+        if (found >= 0 && (advertised = mp_ledger_sa_get(db, spec->round_id, &sa)) < 0)
+            found = -1;
         if (found >= 0 && mp_ledger_spent(db, spec->privacy.series, &spent) != 0)
             found = -1;
         if (found >= 0 && (capped = mp_ledger_budget_get(db, spec->privacy.series, own_cap)) < 0)
@@ -445,22 +448,12 @@ static int cmd_submit(const opts *o)
 
     /* bonawitz-v1: the keys message fixes who to mask with; check it before any counting. */
     mp_secagg_view view = {0};
-    mp_ledger_sa sa = {0};
     if (spec->masking == MP_MASKING_BONAWITZ) {
         mp_envelope *kenv;
         need(o->keys, "--keys (the keys message of the coordinator)");
-        if (!mp_file_exists(o->ledger) || mp_ledger_open(&db, o->ledger, 0) != 0)
-            die(EXIT_REFUSED,
-                "%s has not advertised in round %s (no ledger %s): run advertise "
-                "first",
+        if (!advertised)
+            die(EXIT_REFUSED, "%s has not advertised in round %s (ledger %s): run advertise first",
                 me->id, spec->round_id, o->ledger);
-        int got = mp_ledger_sa_get(db, spec->round_id, &sa);
-        mp_store_close(db);
-        if (got < 0)
-            die_lib(EXIT_USAGE);
-        if (got == 0)
-            die(EXIT_REFUSED, "%s has not advertised in round %s: run advertise first", me->id,
-                spec->round_id);
         if (mp_envelope_load(&kenv, o->keys, "keys") != 0 ||
             mp_secagg_keys_accept(&view, kenv, spec, roster, kp) != 0)
             die(EXIT_REFUSED, "%s: refused: %s", o->keys, mp_error_get());

@@ -367,7 +367,7 @@ int mp_sa_submission_allowed(sqlite3 *db, const mp_spec *spec, const char *org)
     return 0;
 }
 
-/* Stored consistency messages in position order (they were checked on import). */
+/* The stored messages of one kind, in position order (each was checked on import). */
 static int load_kind(sqlite3 *db, const char *round_id, const char *kind, const char *type,
                      mp_envelope ***out, size_t *n)
 {

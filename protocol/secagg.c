@@ -147,6 +147,15 @@ static cJSON *key_statement(const mp_spec *spec, const char *org, const unsigned
     return b;
 }
 
+/* 0 when key_sig is org's signature of its mask key m->mask_pk for this round. */
+static int key_sig_check(const mp_spec *spec, const mp_secagg_member *m, const mp_pubkey *key)
+{
+    cJSON *st = key_statement(spec, m->org, m->mask_pk);
+    int rc = st == NULL ? -1 : mp_envelope_verify_detached(m->key_sig, "mask-key", st, key);
+    cJSON_Delete(st);
+    return rc;
+}
+
 /* Common header of every message body: version field, round id and hash. */
 static cJSON *new_body(const mp_spec *spec, const char *version_field)
 {
@@ -312,11 +321,7 @@ static int advertised_parse(mp_secagg_view *v, const cJSON *arr, const mp_spec *
                 mp_error_set("advertised: %s and %s have the same mask key", v->m[k].org, m->org);
                 goto fail;
             }
-        cJSON *st = key_statement(spec, m->org, m->mask_pk);
-        int bad = st == NULL || mp_envelope_verify_detached(m->key_sig, "mask-key", st,
-                                                            &mp_roster_org(roster, m->org)->key);
-        cJSON_Delete(st);
-        if (bad) {
+        if (key_sig_check(spec, m, &mp_roster_org(roster, m->org)->key) != 0) {
             mp_error_set("advertised: the mask key of %s is not signed by %s", m->org, m->org);
             goto fail;
         }
@@ -433,10 +438,7 @@ int mp_secagg_advertise_check(const mp_envelope *env, const mp_spec *spec, const
         return mp_error_prefix("advertise of %s: ", org->id);
     m->pos = (unsigned)mp_spec_participant(spec, org->id);
     m->org = spec->participants[m->pos];
-    cJSON *st = key_statement(spec, m->org, m->mask_pk);
-    int bad = st == NULL || mp_envelope_verify_detached(m->key_sig, "mask-key", st, &org->key) != 0;
-    cJSON_Delete(st);
-    if (bad)
+    if (key_sig_check(spec, m, &org->key) != 0)
         return mp_error_set("advertise of %s: the mask key signature does not verify", org->id);
     /* A low-order key would make every pairwise mask with it a known constant. */
     memset(probe, 0x5a, sizeof probe);
