@@ -19,6 +19,7 @@
 #include "aggregate.h"
 #include "canon.h"
 #include "catalogue.h"
+#include "cert.h"
 #include "date.h"
 #include "encoding.h"
 #include "envelope.h"
@@ -61,8 +62,13 @@ static void usage(FILE *f)
             "  keygen       --org ID --secret-key FILE --public-key FILE [--kdf LEVEL]\n"
             "               [--passphrase-file FILE] [--insecure-plaintext-key]\n"
             "      Create the coordinator's keys; publish the public key to every party.\n"
-            "  roster       --region FILE --key FILE --member PUBKEY... --out FILE\n"
-            "      Sign the region's roster: its organisations, gemeenten and public keys.\n"
+            "  roster draft --region FILE --ca FILE --key FILE --member BINDING... --out FILE\n"
+            "      Sign the draft roster: the region's organisations, gemeenten and the keys\n"
+            "      each organisation's certificate binds (BINDING: the file it made with\n"
+            "      mijlpaal-contributor certify), checked against the region's CA file.\n"
+            "  roster agree --roster DRAFT --key FILE --out FILE COSIGNATURE...\n"
+            "      Join every member's co-signature (mijlpaal-contributor roster sign) into the\n"
+            "      agreed roster that rounds are opened on; refused while one is missing.\n"
             "  round open   --db DB --roster FILE --catalogue FILE --period START:END\n"
             "               --deadline YYYY-MM-DDTHH:MM:SSZ --rho R --series-rho R\n"
             "               --key FILE --out FILE [--series ID] [--t N]\n"
@@ -106,7 +112,7 @@ static void usage(FILE *f)
 typedef struct opts {
     const char *org, *secret_key, *public_key, *kdf, *passphrase_file, *region, *key, *out, *db,
         *roster, *catalogue, *period, *deadline, *rho, *series, *series_rho, *mechanism, *round_id,
-        *participants, *coordinator_key, *out_dir, *masking;
+        *participants, *coordinator_key, *out_dir, *masking, *ca;
     const char *members[MAX_FILES];
     size_t nmembers;
     long long k_min, t, max_orgs, rounding, threshold;
@@ -138,6 +144,7 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         O_DB,
         O_ROSTER,
         O_CAT,
+        O_CA,
         O_PERIOD,
         O_DEADLINE,
         O_RHO,
@@ -172,6 +179,7 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         {"db", required_argument, NULL, O_DB},
         {"roster", required_argument, NULL, O_ROSTER},
         {"catalogue", required_argument, NULL, O_CAT},
+        {"ca", required_argument, NULL, O_CA},
         {"period", required_argument, NULL, O_PERIOD},
         {"deadline", required_argument, NULL, O_DEADLINE},
         {"rho", required_argument, NULL, O_RHO},
@@ -218,6 +226,7 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         case O_DB: o->db = optarg; break;
         case O_ROSTER: o->roster = optarg; break;
         case O_CAT: o->catalogue = optarg; break;
+        case O_CA: o->ca = optarg; break;
         case O_PERIOD: o->period = optarg; break;
         case O_DEADLINE: o->deadline = optarg; break;
         case O_RHO: o->rho = optarg; break;
@@ -315,23 +324,88 @@ static int cmd_keygen(const opts *o)
     return 0;
 }
 
+/* The draft roster: each member's key with the certificate binding it sent (checked here
+ * against the region's CA, as every contributor will check it). */
 static int cmd_roster(const opts *o)
 {
-    mp_pubkey keys[MAX_FILES];
+    static mp_pubkey keys[MAX_FILES];
+    static char oins[MAX_FILES][MP_OIN_LEN + 1];
+    static cJSON *bindings[MAX_FILES];
     mp_keypair *kp;
+    mp_roster *check;
+    mp_envelope *env;
+    mp_ca *ca;
     cJSON *body;
+    char *text;
+    size_t len;
+    int64_t now;
     need(o->region, "--region");
+    need(o->ca, "--ca (the region's CA trust file)");
     need(o->out, "--out");
+    if (mp_ca_load(&ca, o->ca, NULL) != 0)
+        die_lib(EXIT_USAGE);
     for (size_t i = 0; i < o->nmembers; i++)
-        if (mp_pubkey_load(&keys[i], o->members[i]) != 0)
+        if (mp_roster_member_load(o->members[i], &keys[i], oins[i], &bindings[i]) != 0)
             die_lib(EXIT_REFUSED);
     kp = open_key(o);
     if (mp_roster_build(&body, o->region, &kp->pub, keys, o->nmembers) != 0)
         die_lib(EXIT_REFUSED);
-    write_signed(o->out, "roster", body, kp);
-    fprintf(stderr, "%s: signed roster of %zu organisations written to %s\n", prog, o->nmembers,
-            o->out);
+    for (size_t i = 0; i < o->nmembers; i++) {
+        if (mp_roster_bind(body, keys[i].org, oins[i], bindings[i]) != 0)
+            die_lib(EXIT_REFUSED);
+        cJSON_Delete(bindings[i]);
+    }
+    if (mp_envelope_sign(&text, &len, "roster", body, kp) != 0 ||
+        mp_envelope_parse(&env, text, len, "roster") != 0 ||
+        mp_roster_from_envelope(&check, env, &kp->pub) != 0 || mp_time_now(&now) != 0)
+        die_lib(EXIT_USAGE);
+    if (mp_roster_check_bindings(check, ca, now) != 0)
+        die_lib(EXIT_REFUSED);
+    mp_roster_free(check);
+    mp_ca_free(ca);
+    if (mp_file_exists(o->out))
+        die(EXIT_USAGE, "%s: already exists; refusing to overwrite a signed document", o->out);
+    if (mp_file_write_atomic(o->out, text, len, 0644) != 0)
+        die_lib(EXIT_USAGE);
+    fprintf(stderr,
+            "%s: draft roster of %zu organisations written to %s; it takes effect when every "
+            "member has co-signed it (mijlpaal-contributor roster sign) and you have joined the "
+            "co-signatures with: %s roster agree\n",
+            prog, o->nmembers, o->out, prog);
+    free(text);
     cJSON_Delete(body);
+    mp_keys_free(kp);
+    return 0;
+}
+
+/* The agreed roster: the draft and one co-signature of every member. */
+static int cmd_roster_agree(const opts *o, int argc, char **argv)
+{
+    mp_keypair *kp;
+    mp_roster *draft;
+    static mp_envelope *cosigs[MAX_FILES];
+    cJSON *body;
+    size_t n = 0;
+    need(o->roster, "--roster (the draft)");
+    need(o->out, "--out");
+    kp = open_key(o);
+    if (mp_roster_load(&draft, o->roster, &kp->pub) != 0)
+        die_lib(EXIT_REFUSED);
+    for (int i = optind; i < argc; i++) {
+        if (n == MAX_FILES)
+            die(EXIT_USAGE, "too many co-signature files");
+        if (mp_envelope_load(&cosigs[n++], argv[i], "roster-cosign") != 0)
+            die_lib(EXIT_REFUSED);
+    }
+    if (mp_roster_agree(&body, draft, cosigs, n) != 0)
+        die(EXIT_REFUSED, "%s: %s", o->roster, mp_error_get());
+    write_signed(o->out, "roster-agreed", body, kp);
+    fprintf(stderr, "%s: agreed roster (all %zu members co-signed) written to %s\n", prog,
+            draft->norgs, o->out);
+    for (size_t i = 0; i < n; i++)
+        mp_envelope_free(cosigs[i]);
+    cJSON_Delete(body);
+    mp_roster_free(draft);
     mp_keys_free(kp);
     return 0;
 }
@@ -363,7 +437,7 @@ static int cmd_round_open(const opts *o)
     end[10] = '\0';
     kp = open_key(o);
     if (mp_roster_load(&roster, o->roster, &kp->pub) != 0 ||
-        mp_catalogue_load(&cat, o->catalogue) != 0)
+        mp_roster_require_agreed(roster) != 0 || mp_catalogue_load(&cat, o->catalogue) != 0)
         die_lib(EXIT_REFUSED);
     if (o->round_id != NULL)
         snprintf(id, sizeof id, "%s", o->round_id);
@@ -683,6 +757,14 @@ int main(int argc, char **argv)
         if (strcmp(sub, "outbox") == 0)
             return cmd_round_phase(&o, 0);
         die(EXIT_USAGE, "unknown command \"round %s\" (see --help)", sub);
+    }
+    if (strcmp(cmd, "roster") == 0 && sub != NULL && sub[0] != '-') {
+        parse_opts(argc, argv, 3, &o);
+        if (strcmp(sub, "draft") == 0)
+            return cmd_roster(&o);
+        if (strcmp(sub, "agree") == 0)
+            return cmd_roster_agree(&o, argc, argv);
+        die(EXIT_USAGE, "unknown command \"roster %s\" (see --help)", sub);
     }
     parse_opts(argc, argv, 2, &o);
     if (strcmp(cmd, "keygen") == 0)

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "canon.h"
+#include "cert.h"
 #include "encoding.h"
 #include "envelope.h"
 #include "fileio.h"
@@ -60,6 +61,8 @@ static void die(int code, const char *fmt, ...)
     exit(code);
 }
 
+static mp_ca *trust_ca; /* the region's CA, from --ca: what binds keys to organisations */
+
 static void fail_lib(void)
 {
     die(EXIT_FAILED, "%s", mp_error_get());
@@ -68,13 +71,17 @@ static void fail_lib(void)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: %s verify --coordinator-key FILE [--json] RELEASE_DIR...\n"
+            "usage: %s verify --coordinator-key FILE --ca FILE [--crl FILE] [--json]\n"
+            "                  RELEASE_DIR...\n"
             "\n"
             "Verifies a release directory written by `mijlpaal-aggregator publish`:\n"
             "  RELEASE_DIR/roster.json, round.json, release.json, release.csv, release.html,\n"
             "  submissions/ORG.json\n"
-            "against the coordinator's public key, which you must obtain yourself (not from\n"
-            "the directory). Prints one line: the verdict, or the first check that failed.\n"
+            "against the coordinator's public key and the region's CA trust file (--ca, with\n"
+            "CRLs in it or in --crl), which you must obtain yourself (not from the\n"
+            "directory): every member's key must be bound by its certificate and every member\n"
+            "must have co-signed the roster. Prints one line: the verdict, or the first check\n"
+            "that failed.\n"
             "\n"
             "Given several releases, each is verified and then their privacy spend is\n"
             "recomputed from the signed round specifications: per series, the sum of the\n"
@@ -218,7 +225,13 @@ static int verify(const char *dir, const char *coord_path, verified *out, int qu
         die(EXIT_USAGE, "%s", mp_error_get());
     /* 1. The documents that define the round. */
     if (mp_roster_load(&roster, path_in(dir, "roster.json"), &coord) != 0 ||
+        mp_roster_require_agreed(roster) != 0 ||
         mp_spec_load(&spec, path_in(dir, "round.json"), roster) != 0)
+        fail_lib();
+    /* Every member's key, bound by the region's CA (not by the coordinator), as at the time the
+     * round was opened: a certificate that expired since does not undo a past release, one
+     * revoked before it does (the CRL says when). */
+    if (mp_roster_check_bindings(roster, trust_ca, spec->opened) != 0)
         fail_lib();
     /* 2. The release's own signature and what it claims to be about. */
     if (mp_envelope_load(&rel, path_in(dir, "release.json"), "release") != 0 ||
@@ -373,10 +386,12 @@ static int verify_series(char **dirs, int n, const char *coord)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"coordinator-key", required_argument, NULL, 'k'},
+                                             {"ca", required_argument, NULL, 'c'},
+                                             {"crl", required_argument, NULL, 'r'},
                                              {"json", no_argument, NULL, 'j'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    const char *coord = NULL;
+    const char *coord = NULL, *ca = NULL, *crl = NULL;
     int c;
     if (sodium_init() < 0)
         die(EXIT_USAGE, "libsodium failed to initialise");
@@ -390,6 +405,8 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'k': coord = optarg; break;
+        case 'c': ca = optarg; break;
+        case 'r': crl = optarg; break;
         case 'j': json_out = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return EXIT_USAGE;
@@ -398,8 +415,13 @@ int main(int argc, char **argv)
     if (coord == NULL)
         die(EXIT_USAGE, "missing --coordinator-key: the coordinator's public key, obtained "
                         "independently of the release");
+    if (ca == NULL)
+        die(EXIT_USAGE, "missing --ca: the trust file of the region's CA (PKIoverheid in "
+                        "production), obtained independently of the release");
     if (optind >= argc)
         die(EXIT_USAGE, "verify needs a RELEASE_DIR (see --help)");
+    if (mp_ca_load(&trust_ca, ca, crl) != 0)
+        die(EXIT_USAGE, "%s", mp_error_get());
     int n = argc - optind;
     if (n == 1) {
         verified v;

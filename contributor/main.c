@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "canon.h"
+#include "cert.h"
 #include "catalogue.h"
 #include "date.h"
 #include "encoding.h"
@@ -28,6 +29,7 @@
 #include "ledger.h"
 #include "mask.h"
 #include "noise.h"
+#include "policy.h"
 #include "privacy.h"
 #include "roster.h"
 #include "secagg.h"
@@ -109,14 +111,21 @@ static void usage(FILE *f)
             prog);
 }
 
+#define MAX_LIST 1000
+
 typedef struct opts {
     const char *org, *secret_key, *public_key, *kdf, *passphrase_file, *input, *roster, *round,
         *coordinator_key, *mapping, *key, *ledger, *out, *round_id, *series, *rho, *keys,
         *survivors, *request;
     int insecure, strict, json;
+    /* certificates and the organisation's policy */
+    const char *policy, *cert, *cert_key, *chain, *cert_passphrase_file, *region, *ca, *crl,
+        *min_participants, *min_t, *max_rho_round, *max_rho_period;
+    size_t nmembers, nbudgets;
+    const char *members[MAX_LIST], *budgets[MAX_LIST];
 } opts;
 
-static void parse_opts(int argc, char **argv, opts *o)
+static void parse_opts(int argc, char **argv, opts *o, int first)
 {
     enum {
         O_ORG = 256,
@@ -141,6 +150,20 @@ static void parse_opts(int argc, char **argv, opts *o)
         O_KEYS,
         O_SURVIVORS,
         O_REQUEST,
+        O_POLICY,
+        O_CERT,
+        O_CERT_KEY,
+        O_CHAIN,
+        O_CERT_PF,
+        O_REGION,
+        O_CA,
+        O_CRL,
+        O_MEMBER,
+        O_SERIES_BUDGET,
+        O_MIN_PARTS,
+        O_MIN_T,
+        O_MAX_RHO_ROUND,
+        O_MAX_RHO_PERIOD,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -166,11 +189,25 @@ static void parse_opts(int argc, char **argv, opts *o)
         {"keys", required_argument, NULL, O_KEYS},
         {"survivors", required_argument, NULL, O_SURVIVORS},
         {"request", required_argument, NULL, O_REQUEST},
+        {"policy", required_argument, NULL, O_POLICY},
+        {"cert", required_argument, NULL, O_CERT},
+        {"cert-key", required_argument, NULL, O_CERT_KEY},
+        {"chain", required_argument, NULL, O_CHAIN},
+        {"cert-passphrase-file", required_argument, NULL, O_CERT_PF},
+        {"region", required_argument, NULL, O_REGION},
+        {"ca", required_argument, NULL, O_CA},
+        {"crl", required_argument, NULL, O_CRL},
+        {"member", required_argument, NULL, O_MEMBER},
+        {"series-budget", required_argument, NULL, O_SERIES_BUDGET},
+        {"min-participants", required_argument, NULL, O_MIN_PARTS},
+        {"min-t", required_argument, NULL, O_MIN_T},
+        {"max-rho-per-round", required_argument, NULL, O_MAX_RHO_ROUND},
+        {"max-rho-per-period", required_argument, NULL, O_MAX_RHO_PERIOD},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     int c;
     memset(o, 0, sizeof *o);
-    optind = 2;
+    optind = first;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case O_ORG: o->org = optarg; break;
@@ -195,6 +232,28 @@ static void parse_opts(int argc, char **argv, opts *o)
         case O_KEYS: o->keys = optarg; break;
         case O_SURVIVORS: o->survivors = optarg; break;
         case O_REQUEST: o->request = optarg; break;
+        case O_POLICY: o->policy = optarg; break;
+        case O_CERT: o->cert = optarg; break;
+        case O_CERT_KEY: o->cert_key = optarg; break;
+        case O_CHAIN: o->chain = optarg; break;
+        case O_CERT_PF: o->cert_passphrase_file = optarg; break;
+        case O_REGION: o->region = optarg; break;
+        case O_CA: o->ca = optarg; break;
+        case O_CRL: o->crl = optarg; break;
+        case O_MEMBER:
+            if (o->nmembers == MAX_LIST)
+                die(EXIT_USAGE, "too many --member options");
+            o->members[o->nmembers++] = optarg;
+            break;
+        case O_SERIES_BUDGET:
+            if (o->nbudgets == MAX_LIST)
+                die(EXIT_USAGE, "too many --series-budget options");
+            o->budgets[o->nbudgets++] = optarg;
+            break;
+        case O_MIN_PARTS: o->min_participants = optarg; break;
+        case O_MIN_T: o->min_t = optarg; break;
+        case O_MAX_RHO_ROUND: o->max_rho_round = optarg; break;
+        case O_MAX_RHO_PERIOD: o->max_rho_period = optarg; break;
         case 'h':
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(EXIT_USAGE);
@@ -227,16 +286,134 @@ static int cmd_keygen(const opts *o)
     return 0;
 }
 
-/* Trusted coordinator key, verified roster and verified round. */
-static void load_round(const opts *o, mp_pubkey *coord, mp_roster **roster, mp_spec **spec)
+/* The organisation's policy: --policy, or policy.json next to the keystore. */
+static mp_policy *load_policy(const opts *o)
+{
+    mp_policy *pol;
+    char path[4096];
+    if (o->policy != NULL) {
+        snprintf(path, sizeof path, "%s", o->policy);
+    } else if (o->key != NULL) {
+        const char *slash = strrchr(o->key, '/');
+        int dirlen = slash ? (int)(slash - o->key) : 1;
+        snprintf(path, sizeof path, "%.*s/policy.json", dirlen, slash ? o->key : ".");
+    } else {
+        die(EXIT_USAGE,
+            "missing --policy: this organisation's policy file (write one with: %s "
+            "policy init --help)",
+            prog);
+    }
+    if (!mp_file_exists(path))
+        die(EXIT_USAGE,
+            "%s: no policy file; every organisation decides for itself what it takes "
+            "part in: write one with %s policy init (see --help)",
+            path, prog);
+    if (mp_policy_load(&pol, path) != 0)
+        die_lib(EXIT_USAGE);
+    return pol;
+}
+
+/* The region's CA from the policy, and a roster that every member agreed to, whose keys the
+ * CA binds to the organisations this policy expects. */
+static mp_roster *load_roster(const opts *o, const mp_policy *pol, const mp_pubkey *coord,
+                              int need_agreed)
+{
+    mp_roster *roster;
+    mp_ca *ca;
+    int64_t now;
+    if (mp_ca_load(&ca, pol->ca_file, pol->crl_file) != 0 || mp_time_now(&now) != 0)
+        die_lib(EXIT_USAGE);
+    if (mp_roster_load(&roster, o->roster, coord) != 0 ||
+        (need_agreed && mp_roster_require_agreed(roster) != 0) ||
+        mp_roster_check_bindings(roster, ca, now) != 0 || mp_policy_check_roster(pol, roster) != 0)
+        die(EXIT_REFUSED, "%s: refused: %s", o->roster, mp_error_get());
+    mp_ca_free(ca);
+    return roster;
+}
+
+/* Trusted coordinator key, verified roster and verified round; the policy when asked for. */
+static void load_round(const opts *o, mp_pubkey *coord, mp_roster **roster, mp_spec **spec,
+                       mp_policy **policy)
 {
     need(o->roster, "--roster");
     need(o->round, "--round");
     need(o->coordinator_key, "--coordinator-key");
+    mp_policy *pol = load_policy(o);
     if (mp_pubkey_load(coord, o->coordinator_key) != 0)
         die_lib(EXIT_USAGE);
-    if (mp_roster_load(roster, o->roster, coord) != 0 || mp_spec_load(spec, o->round, *roster))
+    *roster = load_roster(o, pol, coord, 1);
+    if (mp_spec_load(spec, o->round, *roster))
         die_lib(EXIT_REFUSED);
+    if (policy != NULL)
+        *policy = pol;
+    else
+        mp_policy_free(pol);
+}
+
+/* The policy belongs to the organisation whose key is used. */
+static void policy_owner(const mp_policy *pol, const mp_keypair *kp)
+{
+    if (strcmp(pol->org, kp->pub.org) != 0)
+        die(EXIT_USAGE,
+            "the policy is organisation %s's, the key %s's: use this organisation's "
+            "own policy",
+            pol->org, kp->pub.org);
+}
+
+/* The organisation's own record of the round's series, from its ledger (none: nothing spent). */
+static void policy_usage(sqlite3 *db, const mp_spec *s, mp_policy_usage *u, char seen[32])
+{
+    char start[11], end[11];
+    memset(u, 0, sizeof *u);
+    if (db == NULL)
+        return;
+    mp_date_format(start, s->period_start);
+    mp_date_format(end, s->period_end);
+    int found = mp_ledger_series_seen(db, s->privacy.series, seen);
+    if (found < 0 || mp_ledger_spent(db, s->privacy.series, &u->series_spent) != 0 ||
+        mp_ledger_period_spent(db, s->privacy.series, start, end, &u->period_spent) != 0)
+        die_lib(EXIT_USAGE);
+    u->series_rho_seen = found ? seen : NULL;
+}
+
+/* Refuse a round outside the policy; otherwise say what taking part agrees to (stderr), and
+ * return the same as JSON. */
+static cJSON *agree_to_round(const mp_policy *pol, const mp_roster *r, const mp_spec *s,
+                             const mp_policy_usage *u)
+{
+    cJSON *a;
+    if (mp_policy_check_round(pol, s, u) != 0)
+        die(EXIT_REFUSED, "round %s refused: %s", s->round_id, mp_error_get());
+    if (mp_policy_agreement(&a, pol, r, s, u) != 0)
+        die_lib(EXIT_USAGE);
+    char start[11], end[11];
+    mp_date_format(start, s->period_start);
+    mp_date_format(end, s->period_end);
+    fprintf(stderr, "%s: taking part in round %s means agreeing to:\n", prog, s->round_id);
+    fprintf(stderr, "  region        %s (%s)\n  period        %s to %s\n", r->region_name,
+            r->region_id, start, end);
+    fprintf(stderr, "  participants  %zu:\n", s->nparticipants);
+    for (size_t i = 0; i < s->nparticipants; i++) {
+        const mp_org *o = mp_roster_org(r, s->participants[i]);
+        fprintf(stderr, "                  %-16s %s (certificate: %s, OIN %s)\n", o->id, o->name,
+                o->cert_org, o->oin ? o->oin : "-");
+    }
+    if (s->masking == MP_MASKING_BONAWITZ)
+        fprintf(stderr, "  masking       %s: any %lld of the %zu can open the sum\n",
+                mp_spec_scheme_name(s), s->threshold, s->nparticipants);
+    else
+        fprintf(stderr, "  masking       %s: all %zu are needed to open the sum\n",
+                mp_spec_scheme_name(s), s->nparticipants);
+    const mp_policy_series *ser = mp_policy_series_get(pol, s->privacy.series);
+    fprintf(stderr,
+            "  noise         covers t = %lld colluding or missing participants\n"
+            "  privacy       rho %s this round (epsilon %s at delta %s)\n"
+            "  series        %s: spent rho %.6g before, %.6g left after of this organisation's "
+            "budget %s\n",
+            s->privacy.t, s->privacy.rho_text, s->privacy.epsilon_text, MP_PRIVACY_DELTA_TEXT,
+            s->privacy.series, u->series_spent, ser->budget - u->series_spent - s->privacy.rho,
+            ser->budget_text);
+    return a;
 }
 
 /* The ingest summary: plain text on stderr, or (with --json) a JSON object for the caller to
@@ -345,7 +522,19 @@ static int cmd_check(const opts *o)
     mp_spec *spec;
     unsigned char prf[MP_PRF_KEY_BYTES];
     int64_t *counts;
-    load_round(o, &coord, &roster, &spec);
+    mp_policy *pol;
+    load_round(o, &coord, &roster, &spec, &pol);
+    {
+        sqlite3 *ldb = NULL;
+        mp_policy_usage u;
+        char seen[32];
+        if (o->ledger != NULL && mp_ledger_open(&ldb, o->ledger, 0) != 0)
+            die_lib(EXIT_USAGE);
+        policy_usage(ldb, spec, &u, seen);
+        cJSON_Delete(agree_to_round(pol, roster, spec, &u));
+        mp_store_close(ldb);
+        mp_policy_free(pol);
+    }
     /* A throwaway key: check counts persons but keeps nothing. */
     randombytes_buf(prf, sizeof prf);
     if ((counts = calloc(spec->catalogue->ncells, sizeof *counts)) == NULL)
@@ -385,9 +574,11 @@ static int cmd_submit(const opts *o)
     need(o->key, "--key");
     need(o->ledger, "--ledger");
     need(o->out, "--out");
-    load_round(o, &coord, &roster, &spec);
+    mp_policy *pol;
+    load_round(o, &coord, &roster, &spec, &pol);
     if (mp_keys_open(&kp, o->key, o->passphrase_file, o->insecure) != 0)
         die_lib(EXIT_USAGE);
+    policy_owner(pol, kp);
     const mp_org *me = mp_roster_org(roster, kp->pub.org);
     if (me == NULL || memcmp(me->key.key_id, kp->pub.key_id, MP_KEY_ID_BYTES) != 0)
         die(EXIT_REFUSED,
@@ -409,11 +600,15 @@ static int cmd_submit(const opts *o)
      * The organisation's own record of its privacy spend is what counts, not the round's. */
     int found = 0, capped = 0, advertised = 0;
     double spent = 0, cap = spec->privacy.series_rho;
-    char own_cap[32] = "";
+    char own_cap[32] = "", seen[32];
     mp_ledger_sa sa = {0};
+    mp_policy_usage usage;
+    cJSON *agreement = NULL;
+    memset(&usage, 0, sizeof usage);
     if (mp_file_exists(o->ledger)) {
         if (mp_ledger_open(&db, o->ledger, 0) != 0)
             die_lib(EXIT_USAGE);
+        policy_usage(db, spec, &usage, seen);
         found = mp_ledger_find(db, spec->round_id, &e);
         if (found >= 0 && (advertised = mp_ledger_sa_get(db, spec->round_id, &sa)) < 0)
             found = -1;
@@ -432,6 +627,8 @@ static int cmd_submit(const opts *o)
         if (own < cap)
             cap = own;
     }
+    if (!found)
+        agreement = agree_to_round(pol, roster, spec, &usage);
     if (found)
         die(EXIT_REFUSED,
             "already submitted for round %s on %s; a second submission with fresh "
@@ -505,6 +702,8 @@ static int cmd_submit(const opts *o)
     snprintf(e.org, sizeof e.org, "%s", me->id);
     snprintf(e.series, sizeof e.series, "%s", spec->privacy.series);
     snprintf(e.rho, sizeof e.rho, "%s", spec->privacy.rho_text);
+    mp_date_format(e.period_start, spec->period_start);
+    mp_date_format(e.period_end, spec->period_end);
     {
         char *v = mp_vec_encode(vec, d);
         if (v == NULL)
@@ -520,6 +719,8 @@ static int cmd_submit(const opts *o)
      * submission that `resend` writes out, never a file the ledger does not know (which could
      * tempt a second submission with fresh noise). */
     if (mp_store_begin(db) != 0 || mp_ledger_insert(db, &e, text, len) != 0 ||
+        mp_ledger_series_note(db, spec->privacy.series, spec->privacy.series_rho_text,
+                              spec->round_id) != 0 ||
         (spec->masking == MP_MASKING_BONAWITZ && mp_ledger_sa_put(db, &sa) != 0) ||
         mp_store_commit(db) != 0) {
         mp_store_rollback(db);
@@ -538,6 +739,8 @@ static int cmd_submit(const opts *o)
         cJSON_AddStringToObject(report, "out", o->out);
         cJSON_AddNumberToObject(report, "cells", (double)d);
         cJSON_AddStringToObject(report, "submission_sha256", e.submission_sha256);
+        cJSON_AddItemToObject(report, "agreement", agreement);
+        agreement = NULL;
         print_json(report);
     } else
         fprintf(stderr,
@@ -546,6 +749,8 @@ static int cmd_submit(const opts *o)
                 prog, o->out, me->id, spec->round_id, d, e.submission_sha256, prog, o->out);
     sodium_free(vec);
     cJSON_Delete(body);
+    cJSON_Delete(agreement);
+    mp_policy_free(pol);
     free(text);
     mp_secagg_view_free(&view);
     mp_ledger_sa_free(&sa);
@@ -565,6 +770,7 @@ typedef struct party {
     sqlite3 *db;
     mp_ledger_sa sa;
     int has_sa;
+    mp_policy *pol;
 } party;
 
 /* Round, keys and ledger of a participant of a bonawitz-v1 round; the ledger row when any. */
@@ -573,7 +779,7 @@ static void party_open(const opts *o, party *p, int create_ledger)
     memset(p, 0, sizeof *p);
     need(o->key, "--key");
     need(o->ledger, "--ledger");
-    load_round(o, &p->coord, &p->roster, &p->spec);
+    load_round(o, &p->coord, &p->roster, &p->spec, &p->pol);
     if (p->spec->masking != MP_MASKING_BONAWITZ)
         die(EXIT_REFUSED,
             "round %s uses masking scheme %s: there is only one phase, submit (no "
@@ -581,6 +787,7 @@ static void party_open(const opts *o, party *p, int create_ledger)
             p->spec->round_id, mp_spec_scheme_name(p->spec));
     if (mp_keys_open(&p->kp, o->key, o->passphrase_file, o->insecure) != 0)
         die_lib(EXIT_USAGE);
+    policy_owner(p->pol, p->kp);
     const mp_org *me = mp_roster_org(p->roster, p->kp->pub.org);
     if (me == NULL || memcmp(me->key.key_id, p->kp->pub.key_id, MP_KEY_ID_BYTES) != 0)
         die(EXIT_REFUSED, "the key in %s (%s) is not the key enrolled for it in the roster", o->key,
@@ -600,6 +807,7 @@ static void party_close(party *p)
 {
     mp_ledger_sa_free(&p->sa);
     mp_store_close(p->db);
+    mp_policy_free(p->pol);
     mp_keys_free(p->kp);
     mp_spec_free(p->spec);
     mp_roster_free(p->roster);
@@ -609,7 +817,10 @@ static void party_close(party *p)
  * that running the command again writes out, unchanged). */
 static void party_commit_write(const opts *o, party *p, const char *text, size_t len)
 {
+    /* The series is noted with the first message of a round (first sight of its budget). */
     if (mp_store_begin(p->db) != 0 || mp_ledger_sa_put(p->db, &p->sa) != 0 ||
+        mp_ledger_series_note(p->db, p->spec->privacy.series, p->spec->privacy.series_rho_text,
+                              p->spec->round_id) != 0 ||
         mp_store_commit(p->db) != 0) {
         mp_store_rollback(p->db);
         die_lib(EXIT_USAGE);
@@ -653,6 +864,17 @@ static int cmd_advertise(const opts *o)
         die_lib(EXIT_USAGE);
     if (now > p.spec->deadline)
         die(EXIT_REFUSED, "the deadline of round %s has passed", p.spec->round_id);
+    {
+        /* Nothing leaves before the round is within this organisation's policy. */
+        mp_policy_usage u;
+        char seen[32];
+        policy_usage(p.db, p.spec, &u, seen);
+        cJSON *a = agree_to_round(p.pol, p.roster, p.spec, &u);
+        if (o->json)
+            print_json(a);
+        else
+            cJSON_Delete(a);
+    }
     if (mp_secagg_advertise(&body, p.spec, p.roster, p.kp) != 0)
         die_lib(EXIT_USAGE);
     text = sign_text("advertise", body, p.kp, &len);
@@ -874,7 +1096,7 @@ static int show_phase_message(const opts *o, mp_envelope *env, const char *path)
         mp_pubkey coord;
         mp_roster *roster;
         mp_spec *spec;
-        load_round(o, &coord, &roster, &spec);
+        load_round(o, &coord, &roster, &spec, NULL);
         const mp_org *who = mp_roster_org_by_key(roster, env->signer);
         if (who == NULL || mp_envelope_verify(env, &who->key) != 0)
             die(EXIT_REFUSED, "%s: not signed by an organisation of the roster", path);
@@ -924,7 +1146,7 @@ static int cmd_show(const opts *o, const char *path)
     mp_hex_encode(hash, env->hash, MP_HASH_BYTES);
     if (o->roster != NULL) {
         const mp_org *who;
-        load_round(o, &coord, &roster, &spec);
+        load_round(o, &coord, &roster, &spec, NULL);
         if ((v = calloc((size_t)spec->catalogue->ncells, sizeof *v)) == NULL ||
             mp_submission_check(env, spec, roster, &who, v) != 0)
             die_lib(EXIT_REFUSED);
@@ -1032,6 +1254,222 @@ static int cmd_resend(const opts *o)
     return 0;
 }
 
+/* ---- certificates, rosters and the policy ------------------------------------------------ */
+
+/* A key binding: this organisation's certificate key vouches for its mijlpaal keys (cert.h),
+ * in an envelope signed by the mijlpaal key itself (it holds the secret half). */
+static int cmd_certify(const opts *o)
+{
+    mp_keypair *kp;
+    cJSON *binding, *body, *pk;
+    char oin[MP_OIN_LEN + 1], *text;
+    size_t len;
+    need(o->key, "--key");
+    need(o->cert, "--cert");
+    need(o->cert_key, "--cert-key");
+    need(o->out, "--out");
+    if (mp_file_exists(o->out))
+        die(EXIT_USAGE, "%s: already exists; choose another --out", o->out);
+    if (mp_keys_open(&kp, o->key, o->passphrase_file, o->insecure) != 0)
+        die_lib(EXIT_USAGE);
+    if (mp_binding_sign(&binding, oin, &kp->pub, o->cert, o->chain, o->cert_key,
+                        o->cert_passphrase_file) != 0)
+        die_lib(EXIT_REFUSED);
+    if ((body = cJSON_CreateObject()) == NULL || mp_pubkey_to_json(&kp->pub, &pk) != 0)
+        die(EXIT_USAGE, "out of memory");
+    cJSON_AddNumberToObject(body, "mijlpaal_key_binding", 1);
+    cJSON_AddItemToObject(body, "key", pk);
+    cJSON_AddStringToObject(body, "oin", oin);
+    cJSON_AddItemToObject(body, "binding", binding);
+    if (mp_envelope_sign(&text, &len, "key-binding", body, kp) != 0 ||
+        mp_file_write_atomic(o->out, text, len, 0644) != 0)
+        die_lib(EXIT_USAGE);
+    fprintf(stderr,
+            "%s: wrote %s: the certificate of OIN %s vouches for the keys of %s. Send it to the "
+            "coordinator instead of the bare public key.\n",
+            prog, o->out, oin, kp->pub.org);
+    free(text);
+    cJSON_Delete(body);
+    mp_keys_free(kp);
+    return 0;
+}
+
+/* Co-sign a draft roster after checking every certificate and this organisation's policy. */
+static int cmd_roster_sign(const opts *o)
+{
+    mp_pubkey coord;
+    mp_roster *r;
+    mp_keypair *kp;
+    sqlite3 *db;
+    cJSON *body;
+    char *text, hash[MP_HASH_HEX_BYTES];
+    size_t len;
+    need(o->roster, "--roster (the draft roster from the coordinator)");
+    need(o->coordinator_key, "--coordinator-key");
+    need(o->key, "--key");
+    need(o->ledger, "--ledger");
+    need(o->out, "--out");
+    if (mp_file_exists(o->out))
+        die(EXIT_USAGE, "%s: already exists; choose another --out", o->out);
+    mp_policy *pol = load_policy(o);
+    if (mp_pubkey_load(&coord, o->coordinator_key) != 0)
+        die_lib(EXIT_USAGE);
+    if (mp_keys_open(&kp, o->key, o->passphrase_file, o->insecure) != 0)
+        die_lib(EXIT_USAGE);
+    policy_owner(pol, kp);
+    r = load_roster(o, pol, &coord, 0);
+    if (r->agreed)
+        die(EXIT_REFUSED, "%s: this roster is agreed already; co-sign the draft", o->roster);
+    const mp_org *me = mp_roster_org(r, kp->pub.org);
+    if (me == NULL || memcmp(me->key.key_id, kp->pub.key_id, MP_KEY_ID_BYTES) != 0)
+        die(EXIT_REFUSED,
+            "%s: refused: the roster does not enrol this organisation's key (%s) for %s: "
+            "someone else's key is under its name",
+            o->roster, o->key, kp->pub.org);
+    mp_hex_encode(hash, r->draft_hash, MP_HASH_BYTES);
+    printf("Roster of %s (%s), sha256 %s\n%zu members, each bound to its key by the region's CA:\n",
+           r->region_name, r->region_id, hash, r->norgs);
+    for (size_t i = 0; i < r->norgs; i++)
+        printf("  %-16s OIN %s  %s (certificate: %s)\n", r->orgs[i].id, r->orgs[i].oin,
+               r->orgs[i].name, r->orgs[i].cert_org);
+    if (mp_roster_cosign_body(&body, r, kp->pub.org) != 0 ||
+        mp_envelope_sign(&text, &len, "roster-cosign", body, kp) != 0)
+        die_lib(EXIT_USAGE);
+    if (mp_ledger_open(&db, o->ledger, 1) != 0)
+        die_lib(EXIT_USAGE);
+    if (mp_store_begin(db) != 0 || mp_ledger_roster_sign_note(db, hash, r->region_id) != 0 ||
+        mp_store_commit(db) != 0) {
+        mp_store_rollback(db);
+        die_lib(EXIT_USAGE);
+    }
+    mp_store_close(db);
+    if (mp_file_write_atomic(o->out, text, len, 0644) != 0)
+        die_lib(EXIT_USAGE);
+    fprintf(stderr,
+            "%s: wrote %s: %s agrees to this roster. Send it to the coordinator; the roster "
+            "takes effect once every member has signed.\n",
+            prog, o->out, kp->pub.org);
+    free(text);
+    cJSON_Delete(body);
+    mp_keys_free(kp);
+    mp_roster_free(r);
+    mp_policy_free(pol);
+    return 0;
+}
+
+/* "ID=VALUE" into its two halves (value points into arg). */
+static void split_pair(const char *arg, const char *flag, char id[MP_ORG_ID_MAX + 1],
+                       const char **value)
+{
+    const char *eq = strchr(arg, '=');
+    if (eq == NULL || eq == arg || (size_t)(eq - arg) > MP_ORG_ID_MAX || eq[1] == '\0')
+        die(EXIT_USAGE, "%s %s: expected ID=VALUE", flag, arg);
+    memcpy(id, arg, (size_t)(eq - arg));
+    id[eq - arg] = '\0';
+    *value = eq + 1;
+}
+
+static long long whole(const char *v, const char *flag)
+{
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || n < 0)
+        die(EXIT_USAGE, "%s %s: expected a whole number", flag, v);
+    return n;
+}
+
+static int cmd_policy_init(const opts *o)
+{
+    cJSON *p = cJSON_CreateObject(), *orgs, *series;
+    need(o->out, "--out (policy.json next to the keystore)");
+    need(o->org, "--org (this organisation's id)");
+    need(o->region, "--region (the region's id)");
+    need(o->ca, "--ca (the trust file of the region's CA)");
+    need(o->min_participants, "--min-participants");
+    need(o->min_t, "--min-t");
+    need(o->max_rho_round, "--max-rho-per-round");
+    if (o->nmembers == 0)
+        die(EXIT_USAGE, "missing --member ID=OIN, once per organisation of the region (from the "
+                        "region's agreement and the OIN register, not from the coordinator)");
+    if (o->nbudgets == 0)
+        die(EXIT_USAGE, "missing --series-budget SERIES=RHO, once per series to take part in");
+    cJSON_AddNumberToObject(p, "mijlpaal_policy", 1);
+    cJSON_AddStringToObject(p, "org", o->org);
+    cJSON_AddStringToObject(p, "region", o->region);
+    cJSON_AddStringToObject(p, "ca_file", o->ca);
+    if (o->crl != NULL)
+        cJSON_AddStringToObject(p, "crl_file", o->crl);
+    orgs = cJSON_AddArrayToObject(p, "organisations");
+    for (size_t i = 0; i < o->nmembers; i++) {
+        char id[MP_ORG_ID_MAX + 1];
+        const char *oin;
+        cJSON *e = cJSON_CreateObject();
+        split_pair(o->members[i], "--member", id, &oin);
+        cJSON_AddStringToObject(e, "id", id);
+        cJSON_AddStringToObject(e, "oin", oin);
+        cJSON_AddItemToArray(orgs, e);
+    }
+    cJSON_AddNumberToObject(p, "min_participants",
+                            (double)whole(o->min_participants, "--min-participants"));
+    cJSON_AddNumberToObject(p, "min_t", (double)whole(o->min_t, "--min-t"));
+    cJSON_AddStringToObject(p, "max_rho_per_round", o->max_rho_round);
+    if (o->max_rho_period != NULL)
+        cJSON_AddStringToObject(p, "max_rho_per_period", o->max_rho_period);
+    series = cJSON_AddArrayToObject(p, "series");
+    for (size_t i = 0; i < o->nbudgets; i++) {
+        char id[MP_ORG_ID_MAX + 1];
+        const char *budget;
+        cJSON *e = cJSON_CreateObject();
+        split_pair(o->budgets[i], "--series-budget", id, &budget);
+        cJSON_AddStringToObject(e, "id", id);
+        cJSON_AddStringToObject(e, "budget", budget);
+        cJSON_AddItemToArray(series, e);
+    }
+    if (mp_policy_write(o->out, p) != 0)
+        die_lib(EXIT_USAGE);
+    cJSON_Delete(p);
+    /* Read it back as every command will, and show it. */
+    mp_policy *pol;
+    if (mp_policy_load(&pol, o->out) != 0)
+        die_lib(EXIT_USAGE);
+    mp_ca *ca;
+    if (mp_ca_load(&ca, pol->ca_file, pol->crl_file) != 0)
+        die(EXIT_USAGE, "%s written, but its CA file does not load: %s", o->out, mp_error_get());
+    mp_ca_free(ca);
+    fprintf(stderr,
+            "%s: wrote %s: %s takes part only in rounds of region %s with these %zu "
+            "organisations, at least %lld participants, noise for t >= %lld, rho <= %s per "
+            "round and <= %s per data period, in %zu declared series.\n",
+            prog, o->out, pol->org, pol->region, pol->norgs, pol->min_participants, pol->min_t,
+            pol->max_rho_round_text, pol->max_rho_period_text, pol->nseries);
+    mp_policy_free(pol);
+    return 0;
+}
+
+static int cmd_policy_show(const opts *o)
+{
+    mp_policy *pol = load_policy(o);
+    char *text = cJSON_Print(pol->json);
+    if (text == NULL)
+        die(EXIT_USAGE, "out of memory");
+    if (o->json) {
+        printf("%s\n", text);
+    } else {
+        printf("policy of %s for region %s (CA file %s%s%s)\n", pol->org, pol->region, pol->ca_file,
+               pol->crl_file ? ", CRL " : "", pol->crl_file ? pol->crl_file : "");
+        for (size_t i = 0; i < pol->norgs; i++)
+            printf("  member %-16s OIN %s\n", pol->orgs[i].id, pol->orgs[i].oin);
+        printf("  at least %lld participants, t >= %lld, rho <= %s per round, <= %s per period\n",
+               pol->min_participants, pol->min_t, pol->max_rho_round_text,
+               pol->max_rho_period_text);
+        for (size_t i = 0; i < pol->nseries; i++)
+            printf("  series %s: budget %s\n", pol->series[i].id, pol->series[i].budget_text);
+    }
+    free(text);
+    mp_policy_free(pol);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     opts o;
@@ -1043,8 +1481,22 @@ int main(int argc, char **argv)
         usage(cmd ? stdout : stderr);
         return cmd ? 0 : EXIT_USAGE;
     }
+    /* Two-word commands: "roster sign", "policy init", "policy show". */
+    if (strcmp(cmd, "roster") == 0 || strcmp(cmd, "policy") == 0) {
+        const char *sub = argc > 2 ? argv[2] : "";
+        parse_opts(argc, argv, &o, 3);
+        if (strcmp(cmd, "roster") == 0 && strcmp(sub, "sign") == 0)
+            return cmd_roster_sign(&o);
+        if (strcmp(cmd, "policy") == 0 && strcmp(sub, "init") == 0)
+            return cmd_policy_init(&o);
+        if (strcmp(cmd, "policy") == 0 && strcmp(sub, "show") == 0)
+            return cmd_policy_show(&o);
+        die(EXIT_USAGE, "unknown command \"%s %s\" (see --help)", cmd, sub);
+    }
     /* "resend --round ID" reads better than --round-id; --round means an ID there. */
-    parse_opts(argc, argv, &o);
+    parse_opts(argc, argv, &o, 2);
+    if (strcmp(cmd, "certify") == 0)
+        return cmd_certify(&o);
     if (strcmp(cmd, "keygen") == 0)
         return cmd_keygen(&o);
     if (strcmp(cmd, "check") == 0)

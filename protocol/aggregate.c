@@ -250,7 +250,7 @@ int mp_agg_round_load(sqlite3 *db, const char *round_id, const mp_pubkey *truste
         goto out;
     }
     if (mp_envelope_parse(&renv, (const char *)sqlite3_column_text(st, 0),
-                          (size_t)sqlite3_column_bytes(st, 0), "roster") != 0 ||
+                          (size_t)sqlite3_column_bytes(st, 0), NULL) != 0 ||
         mp_roster_from_envelope(roster, renv, trusted) != 0)
         goto out;
     renv = NULL;

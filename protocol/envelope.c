@@ -13,7 +13,7 @@
 static const char sig_domain[] = "mijlpaal-v1\n";
 
 /* The exact bytes that are signed: domain, type, newline, canonical body. */
-static int signed_message(unsigned char **msg, size_t *mlen, const char *type, const cJSON *body)
+int mp_envelope_message(unsigned char **msg, size_t *mlen, const char *type, const cJSON *body)
 {
     char *canon;
     size_t clen, dlen = sizeof sig_domain - 1, tlen = strlen(type);
@@ -43,7 +43,7 @@ int mp_envelope_sign(char **text, size_t *len, const char *type, const cJSON *bo
     cJSON *env;
     int rc = -1;
 
-    if (signed_message(&msg, &mlen, type, body) != 0)
+    if (mp_envelope_message(&msg, &mlen, type, body) != 0)
         return -1;
     crypto_sign_detached(sig, NULL, msg, mlen, kp->sign_sk);
     free(msg);
@@ -141,7 +141,7 @@ int mp_envelope_verify(const mp_envelope *e, const mp_pubkey *pk)
     if (sodium_memcmp(e->signer, pk->key_id, MP_KEY_ID_BYTES) != 0)
         return mp_error_set("signed by key %02x%02x%02x%02x..., not by %s's key", e->signer[0],
                             e->signer[1], e->signer[2], e->signer[3], pk->org);
-    if (signed_message(&msg, &mlen, e->type, e->body) != 0)
+    if (mp_envelope_message(&msg, &mlen, e->type, e->body) != 0)
         return -1;
     ok = crypto_sign_verify_detached(e->sig, msg, mlen, pk->sign_pk) == 0;
     free(msg);
@@ -157,7 +157,7 @@ int mp_envelope_sign_detached(unsigned char sig[MP_SIG_BYTES], const char *type,
 {
     unsigned char *msg;
     size_t mlen;
-    if (signed_message(&msg, &mlen, type, body) != 0)
+    if (mp_envelope_message(&msg, &mlen, type, body) != 0)
         return -1;
     crypto_sign_detached(sig, NULL, msg, mlen, kp->sign_sk);
     free(msg);
@@ -170,7 +170,7 @@ int mp_envelope_verify_detached(const unsigned char sig[MP_SIG_BYTES], const cha
     unsigned char *msg;
     size_t mlen;
     int ok;
-    if (signed_message(&msg, &mlen, type, body) != 0)
+    if (mp_envelope_message(&msg, &mlen, type, body) != 0)
         return -1;
     ok = crypto_sign_verify_detached(sig, msg, mlen, pk->sign_pk) == 0;
     free(msg);

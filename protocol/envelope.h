@@ -58,6 +58,11 @@ MP_WUR int mp_envelope_verify(const mp_envelope *e, const mp_pubkey *pk);
 
 void mp_envelope_free(mp_envelope *e);
 
+/* The bytes every signature of this module covers: "mijlpaal-v1" 0x0A TYPE 0x0A canonical(body)
+ * (malloc'd). Also what a certificate key signs in a key binding (cert.h). */
+MP_WUR int mp_envelope_message(unsigned char **msg, size_t *mlen, const char *type,
+                               const cJSON *body);
+
 /* A signature over "mijlpaal-v1" 0x0A TYPE 0x0A canonical(body), outside any envelope. */
 MP_WUR int mp_envelope_sign_detached(unsigned char sig[MP_SIG_BYTES], const char *type,
                                      const cJSON *body, const mp_keypair *kp);

@@ -43,6 +43,20 @@ static const char *const migrations[] = {
     "  consistency TEXT,"
     "  unmask TEXT,"
     "  updated TEXT NOT NULL)",
+    /* 4: the organisation's own policy (policy.h): the data period of each submission, the
+     * budget each series was first seen with, and the rosters this organisation co-signed.
+     * Submissions stored before have no period: they count as overlapping every period. */
+    "ALTER TABLE submissions ADD COLUMN period_start TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE submissions ADD COLUMN period_end TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE series_seen ("
+    "  series TEXT PRIMARY KEY,"
+    "  series_rho TEXT NOT NULL,"
+    "  first_round TEXT NOT NULL,"
+    "  seen TEXT NOT NULL);"
+    "CREATE TABLE rosters_signed ("
+    "  roster_sha256 TEXT PRIMARY KEY,"
+    "  region TEXT NOT NULL,"
+    "  signed TEXT NOT NULL)",
 };
 
 int mp_ledger_open(sqlite3 **db, const char *path, int create)
@@ -67,9 +81,13 @@ static void fill(mp_ledger_entry *e, sqlite3_stmt *st)
     copy_col(e->created, sizeof e->created, st, 5);
     copy_col(e->series, sizeof e->series, st, 6);
     copy_col(e->rho, sizeof e->rho, st, 7);
+    copy_col(e->period_start, sizeof e->period_start, st, 8);
+    copy_col(e->period_end, sizeof e->period_end, st, 9);
 }
 
-#define COLS "round_id, round_sha256, org, masked_sha256, submission_sha256, created, series, rho"
+#define COLS                                                                                       \
+    "round_id, round_sha256, org, masked_sha256, submission_sha256, created, series, rho, "        \
+    "period_start, period_end"
 
 int mp_ledger_find(sqlite3 *db, const char *round_id, mp_ledger_entry *e)
 {
@@ -118,7 +136,7 @@ int mp_ledger_insert(sqlite3 *db, const mp_ledger_entry *e, const char *submissi
     int rc;
     if (mp_store_prepare(db, &st,
                          "INSERT INTO submissions (" COLS ", submission) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)") != 0)
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") != 0)
         return -1;
     sqlite3_bind_text(st, 1, e->round_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, e->round_sha256, -1, SQLITE_STATIC);
@@ -128,7 +146,9 @@ int mp_ledger_insert(sqlite3 *db, const mp_ledger_entry *e, const char *submissi
     sqlite3_bind_text(st, 6, e->created, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, e->series, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, e->rho, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, submission, (int)len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, e->period_start, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, e->period_end, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 11, submission, (int)len, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
@@ -140,6 +160,64 @@ int mp_ledger_spent(sqlite3 *db, const char *series, double *spent)
 {
     return mp_store_sum_rho(db, "SELECT rho FROM submissions WHERE series = ?", series, NULL,
                             spent);
+}
+
+int mp_ledger_period_spent(sqlite3 *db, const char *series, const char *start, const char *end,
+                           double *spent)
+{
+    char range[32];
+    /* Two bound parameters only (mp_store_sum_rho): the period travels as "START:END". ISO
+     * dates compare as text. */
+    snprintf(range, sizeof range, "%.10s:%.10s", start, end);
+    return mp_store_sum_rho(db,
+                            "SELECT rho FROM submissions WHERE series = ?1 AND (period_start = '' "
+                            "OR (period_start <= substr(?2, 12) AND period_end >= "
+                            "substr(?2, 1, 10)))",
+                            series, range, spent);
+}
+
+int mp_ledger_series_seen(sqlite3 *db, const char *series, char rho[32])
+{
+    return mp_store_text(db, "SELECT series_rho FROM series_seen WHERE series = ?", series, rho,
+                         32);
+}
+
+static int insert_now(sqlite3 *db, const char *sql, const char *a, const char *b, const char *c)
+{
+    sqlite3_stmt *st;
+    int64_t now;
+    char at[21];
+    int rc;
+    if (mp_time_now(&now) != 0 || mp_store_prepare(db, &st, sql) != 0)
+        return -1;
+    mp_time_format(at, now);
+    sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, c != NULL ? c : at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, at, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "cannot update the ledger");
+}
+
+int mp_ledger_series_note(sqlite3 *db, const char *series, const char *series_rho,
+                          const char *round_id)
+{
+    return insert_now(db, "INSERT OR IGNORE INTO series_seen VALUES (?1, ?2, ?3, ?4)", series,
+                      series_rho, round_id);
+}
+
+int mp_ledger_roster_signed(sqlite3 *db, const char *roster_sha256)
+{
+    char region[64];
+    return mp_store_text(db, "SELECT region FROM rosters_signed WHERE roster_sha256 = ?",
+                         roster_sha256, region, sizeof region);
+}
+
+int mp_ledger_roster_sign_note(sqlite3 *db, const char *roster_sha256, const char *region)
+{
+    return insert_now(db, "INSERT OR IGNORE INTO rosters_signed VALUES (?1, ?2, ?4)", roster_sha256,
+                      region, NULL);
 }
 
 int mp_ledger_budget_get(sqlite3 *db, const char *series, char rho[32])

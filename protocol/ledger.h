@@ -30,6 +30,7 @@ typedef struct mp_ledger_entry {
     char created[21];
     char series[41];
     char rho[32];
+    char period_start[11], period_end[11]; /* the round's data period ("" in old rows) */
 } mp_ledger_entry;
 
 /* Open the ledger; with create == 0 a missing file is an error (and nothing is created). */
@@ -47,6 +48,21 @@ MP_WUR int mp_ledger_insert(sqlite3 *db, const mp_ledger_entry *e, const char *s
 
 /* Sum of the rho of every stored submission of a series. */
 MP_WUR int mp_ledger_spent(sqlite3 *db, const char *series, double *spent);
+
+/* Sum of the rho of the stored submissions of a series whose data period overlaps
+ * [start, end] (ISO dates); rows without a period count as overlapping. */
+MP_WUR int mp_ledger_period_spent(sqlite3 *db, const char *series, const char *start,
+                                  const char *end, double *spent);
+
+/* The series budget a series was first seen with: 1 and rho filled, 0 when new, -1 on error. */
+int mp_ledger_series_seen(sqlite3 *db, const char *series, char rho[32]);
+/* Record it when new (first sight wins; the caller holds the transaction). */
+MP_WUR int mp_ledger_series_note(sqlite3 *db, const char *series, const char *series_rho,
+                                 const char *round_id);
+
+/* 1 when this organisation co-signed the draft roster with that hash, 0 when not, -1 error. */
+int mp_ledger_roster_signed(sqlite3 *db, const char *roster_sha256);
+MP_WUR int mp_ledger_roster_sign_note(sqlite3 *db, const char *roster_sha256, const char *region);
 
 /* The organisation's own cap for a series: 1 and rho filled when set, 0 when not, -1 on error. */
 int mp_ledger_budget_get(sqlite3 *db, const char *series, char rho[32]);
