@@ -299,26 +299,71 @@ make_export() {
     } >"$f"
 }
 
-# setup_keys: plaintext test keys for the coordinator and the six organisations in $T/keys.
+# test_oin N: the fictitious OIN of the N-th organisation (1-based).
+test_oin() { printf '9990000000000000%04d' "$1"; }
+
+# setup_keys: the test CA in $T/ca, plaintext test keys for the coordinator and the six
+# organisations in $T/keys, each organisation's certificate binding ($T/keys/ORG.binding.json)
+# and its policy ($T/policies/ORG.json: the six organisations, at least 3 participants, t >= 0,
+# rho up to 1000 per round and period, series midden-utrecht mu other s with budget 1000 each;
+# POLICY_* variables override).
 setup_keys() {
-    local o
+    local o i=0 s members=() series=()
+    mkdir -p "$T/keys" "$T/ca" "$T/policies"
+    "$REPO_DIR/tools/test-ca" init "$T/ca" || { fail "setup: test CA"; return 1; }
     run "$A" keygen --org coordinator --secret-key "$T/keys/coord.key" \
         --public-key "$T/keys/coord.pub" --insecure-plaintext-key
     [ "$RC" -eq 0 ] || { fail "setup: coordinator keygen"; show_output; return 1; }
     for o in $ORGS; do
+        i=$((i + 1))
+        "$REPO_DIR/tools/test-ca" issue "$T/ca" "$o" "$(test_oin $i)" "Organisatie $o" ||
+            { fail "setup: certificate $o"; return 1; }
         run "$C" keygen --org "$o" --secret-key "$T/keys/$o.key" --public-key "$T/keys/$o.pub" \
             --insecure-plaintext-key
         [ "$RC" -eq 0 ] || { fail "setup: keygen $o"; show_output; return 1; }
+        run "$C" certify --key "$T/keys/$o.key" --insecure-plaintext-key --cert "$T/ca/$o.pem" \
+            --cert-key "$T/ca/$o.key" --out "$T/keys/$o.binding.json"
+        [ "$RC" -eq 0 ] || { fail "setup: certify $o"; show_output; return 1; }
+        members+=(--member "$o=$(test_oin $i)")
+    done
+    for s in ${POLICY_SERIES:-midden-utrecht mu other s}; do
+        series+=(--series-budget "$s=${POLICY_SERIES_BUDGET:-1000}")
+    done
+    for o in $ORGS; do
+        run "$C" policy init --out "$T/policies/$o.json" --org "$o" --region midden-utrecht \
+            --ca "$T/ca/ca.pem" "${members[@]}" --min-participants "${POLICY_MIN_PARTICIPANTS:-3}" \
+            --min-t "${POLICY_MIN_T:-0}" --max-rho-per-round "${POLICY_MAX_RHO:-1000}" \
+            --max-rho-per-period "${POLICY_MAX_RHO_PERIOD:-1000}" "${series[@]}"
+        [ "$RC" -eq 0 ] || { fail "setup: policy $o"; show_output; return 1; }
     done
 }
 
-# make_roster OUT COORD_KEY [PUBDIR]: roster of the six organisations signed by COORD_KEY.
+# make_roster OUT COORD_KEY [KEYDIR]: the agreed roster of the six organisations: a draft signed
+# by COORD_KEY with the bindings in KEYDIR (default $T/keys), co-signed by each organisation
+# with its key in KEYDIR (cosignatures in OUT.cosig/, their ledgers there too), joined.
 make_roster() {
     local out=$1 key=$2 dir=${3:-$T/keys} o members=()
-    for o in $ORGS; do members+=(--member "$dir/$o.pub"); done
-    run "$A" roster --region "$REGION" --key "$key" --insecure-plaintext-key "${members[@]}" \
-        --out "$out"
-    [ "$RC" -eq 0 ] || { fail "setup: roster $out"; show_output; return 1; }
+    for o in $ORGS; do
+        if [ ! -e "$dir/$o.binding.json" ]; then # keys made by the test itself: certify them
+            run "$C" certify --key "$dir/$o.key" --insecure-plaintext-key --cert "$T/ca/$o.pem" \
+                --cert-key "$T/ca/$o.key" --out "$dir/$o.binding.json"
+            [ "$RC" -eq 0 ] || { fail "setup: certify $dir/$o.key"; show_output; return 1; }
+        fi
+        members+=(--member "$dir/$o.binding.json")
+    done
+    mkdir -p "$out.cosig"
+    run "$A" roster draft --region "$REGION" --ca "$T/ca/ca.pem" --key "$key" \
+        --insecure-plaintext-key "${members[@]}" --out "$out.draft"
+    [ "$RC" -eq 0 ] || { fail "setup: roster draft $out"; show_output; return 1; }
+    for o in $ORGS; do
+        run "$C" roster sign --roster "$out.draft" --coordinator-key "${key%.key}.pub" \
+            --key "$dir/$o.key" --insecure-plaintext-key --policy "$T/policies/$o.json" \
+            --ledger "$out.cosig/$o.db" --out "$out.cosig/$o.json"
+        [ "$RC" -eq 0 ] || { fail "setup: roster sign $o"; show_output; return 1; }
+    done
+    run "$A" roster agree --roster "$out.draft" --key "$key" --insecure-plaintext-key \
+        --out "$out" "$out.cosig"/*.json
+    [ "$RC" -eq 0 ] || { fail "setup: roster agree $out"; show_output; return 1; }
 }
 
 # open_round DB ROSTER OUT [EXTRA ARGS...]: open a round (budget rho 1 unless RHO=... says otherwise;
@@ -339,7 +384,8 @@ submit() {
     shift 5
     run "$C" submit --input "$in" --roster "${ROSTER_F:-$T/roster.json}" --round "$round" \
         --coordinator-key "${COORD_PUB:-$T/keys/coord.pub}" --key "${KEYDIR:-$T/keys}/$org.key" \
-        --insecure-plaintext-key --ledger "$ledger" --out "$out" "$@"
+        --insecure-plaintext-key --policy "$T/policies/$org.json" --ledger "$ledger" \
+        --out "$out" "$@"
 }
 
 # setup_round: catalogue, keys, roster, one open round in $T/agg.db, and a canonical export per

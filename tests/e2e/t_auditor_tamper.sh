@@ -6,7 +6,7 @@
 full_round || e2e_finish
 CK=$T/keys/coord.pub
 
-run "$AU" verify --coordinator-key "$CK" "$T/rel"
+run "$AU" verify --ca "$T/ca/ca.pem" --coordinator-key "$CK" "$T/rel"
 expect_rc 0 "the untouched release verifies"
 
 # tampered NAME: a fresh copy of the release in $T/NAME (echoes its path)
@@ -18,7 +18,7 @@ tampered() {
 
 # refused_verify DESCRIPTION DIR [KEY]
 refused_verify() {
-    run "$AU" verify --coordinator-key "${3:-$CK}" "$2"
+    run "$AU" verify --ca "$T/ca/ca.pem" --coordinator-key "${3:-$CK}" "$2"
     expect_rc 1 "$1: auditor refuses"
     if grep -q '^OK' "$OUT" "$ERR"; then
         fail "$1: auditor still prints OK"
@@ -99,7 +99,7 @@ refused_verify "untouched release, another coordinator's key" "$T/rel" "$T/keys2
 refused_verify "untouched release, an organisation's key as coordinator key" "$T/rel" "$T/keys/utrecht.pub"
 
 section "the original is still fine"
-run "$AU" verify --coordinator-key "$CK" "$T/rel"
+run "$AU" verify --ca "$T/ca/ca.pem" --coordinator-key "$CK" "$T/rel"
 expect_rc 0 "the untouched release still verifies"
 
 e2e_finish

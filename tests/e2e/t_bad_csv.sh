@@ -67,7 +67,8 @@ with open(os.path.join(d, "bsns.txt"), "a") as f:
 EOF
 [ $? -eq 0 ] || { fail "setup: writing the bad exports"; e2e_finish; }
 
-check_args=(--roster "$T/roster.json" --round "$T/round-b.json" --coordinator-key "$T/keys/coord.pub")
+check_args=(--roster "$T/roster.json" --round "$T/round-b.json" --coordinator-key "$T/keys/coord.pub"
+    --policy "$T/policies/utrecht.json")
 
 # refused_submit NAME DESCRIPTION [--strict]: a submit of in/NAME.csv must be refused (exit 1)
 # and write nothing: no submission, the existing ledger unchanged, a new ledger not created.
@@ -164,7 +165,7 @@ for o in stichtse-vecht lekstroom rsd-krh uwv; do
     [ "$RC" -eq 0 ] || { fail "submit $o"; show_output; }
 done
 finish_round
-run "$AU" verify --coordinator-key "$T/keys/coord.pub" "$T/rel"
+run "$AU" verify --ca "$T/ca/ca.pem" --coordinator-key "$T/keys/coord.pub" "$T/rel"
 expect_rc 0 "the round with the mixed export verifies"
 run "$C" show "$T/sub/sub-utrecht.json"
 expect_rc 0 "show the mixed submission"

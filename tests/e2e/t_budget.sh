@@ -88,7 +88,7 @@ publish_round "$T/s.db" "$T/a.json" a "$T/rel-a" || e2e_finish
 MIJLPAAL_NOW=2026-07-15T12:00:05Z RHO=1 SERIES_RHO=2 open_round "$T/s.db" "$T/roster.json" \
     "$T/b.json" --round-id b --series s || e2e_finish
 MIJLPAAL_NOW=2026-07-15T12:00:05Z publish_round "$T/s.db" "$T/b.json" b "$T/rel-b" || e2e_finish
-run "$AU" verify --coordinator-key "$T/keys/coord.pub" "$T/rel-a" "$T/rel-b"
+run "$AU" verify --ca "$T/ca/ca.pem" --coordinator-key "$T/keys/coord.pub" "$T/rel-a" "$T/rel-b"
 expect_rc 0 "two releases of a series, within its budget"
 expect_out_contains "within every series budget" "series verdict"
 
@@ -96,9 +96,9 @@ expect_out_contains "within every series budget" "series verdict"
 RHO=1 SERIES_RHO=2 open_round "$T/hide.db" "$T/roster.json" "$T/c.json" --round-id c \
     --series s || e2e_finish
 MIJLPAAL_NOW=2026-07-15T12:00:10Z publish_round "$T/hide.db" "$T/c.json" c "$T/rel-c" || e2e_finish
-run "$AU" verify --coordinator-key "$T/keys/coord.pub" "$T/rel-c"
+run "$AU" verify --ca "$T/ca/ca.pem" --coordinator-key "$T/keys/coord.pub" "$T/rel-c"
 expect_rc 0 "on its own, release c verifies"
-run "$AU" verify --coordinator-key "$T/keys/coord.pub" "$T/rel-a" "$T/rel-b" "$T/rel-c"
+run "$AU" verify --ca "$T/ca/ca.pem" --coordinator-key "$T/keys/coord.pub" "$T/rel-a" "$T/rel-b" "$T/rel-c"
 expect_rc 1 "with a and b, release c shows the series was spent twice over"
 expect_err_contains "declared" "the auditor names the understated spend"
 

@@ -58,14 +58,14 @@ for delay in 500 2000 4000 6000 9000 13000 20000 40000; do
         # again from the stored release.
         [ -e "$T/rel-c" ] || "$A" publish --db "$T/c.db" --key "$T/keys/coord.key" \
             --insecure-plaintext-key --out-dir "$T/rel-c" >/dev/null 2>&1
-        "$AU" verify --coordinator-key "$T/keys/coord.pub" "$T/rel-c" >/dev/null 2>&1 ||
+        "$AU" verify --ca "$T/ca/ca.pem" --coordinator-key "$T/keys/coord.pub" "$T/rel-c" >/dev/null 2>&1 ||
             { bad=1; echo "       published but the release does not verify (${delay}us)"; } ;;
     *) bad=1; echo "       unexpected state $s after ${delay}us" ;;
     esac
     if [ "$s" = "closed:6" ]; then
         "$A" publish --db "$T/c.db" --key "$T/keys/coord.key" --insecure-plaintext-key \
             --out-dir "$T/rel-c" >/dev/null 2>&1
-        "$AU" verify --coordinator-key "$T/keys/coord.pub" "$T/rel-c" >/dev/null 2>&1 ||
+        "$AU" verify --ca "$T/ca/ca.pem" --coordinator-key "$T/keys/coord.pub" "$T/rel-c" >/dev/null 2>&1 ||
             { bad=1; echo "       resumed publish does not verify (${delay}us)"; }
     fi
 done

@@ -84,8 +84,8 @@ refused_import "submission of another coordinator's set" "key" "$T/sub-rogue.jso
 # The same coordinator signed a roster with a rogue 'utrecht' key (e.g. a stolen roster
 # signing session); a submission made with it must not enter the real round.
 mkdir -p "$T/keys3"
-cp "$T/keys"/*.pub "$T/keys3/"
-cp "$T/keys2/utrecht.pub" "$T/keys3/utrecht.pub"
+cp -p "$T/keys"/*.pub "$T/keys"/*.key "$T/keys"/*.binding.json "$T/keys3/"
+cp -p "$T/keys2/utrecht.pub" "$T/keys2/utrecht.key" "$T/keys2/utrecht.binding.json" "$T/keys3/"
 make_roster "$T/roster3.json" "$T/keys/coord.key" "$T/keys3"
 open_round "$T/rogue3.db" "$T/roster3.json" "$T/round-rogue3.json"
 ROSTER_F=$T/roster3.json KEYDIR=$T/keys2 \
@@ -132,7 +132,7 @@ run "$A" round close --db "$DB" --coordinator-key "$CK"
 expect_rc 0 "close"
 run "$A" publish --db "$DB" --key "$T/keys/coord.key" --insecure-plaintext-key --out-dir "$T/rel"
 expect_rc 0 "publish"
-run "$AU" verify --coordinator-key "$CK" "$T/rel"
+run "$AU" verify --ca "$T/ca/ca.pem" --coordinator-key "$CK" "$T/rel"
 expect_rc 0 "auditor verifies"
 cp "$T/sub/uwv.json" "$T/uwv-again.json"
 refused_import "import into a closed round" "" "$T/uwv-again.json"

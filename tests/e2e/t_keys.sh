@@ -21,10 +21,13 @@ check "the keystore says it is encrypted" grep -q "encrypted" "$T/enc/utrecht.ke
 check "the public key file is written" [ -s "$T/enc/utrecht.pub" ]
 
 # A roster and round with the encrypted key enrolled for utrecht.
-for o in $ORGS; do [ "$o" = utrecht ] || cp "$T/keys/$o.pub" "$T/enc/"; done
-make_roster "$T/roster.json" "$T/keys/coord.key" "$T/enc"
+for o in $ORGS; do
+    [ "$o" = utrecht ] || cp -p "$T/keys/$o.pub" "$T/keys/$o.key" "$T/keys/$o.binding.json" "$T/enc/"
+done
+MIJLPAAL_PASSPHRASE=$PASS_OK make_roster "$T/roster.json" "$T/keys/coord.key" "$T/enc"
 open_round "$T/agg.db" "$T/roster.json" "$T/round.json"
 sargs=(--input "$T/in/utrecht.csv" --roster "$T/roster.json" --round "$T/round.json"
+    --policy "$T/policies/utrecht.json"
     --coordinator-key "$T/keys/coord.pub" --key "$T/enc/utrecht.key")
 
 MIJLPAAL_PASSPHRASE=not-the-passphrase run "$C" submit "${sargs[@]}" \
@@ -43,7 +46,7 @@ expect_present "$T/sub-utrecht.json" "submit with the encrypted key"
 section "plaintext keys need --insecure-plaintext-key"
 run "$C" submit --input "$T/in/stichtse-vecht.csv" --roster "$T/roster.json" --round "$T/round.json" \
     --coordinator-key "$T/keys/coord.pub" --key "$T/keys/stichtse-vecht.key" \
-    --ledger "$T/ledger-sv.db" --out "$T/sub-sv.json" </dev/null
+    --policy "$T/policies/stichtse-vecht.json" --ledger "$T/ledger-sv.db" --out "$T/sub-sv.json" </dev/null
 check "contributor refuses a plaintext key without the flag (exit $RC)" [ "$RC" -ne 0 ]
 expect_err_contains "--insecure-plaintext-key" "contributor plaintext key"
 expect_absent "$T/sub-sv.json" "plaintext key refused"
@@ -80,14 +83,14 @@ cp "$T/keys/lekstroom.key" "$T/lek644.key"
 chmod 644 "$T/lek644.key"
 run "$C" submit --input "$T/in/lekstroom.csv" --roster "$T/roster.json" --round "$T/round.json" \
     --coordinator-key "$T/keys/coord.pub" --key "$T/lek644.key" --insecure-plaintext-key \
-    --ledger "$T/ledger-lek.db" --out "$T/sub-lek.json"
+    --policy "$T/policies/lekstroom.json" --ledger "$T/ledger-lek.db" --out "$T/sub-lek.json"
 check "a secret key with mode 0644 is refused (exit $RC)" [ "$RC" -ne 0 ]
 expect_err_contains "chmod 600" "mode 0644"
 expect_absent "$T/sub-lek.json" "mode 0644"
 chmod 640 "$T/lek644.key"
 run "$C" submit --input "$T/in/lekstroom.csv" --roster "$T/roster.json" --round "$T/round.json" \
     --coordinator-key "$T/keys/coord.pub" --key "$T/lek644.key" --insecure-plaintext-key \
-    --ledger "$T/ledger-lek.db" --out "$T/sub-lek.json"
+    --policy "$T/policies/lekstroom.json" --ledger "$T/ledger-lek.db" --out "$T/sub-lek.json"
 check "a secret key with mode 0640 is refused (exit $RC)" [ "$RC" -ne 0 ]
 expect_err_contains "chmod 600" "mode 0640"
 cp "$T/keys/coord.key" "$T/coord644.key"

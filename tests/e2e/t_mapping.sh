@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 make_catalogue "$T/cat.json"
-setup_keys || e2e_finish
+POLICY_SERIES="midden-utrecht m1 m2 m3 m4 m5 m6 m7" setup_keys || e2e_finish
 make_roster "$T/roster.json" "$T/keys/coord.key" || e2e_finish
 RHO=1000 open_round "$T/agg.db" "$T/roster.json" "$T/round.json" || e2e_finish
 for o in $ORGS; do make_export "$T/in/$o.csv" "$o"; done
@@ -63,7 +63,8 @@ check "CRLF line ends" bash -c '[ "$(grep -c $'"'"'\r$'"'"' "$1")" -eq 9 ]' _ "$
 check "not valid UTF-8" bash -c '! python3 -c "import sys; open(sys.argv[1], encoding=\"utf-8\").read()" "$1" 2>/dev/null' _ "$f"
 
 section "check and submit through the mapping"
-args=(--roster "$T/roster.json" --round "$T/round.json" --coordinator-key "$T/keys/coord.pub")
+args=(--roster "$T/roster.json" --round "$T/round.json" --coordinator-key "$T/keys/coord.pub"
+    --policy "$T/policies/utrecht.json")
 run "$C" check --input "$f" "${args[@]}"
 check "without the mapping the export is refused (exit $RC)" [ "$RC" -eq 1 ]
 run "$C" check --input "$f" --mapping "$T/in/mapping.json" --strict "${args[@]}"
@@ -81,7 +82,7 @@ done
 
 section "the round completes and counts the mapped rows"
 finish_round || e2e_finish
-run "$AU" verify --coordinator-key "$T/keys/coord.pub" "$T/rel"
+run "$AU" verify --ca "$T/ca/ca.pem" --coordinator-key "$T/keys/coord.pub" "$T/rel"
 expect_rc 0 "auditor verifies the release"
 expect_out_contains "OK:" "auditor"
 
@@ -126,7 +127,7 @@ for p in sys.argv[2:]:
 EOF2
 
 e2e_finish
-run "$AU" verify --coordinator-key "$T/keys/coord.pub" "$T/rel"
+run "$AU" verify --ca "$T/ca/ca.pem" --coordinator-key "$T/keys/coord.pub" "$T/rel"
 expect_rc 0 "auditor verifies the release"
 expect_out_contains "OK:" "auditor"
 # Five canonical exports (2 1 1 0 2 0 1 1 each) plus Utrecht's (3 1 1 1 2 0 1 1).

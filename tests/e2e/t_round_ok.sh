@@ -7,7 +7,7 @@
 section "full round"
 full_round || e2e_finish
 
-run "$AU" verify --coordinator-key "$T/keys/coord.pub" "$T/rel"
+run "$AU" verify --ca "$T/ca/ca.pem" --coordinator-key "$T/keys/coord.pub" "$T/rel"
 expect_rc 0 "auditor verifies the release"
 if grep -q '^OK:' "$OUT" || grep -q '^OK:' "$ERR"; then
     pass "auditor prints a line starting with OK:"
@@ -15,7 +15,7 @@ else
     fail "auditor does not print 'OK:'"; show_output
 fi
 
-run "$AU" verify --coordinator-key "$T/keys/coord.pub" --json "$T/rel"
+run "$AU" verify --ca "$T/ca/ca.pem" --coordinator-key "$T/keys/coord.pub" --json "$T/rel"
 expect_rc 0 "auditor --json"
 check "auditor --json prints valid JSON" python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$OUT"
 
@@ -59,7 +59,7 @@ else
     fail "show does not say that the file holds no BSN"; show_output
 fi
 run "$C" show "$T/sub/utrecht.json" --roster "$T/roster.json" --round "$T/round.json" \
-    --coordinator-key "$T/keys/coord.pub"
+    --coordinator-key "$T/keys/coord.pub" --policy "$T/policies/utrecht.json"
 expect_rc 0 "show with roster, round and key"
 expect_out_contains "verified" "show checks the signature"
 expect_out_contains "bijstand_stand.age.2" "show names the cells"

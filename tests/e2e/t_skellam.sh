@@ -18,7 +18,7 @@ sys.exit(0 if p["mechanism"] == "skellam" and v["num"] > 0 and v["den"] == 1000 
 EOF2
 submit_all "$T/sub" || e2e_finish
 finish_round || e2e_finish
-run "$AU" verify --coordinator-key "$T/keys/coord.pub" "$T/rel"
+run "$AU" verify --ca "$T/ca/ca.pem" --coordinator-key "$T/keys/coord.pub" "$T/rel"
 expect_rc 0 "the auditor verifies a Skellam release"
 check "the release names the mechanism and its totals are near the true 12 and 12" python3 - \
     "$T/rel/release.json" <<'EOF2'

@@ -16,7 +16,7 @@ import json, sys; print(json.load(open(sys.argv[1]))["body"]["round_id"])' "$T/r
     --out "$T/utrecht.json"
 expect_rc 0 "resend writes it"
 run "$C" show "$T/utrecht.json" --roster "$T/roster.json" --round "$T/round.json" \
-    --coordinator-key "$T/keys/coord.pub"
+    --coordinator-key "$T/keys/coord.pub" --policy "$T/policies/utrecht.json"
 expect_rc 0 "the resent submission verifies"
 submit utrecht "$T/in/utrecht.csv" "$T/round.json" "$T/again.json" "$T/ledger.db"
 expect_rc 1 "a second submit for the round is refused"
