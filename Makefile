@@ -15,10 +15,10 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
 
-PKGS      := libsodium openssl sqlite3 libcjson
+PKGS      := libsodium openssl sqlite3 libcjson pangocairo cairo-pdf
 TEST_PKGS := cmocka
 DEB_PKGS  := build-essential pkg-config libsodium-dev libssl-dev libsqlite3-dev libcjson-dev \
-             libcmocka-dev python3
+             libcmocka-dev python3 libcairo2-dev libpango1.0-dev fonts-dejavu-core
 
 # Fail early with the exact command to run when a package is missing (make deps does it).
 HAVE_PKGS := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
