@@ -161,7 +161,7 @@ typedef struct item {
     point pts[MP_SERIES_MAX + 1];
     char margin[400], change[600], target[600];
     /* chart */
-    double ymax, x[MP_SERIES_MAX + 1], y[MP_SERIES_MAX + 1], ylo[MP_SERIES_MAX + 1],
+    double ymin, ymax, x[MP_SERIES_MAX + 1], y[MP_SERIES_MAX + 1], ylo[MP_SERIES_MAX + 1],
         yhi[MP_SERIES_MAX + 1], ytarget;
     char tick[NTICK + 1][NUM];
     /* progress bar: fill and target mark as fractions of the bar */
@@ -298,10 +298,10 @@ static int read_point(point *p, const item *it, const cJSON *rel)
     return 1;
 }
 
-/* The smallest of 1, 2, 5 times a power of ten (at least 10) that is >= v. */
-static double nice_ceil(double v)
+/* The smallest of 1, 2, 5 times a power of ten (at least `floor`) that is >= v. */
+static double nice_step(double v, double floor)
 {
-    double p = 10;
+    double p = floor;
     for (;;) {
         if (p >= v)
             return p;
@@ -399,10 +399,8 @@ static void sentences(item *it, const model *md)
             got = cur->v;
             used = 1;
         }
-        int n = snprintf(it->target, sizeof it->target, "Doel: %s%s%s%s. ",
-                         ri->target_label ? ri->target_label : goal,
-                         ri->target_label ? " (" : "", ri->target_label ? goal : "",
-                         ri->target_label ? ")" : "");
+        int n = snprintf(it->target, sizeof it->target, "Doel: %s. ",
+                         ri->target_label ? ri->target_label : goal);
         if (used == 0) {
             snprintf(it->target + n, sizeof it->target - (size_t)n, "%s",
                      "Er is geen getoond cijfer om de voortgang mee te meten.");
@@ -431,38 +429,60 @@ static void sentences(item *it, const model *md)
     (void)md;
 }
 
+/* The y axis spans the intervals (and a level target) with some room, in NTICK nice steps;
+ * it starts at 0 unless that would flatten the band into a line. */
 static void geometry(item *it)
 {
-    double top = it->metric != NULL ? 0 : 100;
     const mp_report_info *ri = it->info;
-    int stock_target = ri->target_kind != MP_TARGET_NONE &&
+    int level_target = ri->target_kind != MP_TARGET_NONE &&
                        (it->metric == NULL || it->metric->kind == MP_METRIC_STOCK);
-    if (it->metric != NULL) {
-        for (size_t i = 0; i < it->npts; i++)
-            if (it->pts[i].has_iv && it->pts[i].hi > top)
-                top = it->pts[i].hi;
-        if (stock_target && (double)ri->target_value > top)
-            top = (double)ri->target_value;
-        top = nice_ceil(top);
+    double lo = 1e300, hi = -1e300, step, bottom;
+    for (size_t i = 0; i < it->npts; i++)
+        if (it->pts[i].has_iv) {
+            lo = it->pts[i].lo < lo ? it->pts[i].lo : lo;
+            hi = it->pts[i].hi > hi ? it->pts[i].hi : hi;
+        }
+    if (level_target) {
+        lo = (double)ri->target_value < lo ? (double)ri->target_value : lo;
+        hi = (double)ri->target_value > hi ? (double)ri->target_value : hi;
     }
-    it->ymax = top;
+    if (hi < lo)
+        lo = hi = 0;
+    if (lo < 0.4 * hi)
+        lo = 0;
+    double pad = (hi - lo) * 0.15 + (it->metric != NULL ? 1 : 0.1);
+    for (double want = (hi - lo + 2 * pad) / NTICK;; want = step * 1.01) {
+        step = nice_step(want, it->metric != NULL ? 1 : 0.1);
+        bottom = lo == 0 ? 0 : floor((lo - pad) / step) * step;
+        if (bottom < 0)
+            bottom = 0;
+        if (bottom + NTICK * step >= hi)
+            break;
+    }
+    it->ymin = bottom;
+    it->ymax = bottom + NTICK * step;
     for (int k = 0; k <= NTICK; k++) {
-        double v = top * k / NTICK;
+        double v = bottom + step * k;
         if (it->metric != NULL)
             fmt_count(it->tick[k], sizeof it->tick[k], v);
-        else
-            snprintf(it->tick[k], sizeof it->tick[k], "%.0f%%", v);
+        else {
+            char d[NUM - 2];
+            mp_nl_double(d, sizeof d, v, step < 1 ? 1 : 0);
+            snprintf(it->tick[k], sizeof it->tick[k], "%s%%", d);
+        }
     }
+#define YOF(v) (CT + (CH - CT - CB) * (1 - ((v) - it->ymin) / (it->ymax - it->ymin)))
     for (size_t i = 0; i < it->npts; i++) {
         const point *p = &it->pts[i];
-        it->x[i] = it->npts == 1 ? CL + (CW - CL - CR) / 2
-                                 : CL + 20 + (CW - CL - CR - 40) * (double)i / (double)(it->npts - 1);
-        it->y[i] = CT + (CH - CT - CB) * (1 - p->v / top);
-        it->ylo[i] = CT + (CH - CT - CB) * (1 - p->lo / top);
-        it->yhi[i] = CT + (CH - CT - CB) * (1 - p->hi / top);
+        it->x[i] = it->npts == 1
+                       ? CL + (CW - CL - CR) / 2
+                       : CL + 20 + (CW - CL - CR - 40) * (double)i / (double)(it->npts - 1);
+        it->y[i] = YOF(p->v);
+        it->ylo[i] = YOF(p->lo);
+        it->yhi[i] = YOF(p->hi);
     }
-    it->ytarget =
-        stock_target ? CT + (CH - CT - CB) * (1 - (double)ri->target_value / top) : -1;
+    it->ytarget = level_target ? YOF((double)ri->target_value) : -1;
+#undef YOF
 }
 
 static void model_free(model *md)
@@ -606,7 +626,7 @@ static const char css[] =
     "margin:0 auto;max-width:52rem;padding:1rem}"
     "h1{font-size:1.6rem;margin:.2rem 0}h2{font-size:1.3rem;margin-top:2rem;border-bottom:2px "
     "solid " C_BLUE "}h3{font-size:1.1rem;margin-bottom:.3rem}"
-    "p,li,td,th,caption{overflow-wrap:anywhere}"
+    "p,li,td,th,caption{overflow-wrap:break-word}"
     ".meta{color:#333}.warn{border:3px solid " C_VERMILLION ";background:#fff3ec;padding:.6rem "
     ".8rem;margin:1rem 0}"
     ".milestone{border-top:1px solid #ccc;padding-top:.4rem;margin-top:1.2rem;"
@@ -618,7 +638,8 @@ static const char css[] =
     "font-size:.9rem}"
     "caption{text-align:left;font-weight:bold;padding:.3rem 0}"
     "td,th{border:1px solid #bbb;padding:.25rem .4rem;text-align:left;vertical-align:top}"
-    "td.n{text-align:right;white-space:nowrap}"
+    "td.n{text-align:right}"
+    "@media (max-width:30rem){body{padding:.5rem}table{font-size:.8rem}.figure{font-size:1.5rem}}"
     "details{margin:.3rem 0}summary{cursor:pointer;color:" C_BLUE "}"
     "code{overflow-wrap:anywhere;word-break:break-all;font-size:.85em}"
     "@media print{body{max-width:none;padding:0;font-size:10pt}"
@@ -770,18 +791,24 @@ static void html_item(FILE *f, const model *md, const item *it, size_t idx)
         fprintf(f, "<details open>\n<summary>Uitsplitsingen</summary>\n<table class=\"breakdown\">\n"
                    "<caption>Uitsplitsingen: ");
         esc(f, it->title);
-        fprintf(f, "</caption>\n<thead><tr><th scope=\"col\">Uitsplitsing</th><th scope=\"col\">"
-                   "Categorie</th><th scope=\"col\">Aantal</th><th scope=\"col\">Met 95%% "
-                   "zekerheid tussen</th></tr></thead>\n<tbody>\n");
+        fprintf(f, "</caption>\n<thead><tr><th scope=\"col\">Categorie</th><th scope=\"col\">"
+                   "Aantal</th><th scope=\"col\">Met 95%% zekerheid tussen</th></tr></thead>\n");
+        const char *open_dim = NULL;
         cJSON_ArrayForEach (cell, cells) {
             char fig[160], iv[2 * NUM + 8];
             const char *dim = str_or(cell, "dimension", NULL);
             if (dim == NULL || strcmp(str_or(cell, "metric", ""), it->id) != 0)
                 continue;
+            /* One row group per breakdown, so that the table stays three columns wide. */
+            if (open_dim == NULL || strcmp(open_dim, dim) != 0) {
+                fprintf(f, "%s<tbody>\n<tr><th colspan=\"3\" scope=\"colgroup\">",
+                        open_dim ? "</tbody>\n" : "");
+                esc(f, dim_title_of(c, dim));
+                fprintf(f, "</th></tr>\n");
+                open_dim = dim;
+            }
             cell_text(cell, fig, sizeof fig, iv, sizeof iv);
             fprintf(f, "<tr><td>");
-            esc(f, dim_title_of(c, dim));
-            fprintf(f, "</td><td>");
             esc(f, str_or(cell, "band", ""));
             fprintf(f, "</td><td class=\"n\">");
             esc(f, fig);
@@ -1157,6 +1184,7 @@ static void pdf_trend(pdf *p, const item *it)
     for (size_t i = 0; i < it->npts; i++) {
         if (it->pts[i].drawn) {
             rgb(cr, 0x0072B2, 1);
+            cairo_new_path(cr); /* no line from the last label to the marker */
             cairo_arc(cr, it->x[i], it->y[i], 4.5, 0, 2 * M_PI);
             cairo_fill(cr);
         }
