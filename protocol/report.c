@@ -642,6 +642,7 @@ static const char css[] =
     "@media (max-width:30rem){body{padding:.5rem}table{font-size:.8rem}.figure{font-size:1.5rem}}"
     "details{margin:.3rem 0}summary{cursor:pointer;color:" C_BLUE "}"
     "code{overflow-wrap:anywhere;word-break:break-all;font-size:.85em}"
+    ".tech th{width:45%}.tech td{overflow-wrap:anywhere;word-break:break-all}"
     "@media print{body{max-width:none;padding:0;font-size:10pt}"
     "h2{break-after:avoid-page}details{display:block}details>summary{display:none}"
     "details:not([open])>*{display:block}.warn{background:none}a{color:inherit}}";
