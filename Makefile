@@ -17,6 +17,8 @@ BUILD   ?= build
 
 PKGS      := libsodium openssl sqlite3 libcjson pangocairo cairo-pdf
 TEST_PKGS := cmocka
+# The report test renders report.html in a real browser and reads the PDFs back.
+TEST_DEB_PKGS := chromium poppler-utils
 DEB_PKGS  := build-essential pkg-config libsodium-dev libssl-dev libsqlite3-dev libcjson-dev \
              libcmocka-dev python3 libcairo2-dev libpango1.0-dev fonts-dejavu-core
 
@@ -107,8 +109,9 @@ test-asan:
 	  LDFLAGS="-fsanitize=address,undefined" test-plain
 
 test:
-	@if ! pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null || ! command -v python3 >/dev/null; \
-	then ./tools/install-deps $(DEB_PKGS); fi
+	@if ! pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null || ! command -v python3 >/dev/null \
+	  || ! command -v chromium >/dev/null || ! command -v pdftotext >/dev/null; \
+	then ./tools/install-deps $(DEB_PKGS) $(TEST_DEB_PKGS); fi
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory test-plain
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

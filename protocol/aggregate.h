@@ -76,9 +76,9 @@ MP_WUR int mp_agg_publish(sqlite3 *db, const char *round_id, const mp_keypair *c
 /* The same with the earlier releases of the round's series (each a release directory or its
  * release.json), verified and copied into out_dir/series/ (report.h) before anything is
  * signed, so that the report shows the milestones over the whole series. */
-MP_WUR int mp_agg_publish_series(sqlite3 *db, const char *round_id,
-                                 const mp_keypair *coordinator, const char *out_dir,
-                                 const char *const *previous, size_t nprevious);
+MP_WUR int mp_agg_publish_series(sqlite3 *db, const char *round_id, const mp_keypair *coordinator,
+                                 const char *out_dir, const char *const *previous,
+                                 size_t nprevious);
 
 /* The most recent round id in the store (for commands where --round is optional). */
 MP_WUR int mp_agg_latest_round(sqlite3 *db, char round_id[65]);

@@ -8,9 +8,9 @@
 
 #include "date.h"
 
-static const char *const months[12] = {"januari", "februari", "maart",     "april",
-                                       "mei",     "juni",     "juli",      "augustus",
-                                       "september", "oktober", "november", "december"};
+static const char *const months[12] = {"januari",   "februari", "maart",    "april",
+                                       "mei",       "juni",     "juli",     "augustus",
+                                       "september", "oktober",  "november", "december"};
 
 /* Digits of an unsigned magnitude with a point every three from the right. */
 static void grouped(char *out, size_t cap, int negative, const char *digits, size_t n)

@@ -40,8 +40,7 @@ int mp_series_add(mp_series *s, const char *path, const mp_spec *spec, const mp_
     int32_t start, end, os, oe;
     size_t at;
     if (s->n == MP_SERIES_MAX)
-        return mp_error_set("%s: a series holds at most %d earlier releases", path,
-                            MP_SERIES_MAX);
+        return mp_error_set("%s: a series holds at most %d earlier releases", path, MP_SERIES_MAX);
     if (mp_envelope_load(&env, path, "release") != 0)
         return -1;
     if (mp_envelope_verify(env, &roster->coordinator) != 0) {
@@ -60,8 +59,8 @@ int mp_series_add(mp_series *s, const char *path, const mp_spec *spec, const mp_
         goto out;
     }
     if (end >= spec->period_start) {
-        mp_error_set("%s: round %s does not end before the period of round %s starts", path,
-                     round, spec->round_id);
+        mp_error_set("%s: round %s does not end before the period of round %s starts", path, round,
+                     spec->round_id);
         goto out;
     }
     for (at = 0; at < s->n; at++) {
@@ -91,8 +90,7 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int mp_series_load_dir(mp_series *s, const char *dir, const mp_spec *spec,
-                       const mp_roster *roster)
+int mp_series_load_dir(mp_series *s, const char *dir, const mp_spec *spec, const mp_roster *roster)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -173,7 +171,7 @@ typedef struct model {
     const mp_report_in *in;
     size_t nitems;
     item *items;
-    size_t nrel;            /* releases shown: the series and this one */
+    size_t nrel; /* releases shown: the series and this one */
     const cJSON *rel[MP_SERIES_MAX + 1];
     char region[256], period[MP_NL_CAP], published[MP_NL_CAP];
 } model;
@@ -407,9 +405,10 @@ static void sentences(item *it, const model *md)
         } else if (flow) {
             fmt_count(a, sizeof a, got);
             mp_nl_int(b, sizeof b, llround(100.0 * got / (double)ri->target_value));
-            snprintf(it->target + n, sizeof it->target - (size_t)n,
-                     "Opgeteld over %s %zu getoonde %s in deze reeks: %s, dat is %s%% van het doel.",
-                     used == 1 ? "het" : "de", used, used == 1 ? "halfjaar" : "halfjaren", a, b);
+            snprintf(
+                it->target + n, sizeof it->target - (size_t)n,
+                "Opgeteld over %s %zu getoonde %s in deze reeks: %s, dat is %s%% van het doel.",
+                used == 1 ? "het" : "de", used, used == 1 ? "halfjaar" : "halfjaren", a, b);
         } else {
             fmt_value(a, sizeof a, it, got);
             snprintf(it->target + n, sizeof it->target - (size_t)n, "Nu: %s, %s het doel.", a,
@@ -418,8 +417,7 @@ static void sentences(item *it, const model *md)
         if (used > 0) {
             double scale = ri->target_kind == MP_TARGET_PERCENT
                                ? 100.0
-                               : (got > (double)ri->target_value ? got
-                                                                 : (double)ri->target_value);
+                               : (got > (double)ri->target_value ? got : (double)ri->target_value);
             it->bar_fill = got / scale;
             it->bar_mark = (double)ri->target_value / scale;
             fmt_value(a, sizeof a, it, got);
@@ -471,7 +469,7 @@ static void geometry(item *it)
             snprintf(it->tick[k], sizeof it->tick[k], "%s%%", d);
         }
     }
-#define YOF(v) (CT + (CH - CT - CB) * (1 - ((v) - it->ymin) / (it->ymax - it->ymin)))
+#define YOF(v) (CT + (CH - CT - CB) * (1 - ((v)-it->ymin) / (it->ymax - it->ymin)))
     for (size_t i = 0; i < it->npts; i++) {
         const point *p = &it->pts[i];
         it->x[i] = it->npts == 1
@@ -576,7 +574,8 @@ static int included(const model *md, const char *org)
 
 static size_t n_included(const model *md)
 {
-    return (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(md->in->release, "included"));
+    return (size_t)cJSON_GetArraySize(
+        cJSON_GetObjectItemCaseSensitive(md->in->release, "included"));
 }
 
 static const char *dim_title_of(const mp_catalogue *c, const char *key)
@@ -661,7 +660,8 @@ static void svg_trend(FILE *f, const item *it, size_t idx)
         fprintf(f, ": ");
         esc(f, it->pts[i].text);
     }
-    fprintf(f, ". De band is de foutmarge (95%%); de tabel eronder geeft dezelfde cijfers.</desc>\n");
+    fprintf(f,
+            ". De band is de foutmarge (95%%); de tabel eronder geeft dezelfde cijfers.</desc>\n");
     for (int k = 0; k <= NTICK; k++) {
         double y = CT + (CH - CT - CB) * (1 - (double)k / NTICK);
         fprintf(f,
@@ -789,8 +789,9 @@ static void html_item(FILE *f, const model *md, const item *it, size_t idx)
     fprintf(f, "</tbody>\n</table>\n");
     if (it->metric != NULL && it->metric->nbreakdowns > 0) {
         const cJSON *cells = cJSON_GetObjectItemCaseSensitive(md->in->release, "cells"), *cell;
-        fprintf(f, "<details open>\n<summary>Uitsplitsingen</summary>\n<table class=\"breakdown\">\n"
-                   "<caption>Uitsplitsingen: ");
+        fprintf(f,
+                "<details open>\n<summary>Uitsplitsingen</summary>\n<table class=\"breakdown\">\n"
+                "<caption>Uitsplitsingen: ");
         esc(f, it->title);
         fprintf(f, "</caption>\n<thead><tr><th scope=\"col\">Categorie</th><th scope=\"col\">"
                    "Aantal</th><th scope=\"col\">Met 95%% zekerheid tussen</th></tr></thead>\n");
@@ -829,8 +830,9 @@ static void html_orgs(FILE *f, const model *md)
     size_t n = n_included(md), missing = sp->nparticipants - n;
     if (n < sp->nparticipants) {
         size_t k = 0;
-        fprintf(f, "<div class=\"warn\" role=\"alert\" id=\"dropout\"><p><strong>Let op: %zu van "
-                   "de %zu organisaties ontbreken in deze cijfers.</strong> De tellingen van ",
+        fprintf(f,
+                "<div class=\"warn\" role=\"alert\" id=\"dropout\"><p><strong>Let op: %zu van "
+                "de %zu organisaties ontbreken in deze cijfers.</strong> De tellingen van ",
                 missing, sp->nparticipants);
         for (size_t i = 0; i < sp->nparticipants; i++) {
             const mp_org *o = org_of(md, sp->participants[i]);
@@ -843,9 +845,10 @@ static void html_orgs(FILE *f, const model *md)
         fprintf(f, " zijn niet aangeleverd: wie alleen daar bekend is, zit niet in deze cijfers. "
                    "De cijfers onderschatten de regio daardoor.</p></div>\n");
     }
-    fprintf(f, "<h2>Deelnemende organisaties</h2>\n<p>Deze %zu organisaties leverden hun "
-               "versleutelde tellingen aan; alleen de som over de regio is geopend:</p>\n<ul "
-               "class=\"orgs\">\n",
+    fprintf(f,
+            "<h2>Deelnemende organisaties</h2>\n<p>Deze %zu organisaties leverden hun "
+            "versleutelde tellingen aan; alleen de som over de regio is geopend:</p>\n<ul "
+            "class=\"orgs\">\n",
             n);
     for (size_t i = 0; i < sp->nparticipants; i++) {
         const mp_org *o = org_of(md, sp->participants[i]);
@@ -891,8 +894,7 @@ static size_t tech_rows(const model *md, kv *rows)
     mp_nl_decimal(a, sizeof a, str_or(priv, "epsilon", "?"));
     ROW("ε (bij δ hieronder)", "%s", a);
     ROW("δ", "%s", str_or(priv, "delta", "?"));
-    ROW("n (aanleveringen in de som)", "%zu van %zu", n_included(md),
-        md->in->spec->nparticipants);
+    ROW("n (aanleveringen in de som)", "%zu van %zu", n_included(md), md->in->spec->nparticipants);
     ROW("t (organisaties die mogen samenspannen of uitvallen)", "%.0f",
         num_of(priv, "t", &x) ? x : 0);
     ROW("Organisaties per persoon (hoogstens)", "%.0f",
@@ -1078,8 +1080,7 @@ static double pdf_box(pdf *p, const char *text, double size, int bold, double x,
     return (double)h / PANGO_SCALE;
 }
 
-static void pdf_text(pdf *p, const char *text, double size, int bold, unsigned colour,
-                     double after)
+static void pdf_text(pdf *p, const char *text, double size, int bold, unsigned colour, double after)
 {
     double h = pdf_box(p, text, size, bold, MARGIN, PAGE_W - 2 * MARGIN, 0, colour);
     pdf_need(p, h);
@@ -1302,8 +1303,7 @@ int mp_report_pdf(char **out, size_t *len, const mp_report_in *in)
     p.y = MARGIN;
 
     pdf_text(&p, c->title, 18, 1, 0x1a1a1a, 4);
-    snprintf(line, sizeof line, "%s, %s. Gepubliceerd op %s.", md.region, md.period,
-             md.published);
+    snprintf(line, sizeof line, "%s, %s. Gepubliceerd op %s.", md.region, md.period, md.published);
     pdf_text(&p, line, 10.5, 0, 0x333333, 10);
     size_t n = n_included(&md);
     if (n < in->spec->nparticipants) {
@@ -1317,7 +1317,9 @@ int mp_report_pdf(char **out, size_t *len, const mp_report_in *in)
             if (included(&md, in->spec->participants[i]))
                 continue;
             o += snprintf(line + o, sizeof line - (size_t)o, "%s%s",
-                          k == 0 ? "" : k + 1 == missing ? " en " : ", ",
+                          k == 0             ? ""
+                          : k + 1 == missing ? " en "
+                                             : ", ",
                           org ? org->name : in->spec->participants[i]);
             k++;
         }
