@@ -104,7 +104,7 @@ test-plain: unit e2e
 
 # Everything once more under AddressSanitizer and UndefinedBehaviorSanitizer, in its own tree.
 test-asan:
-	@$(MAKE) --no-print-directory BUILD=build-asan \
+	@LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 $(MAKE) --no-print-directory BUILD=build-asan \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" test-plain
 
