@@ -52,6 +52,18 @@ int mp_series_add(mp_series *s, const char *path, const mp_spec *spec, const mp_
         mp_json_str(env->body, "region", &region) != 0 || !cJSON_IsObject(priv) ||
         mp_json_str(priv, "series", &series) != 0 || body_period(env->body, &start, &end) != 0)
         goto bad;
+    /* The round id names the file in series/: the characters of a round id only (spec.h). */
+    if (*round == '\0' || strlen(round) > MP_ROUND_ID_MAX ||
+        strspn(round, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(round)) {
+        mp_error_set("%s: not a valid round id", path);
+        goto out;
+    }
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(s->rel[i]->body, "round_id")->valuestring,
+                   round) == 0) {
+            mp_error_set("%s: round %s is in the series twice", path, round);
+            goto out;
+        }
     if (strcmp(series, spec->privacy.series) != 0 || strcmp(region, spec->region) != 0) {
         mp_error_set("%s: release of round %s is of series %s in region %s, not of series %s in "
                      "region %s",
@@ -148,7 +160,7 @@ typedef struct point {
     char label[32];         /* short period, for the axis */
     char period[MP_NL_CAP]; /* the period as a reader says it */
     char text[160];         /* the figure as printed */
-    char iv[2 * NUM + 8];   /* "1.190 tot 1.260" */
+    char iv[2 * NUM + 8];   /* "1.190 en 1.260", read after "tussen" */
 } point;
 
 typedef struct item {
@@ -174,6 +186,7 @@ typedef struct model {
     size_t nrel; /* releases shown: the series and this one */
     const cJSON *rel[MP_SERIES_MAX + 1];
     char region[256], period[MP_NL_CAP], published[MP_NL_CAP];
+    char warn_head[128], warn_body[4096]; /* "" when every participant is included */
 } model;
 
 static const char *str_or(const cJSON *o, const char *key, const char *dflt)
@@ -263,7 +276,7 @@ static void point_from(point *p, const item *it, const cJSON *o)
     p->has_iv = 1;
     fmt_value(a, sizeof a, it, p->lo);
     fmt_value(b, sizeof b, it, p->hi);
-    snprintf(p->iv, sizeof p->iv, "%s tot %s", a, b);
+    snprintf(p->iv, sizeof p->iv, "%s en %s", a, b);
     if (strcmp(shown, "range") == 0) {
         snprintf(p->text, sizeof p->text, "tussen %s en %s", a, b);
     } else if (strcmp(shown, "less_than") == 0) {
@@ -483,6 +496,62 @@ static void geometry(item *it)
 #undef YOF
 }
 
+static const mp_org *org_of(const model *md, const char *id)
+{
+    return mp_roster_org(md->in->roster, id);
+}
+
+static int included(const model *md, const char *org)
+{
+    const cJSON *inc = cJSON_GetObjectItemCaseSensitive(md->in->release, "included");
+    return find_by(inc, "org", org) != NULL;
+}
+
+static size_t n_included(const model *md)
+{
+    return (size_t)cJSON_GetArraySize(
+        cJSON_GetObjectItemCaseSensitive(md->in->release, "included"));
+}
+
+/* A round that survived dropouts (bonawitz-v1): who is missing from the figures, and whether
+ * each dropped out during the round (it advertised keys) or never took part. */
+static void dropout_warning(model *md)
+{
+    const mp_spec *sp = md->in->spec;
+    const cJSON *adv = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(md->in->release, "masking"), "advertised");
+    size_t n = n_included(md), missing = sp->nparticipants - n, k = 0, o;
+    md->warn_head[0] = md->warn_body[0] = '\0';
+    if (n >= sp->nparticipants)
+        return;
+    snprintf(md->warn_head, sizeof md->warn_head,
+             "Let op: %zu van de %zu organisaties %s in deze cijfers.", missing, sp->nparticipants,
+             missing == 1 ? "ontbreekt" : "ontbreken");
+    o = (size_t)snprintf(md->warn_body, sizeof md->warn_body, "De tellingen van ");
+    for (size_t i = 0; i < sp->nparticipants && o < sizeof md->warn_body; i++) {
+        const mp_org *org = org_of(md, sp->participants[i]);
+        const cJSON *it;
+        int advertised = 0;
+        if (included(md, sp->participants[i]))
+            continue;
+        cJSON_ArrayForEach (it, adv)
+            advertised |= cJSON_IsString(it) && strcmp(it->valuestring, sp->participants[i]) == 0;
+        o += (size_t)snprintf(md->warn_body + o, sizeof md->warn_body - o, "%s%s%s",
+                              k == 0             ? ""
+                              : k + 1 == missing ? " en "
+                                                 : ", ",
+                              org ? org->name : sp->participants[i],
+                              adv == NULL  ? ""
+                              : advertised ? " (viel uit tijdens de ronde)"
+                                           : " (deed niet mee)");
+        k++;
+    }
+    if (o < sizeof md->warn_body)
+        snprintf(md->warn_body + o, sizeof md->warn_body - o,
+                 " zijn niet aangeleverd: wie alleen daar bekend is, zit niet in deze cijfers. "
+                 "De cijfers onderschatten de regio daardoor.");
+}
+
 static void model_free(model *md)
 {
     free(md->items);
@@ -535,6 +604,7 @@ static int model_build(model *md, const mp_report_in *in)
     if (mp_time_parse(str_or(in->release, "published", ""), &t) != 0)
         return mp_error_set("the release has no valid publication time");
     mp_nl_time(md->published, sizeof md->published, t);
+    dropout_warning(md);
     return 0;
 }
 
@@ -559,23 +629,6 @@ static int in_pijler(const item *it, const char *p)
 {
     return p == NULL ? it->info->pijler == NULL
                      : it->info->pijler != NULL && strcmp(it->info->pijler, p) == 0;
-}
-
-static const mp_org *org_of(const model *md, const char *id)
-{
-    return mp_roster_org(md->in->roster, id);
-}
-
-static int included(const model *md, const char *org)
-{
-    const cJSON *inc = cJSON_GetObjectItemCaseSensitive(md->in->release, "included");
-    return find_by(inc, "org", org) != NULL;
-}
-
-static size_t n_included(const model *md)
-{
-    return (size_t)cJSON_GetArraySize(
-        cJSON_GetObjectItemCaseSensitive(md->in->release, "included"));
 }
 
 static const char *dim_title_of(const mp_catalogue *c, const char *key)
@@ -827,23 +880,13 @@ static void html_item(FILE *f, const model *md, const item *it, size_t idx)
 static void html_orgs(FILE *f, const model *md)
 {
     const mp_spec *sp = md->in->spec;
-    size_t n = n_included(md), missing = sp->nparticipants - n;
-    if (n < sp->nparticipants) {
-        size_t k = 0;
-        fprintf(f,
-                "<div class=\"warn\" role=\"alert\" id=\"dropout\"><p><strong>Let op: %zu van "
-                "de %zu organisaties ontbreken in deze cijfers.</strong> De tellingen van ",
-                missing, sp->nparticipants);
-        for (size_t i = 0; i < sp->nparticipants; i++) {
-            const mp_org *o = org_of(md, sp->participants[i]);
-            if (included(md, sp->participants[i]))
-                continue;
-            fprintf(f, "%s", k == 0 ? "" : k + 1 == missing ? " en " : ", ");
-            esc(f, o ? o->name : sp->participants[i]);
-            k++;
-        }
-        fprintf(f, " zijn niet aangeleverd: wie alleen daar bekend is, zit niet in deze cijfers. "
-                   "De cijfers onderschatten de regio daardoor.</p></div>\n");
+    size_t n = n_included(md);
+    if (md->warn_head[0]) {
+        fprintf(f, "<div class=\"warn\" role=\"alert\" id=\"dropout\"><p><strong>");
+        esc(f, md->warn_head);
+        fprintf(f, "</strong> ");
+        esc(f, md->warn_body);
+        fprintf(f, "</p></div>\n");
     }
     fprintf(f,
             "<h2>Deelnemende organisaties</h2>\n<p>Deze %zu organisaties leverden hun "
@@ -1305,29 +1348,10 @@ int mp_report_pdf(char **out, size_t *len, const mp_report_in *in)
     pdf_text(&p, c->title, 18, 1, 0x1a1a1a, 4);
     snprintf(line, sizeof line, "%s, %s. Gepubliceerd op %s.", md.region, md.period, md.published);
     pdf_text(&p, line, 10.5, 0, 0x333333, 10);
-    size_t n = n_included(&md);
-    if (n < in->spec->nparticipants) {
-        int o = snprintf(line, sizeof line,
-                         "Let op: %zu van de %zu organisaties ontbreken in deze cijfers. De "
-                         "tellingen van ",
-                         in->spec->nparticipants - n, in->spec->nparticipants);
-        size_t k = 0, missing = in->spec->nparticipants - n;
-        for (size_t i = 0; i < in->spec->nparticipants && o < (int)sizeof line; i++) {
-            const mp_org *org = org_of(&md, in->spec->participants[i]);
-            if (included(&md, in->spec->participants[i]))
-                continue;
-            o += snprintf(line + o, sizeof line - (size_t)o, "%s%s",
-                          k == 0             ? ""
-                          : k + 1 == missing ? " en "
-                                             : ", ",
-                          org ? org->name : in->spec->participants[i]);
-            k++;
-        }
-        if (o < (int)sizeof line)
-            snprintf(line + o, sizeof line - (size_t)o,
-                     " zijn niet aangeleverd: wie alleen daar bekend is, zit niet in deze "
-                     "cijfers. De cijfers onderschatten de regio daardoor.");
-        pdf_text(&p, line, 10.5, 1, 0xD55E00, 8);
+    if (md.warn_head[0]) {
+        snprintf(line, sizeof line, "%s", md.warn_head);
+        pdf_text(&p, line, 10.5, 1, 0xD55E00, 2);
+        pdf_text(&p, md.warn_body, 10.5, 0, 0xD55E00, 8);
     }
     pdf_text(&p, "Deelnemende organisaties", 14, 1, 0x0072B2, 3);
     for (size_t i = 0; i < in->spec->nparticipants; i++) {

@@ -104,8 +104,11 @@ expect_err_contains "report.pdf is not the PDF of this release" "says why"
 section "a round with dropouts warns visibly"
 run env BIN="$BIN" OUT="$T/drop" "$REPO_DIR/tools/demo-dropout"
 expect_rc 0 "the dropout demo"
-check "the warning names the missing organisation" grep -q \
-    'id="dropout".*Werk &amp; Inkomen Lekstroom' "$T/drop/release/report.html"
+check "the warning names the missing organisation and when it dropped out" grep -q \
+    'id="dropout"><p><strong>Let op: 1 van de 6 organisaties ontbreekt in deze cijfers.</strong> De tellingen van Werk &amp; Inkomen Lekstroom (viel uit tijdens de ronde) zijn niet aangeleverd' \
+    "$T/drop/release/report.html"
+pdftotext "$T/drop/release/report.pdf" "$T/drop.txt"
+check "report.pdf has the same warning" grep -q "Let op: 1 van de 6 organisaties ontbreekt" "$T/drop.txt"
 
 # The page is measured inside an iframe of the given width (a headless window cannot be
 # narrower than 500 px); the script writes its findings into the DOM that --dump-dom prints.

@@ -388,6 +388,18 @@ static void test_report_single(void **state)
     /* Dutch figures, the margin in words, the pijlers as headings, no earlier half-year. */
     assert_non_null(strstr(html, "<p class=\"figure\">12.345 personen</p>"));
     assert_non_null(strstr(html, "ligt met 95% zekerheid tussen"));
+    /* "tussen A en B" for the margin, from the cell's own sd-based moe95. */
+    const cJSON *c0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rel, "cells"), 0);
+    long long moe = strtoll(cJSON_GetObjectItemCaseSensitive(c0, "moe95")->valuestring, NULL, 10);
+    char lo[MP_NL_CAP], hi[MP_NL_CAP], want[400];
+    mp_nl_int(lo, sizeof lo, 12345 - moe);
+    mp_nl_int(hi, sizeof hi, 12345 + moe);
+    snprintf(
+        want, sizeof want,
+        "<p class=\"margin\">De werkelijke waarde ligt met 95%% zekerheid tussen %s en %s.</p>", lo,
+        hi);
+    assert_non_null(strstr(html, want));
+    assert_true(moe > 0);
     assert_non_null(strstr(html, "<h2>Krachtige regio</h2>"));
     assert_non_null(strstr(html, "<h2>Impuls banenafspraak</h2>"));
     assert_non_null(strstr(html, "<h2>Overige mijlpalen</h2>")); /* werkend has no pijler */
@@ -525,7 +537,14 @@ static void test_series(void **state)
     /* Refused: the same period again, a later or the same period, another series, another
      * signer; the series is left as it was. */
     assert_int_equal(mp_series_add(&s, p1, h3, w->roster), -1);
-    assert_non_null(strstr(mp_error_get(), "overlaps"));
+    assert_non_null(strstr(mp_error_get(), "is in the series twice"));
+    cJSON *again = cJSON_Duplicate(r2, 1);
+    cJSON_ReplaceItemInObject(again, "round_id", cJSON_CreateString("h2-2025-bis"));
+    char *pagain = signed_release(w, again, "again.json", w->coord);
+    assert_int_equal(mp_series_add(&s, pagain, h3, w->roster), -1);
+    assert_non_null(strstr(mp_error_get(), "overlaps another earlier release"));
+    free(pagain);
+    cJSON_Delete(again);
     assert_int_equal(mp_series_add(&s, p3, h3, w->roster), -1);
     assert_non_null(strstr(mp_error_get(), "does not end before"));
     assert_int_equal(mp_series_add(&s, p3, h2, w->roster), -1);
@@ -534,6 +553,24 @@ static void test_series(void **state)
     assert_int_equal(mp_series_add(&s, pforged, h3, w->roster), -1);
     assert_non_null(strstr(mp_error_get(), "not signed by the roster's coordinator"));
     assert_int_equal(s.n, 2);
+    /* A round id is a file name in series/: never twice, never a path. */
+    cJSON *dup = cJSON_Duplicate(r2, 1), *evil = cJSON_Duplicate(r1, 1);
+    cJSON_ReplaceItemInObject(dup, "round_id", cJSON_CreateString("h1-2025"));
+    cJSON_ReplaceItemInObject(evil, "round_id", cJSON_CreateString("../evil"));
+    mp_series s2 = {0};
+    char *pdup = signed_release(w, dup, "dup.json", w->coord);
+    char *pevil = signed_release(w, evil, "evil.json", w->coord);
+    assert_int_equal(mp_series_add(&s2, p1, h3, w->roster), 0);
+    assert_int_equal(mp_series_add(&s2, pdup, h3, w->roster), -1);
+    assert_non_null(strstr(mp_error_get(), "round h1-2025 is in the series twice"));
+    assert_int_equal(mp_series_add(&s2, pevil, h2, w->roster), -1);
+    assert_non_null(strstr(mp_error_get(), "not a valid round id"));
+    assert_int_equal(s2.n, 1);
+    mp_series_free(&s2);
+    free(pdup);
+    free(pevil);
+    cJSON_Delete(dup);
+    cJSON_Delete(evil);
 
     mp_report_in in = {r3, h3, w->roster, &s, "ab12"};
     char *html = html_of(&in);
