@@ -15,10 +15,12 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
 
-PKGS      := libsodium openssl sqlite3 libcjson
+PKGS      := libsodium openssl sqlite3 libcjson pangocairo cairo-pdf
 TEST_PKGS := cmocka
+# The report test renders report.html in a real browser and reads the PDFs back.
+TEST_DEB_PKGS := chromium poppler-utils
 DEB_PKGS  := build-essential pkg-config libsodium-dev libssl-dev libsqlite3-dev libcjson-dev \
-             libcmocka-dev python3 openssl
+             libcmocka-dev python3 openssl libcairo2-dev libpango1.0-dev fonts-dejavu-core
 
 # Fail early with the exact command to run when a package is missing (make deps does it).
 HAVE_PKGS := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
@@ -109,13 +111,14 @@ test-plain: unit e2e
 
 # Everything once more under AddressSanitizer and UndefinedBehaviorSanitizer, in its own tree.
 test-asan:
-	@$(MAKE) --no-print-directory BUILD=build-asan \
+	@LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 $(MAKE) --no-print-directory BUILD=build-asan \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" test-plain
 
 test:
-	@if ! pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null || ! command -v python3 >/dev/null; \
-	then ./tools/install-deps $(DEB_PKGS); fi
+	@if ! pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null || ! command -v python3 >/dev/null \
+	  || ! command -v chromium >/dev/null || ! command -v pdftotext >/dev/null; \
+	then ./tools/install-deps $(DEB_PKGS) $(TEST_DEB_PKGS); fi
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory test-plain
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -99,8 +99,11 @@ static void usage(FILE *f)
             "  round close  --db DB --coordinator-key FILE [--round ID]\n"
             "      Open the regional sum (pairwise-v1: every participant submitted;\n"
             "      bonawitz-v1: T unmask messages are in), never below k_min.\n"
-            "  publish      --db DB --key FILE --out-dir DIR [--round ID]\n"
-            "      Write the signed release (JSON, CSV, HTML) with everything an auditor needs.\n"
+            "  publish      --db DB --key FILE --out-dir DIR [--round ID] [--previous DIR]...\n"
+            "      Write the signed release (JSON, CSV) and the report for raadsleden\n"
+            "      (report.html, report.pdf) with everything an auditor needs. --previous\n"
+            "      names an earlier release directory of the same series (repeatable): the\n"
+            "      report then shows every milestone over the whole series.\n"
             "  log          --db DB [--json]\n"
             "      Verify the store's hash-linked event log and print it.\n"
             "\n"
@@ -113,8 +116,8 @@ typedef struct opts {
     const char *org, *secret_key, *public_key, *kdf, *passphrase_file, *region, *key, *out, *db,
         *roster, *catalogue, *period, *deadline, *rho, *series, *series_rho, *mechanism, *round_id,
         *participants, *coordinator_key, *out_dir, *masking, *ca;
-    const char *members[MAX_FILES];
-    size_t nmembers;
+    const char *members[MAX_FILES], *previous[MAX_FILES];
+    size_t nmembers, nprevious;
     long long k_min, t, max_orgs, rounding, threshold;
     int insecure, json;
 } opts;
@@ -163,6 +166,7 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         O_JSON,
         O_MASKING,
         O_THRESHOLD,
+        O_PREVIOUS,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -198,6 +202,7 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         {"json", no_argument, NULL, O_JSON},
         {"masking", required_argument, NULL, O_MASKING},
         {"threshold", required_argument, NULL, O_THRESHOLD},
+        {"previous", required_argument, NULL, O_PREVIOUS},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     int c;
@@ -245,6 +250,11 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         case O_JSON: o->json = 1; break;
         case O_MASKING: o->masking = optarg; break;
         case O_THRESHOLD: o->threshold = whole_number(optarg, "--threshold"); break;
+        case O_PREVIOUS:
+            if (o->nprevious == MAX_FILES)
+                die(EXIT_USAGE, "too many --previous releases");
+            o->previous[o->nprevious++] = optarg;
+            break;
         case 'h':
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(EXIT_USAGE);
@@ -683,14 +693,14 @@ static int cmd_publish(const opts *o)
     db = open_db(o, 0);
     round_of(o, db, id);
     kp = open_key(o);
-    if (mp_agg_publish(db, id, kp, o->out_dir) != 0)
+    if (mp_agg_publish_series(db, id, kp, o->out_dir, o->previous, o->nprevious) != 0)
         die_lib(EXIT_REFUSED);
     if (o->json)
         printf("{\"round_id\":\"%s\",\"out_dir\":\"%s\"}\n", id, o->out_dir);
     else
         fprintf(stderr,
-                "%s: release of round %s written to %s/ (release.html for raadsleden, "
-                "release.csv for Excel, release.json signed)\n",
+                "%s: release of round %s written to %s/ (report.html and report.pdf for "
+                "raadsleden, release.csv for Excel, release.json signed)\n",
                 prog, id, o->out_dir);
     mp_keys_free(kp);
     mp_store_close(db);

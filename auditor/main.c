@@ -28,6 +28,7 @@
 #include "keys.h"
 #include "mask.h"
 #include "release.h"
+#include "report.h"
 #include "secagg.h"
 #include "roster.h"
 #include "spec.h"
@@ -75,8 +76,8 @@ static void usage(FILE *f)
             "                  RELEASE_DIR...\n"
             "\n"
             "Verifies a release directory written by `mijlpaal-aggregator publish`:\n"
-            "  RELEASE_DIR/roster.json, round.json, release.json, release.csv, release.html,\n"
-            "  submissions/ORG.json\n"
+            "  RELEASE_DIR/roster.json, round.json, release.json, release.csv, report.html,\n"
+            "  report.pdf, submissions/ORG.json, series/ROUND.json (earlier releases)\n"
             "against the coordinator's public key and the region's CA trust file (--ca, with\n"
             "CRLs in it or in --crl), which you must obtain yourself (not from the\n"
             "directory): every member's key must be bound by its certificate and every member\n"
@@ -114,6 +115,23 @@ static void check_rendering(const char *dir, const char *name, const char *want,
             "%s does not say what the signed release.json says (it was edited "
             "after publication)",
             path_in(dir, name));
+    free(have);
+}
+
+/* report.pdf: a PDF that names the signed release it prints (report.h invariant 3). */
+static void check_pdf(const char *dir, const char *release_hash)
+{
+    unsigned char *have;
+    size_t hlen;
+    char want[MP_HASH_HEX_BYTES + 40];
+    if (mp_file_read(path_in(dir, "report.pdf"), 64u * 1024 * 1024, &have, &hlen) != 0)
+        fail_lib();
+    size_t wl = (size_t)snprintf(want, sizeof want, "release-sha256 %s", release_hash), at = 0;
+    while (at + wl <= hlen && memcmp(have + at, want, wl) != 0)
+        at++;
+    if (hlen < 8 || memcmp(have, "%PDF-", 5) != 0 || at + wl > hlen)
+        die(EXIT_FAILED, "%s is not the PDF of this release (it does not name release %s)",
+            path_in(dir, "report.pdf"), release_hash);
     free(have);
 }
 
@@ -218,7 +236,7 @@ static int verify(const char *dir, const char *coord_path, verified *out, int qu
     size_t n = 0, d;
     uint64_t *sum, *vec;
     cJSON *rebuilt, *masking = NULL;
-    char *a, *b, *csv, *html, id[2 * MP_KEY_ID_BYTES + 1];
+    char *a, *b, *csv, *html, id[2 * MP_KEY_ID_BYTES + 1], relhash[MP_HASH_HEX_BYTES];
     size_t alen, blen, csvlen, htmllen;
 
     if (mp_pubkey_load(&coord, coord_path) != 0)
@@ -300,12 +318,19 @@ static int verify(const char *dir, const char *coord_path, verified *out, int qu
         die(EXIT_FAILED, "the published cells or rates do not follow from the sum of the signed "
                          "submissions");
     }
-    /* 6. The renderings people read say the same as the signed release. */
+    /* 6. The renderings people read say the same as the signed release and the signed
+     *    earlier releases of its series; the PDF (font-dependent bytes) names the release. */
+    mp_series series = {0};
+    mp_hex_encode(relhash, rel->hash, MP_HASH_BYTES);
+    mp_report_in rin = {rel->body, spec, roster, &series, relhash};
     if (mp_release_csv(&csv, &csvlen, rel->body, spec) != 0 ||
-        mp_release_html(&html, &htmllen, rel->body, spec) != 0)
+        mp_series_load_dir(&series, path_in(dir, "series"), spec, roster) != 0 ||
+        mp_report_html(&html, &htmllen, &rin) != 0)
         fail_lib();
     check_rendering(dir, "release.csv", csv, csvlen);
-    check_rendering(dir, "release.html", html, htmllen);
+    check_rendering(dir, "report.html", html, htmllen);
+    check_pdf(dir, relhash);
+    mp_series_free(&series);
 
     mp_hex_encode(id, coord.key_id, MP_KEY_ID_BYTES);
     snprintf(out->round_id, sizeof out->round_id, "%s", spec->round_id);

@@ -18,6 +18,7 @@
 #include "mask.h"
 #include "privacy.h"
 #include "release.h"
+#include "report.h"
 #include "saround.h"
 #include "store.h"
 #include "submission.h"
@@ -569,20 +570,25 @@ static void remove_tree(const char *dir)
 
 /* Write the release bundle for a stored release: stage everything in a temporary directory
  * and rename it into place, so that out_dir is either absent or complete. The signed
- * release.json is written as stored; the CSV and HTML are rendered from it. */
+ * release.json is written as stored; the CSV and the report (HTML, PDF) are rendered from it
+ * and from the earlier releases of its series, which travel along in series/. */
 static int write_bundle(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
-                        const char *release, size_t release_len, const char *out_dir)
+                        const char *release, size_t release_len, const char *out_dir,
+                        const mp_series *series)
 {
-    char tmpdir[PATH_MAX], subdir[PATH_MAX], name[80];
+    char tmpdir[PATH_MAX], subdir[PATH_MAX], name[80], hash[MP_HASH_HEX_BYTES];
     mp_envelope *env = NULL;
     sqlite3_stmt *st = NULL;
-    char *csv = NULL, *html = NULL;
-    size_t csvlen, htmllen;
+    char *csv = NULL, *html = NULL, *pdf = NULL;
+    size_t csvlen, htmllen, pdflen;
     int rc = -1, made = 0;
 
     if (mp_envelope_parse(&env, release, release_len, "release") != 0 ||
-        mp_release_csv(&csv, &csvlen, env->body, spec) != 0 ||
-        mp_release_html(&html, &htmllen, env->body, spec) != 0)
+        mp_release_csv(&csv, &csvlen, env->body, spec) != 0)
+        goto out;
+    mp_hex_encode(hash, env->hash, MP_HASH_BYTES);
+    mp_report_in rin = {env->body, spec, roster, series, hash};
+    if (mp_report_html(&html, &htmllen, &rin) != 0 || mp_report_pdf(&pdf, &pdflen, &rin) != 0)
         goto out;
     if (snprintf(tmpdir, sizeof tmpdir, "%s.tmp.%ld", out_dir, (long)getpid()) >=
             (int)sizeof tmpdir ||
@@ -609,13 +615,28 @@ static int write_bundle(sqlite3 *db, const mp_spec *spec, const mp_roster *roste
     }
     if (mp_file_write_in(tmpdir, "release.json", release, release_len, 0644) != 0 ||
         mp_file_write_in(tmpdir, "release.csv", csv, csvlen, 0644) != 0 ||
-        mp_file_write_in(tmpdir, "release.html", html, htmllen, 0644) != 0 ||
+        mp_file_write_in(tmpdir, "report.html", html, htmllen, 0644) != 0 ||
+        mp_file_write_in(tmpdir, "report.pdf", pdf, pdflen, 0644) != 0 ||
         mp_file_write_in(tmpdir, "roster.json", roster->env->text, roster->env->text_len, 0644) !=
             0 ||
         mp_file_write_in(tmpdir, "round.json", spec->env->text, spec->env->text_len, 0644) != 0)
         goto out;
     if (spec->masking == MP_MASKING_BONAWITZ && mp_sa_bundle(db, spec, tmpdir) != 0)
         goto out;
+    if (series->n > 0) {
+        if (snprintf(subdir, sizeof subdir, "%s/series", tmpdir) >= (int)sizeof subdir ||
+            mkdir(subdir, 0755) != 0) {
+            mp_error_set("%s: cannot create: %s", subdir, strerror(errno));
+            goto out;
+        }
+        for (size_t i = 0; i < series->n; i++) {
+            const mp_envelope *e = series->rel[i];
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(e->body, "round_id");
+            snprintf(name, sizeof name, "%.64s.json", cJSON_IsString(id) ? id->valuestring : "");
+            if (mp_file_write_in(subdir, name, e->text, e->text_len, 0644) != 0)
+                goto out;
+        }
+    }
     if (rename(tmpdir, out_dir) != 0) {
         mp_error_set("%s: cannot move the release into place: %s", out_dir, strerror(errno));
         goto out;
@@ -629,6 +650,7 @@ out:
     mp_envelope_free(env);
     free(csv);
     free(html);
+    free(pdf);
     return rc;
 }
 
@@ -731,15 +753,37 @@ out:
 int mp_agg_publish(sqlite3 *db, const char *round_id, const mp_keypair *coordinator,
                    const char *out_dir)
 {
+    return mp_agg_publish_series(db, round_id, coordinator, out_dir, NULL, 0);
+}
+
+int mp_agg_publish_series(sqlite3 *db, const char *round_id, const mp_keypair *coordinator,
+                          const char *out_dir, const char *const *previous, size_t nprevious)
+{
     mp_roster *roster = NULL;
     mp_spec *spec = NULL;
-    char *text = NULL, state[16];
+    mp_series series = {0};
+    char *text = NULL, state[16], path[PATH_MAX];
     size_t len = 0;
     int rc = -1;
 
     if (mp_agg_round_load(db, round_id, &coordinator->pub, &roster, &spec) != 0 ||
         round_state(db, round_id, state) != 0)
         goto out;
+    /* The earlier releases are checked before anything is signed: a wrong one refuses the
+     * publication instead of leaving a release without its report. */
+    for (size_t i = 0; i < nprevious; i++) {
+        struct stat sb;
+        const char *p = previous[i];
+        if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            if (snprintf(path, sizeof path, "%s/release.json", p) >= (int)sizeof path) {
+                mp_error_set("%s: path too long", p);
+                goto out;
+            }
+            p = path;
+        }
+        if (mp_series_add(&series, p, spec, roster) != 0)
+            goto out;
+    }
     if (strcmp(state, "open") == 0) {
         mp_error_set("round %s is still open (close it first)", round_id);
         goto out;
@@ -771,7 +815,7 @@ int mp_agg_publish(sqlite3 *db, const char *round_id, const mp_keypair *coordina
             goto out;
         }
     }
-    if (write_bundle(db, spec, roster, text, len, out_dir) != 0) {
+    if (write_bundle(db, spec, roster, text, len, out_dir, &series) != 0) {
         mp_error_prefix("the release of round %s is signed and stored, but its files could not "
                         "be written (run publish again to write them): ",
                         round_id);
@@ -780,6 +824,7 @@ int mp_agg_publish(sqlite3 *db, const char *round_id, const mp_keypair *coordina
     rc = 0;
 out:
     free(text);
+    mp_series_free(&series);
     mp_spec_free(spec);
     mp_roster_free(roster);
     return rc;

@@ -65,12 +65,20 @@ MP_WUR int mp_agg_status(sqlite3 *db, const mp_spec *spec, mp_round_status *st);
 MP_WUR int mp_agg_close(sqlite3 *db, const char *round_id, const mp_pubkey *trusted);
 
 /* Sign the release of a closed round, store it and mark the round published (one
- * transaction), then write the bundle (release.json, .csv, .html, roster.json, round.json,
- * submissions/ORG.json) into out_dir, which must not exist yet. On a published round it writes
- * the bundle of the stored release again (the same signed bytes): that is how a publish
- * interrupted after its commit is resumed, and how a second copy is made. */
+ * transaction), then write the bundle (release.json, release.csv, report.html, report.pdf,
+ * roster.json, round.json, submissions/ORG.json) into out_dir, which must not exist yet. On a
+ * published round it writes the bundle of the stored release again (the same signed bytes):
+ * that is how a publish interrupted after its commit is resumed, and how a second copy is
+ * made. */
 MP_WUR int mp_agg_publish(sqlite3 *db, const char *round_id, const mp_keypair *coordinator,
                           const char *out_dir);
+
+/* The same with the earlier releases of the round's series (each a release directory or its
+ * release.json), verified and copied into out_dir/series/ (report.h) before anything is
+ * signed, so that the report shows the milestones over the whole series. */
+MP_WUR int mp_agg_publish_series(sqlite3 *db, const char *round_id, const mp_keypair *coordinator,
+                                 const char *out_dir, const char *const *previous,
+                                 size_t nprevious);
 
 /* The most recent round id in the store (for commands where --round is optional). */
 MP_WUR int mp_agg_latest_round(sqlite3 *db, char round_id[65]);

@@ -150,13 +150,64 @@ static int dim_index(const char *name)
     return -1;
 }
 
+static int opt_str(const cJSON *obj, const char *key, const char **out, const char *where)
+{
+    *out = NULL;
+    if (cJSON_GetObjectItemCaseSensitive(obj, key) == NULL)
+        return 0;
+    if (mp_json_str(obj, key, out) != 0)
+        return mp_error_prefix("%s: ", where);
+    if (**out == '\0')
+        return mp_error_set("%s: \"%s\" is empty (leave it out instead)", where, key);
+    return 0;
+}
+
+/* The optional report fields of a metric or rate; a metric's target counts persons, a rate's
+ * is a percentage (`kind` is the one allowed). */
+static int parse_report(mp_report_info *r, const cJSON *j, const char *where, int kind)
+{
+    static const char *const fields[] = {"value", "kind", "source", "label", NULL};
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "target");
+    const char *k;
+    char w[96];
+    if (opt_str(j, "pijler", &r->pijler, where) != 0 ||
+        opt_str(j, "description_nl", &r->description_nl, where) != 0)
+        return -1;
+    r->target_kind = MP_TARGET_NONE;
+    if (t == NULL)
+        return 0;
+    snprintf(w, sizeof w, "%s target", where);
+    if (!cJSON_IsObject(t))
+        return mp_error_set("%s: must be an object", w);
+    if (mp_json_only(t, w, fields) != 0 || mp_json_str(t, "kind", &k) != 0 ||
+        mp_json_str(t, "source", &r->target_source) != 0 ||
+        opt_str(t, "label", &r->target_label, w) != 0)
+        return mp_error_prefix("%s: ", w);
+    if (strcmp(k, "count") == 0)
+        r->target_kind = MP_TARGET_COUNT;
+    else if (strcmp(k, "percent") == 0)
+        r->target_kind = MP_TARGET_PERCENT;
+    else
+        return mp_error_set("%s: unknown kind \"%.20s\" (count or percent)", w, k);
+    if (r->target_kind != kind)
+        return mp_error_set("%s: a %s has a %s target", w,
+                            kind == MP_TARGET_COUNT ? "metric counts persons and" : "rate",
+                            kind == MP_TARGET_COUNT ? "count" : "percent");
+    if (mp_json_int(t, "value", 1, kind == MP_TARGET_PERCENT ? 100 : 1000000000,
+                    &r->target_value) != 0)
+        return mp_error_prefix("%s: ", w);
+    if (*r->target_source == '\0')
+        return mp_error_set("%s: \"source\" is empty: name the document the target is from", w);
+    return 0;
+}
+
 static int parse_metric(mp_catalogue *c, mp_metric *m, const cJSON *j)
 {
     static const char *const fields[] = {
         "id",          "title",          "description",    "kind",       "spells",
         "end_reasons", "age_min",        "age_max",        "flags_any",  "also_active",
         "lag_months",  "reentry_months", "reentry_spells", "breakdowns", "source",
-        NULL};
+        "pijler",      "description_nl", "target",         NULL};
     const char *kind;
     const cJSON *br, *it;
     uint32_t flags;
@@ -171,6 +222,8 @@ static int parse_metric(mp_catalogue *c, mp_metric *m, const cJSON *j)
         mp_json_str(j, "description", &m->description) != 0 ||
         mp_json_str(j, "source", &m->source) != 0 || mp_json_str(j, "kind", &kind) != 0)
         return mp_error_prefix("%s: ", where);
+    if (parse_report(&m->report, j, where, MP_TARGET_COUNT) != 0)
+        return -1;
     if (strcmp(kind, "exit") == 0)
         m->kind = MP_METRIC_EXIT;
     else if (strcmp(kind, "stock") == 0)
@@ -245,8 +298,9 @@ static int find_metric(const mp_catalogue *c, const char *id, size_t *out)
 
 static int parse_rates(mp_catalogue *c, const cJSON *arr)
 {
-    static const char *const fields[] = {"id",          "title",      "numerator",
-                                         "denominator", "complement", NULL};
+    static const char *const fields[] = {"id",         "title",  "numerator",      "denominator",
+                                         "complement", "pijler", "description_nl", "target",
+                                         NULL};
     const cJSON *j;
     cJSON_ArrayForEach (j, arr) {
         mp_rate *r;
@@ -266,6 +320,10 @@ static int parse_rates(mp_catalogue *c, const cJSON *arr)
         if (comp != NULL && !cJSON_IsBool(comp))
             return mp_error_set("rate %.40s: complement must be true or false", r->id);
         r->complement = cJSON_IsTrue(comp);
+        char where[64];
+        snprintf(where, sizeof where, "rate %.40s", r->id);
+        if (parse_report(&r->report, j, where, MP_TARGET_PERCENT) != 0)
+            return -1;
     }
     return 0;
 }

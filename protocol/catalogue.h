@@ -43,8 +43,21 @@ typedef struct mp_dim {
     mp_band bands[MP_MAX_BANDS];
 } mp_dim;
 
+/* Report structure (optional in the catalogue; docs/catalogue-format.md): the agenda's pijler
+ * a milestone belongs to, a plain-language description for raadsleden, and a target with the
+ * document it comes from. A metric's target is a count of persons, a rate's a percentage. */
+enum mp_target_kind { MP_TARGET_NONE = 0, MP_TARGET_COUNT, MP_TARGET_PERCENT };
+
+typedef struct mp_report_info {
+    const char *pijler, *description_nl; /* NULL when absent */
+    int target_kind;                     /* enum mp_target_kind */
+    long long target_value;
+    const char *target_label, *target_source; /* label NULL when absent */
+} mp_report_info;
+
 typedef struct mp_metric {
     const char *id, *title, *description, *source;
+    mp_report_info report;
     int kind;
     uint32_t spells;  /* bit per mp_spell_type */
     uint32_t reasons; /* bit per mp_end_reason; 0 = any */
@@ -62,6 +75,7 @@ typedef struct mp_metric {
 
 typedef struct mp_rate {
     const char *id, *title;
+    mp_report_info report;
     size_t numerator, denominator; /* metric indexes */
     int complement;
 } mp_rate;

@@ -50,8 +50,8 @@ typedef struct mp_included {
 MP_WUR int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, size_t n,
                             const uint64_t *sum, const char *published, const cJSON *masking);
 
-/* Renderings for people: CSV for Excel (';', UTF-8 BOM, CRLF) and a Dutch HTML page. */
+/* The rendering for Excel: CSV (';', UTF-8 BOM, CRLF). The Dutch report for raadsleden is
+ * report.h. */
 MP_WUR int mp_release_csv(char **out, size_t *len, const cJSON *release, const mp_spec *spec);
-MP_WUR int mp_release_html(char **out, size_t *len, const cJSON *release, const mp_spec *spec);
 
 #endif

@@ -41,22 +41,23 @@ EOF
 check "release.csv was changed" bash -c '! cmp -s "$1" "$2"' _ "$T/rel/release.csv" "$d/release.csv"
 refused_verify "release.csv total +1" "$d"
 
-section "(a') a number in release.html edited"
+section "(a') a number in report.html edited"
 d=$(tampered html)
-python3 - "$d/release.html" "$T/rel/release.json" <<'EOF'
+python3 - "$d/report.html" "$T/rel/release.json" <<'EOF'
 import json, re, sys
 p = sys.argv[1]
 s = open(p, encoding="utf-8").read()
-# Change the first published figure of the first cell (as it is written in the report).
+# Change the first published figure of the first cell (as the report writes it: 1.234).
+dutch = lambda n: f"{n:,}".replace(",", ".")
 v = json.load(open(sys.argv[2]))["body"]["cells"][0]["value"]
-m = re.search(r">\s*%d\s*<" % v, s)
+m = re.search(r">\s*%s( personen)?\s*<" % re.escape(dutch(v)), s)
 if m is None:
-    sys.exit("no figure %d found in release.html" % v)
-s = s[:m.start()] + m.group(0).replace(str(v), str(v + 7)) + s[m.end():]
+    sys.exit("no figure %s found in report.html" % dutch(v))
+s = s[:m.start()] + m.group(0).replace(dutch(v), dutch(v + 7)) + s[m.end():]
 open(p, "w", encoding="utf-8").write(s)
 EOF
-check "release.html was changed" bash -c '! cmp -s "$1" "$2"' _ "$T/rel/release.html" "$d/release.html"
-refused_verify "release.html figure +7" "$d"
+check "report.html was changed" bash -c '! cmp -s "$1" "$2"' _ "$T/rel/report.html" "$d/report.html"
+refused_verify "report.html figure +7" "$d"
 
 section "(a'') a value in the signed release.json edited"
 d=$(tampered json)

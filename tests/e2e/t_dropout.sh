@@ -161,8 +161,8 @@ expect_rc 0 "publish round A"
 run "$AU" verify "${CA[@]}" "${CP[@]}" "$T/relA"
 expect_rc 0 "auditor verifies round A"
 check "the report tells raadsleden whose counts are missing" grep -q \
-    "4 van de 6 deelnemende organisaties leverden aan. De tellingen van lekstroom, uwv ontbreken" \
-    "$T/relA/release.html"
+    "2 van de 6 organisaties ontbreken in deze cijfers.</strong> De tellingen van Werk &amp; Inkomen Lekstroom (viel uit tijdens de ronde) en UWV district Midden-Utrecht (deed niet mee) zijn niet aangeleverd" \
+    "$T/relA/report.html"
 expect_out_contains "unmasked from the published shares" "the auditor recomputed the unmasking"
 
 section "round B: all submit; one never confirms, one confirms but never unmasks; a lying aggregator"

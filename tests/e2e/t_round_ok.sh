@@ -20,7 +20,7 @@ expect_rc 0 "auditor --json"
 check "auditor --json prints valid JSON" python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$OUT"
 
 section "release renderings"
-for f in release.json release.csv release.html roster.json round.json; do
+for f in release.json release.csv report.html report.pdf roster.json round.json; do
     expect_present "$T/rel/$f" "publish"
 done
 n=$(ls "$T/rel/submissions"/*.json 2>/dev/null | wc -l)
@@ -38,8 +38,8 @@ n = lines[0].count(";")
 sys.exit(0 if n >= 2 and len(lines) >= 9 and all(l.count(";") == n for l in lines) else 1)
 EOF
 check "release.csv names the metrics of the catalogue" grep -q "Uitstroom uit de bijstand naar werk" "$T/rel/release.csv"
-check 'release.html contains lang="nl"' grep -q 'lang="nl"' "$T/rel/release.html"
-check "release.html names the metrics" grep -q "Personen in de bijstand" "$T/rel/release.html"
+check 'report.html contains lang="nl"' grep -q 'lang="nl"' "$T/rel/report.html"
+check "report.html names the metrics" grep -q "Personen in de bijstand" "$T/rel/report.html"
 check "release.json has the 8 cells of the catalogue" python3 - "$T/rel/release.json" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))

@@ -638,8 +638,8 @@ static void test_status_close_publish(void **state)
     if (mp_agg_publish(w->db, "mu-2025", w->coord, out) != 0)
         fail_msg("publish: %s", mp_error_get());
     assert_int_equal(count_entries(w->dir, ".tmp."), 0);
-    static const char *const files[] = {"release.json", "release.csv", "release.html",
-                                        "roster.json", "round.json"};
+    static const char *const files[] = {"release.json", "release.csv", "report.html",
+                                        "report.pdf",   "roster.json", "round.json"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         char *f = tu_path(out, files[i]);
         struct stat stt;
@@ -647,7 +647,7 @@ static void test_status_close_publish(void **state)
         assert_true(S_ISREG(stt.st_mode) && stt.st_size > 0);
         free(f);
     }
-    assert_int_equal(count_entries(out, ""), 6); /* the five files and submissions/ */
+    assert_int_equal(count_entries(out, ""), 7); /* the six files and submissions/ */
     char *subdir = tu_path(out, "submissions");
     assert_int_equal(count_entries(subdir, ".json"), NORGS);
     for (int i = 0; i < NORGS; i++) {

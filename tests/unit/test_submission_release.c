@@ -740,33 +740,6 @@ static void test_release_csv(void **state)
     cJSON_Delete(rel);
 }
 
-static void test_release_html(void **state)
-{
-    world *w = *state;
-    int64_t v[NCELLS] = {200, 120, 70, 10, 37};
-    cJSON *rel = build_release(w, w->spec, NORGS, v, "2026-02-02T10:00:00Z");
-    char *html;
-    size_t len;
-    if (mp_release_html(&html, &len, rel, w->spec) != 0)
-        fail_msg("html: %s", mp_error_get());
-    assert_int_equal(strlen(html), len);
-    assert_non_null(strstr(html, "<!DOCTYPE html>"));
-    assert_non_null(strstr(html, "<html lang=\"nl\">"));
-    assert_non_null(strstr(html, "<meta charset=\"utf-8\">"));
-    /* The label is text, never markup. */
-    assert_null(strstr(html, "<script"));
-    assert_non_null(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; x"));
-    assert_non_null(strstr(html, "<title>Monitor T &amp; W</title>"));
-    assert_null(strstr(html, "T & W"));
-    /* Rates with a decimal comma. */
-    assert_non_null(strstr(html, "18,5%"));
-    assert_non_null(strstr(html, "81,5%"));
-    assert_non_null(strstr(html, "<td class=\"n\">200</td>"));
-    assert_non_null(strstr(html, "</html>\n"));
-    free(html);
-    cJSON_Delete(rel);
-}
-
 int main(void)
 {
     if (sodium_init() < 0)
@@ -782,7 +755,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_release_complement_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_absurd_sum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_csv, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_release_html, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
