@@ -1,6 +1,15 @@
 /*
  * cert.c - key bindings under the region's CA (see cert.h), with OpenSSL 3.
  *
+ * Why revocation is checked by hand rather than with X509_V_FLAG_CRL_CHECK: the auditor
+ * verifies a past round at the time it was opened, with today's CRL. OpenSSL would refuse that
+ * CRL as "not yet valid" at the verification time, and could not tell a certificate revoked
+ * before the round (the release must fall) from one revoked after it (it stands). So the chain
+ * is verified at the given time without CRLs, and then every certificate of the chain below the
+ * trust anchor is looked up in the CRLs of its issuer (each CRL's signature checked with the
+ * issuer's key); a revocation dated at or before the given time refuses it, and when CRLs are
+ * configured an issuer without one refuses too (as CRL_CHECK_ALL would).
+ *
  * Why the trust file is read by hand (PEM_X509_INFO_read_bio) rather than with
  * X509_STORE_load_file: we need to know whether it holds CRLs, to turn revocation checking on
  * for the whole chain when it does; and a trust file with no certificate at all must be an
@@ -27,6 +36,7 @@
 struct mp_ca {
     X509_STORE *store;
     size_t ncerts, ncrls;
+    STACK_OF(X509_CRL) * crls; /* checked by hand: see check_revocation() */
 };
 
 /* OpenSSL's own reason for the last failure, for an error message. */
@@ -60,8 +70,10 @@ static int add_pem_file(mp_ca *ca, const char *path)
             ca->ncerts++;
         }
         if (info->crl != NULL) {
-            if (X509_STORE_add_crl(ca->store, info->crl) != 1)
-                rc = mp_error_set("%s: CRL %d: %s", path, i + 1, ossl_reason());
+            if (!sk_X509_CRL_push(ca->crls, info->crl))
+                rc = mp_error_set("out of memory");
+            else
+                info->crl = NULL; /* the stack owns it now */
             ca->ncrls++;
         }
     }
@@ -72,7 +84,10 @@ static int add_pem_file(mp_ca *ca, const char *path)
 int mp_ca_load(mp_ca **out, const char *ca_file, const char *crl_file)
 {
     mp_ca *ca = calloc(1, sizeof *ca);
-    if (ca == NULL || (ca->store = X509_STORE_new()) == NULL) {
+    if (ca == NULL || (ca->store = X509_STORE_new()) == NULL ||
+        (ca->crls = sk_X509_CRL_new_null()) == NULL) {
+        if (ca != NULL)
+            X509_STORE_free(ca->store);
         free(ca);
         return mp_error_set("out of memory");
     }
@@ -98,6 +113,7 @@ void mp_ca_free(mp_ca *ca)
     if (ca == NULL)
         return;
     X509_STORE_free(ca->store);
+    sk_X509_CRL_pop_free(ca->crls, X509_CRL_free);
     free(ca);
 }
 
@@ -316,6 +332,42 @@ done:
     return rc;
 }
 
+/* The chain (leaf first, trust anchor last) against the CRLs, as at time `at`. */
+static int check_revocation(const mp_ca *ca, STACK_OF(X509) * chain, int64_t at)
+{
+    int n = sk_X509_num(chain);
+    for (int i = 0; i + 1 < n; i++) {
+        X509 *cert = sk_X509_value(chain, i), *issuer = sk_X509_value(chain, i + 1);
+        int covered = 0;
+        for (int k = 0; k < sk_X509_CRL_num(ca->crls); k++) {
+            X509_CRL *crl = sk_X509_CRL_value(ca->crls, k);
+            X509_REVOKED *rev = NULL;
+            if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0)
+                continue;
+            if (X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1) {
+                ERR_clear_error();
+                return mp_error_set("a CRL in the trust file is not signed by the CA it names");
+            }
+            covered = 1;
+            if (X509_CRL_get0_by_cert(crl, &rev, cert) == 1 &&
+                ASN1_TIME_cmp_time_t(X509_REVOKED_get0_revocationDate(rev), (time_t)at) <= 0) {
+                char when[32] = "?";
+                BIO *b = BIO_new(BIO_s_mem());
+                int len;
+                if (b != NULL && ASN1_TIME_print(b, X509_REVOKED_get0_revocationDate(rev)) == 1 &&
+                    (len = BIO_read(b, when, (int)sizeof when - 1)) > 0)
+                    when[len] = '\0';
+                BIO_free(b);
+                return mp_error_set("certificate revoked (on %s, before the time checked)", when);
+            }
+        }
+        if (!covered)
+            return mp_error_set("no CRL of the certificate's issuer in the trust file, while "
+                                "revocation is checked");
+    }
+    return 0;
+}
+
 static X509 *parse_pem(const char *pem)
 {
     BIO *bio = BIO_new_mem_buf(pem, (int)strlen(pem));
@@ -372,13 +424,13 @@ int mp_binding_verify(const cJSON *binding, const mp_pubkey *key, const char *oi
     }
     X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
     X509_VERIFY_PARAM_set_time(param, (time_t)at);
-    if (ca->ncrls > 0)
-        X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
     if (X509_verify_cert(ctx) != 1) {
         mp_error_set("certificate not accepted by the region's CA file: %s",
                      X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
         goto done;
     }
+    if (ca->ncrls > 0 && check_revocation(ca, X509_STORE_CTX_get0_chain(ctx), at) != 0)
+        goto done;
     /* 2. The organisation it names. */
     if (subject_attr(leaf, NID_serialNumber, own, sizeof own) != 0 || !mp_oin_valid(own)) {
         mp_error_set("the certificate's subject has no serialNumber of %d digits (OIN)",

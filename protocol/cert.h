@@ -22,8 +22,10 @@
  * A verifier accepts a binding only when (all checked by mp_binding_verify):
  *   1. the leaf chains to a CA certificate of the trust file the verifier was configured with
  *      (never one from the roster), at the time given, every certificate within its validity
- *      period, and, when the trust file holds CRLs, none revoked (CRL checks for the whole
- *      chain then);
+ *      period, and, when CRLs are configured, none revoked at or before that time (every
+ *      certificate below the trust anchor needs a CRL of its issuer then; a revocation dated
+ *      after the time checked does not count, so an auditor can verify a past round with
+ *      today's CRL);
  *   2. the leaf's subject carries serialNumber = OIN, 20 digits, equal to the roster entry's
  *      "oin", and, when the leaf has a keyUsage extension, digitalSignature is in it;
  *   3. cert_sig verifies under the leaf's public key over the statement above, for exactly
