@@ -256,6 +256,26 @@ static int group_setup(void **state)
            W.dir, odd[i].ext, odd[i].name, odd[i].name, odd[i].name, odd[i].subj, odd[i].name,
            900 + i, odd[i].name, odd[i].name);
 
+    /* An intermediate CA under the region's CA, a leaf for fermwerk's OIN under it, and a
+     * "certificate" for fermwerk's OIN issued by utrecht's leaf key (CA:FALSE). */
+    sh("cd '%s' && printf '%%s\\n' 'basicConstraints=critical,CA:TRUE' "
+       "'keyUsage=critical,keyCertSign,cRLSign' >inter.ext && openssl req -new -newkey ec "
+       "-pkeyopt ec_paramgen_curve:P-256 -nodes -keyout inter.key -out inter.csr "
+       "-subj '/CN=intermediate' 2>/dev/null && openssl x509 -req -in inter.csr -CA ca.pem "
+       "-CAkey ca.key -set_serial 950 -days 365 -extfile inter.ext -out inter.pem 2>/dev/null",
+       W.dir);
+    sh("cd '%s' && printf '%%s\\n' 'basicConstraints=critical,CA:FALSE' "
+       "'keyUsage=critical,digitalSignature' >viainter.ext && openssl req -new -newkey ec "
+       "-pkeyopt ec_paramgen_curve:P-256 -nodes -keyout viainter.key -out viainter.csr "
+       "-subj '/CN=fermwerk/O=Org fermwerk/serialNumber=%s' 2>/dev/null && openssl x509 -req "
+       "-in viainter.csr -CA inter.pem -CAkey inter.key -set_serial 951 -days 365 "
+       "-extfile viainter.ext -out viainter.pem 2>/dev/null",
+       W.dir, oins[3]);
+    sh("cd '%s' && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "
+       "byleaf.key -out byleaf.csr -subj '/CN=fermwerk/O=Org fermwerk/serialNumber=%s' "
+       "2>/dev/null && openssl x509 -req -in byleaf.csr -CA utrecht.pem -CAkey utrecht.key "
+       "-set_serial 952 -days 365 -extfile viainter.ext -out byleaf.pem 2>/dev/null",
+       W.dir, oins[3]);
     /* After every certificate was made (the openssl x509 ones start now). */
     W.now = (int64_t)time(NULL);
     tw_keys_generate(&W.coord, W.orgs, W.pubs);
@@ -378,6 +398,46 @@ static void test_binding_refuses_other_ca(void **state)
     mp_ca_free(ca2);
     free(both);
     cJSON_Delete(b);
+}
+
+static void test_binding_chain(void **state)
+{
+    (void)state;
+    char oin[MP_OIN_LEN + 1];
+    cJSON *b = NULL;
+    char *leaf = wpath("viainter.pem"), *inter = wpath("inter.pem"), *key = wpath("viainter.key");
+    /* The chain file's intermediates travel in the binding after the leaf. */
+    if (mp_binding_sign(&b, oin, &W.pubs[3], leaf, inter, key, NULL) != 0)
+        fail_msg("sign with chain: %s", mp_error_get());
+    assert_string_equal(oin, oins[3]);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(b, "certificates")), 2);
+    assert_int_equal(mp_binding_verify(b, &W.pubs[3], oins[3], W.ca, W.now, NULL), 0);
+    /* Without the intermediate the leaf does not chain to the trust file. */
+    cJSON *alone = with_cert(b, leaf);
+    expect_error(mp_binding_verify(alone, &W.pubs[3], oins[3], W.ca, W.now, NULL),
+                 "unable to get local issuer certificate");
+    cJSON_Delete(alone);
+    /* With CRLs, every certificate of the chain needs its issuer's CRL: the region's CA's
+     * CRL alone does not say whether the intermediate revoked the leaf. */
+    mp_ca *with_crl;
+    assert_int_equal(mp_ca_load(&with_crl, W.ca_pem, W.crl_pem), 0);
+    expect_error(mp_binding_verify(b, &W.pubs[3], oins[3], with_crl, W.now, NULL),
+                 "unable to get certificate CRL");
+    mp_ca_free(with_crl);
+    cJSON_Delete(b);
+    /* A leaf (CA:FALSE) cannot issue certificates: utrecht's key certifying fermwerk's OIN,
+     * with utrecht's own certificate as the "intermediate". */
+    cJSON *f = forge_binding("byleaf", &W.pubs[3], oins[3]);
+    char *ut_path = wpath("utrecht.pem"), *ut = slurp(ut_path);
+    cJSON_AddItemToArray(cJSON_GetObjectItem(f, "certificates"), cJSON_CreateString(ut));
+    expect_error(mp_binding_verify(f, &W.pubs[3], oins[3], W.ca, W.now, NULL),
+                 "invalid CA certificate");
+    cJSON_Delete(f);
+    free(ut);
+    free(ut_path);
+    free(leaf);
+    free(inter);
+    free(key);
 }
 
 static void test_binding_validity_period(void **state)
@@ -1570,6 +1630,7 @@ int main(void)
         cmocka_unit_test(test_binding_verifies),
         cmocka_unit_test(test_binding_refuses_other_key_or_oin),
         cmocka_unit_test(test_binding_refuses_other_ca),
+        cmocka_unit_test(test_binding_chain),
         cmocka_unit_test(test_binding_validity_period),
         cmocka_unit_test(test_binding_revocation),
         cmocka_unit_test(test_binding_subject_rules),
