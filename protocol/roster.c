@@ -183,6 +183,13 @@ static int parse_region(mp_roster *r, const cJSON *region)
                 return mp_error_set("organisation %s listed twice", org->id);
             if (memcmp(r->orgs[k].key.key_id, org->key.key_id, MP_KEY_ID_BYTES) == 0)
                 return mp_error_set("organisations %s and %s share a key", r->orgs[k].id, org->id);
+            /* One organisation's certificate may vouch for one member only: else a member
+             * (say the one that also coordinates) binds keys of its own under other names,
+             * and every binding checks. */
+            if (org->oin != NULL && r->orgs[k].oin != NULL && strcmp(r->orgs[k].oin, org->oin) == 0)
+                return mp_error_set("organisations %s and %s have the same OIN %s: one "
+                                    "organisation's certificate vouches for both",
+                                    r->orgs[k].id, org->id, org->oin);
         }
     }
     return 0;

@@ -957,12 +957,13 @@ static void test_roster_unbound(void **state)
     mp_roster_free(r);
     /* The bound draft checks (the control). */
     assert_int_equal(mp_roster_check_bindings(W.draft, W.ca, W.now), 0);
-    /* A binding moved to another organisation's entry (the coordinator's key swap). */
+    /* utrecht's binding moved to lekstroom's entry, with lekstroom's OIN. */
     cJSON_Delete(b);
     b = cJSON_Duplicate(W.draft_body, 1);
-    assert_int_equal(mp_roster_bind(b, "lekstroom", oins[0], W.bindings[0]), 0);
+    assert_int_equal(mp_roster_bind(b, "lekstroom", oins[2], W.bindings[0]), 0);
     assert_int_equal(load_signed(&r, "swapped.json", "roster", b, W.coord), 0);
     expect_error(mp_roster_check_bindings(r, W.ca, W.now), "roster: lekstroom (OIN");
+    assert_non_null(strstr(mp_error_get(), "the roster says"));
     mp_roster_free(r);
     /* An organisation's key replaced by the coordinator's own, its binding kept. */
     cJSON_Delete(b);
@@ -975,6 +976,25 @@ static void test_roster_unbound(void **state)
     assert_int_equal(load_signed(&r, "subst.json", "roster", b, W.coord), 0);
     expect_error(mp_roster_check_bindings(r, W.ca, W.now), "did not sign this mijlpaal key");
     mp_roster_free(r);
+    cJSON_Delete(b);
+}
+
+/* One organisation's certificate vouching for a second member: utrecht's certificate key
+ * binds lekstroom's key, under lekstroom's name and utrecht's OIN. Every binding checks, so
+ * only the roster itself can refuse it; an auditor has no policy to list the members. */
+static void test_roster_one_oin_twice(void **state)
+{
+    (void)state;
+    char oin[MP_OIN_LEN + 1];
+    cJSON *b = bind_with("utrecht", &W.pubs[2], oin);
+    assert_int_equal(mp_binding_verify(b, &W.pubs[2], oins[0], W.ca, W.now, NULL), 0);
+    cJSON *body = cJSON_Duplicate(W.draft_body, 1);
+    assert_int_equal(mp_roster_bind(body, "lekstroom", oins[0], b), 0);
+    mp_roster *r = NULL;
+    expect_error(load_signed(&r, "dup-oin.json", "roster", body, W.coord),
+                 "utrecht and lekstroom have the same OIN");
+    assert_null(r);
+    cJSON_Delete(body);
     cJSON_Delete(b);
 }
 
@@ -1644,6 +1664,7 @@ int main(void)
         cmocka_unit_test(test_roster_other_coordinator),
         cmocka_unit_test(test_roster_draft_refusals),
         cmocka_unit_test(test_roster_unbound),
+        cmocka_unit_test(test_roster_one_oin_twice),
         cmocka_unit_test(test_roster_member_file),
         cmocka_unit_test(test_policy_round_trip),
         cmocka_unit_test(test_policy_write_refusals),
