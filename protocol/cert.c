@@ -316,6 +316,18 @@ done:
     return rc;
 }
 
+/* A CRL issued after the time verified (an auditor checks a round at the time it opened,
+ * with the CRL it fetched since) is newer knowledge of what is revoked, not an invalid CRL:
+ * OpenSSL calls it "not yet valid", which would refuse every member of every past round.
+ * It is used as it is (a certificate it lists stays refused). A CRL past its nextUpdate at
+ * that time is stale and stays refused, as does everything else. */
+static int verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+    if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_CRL_NOT_YET_VALID)
+        return 1;
+    return ok;
+}
+
 static X509 *parse_pem(const char *pem)
 {
     BIO *bio = BIO_new_mem_buf(pem, (int)strlen(pem));
@@ -372,8 +384,10 @@ int mp_binding_verify(const cJSON *binding, const mp_pubkey *key, const char *oi
     }
     X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
     X509_VERIFY_PARAM_set_time(param, (time_t)at);
-    if (ca->ncrls > 0)
+    if (ca->ncrls > 0) {
         X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+        X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
+    }
     if (X509_verify_cert(ctx) != 1) {
         mp_error_set("certificate not accepted by the region's CA file: %s",
                      X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));

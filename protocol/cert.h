@@ -23,7 +23,8 @@
  *   1. the leaf chains to a CA certificate of the trust file the verifier was configured with
  *      (never one from the roster), at the time given, every certificate within its validity
  *      period, and, when the trust file holds CRLs, none revoked (CRL checks for the whole
- *      chain then);
+ *      chain then; a CRL issued after the time given counts, one past its nextUpdate at that
+ *      time is refused as stale);
  *   2. the leaf's subject carries serialNumber = OIN, 20 digits, equal to the roster entry's
  *      "oin", and, when the leaf has a keyUsage extension, digitalSignature is in it;
  *   3. cert_sig verifies under the leaf's public key over the statement above, for exactly

@@ -477,6 +477,19 @@ static void test_binding_revocation(void **state)
     for (int i = 0; i < NORGS; i++)
         if (mp_binding_verify(W.bindings[i], &W.pubs[i], oins[i], with_crl, W.now, NULL) != 0)
             fail_msg("%s with CRL: %s", org_ids[i], mp_error_get());
+    /* The auditor checks a round at the time it opened, with a CRL it fetched since: a CRL
+     * issued after the time verified still says what is revoked (newer knowledge), and the
+     * certificates it does not list are accepted. */
+    for (int i = 0; i < NORGS; i++)
+        if (mp_binding_verify(W.bindings[i], &W.pubs[i], oins[i], with_crl, W.now - 30 * DAY,
+                              NULL) != 0)
+            fail_msg("%s a month ago with today's CRL: %s", org_ids[i], mp_error_get());
+    expect_error(mp_binding_verify(rev, &W.pubs[0], oins[0], with_crl, W.now - 30 * DAY, NULL),
+                 "revoked");
+    /* A CRL past its nextUpdate (30 days) at the time verified is stale: refused. */
+    expect_error(
+        mp_binding_verify(W.bindings[1], &W.pubs[1], oins[1], with_crl, W.now + 60 * DAY, NULL),
+        "CRL has expired");
     mp_ca_free(with_crl);
     /* The CRL in the trust file itself turns checking on too. */
     char *cat = wpath("ca+crl.pem");
