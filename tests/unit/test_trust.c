@@ -1183,6 +1183,8 @@ static void test_policy_write_refusals(void **state)
         "OIN of 20 digits",
         "mijlpaal_policy",
         "policy",
+        "\"crl_file\" must be a path",
+        "\"ca_file\"",
     };
     for (size_t i = 0; i < sizeof errors / sizeof *errors; i++) {
         cJSON *b = policy_body();
@@ -1227,6 +1229,9 @@ static void test_policy_write_refusals(void **state)
             cJSON_ReplaceItemInObjectCaseSensitive(b, "mijlpaal_policy", cJSON_CreateNumber(2));
             break;
         case 12: cJSON_AddStringToObject(b, "max_participants", "9"); break;
+        /* A policy mp_policy_load would refuse is not written either. */
+        case 13: cJSON_AddNumberToObject(b, "crl_file", 5); break;
+        case 14: cJSON_ReplaceItemInObjectCaseSensitive(b, "ca_file", cJSON_CreateTrue()); break;
         }
         expect_error(mp_policy_write(path, b), errors[i]);
         assert_int_equal(access(path, F_OK), -1); /* nothing written */
