@@ -276,6 +276,22 @@ static int group_setup(void **state)
        "2>/dev/null && openssl x509 -req -in byleaf.csr -CA utrecht.pem -CAkey utrecht.key "
        "-set_serial 952 -days 365 -extfile viainter.ext -out byleaf.pem 2>/dev/null",
        W.dir, oins[3]);
+    /* RSA and Ed25519 certificate keys (the statement is signed with SHA-256, resp. pure
+     * Ed25519), and utrecht's key encrypted under a passphrase. */
+    static const struct {
+        const char *name, *newkey, *oin;
+    } algs[] = {{"rsa", "-newkey rsa:2048", "00000001001299992004"},
+                {"ed", "-newkey ed25519", "00000001001299992005"}};
+    for (size_t i = 0; i < sizeof algs / sizeof *algs; i++)
+        sh("cd '%s' && openssl req -new %s -nodes -keyout %s.key -out %s.csr "
+           "-subj '/CN=%s/O=Org %s/serialNumber=%s' 2>/dev/null && openssl x509 -req -in %s.csr "
+           "-CA ca.pem -CAkey ca.key -set_serial %zu -days 365 -extfile viainter.ext -out %s.pem "
+           "2>/dev/null",
+           W.dir, algs[i].newkey, algs[i].name, algs[i].name, algs[i].name, algs[i].name,
+           algs[i].oin, algs[i].name, 960 + i, algs[i].name);
+    sh("cd '%s' && openssl pkcs8 -topk8 -v2 aes-256-cbc -in utrecht.key -out utrecht-enc.key "
+       "-passout pass:geheim && printf 'geheim\\n' >pass.txt && printf 'fout\\n' >wrong.txt",
+       W.dir);
     /* After every certificate was made (the openssl x509 ones start now). */
     W.now = (int64_t)time(NULL);
     tw_keys_generate(&W.coord, W.orgs, W.pubs);
@@ -438,6 +454,38 @@ static void test_binding_chain(void **state)
     free(leaf);
     free(inter);
     free(key);
+}
+
+static void test_binding_key_kinds(void **state)
+{
+    (void)state;
+    char oin[MP_OIN_LEN + 1];
+    static const char *const names[] = {"rsa", "ed"};
+    static const int orgs[] = {4, 5};
+    for (int i = 0; i < 2; i++) {
+        cJSON *b = bind_with(names[i], &W.pubs[orgs[i]], oin);
+        assert_string_equal(oin, oins[orgs[i]]);
+        if (mp_binding_verify(b, &W.pubs[orgs[i]], oins[orgs[i]], W.ca, W.now, NULL) != 0)
+            fail_msg("%s: %s", names[i], mp_error_get());
+        expect_error(mp_binding_verify(b, &W.pubs[0], oins[orgs[i]], W.ca, W.now, NULL),
+                     "did not sign this mijlpaal key");
+        cJSON_Delete(b);
+    }
+    /* An encrypted certificate key, with its passphrase file; a wrong passphrase refused. */
+    char *cert = wpath("utrecht.pem"), *key = wpath("utrecht-enc.key");
+    char *pass = wpath("pass.txt"), *wrong = wpath("wrong.txt");
+    cJSON *b = NULL;
+    if (mp_binding_sign(&b, oin, &W.pubs[0], cert, NULL, key, pass) != 0)
+        fail_msg("encrypted key: %s", mp_error_get());
+    assert_int_equal(mp_binding_verify(b, &W.pubs[0], oins[0], W.ca, W.now, NULL), 0);
+    cJSON_Delete(b);
+    b = NULL;
+    expect_error(mp_binding_sign(&b, oin, &W.pubs[0], cert, NULL, key, wrong), "wrong passphrase");
+    assert_null(b);
+    free(cert);
+    free(key);
+    free(pass);
+    free(wrong);
 }
 
 static void test_binding_validity_period(void **state)
@@ -1669,6 +1717,7 @@ int main(void)
         cmocka_unit_test(test_binding_refuses_other_key_or_oin),
         cmocka_unit_test(test_binding_refuses_other_ca),
         cmocka_unit_test(test_binding_chain),
+        cmocka_unit_test(test_binding_key_kinds),
         cmocka_unit_test(test_binding_validity_period),
         cmocka_unit_test(test_binding_revocation),
         cmocka_unit_test(test_binding_subject_rules),
