@@ -367,6 +367,9 @@ int mp_roster_bind(cJSON *body, const char *org, const char *oin, const cJSON *b
 
 int mp_roster_agree(cJSON **body, const mp_roster *draft, mp_envelope *const *cosigs, size_t n)
 {
+    /* Exactly the statement check_cosignatures() rebuilds: a signed body with anything more
+     * would make an agreed roster that no reader loads. */
+    static const char *const fields[] = {"mijlpaal_roster_cosign", "org", "roster_sha256", NULL};
     char hex[MP_HASH_HEX_BYTES];
     const mp_envelope **by = calloc(draft->norgs ? draft->norgs : 1, sizeof *by);
     cJSON *b = NULL, *arr;
@@ -386,6 +389,10 @@ int mp_roster_agree(cJSON **body, const mp_roster *draft, mp_envelope *const *co
             mp_json_int(e->body, "mijlpaal_roster_cosign", 1, 1, &v) != 0 ||
             mp_json_str(e->body, "org", &org) != 0 || mp_json_str(e->body, "roster_sha256", &h)) {
             mp_error_set("co-signature %zu is not a roster co-signature by a member", k + 1);
+            goto fail;
+        }
+        if (mp_json_only(e->body, "co-signature", fields) != 0) {
+            mp_error_prefix("co-signature %zu (%s): ", k + 1, o->id);
             goto fail;
         }
         if (strcmp(org, o->id) != 0 || mp_envelope_verify(e, &o->key) != 0) {

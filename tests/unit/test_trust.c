@@ -820,6 +820,17 @@ static void test_roster_agree_refusals(void **state)
     mp_envelope_free(c[0]);
     cJSON_Delete(cb);
 
+    /* A co-signature with a condition added: signed, but not the statement every reader
+     * checks, so the agreed roster made from it would load nowhere. */
+    memcpy(c, W.cos, sizeof W.cos);
+    assert_int_equal(mp_roster_cosign_body(&cb, W.draft, "utrecht"), 0);
+    cJSON_AddStringToObject(cb, "note", "only if the budget stays below 1");
+    c[0] = signed_env("roster-cosign", cb, W.orgs[0]);
+    expect_error(mp_roster_agree(&b, W.draft, c, NORGS), "co-signature 1");
+    assert_non_null(strstr(mp_error_get(), "note"));
+    mp_envelope_free(c[0]);
+    cJSON_Delete(cb);
+
     /* A co-signature envelope whose body was altered after signing. */
     memcpy(c, W.cos, sizeof W.cos);
     assert_int_equal(mp_envelope_parse(&c[1], W.cos[1]->text, W.cos[1]->text_len, NULL), 0);
