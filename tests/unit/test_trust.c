@@ -857,9 +857,13 @@ static int load_modified(void (*fn)(cJSON *), const mp_keypair *signer)
 
 static void swap_cosigs(cJSON *b)
 {
+    /* By replacement: cJSON 1.7.15's InsertItemInArray after a detach loses an item. */
     cJSON *cs = cJSON_GetObjectItem(b, "cosignatures");
-    cJSON *first = cJSON_DetachItemFromArray(cs, 0);
-    cJSON_InsertItemInArray(cs, 1, first);
+    cJSON *first = cJSON_Duplicate(cJSON_GetArrayItem(cs, 0), 1);
+    cJSON *second = cJSON_Duplicate(cJSON_GetArrayItem(cs, 1), 1);
+    assert_true(cJSON_ReplaceItemInArray(cs, 0, second));
+    assert_true(cJSON_ReplaceItemInArray(cs, 1, first));
+    assert_int_equal(cJSON_GetArraySize(cs), NORGS);
 }
 
 static void flip_cosig(cJSON *b)
