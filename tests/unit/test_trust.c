@@ -889,6 +889,11 @@ static void drop_cosig(cJSON *b)
     cJSON_DeleteItemFromArray(cJSON_GetObjectItem(b, "cosignatures"), 2);
 }
 
+static void drop_last_cosig(cJSON *b)
+{
+    cJSON_DeleteItemFromArray(cJSON_GetObjectItem(b, "cosignatures"), NORGS - 1);
+}
+
 static void other_org_cosig(cJSON *b)
 {
     /* utrecht's entry carrying stichtse-vecht's (valid) signature. */
@@ -938,6 +943,7 @@ static void test_roster_agreed_refusals(void **state)
     expect_error(load_modified(flip_cosig, W.coord), "co-signature of rsd-krh does not verify");
     expect_error(load_modified(extra_cosig, W.coord), "more co-signatures than the 6 members");
     expect_error(load_modified(drop_cosig, W.coord), "co-signature 3 is by \"fermwerk\"");
+    expect_error(load_modified(drop_last_cosig, W.coord), "lacks the co-signature of uwv");
     expect_error(load_modified(other_org_cosig, W.coord), "co-signature of utrecht does not");
     expect_error(load_modified(edit_inner_draft, W.coord), "does not verify");
     expect_error(load_modified(resign_inner_draft, W.coord), "did not agree to this roster");
