@@ -18,7 +18,7 @@ BUILD   ?= build
 PKGS      := libsodium openssl sqlite3 libcjson
 TEST_PKGS := cmocka
 DEB_PKGS  := build-essential pkg-config libsodium-dev libssl-dev libsqlite3-dev libcjson-dev \
-             libcmocka-dev python3
+             libcmocka-dev python3 openssl
 
 # Fail early with the exact command to run when a package is missing (make deps does it).
 HAVE_PKGS := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
@@ -42,14 +42,17 @@ LIB     := $(BUILD)/libmijlpaal.a
 
 PROGS   := contributor aggregator auditor
 BINS    := $(PROGS:%=$(BUILD)/bin/mijlpaal-%) $(BUILD)/bin/mijlpaal-synth
+# The coordinator as an attacker (tools/forge.c): for demo-attacks and the tests; not installed.
+FORGE   := $(BUILD)/tools/forge
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all clean test test-plain test-asan unit e2e demo demo-dropout install deps check-deps format \
+.PHONY: all clean test test-plain test-asan unit e2e demo demo-dropout demo-attacks install deps \
+        check-deps format \
         format-check bench fuzz
 
-all: check-deps $(BINS)
+all: check-deps $(BINS) $(FORGE)
 
 check-deps:
 ifneq ($(HAVE_PKGS),yes)
@@ -87,6 +90,10 @@ $(BUILD)/bin/mijlpaal-synth: $(BUILD)/tools/synth.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+$(FORGE): $(BUILD)/tools/forge.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags $(TEST_PKGS)) $(LDFLAGS) -o $@ $< $(LIB) \
@@ -96,7 +103,7 @@ unit: check-deps $(LIB) $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; (cd tests/unit && ../../$$t); done
 
 e2e: all
-	@BIN=$(abspath $(BUILD)/bin) ./tests/e2e/run-all
+	@BIN=$(abspath $(BUILD)/bin) FORGE=$(abspath $(FORGE)) ./tests/e2e/run-all
 
 test-plain: unit e2e
 
@@ -126,6 +133,13 @@ demo-dropout:
 	@if ! pkg-config --exists $(PKGS) 2>/dev/null; then ./tools/install-deps $(DEB_PKGS); fi
 	@$(MAKE) --no-print-directory all
 	@BIN=$(abspath $(BUILD)/bin) ./tools/demo-dropout
+
+# The coordinator plays attacker against every promise to the organisations; exits non-zero
+# if any attack succeeds (docs/threat-model.md).
+demo-attacks:
+	@if ! pkg-config --exists $(PKGS) 2>/dev/null; then ./tools/install-deps $(DEB_PKGS); fi
+	@$(MAKE) --no-print-directory all
+	@BIN=$(abspath $(BUILD)/bin) FORGE=$(abspath $(FORGE)) ./tools/demo-attacks
 
 bench: all
 	@BIN=$(abspath $(BUILD)/bin) ./bench/ingest.sh

@@ -166,18 +166,24 @@ void mp_policy_free(mp_policy *p)
     free(p);
 }
 
-int mp_policy_write(const char *path, const cJSON *body)
+int mp_policy_validate(const cJSON *body)
 {
     mp_policy *p = calloc(1, sizeof *p);
-    char *text;
-    size_t len;
     int rc;
     if (p == NULL)
         return mp_error_set("out of memory");
     rc = parse(p, body);
     free(p);
-    if (rc != 0)
-        return mp_error_prefix("policy: ");
+    return rc != 0 ? mp_error_prefix("policy: ") : 0;
+}
+
+int mp_policy_write(const char *path, const cJSON *body)
+{
+    char *text;
+    size_t len;
+    int rc;
+    if (mp_policy_validate(body) != 0)
+        return -1;
     if (mp_file_exists(path))
         return mp_error_set("%s exists already; a policy is written once (edit it by hand, or "
                             "remove it first, knowingly)",

@@ -78,6 +78,9 @@ typedef struct mp_policy_usage {
 MP_WUR int mp_policy_load(mp_policy **out, const char *path);
 void mp_policy_free(mp_policy *p);
 
+/* 0 when `body` is a valid policy (the checks of mp_policy_load). */
+MP_WUR int mp_policy_validate(const cJSON *body);
+
 /* Validate a policy body and write it to `path` (exclusively: an existing file is never
  * replaced; mode 0644). */
 MP_WUR int mp_policy_write(const char *path, const cJSON *body);

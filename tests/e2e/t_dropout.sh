@@ -11,10 +11,11 @@ make_roster "$T/roster.json" "$T/keys/coord.key" || e2e_finish
 for o in $ORGS; do make_export "$T/in/$o.csv" "$o"; done
 CK=(--key "$T/keys/coord.key" --insecure-plaintext-key)
 CP=(--coordinator-key "$T/keys/coord.pub")
+CA=(--ca "$T/ca/ca.pem")
 
 party() { # party ROUNDFILE ORG: the options of a contributor's phase commands
     P=(--roster "$T/roster.json" --round "$1" --coordinator-key "$T/keys/coord.pub"
-        --key "$T/keys/$2.key" --insecure-plaintext-key --ledger "$T/ledger-$2.db")
+        --key "$T/keys/$2.key" --insecure-plaintext-key --policy "$T/policies/$2.json" --ledger "$T/ledger-$2.db")
 }
 import() { run "$A" round import --db "${DB:-$T/agg.db}" "${CP[@]}" "$@"; }
 advance() { run "$A" round advance --db "${DB:-$T/agg.db}" "${CK[@]}" --round "$1" --out-dir "$2"; }
@@ -53,7 +54,8 @@ run "$C" advertise "${P[@]}" --out "$T/a/adv-utrecht-again.json"
 expect_rc 0 "advertise utrecht a second time"
 check "a second advertise writes the same bytes" cmp -s "$T/a/adv-utrecht.json" \
     "$T/a/adv-utrecht-again.json"
-run "$C" show "$T/a/adv-utrecht.json" --roster "$T/roster.json" --round "$T/rA.json" "${CP[@]}"
+run "$C" show "$T/a/adv-utrecht.json" --roster "$T/roster.json" --round "$T/rA.json" "${CP[@]}" \
+    --policy "$T/policies/utrecht.json"
 expect_rc 0 "show an advertisement"
 expect_out_contains "verified against the roster" "show checks the advertisement's signature"
 import "$T/a/adv-utrecht.json" "$T/a/adv-stichtse-vecht.json" "$T/a/adv-lekstroom.json"
@@ -156,7 +158,7 @@ import "$T/a/conf-utrecht.json"
 expect_rc 1 "a confirmation after the close"
 run "$A" publish --db "$T/agg.db" "${CK[@]}" --round ra --out-dir "$T/relA"
 expect_rc 0 "publish round A"
-run "$AU" verify "${CP[@]}" "$T/relA"
+run "$AU" verify "${CA[@]}" "${CP[@]}" "$T/relA"
 expect_rc 0 "auditor verifies round A"
 check "the report tells raadsleden whose counts are missing" grep -q \
     "4 van de 6 deelnemende organisaties leverden aan. De tellingen van lekstroom, uwv ontbreken" \
@@ -251,7 +253,7 @@ import "$T/b/unm-uwv.json"
 expect_rc 1 "an unmask message replayed after the close"
 run "$A" publish --db "$T/agg.db" "${CK[@]}" --round rb --out-dir "$T/relB"
 expect_rc 0 "publish round B"
-run "$AU" verify "${CP[@]}" "$T/relB"
+run "$AU" verify "${CA[@]}" "${CP[@]}" "$T/relB"
 expect_rc 0 "auditor verifies round B"
 check "round B's release names the six and who unmasked" python3 - "$T/relB/release.json" <<'EOF'
 import json, sys
@@ -264,15 +266,15 @@ EOF
 section "auditor: the unmasking data must be there and unaltered"
 cp -r "$T/relB" "$T/relB2"
 rm "$T/relB2/unmask/uwv.json"
-run "$AU" verify "${CP[@]}" "$T/relB2"
+run "$AU" verify "${CA[@]}" "${CP[@]}" "$T/relB2"
 expect_rc 1 "a missing unmask message"
 cp -r "$T/relB" "$T/relB3"
 cp "$T/b/unm-uwv.json" "$T/relB3/unmask/utrecht.json"
-run "$AU" verify "${CP[@]}" "$T/relB3"
+run "$AU" verify "${CA[@]}" "${CP[@]}" "$T/relB3"
 expect_rc 1 "an unmask message under another organisation's name"
 cp -r "$T/relB" "$T/relB4"
 cp "$T/fromLie/survivors.json" "$T/relB4/survivors.json"
-run "$AU" verify "${CP[@]}" "$T/relB4"
+run "$AU" verify "${CA[@]}" "${CP[@]}" "$T/relB4"
 expect_rc 1 "another survivors list"
 
 section "no BSN in any message, output or store"

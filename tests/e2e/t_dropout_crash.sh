@@ -12,9 +12,11 @@ for o in $ORGS; do make_export "$T/in/$o.csv" "$o"; done
 open_round "$T/agg.db" "$T/roster.json" "$T/round.json" --masking bonawitz-v1 --t 2 || e2e_finish
 CK=(--key "$T/keys/coord.key" --insecure-plaintext-key)
 CP=(--coordinator-key "$T/keys/coord.pub")
+CA=(--ca "$T/ca/ca.pem")
 party() {
     P=(--roster "$T/roster.json" --round "$T/round.json" --coordinator-key "$T/keys/coord.pub"
-        --key "$T/keys/$1.key" --insecure-plaintext-key --ledger "${LEDGER:-$T/ledger-$1.db}")
+        --key "$T/keys/$1.key" --insecure-plaintext-key --policy "$T/policies/$1.json" \
+        --ledger "${LEDGER:-$T/ledger-$1.db}")
 }
 phase_of() { # phase_of DB
     "$A" round status --db "$1" "${CP[@]}" --json | python3 -c '
@@ -119,7 +121,7 @@ print(json.load(sys.stdin)["state"])')
     fi
     rm -rf "$T/rel"
     "$A" publish --db "$T/c.db" "${CK[@]}" --out-dir "$T/rel" >/dev/null 2>&1 &&
-        "$AU" verify "${CP[@]}" "$T/rel" >/dev/null 2>&1 || {
+        "$AU" verify "${CA[@]}" "${CP[@]}" "$T/rel" >/dev/null 2>&1 || {
         bad=1; echo "  no verified release after a kill at ${delay}us"; }
 done
 check "after every kill the round closes, publishes and verifies" test "$bad" = 0

@@ -4,7 +4,8 @@
  *
  * One input is tried as: canonical JSON (parse, serialise, parse again: the second
  * serialisation must equal the first, i.e. canonical form is a fixed point), a signed envelope
- * of any type, and a metric catalogue. Nothing may crash, leak or trip a sanitizer, and a
+ * of any type (and as a roster: draft or agreed, with its nested draft and co-signatures), a
+ * metric catalogue and a contributor policy. Nothing may crash, leak or trip a sanitizer, and a
  * parser either succeeds or leaves an error message.
  */
 #include <stdint.h>
@@ -14,6 +15,8 @@
 #include "canon.h"
 #include "catalogue.h"
 #include "envelope.h"
+#include "policy.h"
+#include "roster.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,11 +40,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             mp_catalogue_free(cat);
         else if (mp_error_get()[0] == '\0')
             abort();
+        mp_error_clear();
+        if (mp_policy_validate(j) != 0 && mp_error_get()[0] == '\0')
+            abort();
     } else if (mp_error_get()[0] == '\0') {
         abort();
     }
-    if (mp_envelope_parse(&env, (const char *)data, size, NULL) == 0)
-        mp_envelope_free(env);
+    if (mp_envelope_parse(&env, (const char *)data, size, NULL) == 0) {
+        mp_roster *r = NULL;
+        /* Without a trusted key: the structure, the nested draft and the co-signatures. */
+        if (mp_roster_from_envelope(&r, env, NULL) == 0)
+            mp_roster_free(r); /* owns env now */
+        else
+            mp_envelope_free(env);
+    }
     free(a);
     free(b);
     cJSON_Delete(j);
