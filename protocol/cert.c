@@ -349,6 +349,12 @@ static int check_revocation(const mp_ca *ca, STACK_OF(X509) * chain, int64_t at)
                 return mp_error_set("a CRL in the trust file is not signed by the CA it names");
             }
             covered = 1;
+            /* A CRL issued after `at` is newer knowledge and fine; one whose next update was
+             * due before `at` is stale: a later revocation might be missing from it. */
+            const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
+            if (next != NULL && ASN1_TIME_cmp_time_t(next, (time_t)at) < 0)
+                return mp_error_set("CRL has expired (its next update was due before the time "
+                                    "checked): fetch a fresh CRL from the CA");
             if (X509_CRL_get0_by_cert(crl, &rev, cert) == 1 &&
                 ASN1_TIME_cmp_time_t(X509_REVOKED_get0_revocationDate(rev), (time_t)at) <= 0) {
                 char when[32] = "?";

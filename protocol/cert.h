@@ -25,7 +25,7 @@
  *      period, and, when CRLs are configured, none revoked at or before that time (every
  *      certificate below the trust anchor needs a CRL of its issuer then; a revocation dated
  *      after the time checked does not count, so an auditor can verify a past round with
- *      today's CRL);
+ *      today's CRL; a CRL whose next update was due before that time is stale and refused);
  *   2. the leaf's subject carries serialNumber = OIN, 20 digits, equal to the roster entry's
  *      "oin", and, when the leaf has a keyUsage extension, digitalSignature is in it;
  *   3. cert_sig verifies under the leaf's public key over the statement above, for exactly

@@ -72,6 +72,11 @@ static int parse(mp_policy *p, const cJSON *j)
         parse_budget(j, "max_rho_per_round", &p->max_rho_round_text, &p->max_rho_round))
         return -1;
     (void)ca;
+    /* Checked here, not only on load, so that mp_policy_write never writes a policy that
+     * mp_policy_load refuses. */
+    const cJSON *crl = cJSON_GetObjectItemCaseSensitive(j, "crl_file");
+    if (crl != NULL && !cJSON_IsString(crl))
+        return mp_error_set("\"crl_file\" must be a path");
     if (!mp_org_id_valid(p->org) || !mp_org_id_valid(p->region))
         return mp_error_set("\"org\" and \"region\" must be ids of a-z, 0-9 and -");
     if (cJSON_GetObjectItemCaseSensitive(j, "max_rho_per_period") != NULL) {
@@ -140,11 +145,7 @@ int mp_policy_load(mp_policy **out, const char *path)
     }
     free(text);
     p->ca_file = resolve(path, cJSON_GetObjectItemCaseSensitive(p->json, "ca_file")->valuestring);
-    crl = cJSON_GetObjectItemCaseSensitive(p->json, "crl_file");
-    if (crl != NULL && !cJSON_IsString(crl)) {
-        mp_policy_free(p);
-        return mp_error_set("%s: \"crl_file\" must be a path", path);
-    }
+    crl = cJSON_GetObjectItemCaseSensitive(p->json, "crl_file"); /* a string (parse) */
     if (crl != NULL)
         p->crl_file = resolve(path, crl->valuestring);
     if (p->ca_file == NULL || (crl != NULL && p->crl_file == NULL)) {

@@ -183,6 +183,13 @@ static int parse_region(mp_roster *r, const cJSON *region)
                 return mp_error_set("organisation %s listed twice", org->id);
             if (memcmp(r->orgs[k].key.key_id, org->key.key_id, MP_KEY_ID_BYTES) == 0)
                 return mp_error_set("organisations %s and %s share a key", r->orgs[k].id, org->id);
+            /* One organisation's certificate may vouch for one member only: else a member
+             * (say the one that also coordinates) binds keys of its own under other names,
+             * and every binding checks. */
+            if (org->oin != NULL && r->orgs[k].oin != NULL && strcmp(r->orgs[k].oin, org->oin) == 0)
+                return mp_error_set("organisations %s and %s have the same OIN %s: one "
+                                    "organisation's certificate vouches for both",
+                                    r->orgs[k].id, org->id, org->oin);
         }
     }
     return 0;
@@ -360,6 +367,9 @@ int mp_roster_bind(cJSON *body, const char *org, const char *oin, const cJSON *b
 
 int mp_roster_agree(cJSON **body, const mp_roster *draft, mp_envelope *const *cosigs, size_t n)
 {
+    /* Exactly the statement check_cosignatures() rebuilds: a signed body with anything more
+     * would make an agreed roster that no reader loads. */
+    static const char *const fields[] = {"mijlpaal_roster_cosign", "org", "roster_sha256", NULL};
     char hex[MP_HASH_HEX_BYTES];
     const mp_envelope **by = calloc(draft->norgs ? draft->norgs : 1, sizeof *by);
     cJSON *b = NULL, *arr;
@@ -379,6 +389,10 @@ int mp_roster_agree(cJSON **body, const mp_roster *draft, mp_envelope *const *co
             mp_json_int(e->body, "mijlpaal_roster_cosign", 1, 1, &v) != 0 ||
             mp_json_str(e->body, "org", &org) != 0 || mp_json_str(e->body, "roster_sha256", &h)) {
             mp_error_set("co-signature %zu is not a roster co-signature by a member", k + 1);
+            goto fail;
+        }
+        if (mp_json_only(e->body, "co-signature", fields) != 0) {
+            mp_error_prefix("co-signature %zu (%s): ", k + 1, o->id);
             goto fail;
         }
         if (strcmp(org, o->id) != 0 || mp_envelope_verify(e, &o->key) != 0) {

@@ -26,8 +26,8 @@
  *   1. The envelope (and, for an agreed roster, the draft inside it) verifies under the
  *      *trusted* coordinator key the caller passed in, and the roster names that same key as
  *      its coordinator.
- *   2. Organisation ids and key ids are unique; every organisation's gemeenten are in the
- *      region; each organisation's key belongs to it (its "org" field matches).
+ *   2. Organisation ids, key ids and OINs are unique; every organisation's gemeenten are in
+ *      the region; each organisation's key belongs to it (its "org" field matches).
  *   3. For an agreed roster (r->agreed): every organisation has exactly one valid
  *      co-signature over the draft's hash; none from anyone else.
  * Certificate bindings are checked by mp_roster_check_bindings(), which needs the trust file
