@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+
 #include "intmath.h"
 
 typedef __int128 i128;
@@ -99,15 +101,16 @@ typedef struct mstate {
     i128 a, b;                     /* the total T* = a/b, after step 1b */
     double vt;                     /* Var(T*) / s^2 */
     unsigned flags;
-    uint32_t u; /* the rounding uniform, U = u/2^32 */
+    uint32_t u;   /* the rounding uniform, U = u/2^32 */
+    size_t group; /* the metric whose index u is drawn for */
 } mstate;
 
-/* Squared r times f(1-f) for the fractional part f = rem/den: the variance of the random
- * rounding of that value. */
-static double rounding_variance(i128 rem, i128 den, uint64_t r)
+/* The fractional part f = rem/den of a value in units of r, and r^2 f (1-f): the variance
+ * of its random rounding. */
+static void set_rounding(mp_post_cell *d, i128 rem, i128 den, uint64_t r)
 {
-    double f = (double)rem / (double)den;
-    return (double)r * (double)r * f * (1.0 - f);
+    d->round_frac = (double)rem / (double)den;
+    d->round_var = (double)r * (double)r * d->round_frac * (1.0 - d->round_frac);
 }
 
 /*
@@ -130,6 +133,7 @@ static int breakdown(const i128 *v, size_t k, i128 t, i128 q, uint64_t r, i128 u
                 st->flags |= MP_POST_CLAMPED;
             if (det != NULL) {
                 det[i].pre_round = 0;
+                det[i].round_frac = 0;
                 det[i].round_var = 0;
             }
         }
@@ -161,7 +165,7 @@ static int breakdown(const i128 *v, size_t k, i128 t, i128 q, uint64_t r, i128 u
         extra -= fl[i];
         if (det != NULL) {
             det[i].pre_round = (double)x / (double)(q * (i128)rho);
-            det[i].round_var = rounding_variance(rem[i], den, r);
+            set_rounding(&det[i], rem[i], den, r);
         }
     }
     if (extra < 0 || extra > (i128)k)
@@ -239,7 +243,7 @@ static int metric_out(const mp_metric *m, const int64_t *in, mstate *st, uint64_
     published[m->offset] = (int64_t)(units * (i128)r);
     if (det != NULL) {
         det[0].pre_round = (double)t / (double)q;
-        det[0].round_var = rounding_variance(t % qr, qr, r);
+        set_rounding(&det[0], t % qr, qr, r);
     }
 
     /* Each breakdown: x_ji = y_ji + (T* - S_j)/k_j = (L/k_j)(k_j*b*y_ji + a - b*S_j) / (L*b). */
@@ -260,8 +264,10 @@ static int metric_out(const mp_metric *m, const int64_t *in, mstate *st, uint64_
         at += k;
     }
     if (det != NULL)
-        for (size_t i = 0; i < m->ncells; i++)
+        for (size_t i = 0; i < m->ncells; i++) {
             det[i].flags = st->flags;
+            det[i].round_group = st->group;
+        }
     return 0;
 }
 
@@ -329,7 +335,8 @@ int mp_post_process_detail(const mp_catalogue *c, const int64_t *noisy, const mp
     }
     for (size_t mi = 0; mi < c->nmetrics; mi++) {
         int pi = c->metrics[mi].within;
-        st[mi].u = p->seed != NULL ? rounding_uniform(p->seed, pi >= 0 ? (size_t)pi : mi) : 0;
+        st[mi].group = pi >= 0 ? (size_t)pi : mi;
+        st[mi].u = p->seed != NULL ? rounding_uniform(p->seed, st[mi].group) : 0;
     }
     for (size_t mi = 0; mi < c->nmetrics; mi++)
         if (metric_out(&c->metrics[mi], in, &st[mi], p->rounding, p->seed != NULL, published,
@@ -384,4 +391,98 @@ int mp_post_check(const mp_catalogue *c, const int64_t *v, uint64_t rounding)
                                 m->id != NULL ? m->id : "?", c->metrics[m->within].id);
     }
     return 0;
+}
+
+/* ---- accuracy of the published figures (postprocess.h, "Publication rules") ------------- */
+
+static double clip0(double x)
+{
+    return x > 0 ? x : 0;
+}
+
+void mp_post_cell_interval(double s2, int64_t value, const mp_post_cell *d, mp_post_interval *a)
+{
+    a->sd = sqrt(s2 * d->var_factor);
+    a->var = s2 * d->var_factor + d->round_var;
+    /* The published figure and the truth are integers, so |value - truth| <= z sqrt(var)
+     * exactly when |value - truth| <= floor(z sqrt(var)): the floor loses no coverage. */
+    a->moe = (int64_t)floor(MP_POST_Z95 * sqrt(a->var));
+    if (2 * a->moe <= value) {
+        a->shown_as = MP_POST_VALUE;
+        a->suppressed = MP_POST_SHOWN;
+        a->lower = value - a->moe;
+        a->upper = value + a->moe;
+        return;
+    }
+    /* Small cell: no point. The interval comes from the unprojected estimate, which is
+     * unbiased (step 2 is what biases small cells), clipped at 0; integer bounds inside the
+     * real interval cover an integer truth exactly as often as the real interval does. */
+    a->suppressed = MP_POST_SMALL_CELL;
+    a->lower = (int64_t)ceil(clip0(d->estimate - MP_POST_Z95 * a->sd));
+    a->upper = (int64_t)floor(clip0(d->estimate + MP_POST_Z95 * a->sd));
+    a->shown_as = a->lower == 0 ? MP_POST_LESS_THAN : MP_POST_RANGE;
+}
+
+static double clip01(double x)
+{
+    return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
+double mp_post_rounding_cov(const mp_post_cell *a, const mp_post_cell *b, uint64_t rounding)
+{
+    /* Both round up exactly when U < their fractional part: Cov = r^2 (min(fa, fb) - fa fb).
+     * A pooled pair shares its noise too; the rate rule treats it as independent (below). */
+    double fa = a->round_frac, fb = b->round_frac, r = (double)rounding;
+    if (a->round_group != b->round_group || ((a->flags | b->flags) & MP_POST_NESTED) != 0)
+        return 0;
+    return r * r * ((fa < fb ? fa : fb) - fa * fb);
+}
+
+void mp_post_rate_interval(int64_t num, int64_t den, const mp_post_interval *n,
+                           const mp_post_interval *d, double cov, int complement, mp_post_rate *r)
+{
+    const double z2 = MP_POST_Z95 * MP_POST_Z95;
+    double x = (double)(num < den ? num : den), y = (double)den;
+    /* The printed bounds are rounded to MP_POST_RATE_STEP; like the rounding of the counts,
+     * that rounding's variance (step^2 / 12, uniform) is added, here to the ratio's own
+     * variance: Var(x - theta y) = y^2 Var(theta). */
+    const double q = MP_POST_RATE_STEP * MP_POST_RATE_STEP / 12.0;
+    double a = y * y - z2 * d->var, b = x * y - z2 * cov, c = x * x - z2 * (n->var + y * y * q);
+    double disc, lo, hi;
+    r->lower = r->upper = 0;
+    if (den <= 0) {
+        r->suppressed = MP_POST_ZERO_DENOMINATOR;
+        return;
+    }
+    /* Fieller: the theta with (x - theta y)^2 <= z^2 (var_x - 2 theta cov + theta^2 var_y +
+     * y^2 q) form a bounded
+     * interval when y^2 > z^2 var_y; a denominator shown as a value has moe <= y/2, which
+     * implies it, and the test of `a` guards the rest. */
+    if (d->shown_as != MP_POST_VALUE || !(a > 0)) {
+        r->suppressed = MP_POST_SMALL_DENOMINATOR;
+        return;
+    }
+    disc = b * b - a * c;
+    if (disc < 0) /* cannot happen: theta = x/y satisfies the inequality */
+        disc = 0;
+    lo = clip01((b - sqrt(disc)) / a);
+    hi = clip01((b + sqrt(disc)) / a);
+    r->suppressed = MP_POST_SHOWN;
+    r->lower = complement ? 1 - hi : lo;
+    r->upper = complement ? 1 - lo : hi;
+}
+
+const char *mp_post_shown_name(int shown_as)
+{
+    return shown_as == MP_POST_RANGE       ? "range"
+           : shown_as == MP_POST_LESS_THAN ? "less_than"
+                                           : "value";
+}
+
+const char *mp_post_suppressed_name(int suppressed)
+{
+    return suppressed == MP_POST_SMALL_CELL          ? "small_cell"
+           : suppressed == MP_POST_SMALL_DENOMINATOR ? "small_denominator"
+           : suppressed == MP_POST_ZERO_DENOMINATOR  ? "zero_denominator"
+                                                     : "";
 }

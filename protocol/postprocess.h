@@ -147,13 +147,16 @@ enum { MP_POST_CLAMPED = 1, MP_POST_NESTED = 2 };
  * operations only (+ - * / and integer-to-double conversions), so they too are the same on
  * every IEEE machine. */
 typedef struct mp_post_cell {
-    double estimate;   /* x^: steps 1 and 1b, before non-negativity and rounding (may be < 0) */
-    double var_factor; /* Var(x^) / s^2 */
-    double pre_round;  /* the value after step 2, before rounding */
-    double round_var;  /* r^2 f (1-f), f the fractional part of pre_round/r: the variance of the
-                        * random rounding (with a seed) given pre_round */
-    unsigned flags;    /* MP_POST_CLAMPED (step 2 moved a cell of the metric), MP_POST_NESTED
-                        * (step 1b pooled the metric with its parent or child) */
+    double estimate;    /* x^: steps 1 and 1b, before non-negativity and rounding (may be < 0) */
+    double var_factor;  /* Var(x^) / s^2 */
+    double pre_round;   /* the value after step 2, before rounding */
+    double round_frac;  /* f, the fractional part of pre_round/r */
+    double round_var;   /* r^2 f (1-f): the variance of the random rounding (with a seed) given
+                         * pre_round */
+    size_t round_group; /* the metric whose uniform U rounded this cell (a child uses its
+                         * parent's): totals of one group have correlated rounding errors */
+    unsigned flags;     /* MP_POST_CLAMPED (step 2 moved a cell of the metric), MP_POST_NESTED
+                         * (step 1b pooled the metric with its parent or child) */
 } mp_post_cell;
 
 /* noisy[c->ncells] -> published[c->ncells] satisfying guarantees 1-5 above. `published` may be
@@ -166,6 +169,58 @@ MP_WUR int mp_post_process(const mp_catalogue *c, const int64_t *noisy, const mp
 MP_WUR int mp_post_process_detail(const mp_catalogue *c, const int64_t *noisy,
                                   const mp_post_params *p, int64_t *published,
                                   mp_post_cell *detail);
+
+/*
+ * Publication rules (docs/privacy.md gives the reasons; s2 = the noise variance of a noisy
+ * cell, n shares of the round's share variance):
+ *   sd  = sqrt(s2 * var_factor): the sd of the estimate after the consistency step;
+ *   var = sd^2 + round_var: the variance of the published, randomly rounded figure;
+ *   moe = floor(1.96 sqrt(var)) (value and truth are integers: the floor loses no coverage);
+ *   small-cell rule: the figure is shown as a value, with [value - moe, value + moe] clipped at
+ *   0, when 2 moe <= value (a margin of at most half the figure); otherwise it is suppressed as
+ *   a point (MP_POST_SMALL_CELL) and shown as the interval [ceil(x^ - 1.96 sd),
+ *   floor(x^ + 1.96 sd)] of the unbiased unprojected estimate, clipped at 0: "less_than" when
+ *   its lower bound is 0, else "range".
+ *   rates num/den of two published totals: suppressed when den is 0 (MP_POST_ZERO_DENOMINATOR)
+ *   or the denominator is not shown as a value (MP_POST_SMALL_DENOMINATOR); otherwise
+ *   Fieller's 95% interval for the ratio of two normal estimates with variances var and the
+ *   covariance of their rounding (a parent and child round with one U; their noise is
+ *   independent, and a pooled pair is treated as independent: a pooled child equals its
+ *   parent, and the interval is then that of two independent totals of that size), with the
+ * variance of the printed bounds' rounding (MP_POST_RATE_STEP^2 / 12) added to the ratio's, clipped
+ * to [0, 1]; a complement rate gets 1 - the interval. Doubles, IEEE + - * / sqrt floor ceil only
+ * (all correctly rounded), so every machine agrees.
+ */
+#define MP_POST_Z95 1.96
+#define MP_POST_RATE_STEP 0.001 /* rates are printed as percentages with one decimal */
+
+enum { MP_POST_VALUE, MP_POST_RANGE, MP_POST_LESS_THAN };
+enum { MP_POST_SHOWN, MP_POST_SMALL_CELL, MP_POST_SMALL_DENOMINATOR, MP_POST_ZERO_DENOMINATOR };
+
+typedef struct mp_post_interval {
+    double sd, var;
+    int64_t moe, lower, upper;
+    int shown_as;   /* MP_POST_VALUE, MP_POST_RANGE, MP_POST_LESS_THAN */
+    int suppressed; /* MP_POST_SHOWN or MP_POST_SMALL_CELL */
+} mp_post_interval;
+
+typedef struct mp_post_rate {
+    int suppressed;      /* MP_POST_SHOWN, MP_POST_SMALL_DENOMINATOR, MP_POST_ZERO_DENOMINATOR */
+    double lower, upper; /* fractions in [0, 1]; 0 when suppressed */
+} mp_post_rate;
+
+void mp_post_cell_interval(double s2, int64_t value, const mp_post_cell *d, mp_post_interval *out);
+/* The covariance of the rounding errors of two totals (cells a and b of the detail): nonzero
+ * for a parent and child, which round with one U; 0 otherwise and for a pooled pair. */
+double mp_post_rounding_cov(const mp_post_cell *a, const mp_post_cell *b, uint64_t rounding);
+/* `cov`: the covariance of the two published totals (mp_post_rounding_cov). */
+void mp_post_rate_interval(int64_t num, int64_t den, const mp_post_interval *n,
+                           const mp_post_interval *d, double cov, int complement,
+                           mp_post_rate *out);
+/* The release's names: "value", "range", "less_than"; "", "small_cell", "small_denominator",
+ * "zero_denominator". */
+const char *mp_post_shown_name(int shown_as);
+const char *mp_post_suppressed_name(int suppressed);
 
 /* 0 when `v` (c->ncells values) satisfies guarantees 1-3b for `rounding` (>= 1); otherwise -1
  * with a reason naming the first cell or breakdown at fault. For auditors and tests. */

@@ -38,82 +38,17 @@ static void rate_text(char *out, size_t cap, long long num, long long den, int c
     snprintf(out, cap, "%u.%u", permille / 10 % 1000, permille % 10);
 }
 
-/* The accuracy of one published cell (release.h, "Accuracy"). */
-typedef struct cell_acc {
-    double sd;  /* of the estimate after the consistency step, before rounding */
-    double var; /* of the published figure: sd^2 plus the rounding's variance */
-    long long moe, lower, upper;
-    const char *shown_as, *suppressed;
-} cell_acc;
-
-static double clip0(double x)
-{
-    return x > 0 ? x : 0;
-}
-
-static void cell_accuracy(double s2, long long value, const mp_post_cell *d, cell_acc *a)
-{
-    a->sd = sqrt(s2 * d->var_factor);
-    a->var = s2 * d->var_factor + d->round_var;
-    /* The published figure and the truth are integers, so |value - truth| <= 1.96 sd exactly
-     * when |value - truth| <= floor(1.96 sd): the floor loses no coverage. */
-    a->moe = (long long)floor(MP_RELEASE_Z95 * sqrt(a->var));
-    if (2 * a->moe <= value) {
-        a->shown_as = "value";
-        a->suppressed = "";
-        a->lower = value - a->moe;
-        a->upper = value + a->moe;
-        return;
-    }
-    /* Small cell: no point. The interval comes from the unprojected least-squares estimate,
-     * which is unbiased (the non-negativity step is what biases small cells), clipped at 0;
-     * integer bounds inside the real interval cover an integer truth exactly as often. */
-    a->suppressed = "small_cell";
-    a->lower = (long long)ceil(clip0(d->estimate - MP_RELEASE_Z95 * a->sd));
-    a->upper = (long long)floor(clip0(d->estimate + MP_RELEASE_Z95 * a->sd));
-    a->shown_as = a->lower == 0 ? "less_than" : "range";
-}
-
-/* Fieller's 95% interval for N/D from two independent normal estimates of variances vn, vd:
- * the theta with (N - theta D)^2 <= z^2 (vn + theta^2 vd), clipped to [0, 1]. Bounded when
- * D^2 > z^2 vd, which the caller checks; -1 otherwise. */
-static int fieller(double n, double d, double vn, double vd, double *lo, double *hi)
-{
-    const double z2 = MP_RELEASE_Z95 * MP_RELEASE_Z95;
-    double a = d * d - z2 * vd, b = n * d, c = n * n - z2 * vn, disc;
-    if (!(a > 0))
-        return -1;
-    disc = b * b - a * c;
-    if (disc < 0) /* cannot happen: theta = N/D satisfies the inequality */
-        disc = 0;
-    *lo = (b - sqrt(disc)) / a;
-    *hi = (b + sqrt(disc)) / a;
-    *lo = *lo < 0 ? 0 : *lo > 1 ? 1 : *lo;
-    *hi = *hi < 0 ? 0 : *hi > 1 ? 1 : *hi;
-    return 0;
-}
-
-static void add_rate(cJSON *arr, const mp_rate *rate, long long rn, long long rd,
-                     const cell_acc *an, const cell_acc *ad)
+static void add_rate(cJSON *arr, const mp_rate *rate, int64_t rn, int64_t rd,
+                     const mp_post_interval *an, const mp_post_interval *ad, double cov)
 {
     char pct[16] = "", moe[16] = "", lo[16] = "", hi[16] = "";
-    const char *why = "";
-    double l = 0, h = 0;
-    if (rd <= 0)
-        why = "zero_denominator";
-    else if (strcmp(ad->shown_as, "value") != 0 ||
-             fieller((double)(rn < rd ? rn : rd), (double)rd, an->var, ad->var, &l, &h) != 0)
-        why = "small_denominator";
-    if (*why == '\0') {
+    mp_post_rate ri;
+    mp_post_rate_interval(rn, rd, an, ad, cov, rate->complement, &ri);
+    if (ri.suppressed == MP_POST_SHOWN) {
         rate_text(pct, sizeof pct, rn, rd, rate->complement);
-        if (rate->complement) {
-            double t = 1 - h;
-            h = 1 - l;
-            l = t;
-        }
-        snprintf(lo, sizeof lo, "%.1f", 100.0 * l);
-        snprintf(hi, sizeof hi, "%.1f", 100.0 * h);
-        snprintf(moe, sizeof moe, "%.1f", 50.0 * (h - l));
+        snprintf(lo, sizeof lo, "%.1f", 100.0 * ri.lower);
+        snprintf(hi, sizeof hi, "%.1f", 100.0 * ri.upper);
+        snprintf(moe, sizeof moe, "%.1f", 50.0 * (ri.upper - ri.lower));
     }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", rate->id);
@@ -122,7 +57,7 @@ static void add_rate(cJSON *arr, const mp_rate *rate, long long rn, long long rd
     cJSON_AddStringToObject(o, "moe95", moe);
     cJSON_AddStringToObject(o, "lower", lo);
     cJSON_AddStringToObject(o, "upper", hi);
-    cJSON_AddStringToObject(o, "suppressed", why);
+    cJSON_AddStringToObject(o, "suppressed", mp_post_suppressed_name(ri.suppressed));
     cJSON_AddItemToArray(arr, o);
 }
 
@@ -152,7 +87,7 @@ int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, 
     int64_t *noisy = calloc(c->ncells, sizeof *noisy);
     int64_t *value = calloc(c->ncells, sizeof *value);
     mp_post_cell *det = calloc(c->ncells, sizeof *det);
-    cell_acc *acc = calloc(c->ncells, sizeof *acc);
+    mp_post_interval *acc = calloc(c->ncells, sizeof *acc);
     mp_post_params post = {(uint64_t)spec->rounding, seed};
     const double noise_sd = mp_spec_noise_sd(spec, n), s2 = noise_sd * noise_sd;
     if (b == NULL || vec == NULL || noisy == NULL || value == NULL || det == NULL || acc == NULL)
@@ -173,7 +108,7 @@ int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, 
     if (mp_post_process_detail(c, noisy, &post, value, det) != 0)
         goto fail;
     for (size_t i = 0; i < c->ncells; i++)
-        cell_accuracy(s2, (long long)value[i], &det[i], &acc[i]);
+        mp_post_cell_interval(s2, value[i], &det[i], &acc[i]);
     cJSON_AddNumberToObject(b, "mijlpaal_release", 1);
     cJSON_AddStringToObject(b, "round_id", spec->round_id);
     mp_hex_encode(hash, spec->env->hash, MP_HASH_BYTES);
@@ -237,21 +172,22 @@ int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, 
         cJSON_AddNumberToObject(o, "value", (double)value[i]);
         snprintf(num, sizeof num, "%.2f", acc[i].sd);
         cJSON_AddStringToObject(o, "sd", num);
-        snprintf(num, sizeof num, "%lld", acc[i].moe);
+        snprintf(num, sizeof num, "%lld", (long long)acc[i].moe);
         cJSON_AddStringToObject(o, "moe95", num);
         cJSON_AddNumberToObject(o, "lower", (double)acc[i].lower);
         cJSON_AddNumberToObject(o, "upper", (double)acc[i].upper);
-        cJSON_AddStringToObject(o, "shown_as", acc[i].shown_as);
-        cJSON_AddStringToObject(o, "suppressed", acc[i].suppressed);
+        cJSON_AddStringToObject(o, "shown_as", mp_post_shown_name(acc[i].shown_as));
+        cJSON_AddStringToObject(o, "suppressed", mp_post_suppressed_name(acc[i].suppressed));
         /* The small-cell rule decides; the report shows such a cell as a range, not a point. */
-        cJSON_AddBoolToObject(o, "unreliable", *acc[i].suppressed != '\0');
+        cJSON_AddBoolToObject(o, "unreliable", acc[i].suppressed != MP_POST_SHOWN);
         cJSON_AddItemToArray(arr, o);
     }
     arr = cJSON_AddArrayToObject(b, "rates");
     for (size_t r = 0; r < c->nrates; r++) {
         const mp_rate *rate = &c->rates[r];
         size_t ni = c->metrics[rate->numerator].offset, di = c->metrics[rate->denominator].offset;
-        add_rate(arr, rate, value[ni], value[di], &acc[ni], &acc[di]);
+        add_rate(arr, rate, value[ni], value[di], &acc[ni], &acc[di],
+                 mp_post_rounding_cov(&det[ni], &det[di], post.rounding));
     }
     free(vec);
     free(noisy);

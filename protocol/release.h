@@ -58,9 +58,6 @@
 #include "error.h"
 #include "spec.h"
 
-/* The 95% normal quantile the margins use. */
-#define MP_RELEASE_Z95 1.96
-
 typedef struct mp_included {
     const char *org;
     unsigned char submission_hash[MP_HASH_BYTES];
