@@ -920,6 +920,25 @@ static void test_bounds_extremes(void **state)
     post(c, y, 1, out);
     assert_consistent(c, out, 1);
     assert_true(out[5] > MP_POST_MAX_ABS);
+    /* The same with nesting (by_age within plain, by_dur_age within by_both: pooled totals,
+     * the largest intermediates of postprocess.h's bound) and random rounding; under UBSan
+     * (make test-asan) an overflow would be reported. */
+    c->metrics[1].within = 0;
+    c->metrics[3].within = 2;
+    unsigned char seed[MP_POST_SEED_BYTES] = {0};
+    mp_post_cell det[NCELLS];
+    for (int pattern = 0; pattern < 256; pattern++) {
+        for (size_t i = 0; i < NCELLS; i++)
+            y[i] = ((pattern >> (i % 8)) & 1) ? MP_POST_MAX_ABS - (int64_t)i
+                                              : -MP_POST_MAX_ABS + (int64_t)(pattern % 7);
+        seed[0] = (unsigned char)pattern;
+        detail(c, y, 1, seed, out, det);
+        assert_consistent(c, out, 1);
+        detail(c, y, MP_POST_MAX_ROUNDING, seed, out, det);
+        assert_consistent(c, out, MP_POST_MAX_ROUNDING);
+        detail(c, y, 5, NULL, out, det);
+        assert_consistent(c, out, 5);
+    }
     mp_catalogue_free(c);
 }
 
