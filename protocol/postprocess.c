@@ -3,20 +3,23 @@
  * postprocess.h for the method, its derivation and the overflow bounds).
  *
  * Invariants:
- *   1. Integer arithmetic only. Every estimate is an exact rational held as a signed 128-bit
- *      numerator over a denominator fixed by the catalogue layout (Q = L*D, then Q*rho*r), so
- *      the output does not depend on a compiler's or a CPU's floating point and is the same
- *      everywhere. The bounds in postprocess.h keep every intermediate below 2^103.
+ *   1. Integer arithmetic only for the published figures. Every estimate is an exact rational
+ *      held as a signed 128-bit numerator over a denominator fixed by the catalogue layout
+ *      (Q = L*B, then Q*rho*r), so the output does not depend on a compiler's or a CPU's
+ *      floating point and is the same everywhere. The bounds in postprocess.h keep every
+ *      intermediate below 2^120. The accuracy detail and the publication rules are doubles
+ *      from correctly rounded IEEE operations only (no libm transcendental), so they too agree
+ *      on every IEEE machine.
  *   2. Every ordering (the simplex projection's sort, the largest remainders) is a total order
  *      with the band index as the last key, so ties never depend on a sort's stability.
- *   3. All arguments and the whole layout are checked before the first write to `published`,
- *      and a metric's input cells are copied before its output is written, so `published` may
- *      alias `noisy` and a refused call leaves it untouched (only the "cannot happen" check of
- *      invariant 4 fails after writing has begun).
+ *   3. All arguments and the whole layout (nesting included) are checked before the first
+ *      write to `published`, and the input is copied first (step 1b pairs metrics), so
+ *      `published` may alias `noisy` and a refused call leaves it untouched (only the "cannot
+ *      happen" checks of invariant 4 fail after writing has begun).
  *   4. The arithmetic facts the output relies on (the projected bands sum to T+, the extra units
- *      of the largest-remainder step number 0..k) are proved in postprocess.h and re-checked
- *      here; a failure would be a bug and is reported instead of publishing an inconsistent
- *      vector.
+ *      of the largest-remainder step number 0..k, the systematic rounding's units add up to the
+ *      total's) are proved in postprocess.h and re-checked here; a failure would be a bug and is
+ * reported instead of publishing an inconsistent vector.
  */
 #include "postprocess.h"
 
@@ -60,6 +63,17 @@ static int layout_check(const mp_catalogue *c)
     }
     if (at != c->ncells)
         return mp_error_set("post-processing: the metrics do not cover the vector");
+    /* Nesting as catalogue.h, invariant 4 states it: one level, one child per parent. */
+    for (size_t mi = 0; mi < c->nmetrics; mi++) {
+        int p = c->metrics[mi].within;
+        if (p < 0)
+            continue;
+        if ((size_t)p >= c->nmetrics || (size_t)p == mi || c->metrics[p].within >= 0)
+            return mp_error_set("post-processing: the catalogue's nesting is not one level deep");
+        for (size_t o = 0; o < mi; o++)
+            if (c->metrics[o].within == p)
+                return mp_error_set("post-processing: metric %zu has two children", (size_t)p);
+    }
     return 0;
 }
 
@@ -316,11 +330,8 @@ int mp_post_process_detail(const mp_catalogue *c, const int64_t *noisy, const mp
     /* Step 1b: a child whose total exceeds its parent's is pooled with it. */
     for (size_t ci = 0; ci < c->nmetrics; ci++) {
         int pi = c->metrics[ci].within;
-        if (pi < 0 || (size_t)pi >= c->nmetrics || c->metrics[pi].within >= 0) {
-            if (pi >= 0)
-                goto out_bad_nesting;
+        if (pi < 0)
             continue;
-        }
         mstate *ch = &st[ci], *pa = &st[pi];
         if (ch->a * pa->b <= pa->a * ch->b)
             continue;
@@ -343,9 +354,6 @@ int mp_post_process_detail(const mp_catalogue *c, const int64_t *noisy, const mp
                        detail != NULL ? &detail[c->metrics[mi].offset] : NULL) != 0)
             goto out;
     rc = 0;
-    goto out;
-out_bad_nesting:
-    mp_error_set("post-processing: the catalogue's nesting is not one level deep");
 out:
     free(in);
     return rc;

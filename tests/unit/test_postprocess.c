@@ -427,6 +427,20 @@ static void test_nesting(void **state)
     /* mp_post_check refuses a child above its parent. */
     int64_t bad[7] = {12, 4, 4, 4, 13, 3, 8};
     expect_refused(mp_post_check(c, bad, 1), "child: the total is above its parent's (parent)");
+    /* A hand-built nesting the catalogue parser would refuse is refused here too, before
+     * anything is written. */
+    int64_t keep[7];
+    memcpy(out, ok, sizeof ok);
+    memcpy(keep, out, sizeof keep);
+    c->metrics[2].within = 0; /* parent gets two children */
+    mp_post_params pp = {.rounding = 1};
+    expect_refused(mp_post_process(c, bad, &pp, out), "two children");
+    c->metrics[2].within = 3;
+    c->metrics[3].within = 0; /* two levels */
+    expect_refused(mp_post_process(c, bad, &pp, out), "not one level deep");
+    c->metrics[3].within = 3; /* itself */
+    expect_refused(mp_post_process(c, bad, &pp, out), "not one level deep");
+    assert_memory_equal(out, keep, sizeof keep);
     mp_catalogue_free(c);
 
     /* The catalogue refuses nesting it cannot honour. */
