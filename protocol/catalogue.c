@@ -152,23 +152,13 @@ static int dim_index(const char *name)
 
 static int parse_metric(mp_catalogue *c, mp_metric *m, const cJSON *j)
 {
-    static const char *const fields[] = {"id",
-                                         "title",
-                                         "description",
-                                         "kind",
-                                         "spells",
-                                         "end_reasons",
-                                         "age_min",
-                                         "age_max",
-                                         "flags_any",
-                                         "also_active",
-                                         "lag_months",
-                                         "reentry_months",
-                                         "reentry_spells",
-                                         "breakdowns",
-                                         "source",
-                                         "within",
-                                         NULL};
+    /* clang-format off */
+    static const char *const fields[] = {
+        "id",          "title",          "description",    "kind",       "spells",
+        "end_reasons", "age_min",        "age_max",        "flags_any",  "also_active",
+        "lag_months",  "reentry_months", "reentry_spells", "breakdowns", "source",
+        "within",      NULL};
+    /* clang-format on */
     const char *kind;
     const cJSON *br, *it;
     uint32_t flags;

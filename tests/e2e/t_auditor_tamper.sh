@@ -49,7 +49,8 @@ p = sys.argv[1]
 s = open(p, encoding="utf-8").read()
 # Change the first published figure of the first cell (as it is written in the report).
 v = json.load(open(sys.argv[2]))["body"]["cells"][0]["value"]
-m = re.search(r">\s*%d\s*<" % v, s)
+# (a small cell carries the report's " *" mark after its figure)
+m = re.search(r">\s*%d(?: \*)?\s*<" % v, s)
 if m is None:
     sys.exit("no figure %d found in release.html" % v)
 s = s[:m.start()] + m.group(0).replace(str(v), str(v + 7)) + s[m.end():]
