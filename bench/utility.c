@@ -197,7 +197,8 @@ static double rse(const acc *a, unsigned long runs)
 static void usage(void)
 {
     fprintf(stderr, "usage: utility --exports DIR [--region FILE] [--catalogue FILE] "
-                    "[--period START:END] [--runs R] [--seed S] [--rho RHO] [--t T] [--m M]\n");
+                    "[--period START:END] [--runs R] [--seed S] [--rho RHO] [--t T] [--m M] "
+                    "[--truth-out FILE]\n");
     exit(2);
 }
 
@@ -206,6 +207,7 @@ int main(int argc, char **argv)
     const char *region = "data/regions/midden-utrecht.json";
     const char *catpath = "data/catalogues/midden-utrecht.json";
     const char *exports = NULL, *period = "2026-01-01:2026-06-30", *rho_text = "0.5";
+    const char *truth_out = NULL;
     unsigned long runs = 2000, seed = 1;
     unsigned t = 1, morgs = 2;
     for (int i = 1; i < argc; i++) {
@@ -230,6 +232,8 @@ int main(int argc, char **argv)
             t = (unsigned)strtoul(v, NULL, 10);
         else if (strcmp(a, "--m") == 0)
             morgs = (unsigned)strtoul(v, NULL, 10);
+        else if (strcmp(a, "--truth-out") == 0)
+            truth_out = v;
         else
             usage();
         i++;
@@ -302,6 +306,20 @@ int main(int argc, char **argv)
             truth[i] += vec[o][i];
     }
 
+    /* --truth-out: the number of organisations and the true vector, one number a line, for
+     * bench/coverage.c; nothing else is run. */
+    if (truth_out != NULL) {
+        FILE *f = fopen(truth_out, "w");
+        if (f == NULL) {
+            perror(truth_out);
+            return 1;
+        }
+        fprintf(f, "%zu\n", n);
+        for (size_t i = 0; i < nc; i++)
+            fprintf(f, "%lld\n", (long long)truth[i]);
+        return fclose(f) == 0 ? 0 : 1;
+    }
+
     /* The four mechanisms. */
     mp_sensitivity sens;
     mechanism mech[NMECH];
@@ -369,7 +387,7 @@ int main(int argc, char **argv)
                 const int64_t *v = noisy;
                 double all = 0, tot = 0;
                 if (out_rounding[oi] != 0) {
-                    mp_post_params pp = {out_rounding[oi]};
+                    mp_post_params pp = {.rounding = out_rounding[oi]};
                     if (mp_post_process(cat, noisy, &pp, pub) != 0)
                         die("post-process");
                     v = pub;

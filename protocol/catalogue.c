@@ -203,11 +203,13 @@ static int parse_report(mp_report_info *r, const cJSON *j, const char *where, in
 
 static int parse_metric(mp_catalogue *c, mp_metric *m, const cJSON *j)
 {
+    /* clang-format off */
     static const char *const fields[] = {
         "id",          "title",          "description",    "kind",       "spells",
         "end_reasons", "age_min",        "age_max",        "flags_any",  "also_active",
         "lag_months",  "reentry_months", "reentry_spells", "breakdowns", "source",
-        "pijler",      "description_nl", "target",         NULL};
+        "pijler",      "description_nl", "target",         "within",     NULL};
+    /* clang-format on */
     const char *kind;
     const cJSON *br, *it;
     uint32_t flags;
@@ -283,6 +285,45 @@ static int parse_metric(mp_catalogue *c, mp_metric *m, const cJSON *j)
     }
     m->offset = c->ncells;
     c->ncells += m->ncells;
+    m->within = -1;
+    return 0;
+}
+
+/* "within": resolved once every metric is known (a parent may come later in the file). One
+ * level, one child per parent (invariant 4): that is all the seeds need, and it keeps the
+ * consistency step a closed formula. */
+static int parse_within(mp_catalogue *c, const cJSON *metrics)
+{
+    const cJSON *it;
+    size_t i = 0;
+    cJSON_ArrayForEach (it, metrics) {
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(it, "within");
+        mp_metric *m = &c->metrics[i++];
+        if (w == NULL)
+            continue;
+        if (!cJSON_IsString(w))
+            return mp_error_set("metric %s: within must be a metric id", m->id);
+        for (size_t p = 0; p < c->nmetrics; p++)
+            if (strcmp(c->metrics[p].id, w->valuestring) == 0 && p != i - 1)
+                m->within = (int)p;
+        if (m->within < 0)
+            return mp_error_set("metric %s: within \"%.40s\" is not another metric of the "
+                                "catalogue",
+                                m->id, w->valuestring);
+    }
+    for (size_t k = 0; k < c->nmetrics; k++) {
+        int p = c->metrics[k].within;
+        if (p < 0)
+            continue;
+        if (c->metrics[p].within >= 0)
+            return mp_error_set("metric %s: its parent %s is itself within another metric "
+                                "(one level only)",
+                                c->metrics[k].id, c->metrics[p].id);
+        for (size_t o = 0; o < k; o++)
+            if (c->metrics[o].within == p)
+                return mp_error_set("metric %s: %s already has a child (%s)", c->metrics[k].id,
+                                    c->metrics[p].id, c->metrics[o].id);
+    }
     return 0;
 }
 
@@ -376,6 +417,8 @@ int mp_catalogue_parse(mp_catalogue **out, const cJSON *json)
         mp_error_set("no metrics");
         goto fail;
     }
+    if (parse_within(c, metrics) != 0)
+        goto fail;
     rates = cJSON_GetObjectItemCaseSensitive(json, "rates");
     if (rates != NULL && (!cJSON_IsArray(rates) || parse_rates(c, rates) != 0))
         goto fail;

@@ -12,6 +12,8 @@
  *   2. Bands of a dimension do not overlap and cover every value a valid row can produce.
  *   3. Cells are laid out metric by metric in catalogue order: total, then the bands of each
  *      breakdown in order.
+ *   4. "within" nesting is one level deep: a metric with a parent is nobody's parent, and a
+ *      parent has exactly one child (what postprocess.h's pooling step assumes).
  */
 #ifndef MP_CATALOGUE_H
 #define MP_CATALOGUE_H
@@ -71,6 +73,8 @@ typedef struct mp_metric {
     int breakdowns[MP_DIM_COUNT];
     size_t offset; /* index of the metric's total in the vector */
     size_t ncells;
+    int within; /* "within": index of the parent metric whose persons include this one's
+                 * (child total <= parent total, enforced by postprocess.h); -1 = none */
 } mp_metric;
 
 typedef struct mp_rate {

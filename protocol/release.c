@@ -16,6 +16,7 @@
 #include "privacy.h"
 
 #include <math.h>
+#include <sodium.h>
 
 static const char *const dim_keys[MP_DIM_COUNT] = {"age", "duration", "focus", "sex"};
 
@@ -37,19 +38,59 @@ static void rate_text(char *out, size_t cap, long long num, long long den, int c
     snprintf(out, cap, "%u.%u", permille / 10 % 1000, permille % 10);
 }
 
+static void add_rate(cJSON *arr, const mp_rate *rate, int64_t rn, int64_t rd,
+                     const mp_post_interval *an, const mp_post_interval *ad, double cov)
+{
+    char pct[16] = "", moe[16] = "", lo[16] = "", hi[16] = "";
+    mp_post_rate ri;
+    mp_post_rate_interval(rn, rd, an, ad, cov, rate->complement, &ri);
+    if (ri.suppressed == MP_POST_SHOWN) {
+        rate_text(pct, sizeof pct, rn, rd, rate->complement);
+        snprintf(lo, sizeof lo, "%.1f", 100.0 * ri.lower);
+        snprintf(hi, sizeof hi, "%.1f", 100.0 * ri.upper);
+        snprintf(moe, sizeof moe, "%.1f", 50.0 * (ri.upper - ri.lower));
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", rate->id);
+    cJSON_AddStringToObject(o, "title", rate->title);
+    cJSON_AddStringToObject(o, "percent", pct);
+    cJSON_AddStringToObject(o, "moe95", moe);
+    cJSON_AddStringToObject(o, "lower", lo);
+    cJSON_AddStringToObject(o, "upper", hi);
+    cJSON_AddStringToObject(o, "suppressed", mp_post_suppressed_name(ri.suppressed));
+    cJSON_AddItemToArray(arr, o);
+}
+
+/* The public randomness of the rounding: the round's hash and the opened sum, both in the
+ * release, so that an auditor derives the same and the rebuild is byte-identical. */
+static void rounding_seed(unsigned char seed[MP_POST_SEED_BYTES], const mp_spec *spec,
+                          const char *vec)
+{
+    static const char domain[] = "mijlpaal release rounding v1";
+    crypto_hash_sha256_state hs;
+    crypto_hash_sha256_init(&hs);
+    crypto_hash_sha256_update(&hs, (const unsigned char *)domain, sizeof domain - 1);
+    crypto_hash_sha256_update(&hs, spec->env->hash, MP_HASH_BYTES);
+    crypto_hash_sha256_update(&hs, (const unsigned char *)vec, strlen(vec));
+    crypto_hash_sha256_final(&hs, seed);
+}
+
 int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, size_t n,
                      const uint64_t *sum, const char *published, const cJSON *masking)
 {
     const mp_catalogue *c = spec->catalogue;
-    char hash[MP_HASH_HEX_BYTES], name[128], pct[16], num[32];
+    char hash[MP_HASH_HEX_BYTES], name[128], num[32];
     cJSON *b = cJSON_CreateObject(), *arr, *o;
     char *vec = mp_vec_encode(sum, c->ncells);
     char sd[11], ed[11];
+    unsigned char seed[MP_POST_SEED_BYTES];
     int64_t *noisy = calloc(c->ncells, sizeof *noisy);
     int64_t *value = calloc(c->ncells, sizeof *value);
-    mp_post_params post = {(uint64_t)spec->rounding};
-    const double noise_sd = mp_spec_noise_sd(spec, n);
-    if (b == NULL || vec == NULL || noisy == NULL || value == NULL)
+    mp_post_cell *det = calloc(c->ncells, sizeof *det);
+    mp_post_interval *acc = calloc(c->ncells, sizeof *acc);
+    mp_post_params post = {(uint64_t)spec->rounding, seed};
+    const double noise_sd = mp_spec_noise_sd(spec, n), s2 = noise_sd * noise_sd;
+    if (b == NULL || vec == NULL || noisy == NULL || value == NULL || det == NULL || acc == NULL)
         goto oom;
     for (size_t i = 0; i < c->ncells; i++) {
         noisy[i] = (int64_t)sum[i];
@@ -62,9 +103,12 @@ int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, 
             goto fail;
         }
     }
-    /* Post-processing reads the noisy sum only (post-processing costs no privacy). */
-    if (mp_post_process(c, noisy, &post, value) != 0)
+    /* Post-processing reads the noisy sum and public data only (it costs no privacy). */
+    rounding_seed(seed, spec, vec);
+    if (mp_post_process_detail(c, noisy, &post, value, det) != 0)
         goto fail;
+    for (size_t i = 0; i < c->ncells; i++)
+        mp_post_cell_interval(s2, value[i], &det[i], &acc[i]);
     cJSON_AddNumberToObject(b, "mijlpaal_release", 1);
     cJSON_AddStringToObject(b, "round_id", spec->round_id);
     mp_hex_encode(hash, spec->env->hash, MP_HASH_BYTES);
@@ -126,40 +170,30 @@ int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, 
         }
         cJSON_AddNumberToObject(o, "noisy", (double)noisy[i]);
         cJSON_AddNumberToObject(o, "value", (double)value[i]);
-        snprintf(num, sizeof num, "%.2f", noise_sd);
+        snprintf(num, sizeof num, "%.2f", acc[i].sd);
         cJSON_AddStringToObject(o, "sd", num);
-        snprintf(num, sizeof num, "%.0f", 1.96 * noise_sd);
+        snprintf(num, sizeof num, "%lld", (long long)acc[i].moe);
         cJSON_AddStringToObject(o, "moe95", num);
-        /* A figure whose margin is larger than itself says little; the report marks it. The
-         * comparison is with the margin as printed, so a reader can check it. */
-        cJSON_AddBoolToObject(o, "unreliable", strtoll(num, NULL, 10) > value[i]);
+        cJSON_AddNumberToObject(o, "lower", (double)acc[i].lower);
+        cJSON_AddNumberToObject(o, "upper", (double)acc[i].upper);
+        cJSON_AddStringToObject(o, "shown_as", mp_post_shown_name(acc[i].shown_as));
+        cJSON_AddStringToObject(o, "suppressed", mp_post_suppressed_name(acc[i].suppressed));
+        /* The small-cell rule decides; the report shows such a cell as a range, not a point. */
+        cJSON_AddBoolToObject(o, "unreliable", acc[i].suppressed != MP_POST_SHOWN);
         cJSON_AddItemToArray(arr, o);
     }
     arr = cJSON_AddArrayToObject(b, "rates");
     for (size_t r = 0; r < c->nrates; r++) {
         const mp_rate *rate = &c->rates[r];
-        long long rn = value[c->metrics[rate->numerator].offset];
-        long long rd = value[c->metrics[rate->denominator].offset];
-        rate_text(pct, sizeof pct, rn, rd, rate->complement);
-        o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "id", rate->id);
-        cJSON_AddStringToObject(o, "title", rate->title);
-        cJSON_AddStringToObject(o, "percent", pct);
-        /* Delta method for N/D with independent noise of variance V on both:
-         * Var(N/D) ~ V (1 + (N/D)^2) / D^2; in percentage points, 95%. */
-        if (rd > 0) {
-            double ratio = (double)(rn < rd ? rn : rd) / (double)rd;
-            snprintf(num, sizeof num, "%.1f",
-                     100.0 * 1.96 * noise_sd * sqrt(1.0 + ratio * ratio) / (double)rd);
-        } else {
-            num[0] = '\0';
-        }
-        cJSON_AddStringToObject(o, "moe95", num);
-        cJSON_AddItemToArray(arr, o);
+        size_t ni = c->metrics[rate->numerator].offset, di = c->metrics[rate->denominator].offset;
+        add_rate(arr, rate, value[ni], value[di], &acc[ni], &acc[di],
+                 mp_post_rounding_cov(&det[ni], &det[di], post.rounding));
     }
     free(vec);
     free(noisy);
     free(value);
+    free(det);
+    free(acc);
     *body = b;
     return 0;
 oom:
@@ -168,6 +202,8 @@ fail:
     free(vec);
     free(noisy);
     free(value);
+    free(det);
+    free(acc);
     cJSON_Delete(b);
     return -1;
 }
@@ -267,6 +303,21 @@ static const char *dim_title(const mp_catalogue *c, const char *key)
     return key;
 }
 
+/* The CSV's Dutch words for shown_as and suppressed (release.h). */
+static const char *csv_word(const char *code)
+{
+    static const char *const words[][2] = {{"value", "getal"},
+                                           {"range", "bereik"},
+                                           {"less_than", "minder dan"},
+                                           {"small_cell", "kleine cel"},
+                                           {"small_denominator", "kleine noemer"},
+                                           {"zero_denominator", "noemer is 0"}};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (strcmp(words[i][0], code) == 0)
+            return words[i][1];
+    return code;
+}
+
 int mp_release_csv(char **out, size_t *len, const cJSON *release, const mp_spec *spec)
 {
     sbuf s = {0};
@@ -274,7 +325,8 @@ int mp_release_csv(char **out, size_t *len, const cJSON *release, const mp_spec 
     const cJSON *rates = cJSON_GetObjectItemCaseSensitive(release, "rates"), *rate;
     sb_printf(&s, "\xEF\xBB\xBF"
                   "Mijlpaal;Uitsplitsing;Categorie;Aantal personen;Foutmarge (95%%);"
-                  "Onbetrouwbaar;Ruwe ruis-som\r\n");
+                  "Onbetrouwbaar;Ruwe ruis-som;Ondergrens (95%%);Bovengrens (95%%);Weergave;"
+                  "Reden onderdrukking\r\n");
     cJSON_ArrayForEach (cell, cells) {
         const mp_metric *m = metric_of(spec->catalogue, str_or(cell, "metric", ""));
         csv_field(&s, m ? m->title : str_or(cell, "metric", ""));
@@ -284,18 +336,26 @@ int mp_release_csv(char **out, size_t *len, const cJSON *release, const mp_spec 
                           : "Totaal");
         sb_printf(&s, ";");
         csv_field(&s, str_or(cell, "band", ""));
-        sb_printf(&s, ";%lld;%s;%s;%lld\r\n", int_of(cell, "value"), str_or(cell, "moe95", ""),
+        sb_printf(&s, ";%lld;%s;%s;%lld;%lld;%lld;%s;%s\r\n", int_of(cell, "value"),
+                  str_or(cell, "moe95", ""),
                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cell, "unreliable")) ? "ja" : "",
-                  int_of(cell, "noisy"));
+                  int_of(cell, "noisy"), int_of(cell, "lower"), int_of(cell, "upper"),
+                  csv_word(str_or(cell, "shown_as", "value")),
+                  csv_word(str_or(cell, "suppressed", "")));
     }
     cJSON_ArrayForEach (rate, rates) {
+        const char *why = str_or(rate, "suppressed", "");
         csv_field(&s, str_or(rate, "title", ""));
         sb_printf(&s, ";Percentage;;");
         /* Dutch Excel reads a decimal comma. */
         decimal_nl(&s, str_or(rate, "percent", ""));
         sb_printf(&s, ";");
         decimal_nl(&s, str_or(rate, "moe95", ""));
-        sb_printf(&s, ";;\r\n");
+        sb_printf(&s, ";%s;;", *why ? "ja" : "");
+        decimal_nl(&s, str_or(rate, "lower", ""));
+        sb_printf(&s, ";");
+        decimal_nl(&s, str_or(rate, "upper", ""));
+        sb_printf(&s, ";%s;%s\r\n", *why ? "" : "getal", csv_word(why));
     }
     return sb_done(&s, out, len);
 }

@@ -50,7 +50,8 @@ s = open(p, encoding="utf-8").read()
 # Change the first published figure of the first cell (as the report writes it: 1.234).
 dutch = lambda n: f"{n:,}".replace(",", ".")
 v = json.load(open(sys.argv[2]))["body"]["cells"][0]["value"]
-m = re.search(r">\s*%s( personen)?\s*<" % re.escape(dutch(v)), s)
+# (a small cell may carry a mark after its figure)
+m = re.search(r">\s*%s( personen)?(?: \*)?\s*<" % re.escape(dutch(v)), s)
 if m is None:
     sys.exit("no figure %s found in report.html" % dutch(v))
 s = s[:m.start()] + m.group(0).replace(dutch(v), dutch(v + 7)) + s[m.end():]

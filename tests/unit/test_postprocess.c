@@ -210,6 +210,355 @@ static void reference(const mp_catalogue *c, const int64_t *y, long double *ref,
 
 /* ---- tests -------------------------------------------------------------------------------- */
 
+static void expect_refused(int rc, const char *needle);
+
+/* A catalogue with nesting: parent (age breakdown) > child (none), and parent2 > child2 (both
+ * without breakdowns). Cells: parent 0..3, child 4, parent2 5, child2 6. */
+static const char NESTED[] =
+    "{\"mijlpaal_catalogue\": 1, \"id\": \"nest\", \"version\": 1, \"title\": \"N\","
+    " \"dimensions\": {"
+    "  \"age\": {\"title\": \"Leeftijd\", \"bands\": ["
+    "    {\"label\": \"a\", \"min\": 15, \"max\": 26},"
+    "    {\"label\": \"b\", \"min\": 27, \"max\": 54},"
+    "    {\"label\": \"c\", \"min\": 55, \"max\": 200}]}},"
+    " \"metrics\": ["
+    "  {\"id\": \"parent\", \"title\": \"t\", \"description\": \"d\", \"source\": \"s\","
+    "   \"kind\": \"stock\", \"spells\": [\"bijstand\"], \"breakdowns\": [\"age\"]},"
+    "  {\"id\": \"child\", \"within\": \"parent\", \"title\": \"t\", \"description\": \"d\","
+    "   \"source\": \"s\", \"kind\": \"stock\", \"spells\": [\"bijstand\"], \"age_min\": 45},"
+    "  {\"id\": \"child2\", \"within\": \"parent2\", \"title\": \"t\", \"description\": \"d\","
+    "   \"source\": \"s\", \"kind\": \"stock\", \"spells\": [\"ww\"], \"age_min\": 45},"
+    "  {\"id\": \"parent2\", \"title\": \"t\", \"description\": \"d\", \"source\": \"s\","
+    "   \"kind\": \"stock\", \"spells\": [\"ww\"]}]}";
+
+static mp_catalogue *parse_text(const char *text)
+{
+    cJSON *j = NULL;
+    mp_catalogue *c = NULL;
+    assert_int_equal(mp_canon_parse(&j, text, strlen(text)), 0);
+    if (mp_catalogue_parse(&c, j) != 0) {
+        cJSON_Delete(j);
+        return NULL;
+    }
+    cJSON_Delete(j);
+    return c;
+}
+
+static void detail(const mp_catalogue *c, const int64_t *y, uint64_t r, const unsigned char *seed,
+                   int64_t *out, mp_post_cell *det)
+{
+    mp_post_params p = {.rounding = r, .seed = seed};
+    if (mp_post_process_detail(c, y, &p, out, det) != 0)
+        fail_msg("%s", mp_error_get());
+}
+
+#define assert_near(a, b, tol)                                                                     \
+    do {                                                                                           \
+        double a_ = (a), b_ = (b);                                                                 \
+        if (fabs(a_ - b_) > (tol))                                                                 \
+            fail_msg("%s = %.9g, expected %.9g", #a, a_, b_);                                      \
+    } while (0)
+
+/* Var(x^_i)/s^2 by hand (postprocess.h, "Accuracy"): plain 1; one breakdown of k = 3 bands:
+ * k/(k+1) = 3/4 for the total and every band; two breakdowns of 3 and 2 bands: W = 1 + 1/3 +
+ * 1/2 = 11/6, total 6/11, age band 1 - 1/3 + (6/11)/9 = 8/11, duration band 1 - 1/2 +
+ * (6/11)/4 = 7/11 (trace 6/11 + 3*8/11 + 2*7/11 = 4, the consistent subspace's dimension).
+ * And each is the diagonal entry of the linear map: feeding a unit vector e_i gives x^_i =
+ * P_ii, the claim Var = s^2 P_ii for an orthogonal projection. */
+static void test_variance_factors(void **state)
+{
+    (void)state;
+    mp_catalogue *c = test_catalogue();
+    static const double expect[NCELLS] = {
+        1,        0.75,     0.75,     0.75,     0.75,     6.0 / 11, 8.0 / 11, 8.0 / 11, 8.0 / 11,
+        7.0 / 11, 7.0 / 11, 6.0 / 11, 7.0 / 11, 7.0 / 11, 8.0 / 11, 8.0 / 11, 8.0 / 11};
+    int64_t y[NCELLS] = {0}, out[NCELLS];
+    mp_post_cell det[NCELLS];
+    detail(c, y, 1, NULL, out, det);
+    for (size_t i = 0; i < NCELLS; i++)
+        assert_near(det[i].var_factor, expect[i], 1e-12);
+    double trace = 0;
+    for (size_t i = 1; i <= 4; i++)
+        trace += det[i].var_factor;
+    assert_near(trace, 3.0, 1e-12); /* by_age: 4 cells, 3 free */
+    for (size_t i = 0; i < NCELLS; i++) {
+        memset(y, 0, sizeof y);
+        y[i] = 1000000;
+        detail(c, y, 1, NULL, out, det);
+        assert_near(det[i].estimate / 1e6, expect[i], 1e-9);
+    }
+    mp_catalogue_free(c);
+}
+
+/* The unprojected estimate by hand: by_age total 10, bands 2, 3, 1: S = 6, T* = (10 + 6/3) /
+ * (1 + 1/3) = 9, bands + (9 - 6)/3 = 3, 4, 2. A negative band: total 2, bands -6, 4, 4: S = 2,
+ * T* = (2 + 2/3)/(4/3) = 2, bands unchanged: estimate -6, 4, 4, published 0, 1, 1 (the
+ * projection) and flagged as clamped; the estimate is what a small cell's interval uses. */
+static void test_estimate_hand(void **state)
+{
+    (void)state;
+    mp_catalogue *c = test_catalogue();
+    int64_t y[NCELLS] = {0, 10, 2, 3, 1}, out[NCELLS];
+    mp_post_cell det[NCELLS];
+    detail(c, y, 1, NULL, out, det);
+    static const double e[] = {9, 3, 4, 2};
+    for (int i = 0; i < 4; i++) {
+        assert_near(det[1 + i].estimate, e[i], 1e-12);
+        assert_int_equal(out[1 + i], (int64_t)e[i]);
+        assert_int_equal(det[1 + i].flags, 0);
+    }
+    int64_t z[NCELLS] = {0, 2, -6, 4, 4};
+    detail(c, z, 1, NULL, out, det);
+    static const double ez[] = {2, -6, 4, 4};
+    static const int64_t pz[] = {2, 0, 1, 1};
+    for (int i = 0; i < 4; i++) {
+        assert_near(det[1 + i].estimate, ez[i], 1e-12);
+        assert_int_equal(out[1 + i], pz[i]);
+        assert_int_equal(det[1 + i].flags, MP_POST_CLAMPED);
+        assert_near(det[1 + i].pre_round, (double)pz[i], 1e-12);
+    }
+    assert_int_equal(det[0].flags, 0); /* another metric */
+    mp_catalogue_free(c);
+}
+
+/* Random rounding by hand: by_age total 7, bands 3, 2, 2 (consistent) at rounding 5. The total
+ * rounds to 5 or 10, up with probability 2/5: variance 25 * 0.4 * 0.6 = 6; band 0 (3 = 0.6
+ * units): 0 or 5, variance 6; bands 1, 2 (0.4 units): variance 6. Over many seeds every
+ * published figure is one of its two neighbours, the bands always add up, and the means and
+ * variances are the hand values. Without a seed the rounding is the deterministic one. */
+static void test_random_rounding(void **state)
+{
+    (void)state;
+    mp_catalogue *c = test_catalogue();
+    int64_t y[NCELLS] = {0, 7, 3, 2, 2}, out[NCELLS];
+    mp_post_cell det[NCELLS];
+    const int n = 20000;
+    double sum[4] = {0}, sq[4] = {0};
+    unsigned char seed[MP_POST_SEED_BYTES] = {0};
+    for (int k = 0; k < n; k++) {
+        seed[0] = (unsigned char)k;
+        seed[1] = (unsigned char)(k >> 8);
+        seed[2] = (unsigned char)(k >> 16);
+        detail(c, y, 5, seed, out, det);
+        assert_consistent(c, out, 5);
+        for (int i = 0; i < 4; i++) {
+            double v = (double)out[1 + i];
+            assert_true(out[1 + i] == (i == 0 ? 5 : 0) || out[1 + i] == (i == 0 ? 10 : 5));
+            sum[i] += v;
+            sq[i] += v * v;
+        }
+    }
+    static const double mean[4] = {7, 3, 2, 2}, frac[4] = {0.4, 0.6, 0.4, 0.4};
+    for (int i = 0; i < 4; i++) {
+        double m = sum[i] / n, var = sq[i] / n - m * m;
+        assert_near(det[1 + i].round_frac, frac[i], 1e-12);
+        assert_near(det[1 + i].round_var, 6.0, 1e-9);
+        /* standard error of the mean: sqrt(6 / 20000) = 0.017 */
+        assert_near(m, mean[i], 0.07);
+        assert_near(var, 6.0, 0.4);
+    }
+    detail(c, y, 5, NULL, out, det);
+    assert_int_equal(out[1], 5); /* 7/5 = 1.4: nearest */
+    /* A figure already a multiple of the rounding is never moved by any seed (guarantee 4). */
+    int64_t m5[NCELLS] = {10, 20, 5, 15, 0};
+    for (int k = 0; k < 200; k++) {
+        seed[0] = (unsigned char)k;
+        detail(c, m5, 5, seed, out, det);
+        assert_memory_equal(out, m5, 5 * sizeof *out);
+        assert_near(det[1].round_var, 0, 0);
+    }
+    mp_catalogue_free(c);
+}
+
+/* Nesting by hand. Parent: total 10, age 4, 4, 4 (L = 3, D = 4, N = 42, T* = 10.5, W = 4/3);
+ * child 20 (W = 1) is above it, so both get T = (4/3 * 10.5 + 20) / (4/3 + 1) = 102/7, with
+ * Var/s^2 = 1/(7/3) = 3/7, and the parent's bands 4 + (102/7 - 12)/3 = 4 + 6/7, Var/s^2 =
+ * 1 - 1/3 + (3/7)/9 = 5/7. Parent2 5 and child2 9 (no breakdowns): 7 each, Var/s^2 = 1/2. A
+ * child below its parent is left alone. */
+static void test_nesting(void **state)
+{
+    (void)state;
+    mp_catalogue *c = parse_text(NESTED);
+    assert_non_null(c);
+    assert_int_equal(c->metrics[1].within, 0);
+    assert_int_equal(c->metrics[2].within, 3); /* a parent listed after its child */
+    assert_int_equal(c->metrics[0].within, -1);
+    int64_t y[7] = {10, 4, 4, 4, 20, 9, 5}, out[7];
+    mp_post_cell det[7];
+    detail(c, y, 1, NULL, out, det);
+    assert_near(det[0].estimate, 102.0 / 7, 1e-12);
+    assert_near(det[4].estimate, 102.0 / 7, 1e-12);
+    assert_near(det[0].var_factor, 3.0 / 7, 1e-12);
+    assert_near(det[4].var_factor, 3.0 / 7, 1e-12);
+    for (int i = 1; i <= 3; i++) {
+        assert_near(det[i].estimate, 4.0 + 6.0 / 7, 1e-12);
+        assert_near(det[i].var_factor, 5.0 / 7, 1e-12);
+    }
+    assert_true(out[0] == out[4] && out[0] == 15); /* 14.57 to the nearest integer */
+    assert_int_equal(out[1] + out[2] + out[3], 15);
+    assert_near(det[5].estimate, 7, 1e-12);
+    assert_near(det[6].estimate, 7, 1e-12);
+    assert_near(det[5].var_factor, 0.5, 1e-12);
+    assert_int_equal(out[5], 7);
+    assert_int_equal(out[6], 7);
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(det[i].flags, MP_POST_NESTED);
+    if (mp_post_check(c, out, 1) != 0)
+        fail_msg("%s", mp_error_get());
+    /* Random rounding keeps child <= parent: both round with the parent's uniform. */
+    unsigned char seed[MP_POST_SEED_BYTES] = {0};
+    int64_t near[7] = {12, 4, 4, 4, 11, 9, 8};
+    for (int k = 0; k < 500; k++) {
+        seed[0] = (unsigned char)k;
+        seed[1] = (unsigned char)(k >> 8);
+        detail(c, y, 5, seed, out, det);
+        assert_int_equal(out[0], out[4]);
+        assert_consistent(c, out, 5);
+        detail(c, near, 5, seed, out, det);
+        assert_true(out[4] <= out[0] && out[5] <= out[6]);
+        assert_consistent(c, out, 5);
+    }
+    /* Below its parent: unchanged (guarantee 4). */
+    int64_t ok[7] = {12, 4, 4, 4, 11, 3, 8};
+    detail(c, ok, 1, NULL, out, det);
+    assert_memory_equal(out, ok, sizeof ok);
+    assert_int_equal(det[0].flags | det[4].flags | det[5].flags, 0);
+    assert_near(det[4].var_factor, 1, 0);
+    /* mp_post_check refuses a child above its parent. */
+    int64_t bad[7] = {12, 4, 4, 4, 13, 3, 8};
+    expect_refused(mp_post_check(c, bad, 1), "child: the total is above its parent's (parent)");
+    /* A hand-built nesting the catalogue parser would refuse is refused here too, before
+     * anything is written. */
+    int64_t keep[7];
+    memcpy(out, ok, sizeof ok);
+    memcpy(keep, out, sizeof keep);
+    c->metrics[2].within = 0; /* parent gets two children */
+    mp_post_params pp = {.rounding = 1};
+    expect_refused(mp_post_process(c, bad, &pp, out), "two children");
+    c->metrics[2].within = 3;
+    c->metrics[3].within = 0; /* two levels */
+    expect_refused(mp_post_process(c, bad, &pp, out), "not one level deep");
+    c->metrics[3].within = 3; /* itself */
+    expect_refused(mp_post_process(c, bad, &pp, out), "not one level deep");
+    assert_memory_equal(out, keep, sizeof keep);
+    mp_catalogue_free(c);
+
+    /* The catalogue refuses nesting it cannot honour. */
+    static const char *const refusals[][3] = {
+        {"\"within\": \"parent2\"", "\"within\": \"nope\"", "not another metric"},
+        {"\"within\": \"parent2\"", "\"within\": \"child2\"", "not another metric"},
+        {"\"within\": \"parent2\"", "\"within\": \"parent\"", "already has a child"},
+        {"\"within\": \"parent2\"", "\"within\": \"child\"", "one level only"},
+        {"\"within\": \"parent2\"", "\"within\": 3", "within must be a metric id"},
+    };
+    for (size_t k = 0; k < sizeof refusals / sizeof *refusals; k++) {
+        char text[sizeof NESTED + 64];
+        const char *at = strstr(NESTED, refusals[k][0]);
+        assert_non_null(at);
+        snprintf(text, sizeof text, "%.*s%s%s", (int)(at - NESTED), NESTED, refusals[k][1],
+                 at + strlen(refusals[k][0]));
+        mp_error_clear();
+        mp_catalogue *bc = parse_text(text);
+        if (bc != NULL)
+            fail_msg("accepted: %s", refusals[k][1]);
+        if (strstr(mp_error_get(), refusals[k][2]) == NULL)
+            fail_msg("\"%s\" does not say \"%s\"", mp_error_get(), refusals[k][2]);
+    }
+}
+
+/* The publication rules on hand-computed cases: s2 = 100, var_factor 3/4, rounding variance 6:
+ * var = 81, moe = floor(1.96 * 9) = floor(17.64) = 17. */
+static void test_cell_rules(void **state)
+{
+    (void)state;
+    mp_post_cell d = {.estimate = 41.3, .var_factor = 0.75, .round_var = 6};
+    mp_post_interval iv;
+    mp_post_cell_interval(100, 40, &d, &iv);
+    assert_near(iv.sd, sqrt(75), 1e-12);
+    assert_near(iv.var, 81, 1e-12);
+    assert_int_equal(iv.moe, 17);
+    assert_int_equal(iv.shown_as, MP_POST_VALUE);
+    assert_int_equal(iv.suppressed, MP_POST_SHOWN);
+    assert_int_equal(iv.lower, 23);
+    assert_int_equal(iv.upper, 57);
+    /* 34 = 2 * 17: a margin of exactly half the figure is still a value. */
+    mp_post_cell_interval(100, 34, &d, &iv);
+    assert_int_equal(iv.shown_as, MP_POST_VALUE);
+    assert_int_equal(iv.lower, 17);
+    /* 30 < 34: a range from the estimate 28.3 -/+ 1.96 sqrt(75) = 16.974: [11.33, 45.27] ->
+     * integers 12..45. */
+    d.estimate = 28.3;
+    mp_post_cell_interval(100, 30, &d, &iv);
+    assert_int_equal(iv.shown_as, MP_POST_RANGE);
+    assert_int_equal(iv.suppressed, MP_POST_SMALL_CELL);
+    assert_int_equal(iv.lower, 12);
+    assert_int_equal(iv.upper, 45);
+    assert_int_equal(iv.moe, 17);
+    /* A small cell: published 5 from an estimate of 3.2 (or -4, projected to 0): "minder dan":
+     * [0, floor(3.2 + 16.974)] = [0, 20]; [0, floor(-4 + 16.974)] = [0, 12]. */
+    d.estimate = 3.2;
+    mp_post_cell_interval(100, 5, &d, &iv);
+    assert_int_equal(iv.shown_as, MP_POST_LESS_THAN);
+    assert_int_equal(iv.lower, 0);
+    assert_int_equal(iv.upper, 20);
+    d.estimate = -4;
+    mp_post_cell_interval(100, 0, &d, &iv);
+    assert_int_equal(iv.shown_as, MP_POST_LESS_THAN);
+    assert_int_equal(iv.upper, 12);
+    /* Even the upper bound below 0 gives [0, 0], not a negative bound. */
+    d.estimate = -30;
+    mp_post_cell_interval(100, 0, &d, &iv);
+    assert_int_equal(iv.lower, 0);
+    assert_int_equal(iv.upper, 0);
+    assert_string_equal(mp_post_shown_name(MP_POST_LESS_THAN), "less_than");
+    assert_string_equal(mp_post_shown_name(MP_POST_RANGE), "range");
+    assert_string_equal(mp_post_shown_name(MP_POST_VALUE), "value");
+    assert_string_equal(mp_post_suppressed_name(MP_POST_SMALL_CELL), "small_cell");
+    assert_string_equal(mp_post_suppressed_name(MP_POST_SHOWN), "");
+}
+
+/* Rates: 50 of 200 with variances 100 and 100: Fieller, (50 - 200 t)^2 <= 1.96^2 (100 +
+ * 100 t^2 + 200^2 q), q = 0.001^2/12, has roots 0.150889 and 0.353960 (by hand: a = 40000 -
+ * 384.16, b = 10000, c = 2500 - 3.8416 * 100.00333; t = (b -/+ sqrt(b^2 - ac))/a); the
+ * complement gets 1 - those. A denominator of 0, or one not shown as a value, suppresses. */
+static void test_rate_rules(void **state)
+{
+    (void)state;
+    mp_post_interval n = {.var = 100, .shown_as = MP_POST_VALUE};
+    mp_post_interval d = {.var = 100, .shown_as = MP_POST_VALUE};
+    mp_post_rate r;
+    mp_post_rate_interval(50, 200, &n, &d, 0, 0, &r);
+    assert_int_equal(r.suppressed, MP_POST_SHOWN);
+    assert_near(r.lower, 0.150889056, 1e-8);
+    assert_near(r.upper, 0.353959510, 1e-8);
+    mp_post_rate_interval(50, 200, &n, &d, 0, 1, &r);
+    assert_near(r.lower, 1 - 0.353959510, 1e-8);
+    assert_near(r.upper, 1 - 0.150889056, 1e-8);
+    /* A positive covariance (a parent and child rounded alike) narrows it. */
+    mp_post_rate_interval(50, 200, &n, &d, 5, 0, &r);
+    assert_true(r.lower > 0.150889056 && r.upper < 0.353959510);
+    /* 0 of 200: b = 0, roots -/+ sqrt(-c/a) = sqrt(384.1728/39615.84) = 0.098476; clipped to
+     * [0, 1]. */
+    mp_post_rate_interval(0, 200, &n, &d, 0, 0, &r);
+    assert_near(r.lower, 0, 0);
+    assert_near(r.upper, 0.098476, 1e-6);
+    mp_post_rate_interval(200, 200, &n, &d, 0, 0, &r);
+    assert_near(r.upper, 1, 0);
+    mp_post_rate_interval(5, 0, &n, &d, 0, 0, &r);
+    assert_int_equal(r.suppressed, MP_POST_ZERO_DENOMINATOR);
+    assert_string_equal(mp_post_suppressed_name(r.suppressed), "zero_denominator");
+    d.shown_as = MP_POST_RANGE;
+    mp_post_rate_interval(5, 30, &n, &d, 0, 0, &r);
+    assert_int_equal(r.suppressed, MP_POST_SMALL_DENOMINATOR);
+    assert_string_equal(mp_post_suppressed_name(r.suppressed), "small_denominator");
+    /* Shown as a value but still within 1.96 sd of 0 (cannot happen with the small-cell rule,
+     * guarded anyway): suppressed, not an unbounded interval. */
+    d.shown_as = MP_POST_VALUE;
+    d.var = 1000;
+    mp_post_rate_interval(5, 30, &n, &d, 0, 0, &r);
+    assert_int_equal(r.suppressed, MP_POST_SMALL_DENOMINATOR);
+}
+
 static void test_layout(void **state)
 {
     (void)state;
@@ -520,6 +869,20 @@ static void test_real_catalogues(void **state)
     for (size_t ri = 0; ri < 2; ri++) {
         mp_catalogue *c = real_catalogue(regions[ri]);
         int64_t *y = calloc(c->ncells, sizeof *y), *out = calloc(c->ncells, sizeof *out);
+        int nested = 0;
+        /* Both shipped catalogues nest children in parents (herinstroom in uitstroom, dgr
+         * werkend in dgr stand): consistency with nesting first, then the reference, which
+         * knows no nesting, on the catalogue without it. */
+        for (size_t m = 0; m < c->nmetrics; m++)
+            nested += c->metrics[m].within >= 0;
+        assert_true(nested >= 3);
+        for (int iter = 0; iter < 500; iter++) {
+            random_noisy(c, y, iter % 3);
+            post(c, y, iter % 2 ? 5 : 1, out);
+            assert_consistent(c, out, iter % 2 ? 5 : 1);
+        }
+        for (size_t m = 0; m < c->nmetrics; m++)
+            c->metrics[m].within = -1;
         long double *ref = calloc(c->ncells, sizeof *ref);
         int *zeroed = calloc(c->ncells, sizeof *zeroed);
         assert_non_null(y);
@@ -571,6 +934,25 @@ static void test_bounds_extremes(void **state)
     post(c, y, 1, out);
     assert_consistent(c, out, 1);
     assert_true(out[5] > MP_POST_MAX_ABS);
+    /* The same with nesting (by_age within plain, by_dur_age within by_both: pooled totals,
+     * the largest intermediates of postprocess.h's bound) and random rounding; under UBSan
+     * (make test-asan) an overflow would be reported. */
+    c->metrics[1].within = 0;
+    c->metrics[3].within = 2;
+    unsigned char seed[MP_POST_SEED_BYTES] = {0};
+    mp_post_cell det[NCELLS];
+    for (int pattern = 0; pattern < 256; pattern++) {
+        for (size_t i = 0; i < NCELLS; i++)
+            y[i] = ((pattern >> (i % 8)) & 1) ? MP_POST_MAX_ABS - (int64_t)i
+                                              : -MP_POST_MAX_ABS + (int64_t)(pattern % 7);
+        seed[0] = (unsigned char)pattern;
+        detail(c, y, 1, seed, out, det);
+        assert_consistent(c, out, 1);
+        detail(c, y, MP_POST_MAX_ROUNDING, seed, out, det);
+        assert_consistent(c, out, MP_POST_MAX_ROUNDING);
+        detail(c, y, 5, NULL, out, det);
+        assert_consistent(c, out, 5);
+    }
     mp_catalogue_free(c);
 }
 
@@ -651,6 +1033,12 @@ int main(void)
         cmocka_unit_test(test_real_catalogues),
         cmocka_unit_test(test_bounds_extremes),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_variance_factors),
+        cmocka_unit_test(test_estimate_hand),
+        cmocka_unit_test(test_random_rounding),
+        cmocka_unit_test(test_nesting),
+        cmocka_unit_test(test_cell_rules),
+        cmocka_unit_test(test_rate_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

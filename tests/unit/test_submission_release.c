@@ -455,26 +455,69 @@ static void test_release_deterministic(void **state)
     cJSON_Delete(c);
 }
 
-/* Noisy values are the signed reading of the sum; values are the post-processed ones. */
+/* The documented rounding seed: SHA-256("mijlpaal release rounding v1" || round hash || the
+ * release's "sum" text). */
+static void release_seed(const mp_spec *spec, const int64_t *v, unsigned char *seed)
+{
+    static const char domain[] = "mijlpaal release rounding v1";
+    uint64_t sum[NCELLS];
+    for (int i = 0; i < NCELLS; i++)
+        sum[i] = (uint64_t)v[i];
+    char *vec = mp_vec_encode(sum, NCELLS);
+    crypto_hash_sha256_state hs;
+    assert_non_null(vec);
+    crypto_hash_sha256_init(&hs);
+    crypto_hash_sha256_update(&hs, (const unsigned char *)domain, sizeof domain - 1);
+    crypto_hash_sha256_update(&hs, spec->env->hash, MP_HASH_BYTES);
+    crypto_hash_sha256_update(&hs, (const unsigned char *)vec, strlen(vec));
+    crypto_hash_sha256_final(&hs, seed);
+    free(vec);
+}
+
+/* Noisy values are the signed reading of the sum; values are the post-processed ones, rounded
+ * with the documented seed; every accuracy field follows release.h's formulas. */
 static void check_cells(world *w, const mp_spec *spec, size_t n, const int64_t *v)
 {
     cJSON *rel = build_release(w, spec, n, v, "2026-02-02T10:00:00Z");
     const cJSON *cells = cJSON_GetObjectItemCaseSensitive(rel, "cells");
     int64_t value[NCELLS], expect[NCELLS];
-    mp_post_params pp = {(uint64_t)spec->rounding};
-    char moe[32], sd[32];
-    snprintf(moe, sizeof moe, "%.0f", 1.96 * noise_sd(spec, n));
-    snprintf(sd, sizeof sd, "%.2f", noise_sd(spec, n));
-    assert_int_equal(mp_post_process(spec->catalogue, v, &pp, expect), 0);
+    unsigned char seed[MP_POST_SEED_BYTES];
+    mp_post_cell det[NCELLS];
+    release_seed(spec, v, seed);
+    mp_post_params pp = {.rounding = (uint64_t)spec->rounding, .seed = seed};
+    const double s2 = noise_sd(spec, n) * noise_sd(spec, n);
+    assert_int_equal(mp_post_process_detail(spec->catalogue, v, &pp, expect, det), 0);
     for (int i = 0; i < NCELLS; i++) {
         const cJSON *o = cJSON_GetArrayItem(cells, i);
+        char sd[32], moe[32];
         assert_int_equal(int_of(o, "noisy"), v[i]);
         value[i] = int_of(o, "value");
         assert_int_equal(value[i], expect[i]);
         assert_true(value[i] >= 0);
         assert_int_equal(value[i] % spec->rounding, 0);
+        /* Stand's total and bands: one breakdown of 3, Var/s^2 = 3/4; werkend: 1. */
+        assert_true(fabs(det[i].var_factor - (i == WERKEND ? 1.0 : 0.75)) < 1e-12);
+        snprintf(sd, sizeof sd, "%.2f", sqrt(s2 * det[i].var_factor));
+        assert_string_equal(str_of(o, "sd"), sd);
+        long long m = (long long)floor(1.96 * sqrt(s2 * det[i].var_factor + det[i].round_var));
+        snprintf(moe, sizeof moe, "%lld", m);
         assert_string_equal(str_of(o, "moe95"), moe);
-        assert_string_equal(str_of(o, "sd"), sd); /* every cell carries its own accuracy */
+        const char *shown = str_of(o, "shown_as"), *why = str_of(o, "suppressed");
+        long long lo = int_of(o, "lower"), hi = int_of(o, "upper");
+        if (2 * m <= value[i]) {
+            assert_string_equal(shown, "value");
+            assert_string_equal(why, "");
+            assert_int_equal(lo, value[i] - m);
+            assert_int_equal(hi, value[i] + m);
+        } else {
+            double half = 1.96 * sqrt(s2 * det[i].var_factor);
+            double l = det[i].estimate - half, h = det[i].estimate + half;
+            assert_string_equal(why, "small_cell");
+            assert_int_equal(lo, l > 0 ? (long long)ceil(l) : 0);
+            assert_int_equal(hi, h > 0 ? (long long)floor(h) : 0);
+            assert_string_equal(shown, lo == 0 ? "less_than" : "range");
+        }
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "unreliable")) == (*why != 0));
     }
     assert_int_equal(value[STAND_M] + value[STAND_V] + value[STAND_X], value[STAND]);
     assert_int_equal(mp_post_check(spec->catalogue, value, (uint64_t)spec->rounding), 0);
@@ -501,12 +544,16 @@ static void test_release_cells(void **state)
         assert_int_equal(int_of(cJSON_GetArrayItem(cells, i), "noisy"), z[i]);
         assert_int_equal(int_of(cJSON_GetArrayItem(cells, i), "value"), 0);
     }
-    /* Denominator 0: rates are "" with an empty margin. */
+    /* Denominator 0: rates are "" with an empty margin and the reason. */
     const cJSON *rates = cJSON_GetObjectItemCaseSensitive(rel, "rates");
     assert_int_equal(cJSON_GetArraySize(rates), 2);
     for (int r = 0; r < 2; r++) {
-        assert_string_equal(str_of(cJSON_GetArrayItem(rates, r), "percent"), "");
-        assert_string_equal(str_of(cJSON_GetArrayItem(rates, r), "moe95"), "");
+        const cJSON *o = cJSON_GetArrayItem(rates, r);
+        assert_string_equal(str_of(o, "percent"), "");
+        assert_string_equal(str_of(o, "moe95"), "");
+        assert_string_equal(str_of(o, "lower"), "");
+        assert_string_equal(str_of(o, "upper"), "");
+        assert_string_equal(str_of(o, "suppressed"), "zero_denominator");
     }
     cJSON_Delete(rel);
 
@@ -521,7 +568,8 @@ static void test_release_cells(void **state)
     mp_spec_free(s5);
 }
 
-/* unreliable is set exactly when the printed moe95 exceeds the published value. */
+/* The small-cell rule: a figure is suppressed as a point (suppressed "small_cell", shown as a
+ * range or "minder dan", unreliable) exactly when twice its printed moe95 exceeds it. */
 static void check_unreliable(world *w, size_t n, const int64_t *v)
 {
     cJSON *rel = build_release(w, w->spec, n, v, "2026-02-02T10:00:00Z");
@@ -531,12 +579,14 @@ static void check_unreliable(world *w, size_t n, const int64_t *v)
         const cJSON *o = cJSON_GetArrayItem(cells, i);
         long long moe = atoll(str_of(o, "moe95")), value = int_of(o, "value");
         const cJSON *u = cJSON_GetObjectItemCaseSensitive(o, "unreliable");
+        int small = 2 * moe > value;
         assert_true(cJSON_IsBool(u));
-        if ((cJSON_IsTrue(u) != 0) != (moe > value))
+        if ((cJSON_IsTrue(u) != 0) != small ||
+            strcmp(str_of(o, "suppressed"), small ? "small_cell" : "") != 0 ||
+            (strcmp(str_of(o, "shown_as"), "value") == 0) == small)
             snprintf(bad, sizeof bad,
-                     "n=%zu cell %d: value %lld, moe95 \"%s\" (1.96*sd = %.4f), unreliable %s", n,
-                     i, value, str_of(o, "moe95"), 1.96 * noise_sd(w->spec, n),
-                     cJSON_IsTrue(u) ? "true" : "false");
+                     "n=%zu cell %d: value %lld, moe95 %s, unreliable %s, shown_as %s", n, i, value,
+                     str_of(o, "moe95"), cJSON_IsTrue(u) ? "true" : "false", str_of(o, "shown_as"));
     }
     cJSON_Delete(rel);
     if (*bad)
@@ -548,11 +598,11 @@ static void test_release_unreliable(void **state)
     world *w = *state;
     for (size_t n = 1; n <= NORGS; n++) {
         long long m = llround(1.96 * noise_sd(w->spec, n));
-        /* Values well above and well below the margin, and around it (not at it exactly). */
+        /* Values well above and well below the margin, and around twice it. */
         int64_t a[NCELLS] = {300, 150, 140, 10, 1000};
         int64_t b[NCELLS] = {0, 0, 0, 0, 0};
-        int64_t c[NCELLS] = {3 * (m + 1), m + 1, m + 1, m + 1, m + 1};
-        int64_t d[NCELLS] = {3 * (m - 1), m - 1, m - 1, m - 1, m - 1};
+        int64_t c[NCELLS] = {6 * (m + 1), 2 * m + 2, 2 * m + 2, 2 * m + 2, 2 * m + 1};
+        int64_t d[NCELLS] = {3 * (m - 1), m - 1, m - 1, m - 1, 2 * m - 1};
         check_unreliable(w, n, a);
         check_unreliable(w, n, b);
         check_unreliable(w, n, c);
@@ -560,26 +610,63 @@ static void test_release_unreliable(void **state)
     }
 }
 
-/* The edge between the two: a value equal to the printed margin. release.h and
- * docs/protocol.md say "unreliable when moe95 exceeds the value"; moe95 "k" does not exceed a
- * value of k. */
+/* The edge: werkend has no breakdown and, at rounding 1, an integer needs no rounding, so its
+ * moe95 is k = floor(1.96 noise_sd) exactly; a value of 2k is shown, 2k - 1 is not: a range
+ * from the estimate (= the value) -/+ 1.96 noise_sd, clipped at 0. */
 static void test_release_unreliable_at_printed_margin(void **state)
 {
     world *w = *state;
-    /* The round's own six shares first, then fewer. */
     for (size_t n = NORGS; n >= 1; n--) {
-        long long k = llround(1.96 * noise_sd(w->spec, n));
-        int64_t v[NCELLS] = {3 * k + 30, k + 10, k + 10, k + 10, k};
-        check_unreliable(w, n, v);
+        double sd = noise_sd(w->spec, n);
+        long long k = (long long)floor(1.96 * sd);
+        for (long long value = 2 * k - 1; value <= 2 * k; value++) {
+            int64_t v[NCELLS] = {3 * k + 30, k + 10, k + 10, k + 10, value};
+            check_unreliable(w, n, v);
+            cJSON *rel = build_release(w, w->spec, n, v, "2026-02-02T10:00:00Z");
+            const cJSON *o = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rel, "cells"), 4);
+            char moe[32];
+            snprintf(moe, sizeof moe, "%lld", k);
+            assert_string_equal(str_of(o, "moe95"), moe);
+            if (value == 2 * k) {
+                assert_string_equal(str_of(o, "shown_as"), "value");
+                assert_int_equal(int_of(o, "lower"), k);
+                assert_int_equal(int_of(o, "upper"), 3 * k);
+            } else {
+                double lo = (double)value - 1.96 * sd, hi = (double)value + 1.96 * sd;
+                assert_int_equal(int_of(o, "lower"), lo > 0 ? (long long)ceil(lo) : 0);
+                assert_int_equal(int_of(o, "upper"), (long long)floor(hi));
+                assert_string_equal(str_of(o, "shown_as"),
+                                    int_of(o, "lower") == 0 ? "less_than" : "range");
+            }
+            cJSON_Delete(rel);
+        }
     }
+}
+
+/* Fieller's interval by hand (postprocess.h): the roots of (x - t y)^2 = z^2 (vx + t^2 vy +
+ * y^2 q), q = 0.001^2 / 12, as "%.1f" percentages; moe95 the half-width. */
+static void fieller_text(double x, double y, double vx, double vy, int complement, char *lo,
+                         char *hi, char *moe)
+{
+    double z2 = 1.96 * 1.96, q = 1e-6 / 12, a = y * y - z2 * vy, b = x * y,
+           c = x * x - z2 * (vx + y * y * q), r = sqrt(b * b - a * c);
+    double l = (b - r) / a, h = (b + r) / a;
+    if (complement) {
+        double t = 1 - h;
+        h = 1 - l;
+        l = t;
+    }
+    snprintf(lo, 16, "%.1f", 100 * l);
+    snprintf(hi, 16, "%.1f", 100 * h);
+    snprintf(moe, 16, "%.1f", 50 * (h - l));
 }
 
 /* Rates from the published totals, hand-computed. */
 static void test_release_rates(void **state)
 {
     world *w = *state;
-    double sd = noise_sd(w->spec, NORGS);
-    char expect[32];
+    double sd = noise_sd(w->spec, NORGS), s2 = sd * sd;
+    char lo[16], hi[16], moe[16];
     /* 37 of 200 = 18.5 %; complement 81.5 %. */
     int64_t v[NCELLS] = {200, 120, 70, 10, 37};
     cJSON *rel = build_release(w, w->spec, NORGS, v, "2026-02-02T10:00:00Z");
@@ -589,22 +676,24 @@ static void test_release_rates(void **state)
     assert_string_equal(str_of(r0, "id"), "aandeel");
     assert_string_equal(str_of(r0, "title"), "Aandeel werkend");
     assert_string_equal(str_of(r0, "percent"), "18.5");
+    assert_string_equal(str_of(r0, "suppressed"), "");
     assert_string_equal(str_of(r1, "id"), "niet");
     assert_string_equal(str_of(r1, "percent"), "81.5");
-    /* Delta method: 100 * 1.96 * sd * sqrt(1 + r^2) / den percentage points. */
-    snprintf(expect, sizeof expect, "%.1f", 100.0 * 1.96 * sd * sqrt(1.0 + 0.185 * 0.185) / 200.0);
-    assert_string_equal(str_of(r0, "moe95"), expect);
-    assert_string_equal(str_of(r1, "moe95"), expect);
-    /* With this round's share variance (signed as num/den), by hand. */
-    uint64_t num, den;
-    mp_spec_share_variance(w->spec, &num, &den);
-    double by_hand = 196.0 * sqrt(6.0 * (double)num / (double)den) * sqrt(1.034225) / 200.0;
-    snprintf(expect, sizeof expect, "%.1f", by_hand);
-    assert_string_equal(str_of(r0, "moe95"), expect);
+    /* Published unchanged (consistent integers at rounding 1: no rounding variance); werkend
+     * has Var s^2, stand's total (one breakdown of 3) 3/4 s^2; no shared rounding. */
+    fieller_text(37, 200, s2, 0.75 * s2, 0, lo, hi, moe);
+    assert_string_equal(str_of(r0, "lower"), lo);
+    assert_string_equal(str_of(r0, "upper"), hi);
+    assert_string_equal(str_of(r0, "moe95"), moe);
+    /* The complement: 100 minus the bounds, the same half-width. */
+    fieller_text(37, 200, s2, 0.75 * s2, 1, lo, hi, moe);
+    assert_string_equal(str_of(r1, "lower"), lo);
+    assert_string_equal(str_of(r1, "upper"), hi);
+    assert_string_equal(str_of(r1, "moe95"), moe);
     cJSON_Delete(rel);
 
-    /* Rounded half up: 2 of 3 = 66.666.. -> 66.7; 1 of 16 = 6.25 -> 6.3. */
-    int64_t t[NCELLS] = {3, 1, 1, 1, 2};
+    /* Rounded half up: 200 of 300 = 66.666.. -> 66.7; 1 of 16 = 6.25 -> 6.3. */
+    int64_t t[NCELLS] = {300, 100, 100, 100, 200};
     rel = build_release(w, w->spec, NORGS, t, "2026-02-02T10:00:00Z");
     rates = cJSON_GetObjectItemCaseSensitive(rel, "rates");
     assert_string_equal(str_of(cJSON_GetArrayItem(rates, 0), "percent"), "66.7");
@@ -615,14 +704,43 @@ static void test_release_rates(void **state)
     rates = cJSON_GetObjectItemCaseSensitive(rel, "rates");
     assert_string_equal(str_of(cJSON_GetArrayItem(rates, 0), "percent"), "6.3");
     cJSON_Delete(rel);
-    /* Numerator above the denominator is capped: 100.0 and 0.0. */
-    int64_t o[NCELLS] = {10, 5, 5, 0, 12};
+    /* Numerator above the denominator is capped: 100.0 and 0.0, the interval at 100. */
+    int64_t o[NCELLS] = {100, 50, 50, 0, 120};
     rel = build_release(w, w->spec, NORGS, o, "2026-02-02T10:00:00Z");
     rates = cJSON_GetObjectItemCaseSensitive(rel, "rates");
     assert_string_equal(str_of(cJSON_GetArrayItem(rates, 0), "percent"), "100.0");
     assert_string_equal(str_of(cJSON_GetArrayItem(rates, 1), "percent"), "0.0");
-    snprintf(expect, sizeof expect, "%.1f", 100.0 * 1.96 * sd * sqrt(2.0) / 10.0);
-    assert_string_equal(str_of(cJSON_GetArrayItem(rates, 0), "moe95"), expect);
+    assert_string_equal(str_of(cJSON_GetArrayItem(rates, 0), "upper"), "100.0");
+    assert_string_equal(str_of(cJSON_GetArrayItem(rates, 1), "lower"), "0.0");
+    cJSON_Delete(rel);
+}
+
+/* A denominator the small-cell rule does not show as a value suppresses the rate, with the
+ * reason; percent, margin and bounds are "". */
+static void test_release_rate_small_denominator(void **state)
+{
+    world *w = *state;
+    long long k = (long long)floor(1.96 * sqrt(0.75) * noise_sd(w->spec, NORGS));
+    int64_t v[NCELLS] = {2 * k - 1, 2 * k - 1, 0, 0, 1};
+    cJSON *rel = build_release(w, w->spec, NORGS, v, "2026-02-02T10:00:00Z");
+    const cJSON *cells = cJSON_GetObjectItemCaseSensitive(rel, "cells");
+    const cJSON *rates = cJSON_GetObjectItemCaseSensitive(rel, "rates");
+    assert_string_equal(str_of(cJSON_GetArrayItem(cells, STAND), "suppressed"), "small_cell");
+    for (int r = 0; r < 2; r++) {
+        const cJSON *o = cJSON_GetArrayItem(rates, r);
+        assert_string_equal(str_of(o, "suppressed"), "small_denominator");
+        assert_string_equal(str_of(o, "percent"), "");
+        assert_string_equal(str_of(o, "moe95"), "");
+        assert_string_equal(str_of(o, "lower"), "");
+        assert_string_equal(str_of(o, "upper"), "");
+    }
+    cJSON_Delete(rel);
+    /* One more and it is shown. */
+    int64_t u[NCELLS] = {2 * k, 2 * k, 0, 0, 1};
+    rel = build_release(w, w->spec, NORGS, u, "2026-02-02T10:00:00Z");
+    rates = cJSON_GetObjectItemCaseSensitive(rel, "rates");
+    assert_string_equal(str_of(cJSON_GetArrayItem(rates, 0), "suppressed"), "");
+    assert_true(*str_of(cJSON_GetArrayItem(rates, 0), "percent") != '\0');
     cJSON_Delete(rel);
 }
 
@@ -635,8 +753,8 @@ static void test_release_complement_rate(void **state)
     static const struct {
         int64_t stand, werkend;
         const char *rate, *complement;
-    } cases[] = {{16, 1, "6.3", "93.7"},    {3, 2, "66.7", "33.3"}, {8, 1, "12.5", "87.5"},
-                 {200, 37, "18.5", "81.5"}, {7, 7, "100.0", "0.0"}, {2000, 1, "0.1", "99.9"},
+    } cases[] = {{16, 1, "6.3", "93.7"},    {300, 200, "66.7", "33.3"}, {8, 1, "12.5", "87.5"},
+                 {200, 37, "18.5", "81.5"}, {70, 70, "100.0", "0.0"},   {2000, 1, "0.1", "99.9"},
                  {4000, 1, "0.0", "100.0"}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int64_t s = cases[i].stand;
@@ -707,33 +825,50 @@ static void test_release_csv(void **state)
     }
     assert_true(len >= 2 && csv[len - 2] == '\r' && csv[len - 1] == '\n');
     assert_int_equal(lines, 1 + NCELLS + 2);
-    /* Header: seven ';'-separated columns. */
+    /* Header: eleven ';'-separated columns, the first seven as before. */
     char *eol = strstr(csv, "\r\n");
     size_t semis = 0;
     for (char *p = csv; p < eol; p++)
         semis += *p == ';';
-    assert_int_equal(semis, 6);
-    assert_non_null(strstr(csv, "\xEF\xBB\xBFMijlpaal;Uitsplitsing;Categorie;"));
+    assert_int_equal(semis, 10);
+    assert_non_null(strstr(csv, "\xEF\xBB\xBFMijlpaal;Uitsplitsing;Categorie;Aantal personen;"
+                                "Foutmarge (95%);Onbetrouwbaar;Ruwe ruis-som;Ondergrens (95%);"
+                                "Bovengrens (95%);Weergave;Reden onderdrukking\r\n"));
     /* A title holding ';' is quoted; a breakdown row names its dimension and band. */
     assert_non_null(strstr(csv, "\r\n\"Stand; bijstand\";Totaal;;193;"));
     assert_non_null(strstr(csv, "\r\n\"Stand; bijstand\";Geslacht;man;120;"));
     assert_non_null(strstr(csv, "\r\nWerkend;Totaal;;37;"));
-    /* The unknown-sex band of 3 is below its margin: marked "ja", noisy figure last. */
-    char moe[32], line[160];
-    snprintf(moe, sizeof moe, "%.0f", 1.96 * noise_sd(w->spec, NORGS));
-    snprintf(line, sizeof line, ";Geslacht;" SCRIPT_LABEL ";3;%s;ja;3\r\n", moe);
+    /* The unknown-sex band of 3 is a small cell: marked "ja", the noisy figure, its interval
+     * from 0, shown as "minder dan" for the reason "kleine cel". */
+    char line[200];
+    const cJSON *x = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rel, "cells"), STAND_X);
+    assert_string_equal(str_of(x, "shown_as"), "less_than");
+    snprintf(line, sizeof line,
+             ";Geslacht;" SCRIPT_LABEL ";3;%s;ja;3;0;%lld;minder dan;kleine cel\r\n",
+             str_of(x, "moe95"), int_of(x, "upper"));
+    assert_non_null(strstr(csv, line));
+    /* A value row: no mark, its bounds, "getal". */
+    const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rel, "cells"), STAND_M);
+    snprintf(line, sizeof line, ";Geslacht;man;120;%s;;120;%lld;%lld;getal;\r\n",
+             str_of(m, "moe95"), int_of(m, "lower"), int_of(m, "upper"));
     assert_non_null(strstr(csv, line));
     /* Rates with a decimal comma, no decimal point. */
     const cJSON *rates = cJSON_GetObjectItemCaseSensitive(rel, "rates");
-    char m1[16];
-    snprintf(m1, sizeof m1, "%s", str_of(cJSON_GetArrayItem(rates, 0), "moe95"));
-    char *dot = strchr(m1, '.');
-    assert_non_null(dot);
-    *dot = ',';
+    char f[3][2][16];
+    static const char *const keys[3] = {"moe95", "lower", "upper"};
+    for (int r = 0; r < 2; r++)
+        for (int k = 0; k < 3; k++) {
+            snprintf(f[k][r], sizeof f[k][r], "%s", str_of(cJSON_GetArrayItem(rates, r), keys[k]));
+            char *dot = strchr(f[k][r], '.');
+            assert_non_null(dot);
+            *dot = ',';
+        }
     /* 37 of 193 = 19.17 % */
-    snprintf(line, sizeof line, "\r\nAandeel werkend;Percentage;;19,2;%s;;\r\n", m1);
+    snprintf(line, sizeof line, "\r\nAandeel werkend;Percentage;;19,2;%s;;;%s;%s;getal;\r\n",
+             f[0][0], f[1][0], f[2][0]);
     assert_non_null(strstr(csv, line));
-    snprintf(line, sizeof line, "\r\nAandeel niet werkend;Percentage;;80,8;%s;;\r\n", m1);
+    snprintf(line, sizeof line, "\r\nAandeel niet werkend;Percentage;;80,8;%s;;;%s;%s;getal;\r\n",
+             f[0][1], f[1][1], f[2][1]);
     assert_non_null(strstr(csv, line));
     assert_null(strstr(csv, "19.2"));
     free(csv);
@@ -752,6 +887,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_release_unreliable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_unreliable_at_printed_margin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_rates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release_rate_small_denominator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_complement_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_absurd_sum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_csv, setup, teardown),
