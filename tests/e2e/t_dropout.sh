@@ -211,8 +211,16 @@ run "$C" confirm "${P[@]}" --survivors "$T/fromB/survivors.json" --out "$T/b/x.j
 expect_rc 1 "lekstroom refuses a second, different list"
 expect_err_contains "already confirmed another survivors list" "one list per round"
 cp "$T/fromB/survivors.json" "$T/b/surv-tampered.json"
-sed -i 's/"org":"uwv","submission_sha256":"./"org":"uwv","submission_sha256":"0/' \
-    "$T/b/surv-tampered.json"
+# One hex digit of uwv's submission hash changed (to another digit, whatever it was).
+python3 - "$T/b/surv-tampered.json" <<'EOF'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+key = '"org":"uwv","submission_sha256":"'
+i = s.index(key) + len(key)
+s = s[:i] + ("1" if s[i] == "0" else "0") + s[i + 1:]
+open(p, "w").write(s)
+EOF
 party "$T/rB.json" uwv
 run "$C" confirm "${P[@]}" --survivors "$T/b/surv-tampered.json" --out "$T/b/x.json"
 expect_rc 1 "a tampered survivors list"
