@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "encoding.h"
 #include "fileio.h"
@@ -150,8 +151,13 @@ static int read_history(mp_tlogdir *d)
         if (e->d_name[0] < '0' || e->d_name[0] > '9')
             continue;
         n = strtoull(e->d_name, &end, 10);
-        if (*end != '\0' || n == 0 || n > d->cp.size)
-            continue; /* not a history file, or one a crash left above the latest */
+        if (*end != '\0' || n == 0)
+            continue;
+        if (n > d->cp.size) { /* a crash leftover, or a rollback: mp_tlogdir_verify decides */
+            if (n > d->newer)
+                d->newer = n;
+            continue;
+        }
         if (d->nhistory == cap) {
             uint64_t *p = realloc(d->history, (cap = cap ? 2 * cap : 16) * sizeof *p);
             if (p == NULL) {
@@ -371,6 +377,25 @@ int mp_tlogdir_verify(const mp_tlogdir *d, const mp_note_key *log_key, const mp_
     keys[0] = *log_key;
     for (size_t i = 0; i < nwitnesses; i++)
         keys[i + 1] = witnesses[i];
+    if (d->newer > 0) {
+        char path[PATH_MAX];
+        mp_note *n;
+        mp_checkpoint c;
+        int signed_newer = 0;
+        if (path_of(path, d->path, "checkpoints", d->newer) == 0 &&
+            mp_checkpoint_load(path, &n, &c) == 0) {
+            signed_newer = mp_note_verify(n, log_key, 1, 0, who) == 0;
+            mp_note_free(n);
+            mp_checkpoint_clear(&c);
+        }
+        if (signed_newer) {
+            mp_error_set("%s is a signed checkpoint of more entries than %s/checkpoint: the "
+                         "log was rolled back (or an append crashed before its last step; "
+                         "appending again repairs that)",
+                         path, d->path);
+            goto out;
+        }
+    }
     for (size_t i = 0; i < d->nhistory; i++) {
         char path[PATH_MAX];
         mp_note *n;
@@ -409,7 +434,8 @@ int mp_tlogdir_verify(const mp_tlogdir *d, const mp_note_key *log_key, const mp_
             }
             rep->consistency++;
         }
-        rep->checkpoints++;
+        if (prev != d->cp.size) /* not already counted as the last of the history */
+            rep->checkpoints++;
     }
     if ((rep->witness_signed = calloc(nwitnesses + 1, sizeof *rep->witness_signed)) == NULL ||
         (rep->witness_time = calloc(nwitnesses + 1, sizeof *rep->witness_time)) == NULL)
@@ -439,6 +465,32 @@ out:
         mp_tlogdir_report_free(rep);
     free(keys);
     free(who);
+    return rc;
+}
+
+/* The coordinator, the one writer, knows history files above its latest checkpoint are
+ * leftovers of a crashed append: remove them before they could pass for history. */
+static int remove_newer(const mp_tlogdir *d)
+{
+    char path[PATH_MAX];
+    DIR *dh;
+    struct dirent *e;
+    int rc = 0;
+    if (snprintf(path, sizeof path, "%s/checkpoints", d->path) >= (int)sizeof path)
+        return mp_error_set("%s: path too long", d->path);
+    if ((dh = opendir(path)) == NULL)
+        return 0;
+    while (rc == 0 && (e = readdir(dh)) != NULL) {
+        char *end, file[PATH_MAX];
+        uint64_t n = strtoull(e->d_name, &end, 10);
+        if (e->d_name[0] < '0' || e->d_name[0] > '9' || *end != '\0' || n <= d->cp.size)
+            continue;
+        if (snprintf(file, sizeof file, "%s/%s", path, e->d_name) >= (int)sizeof file ||
+            unlink(file) != 0)
+            rc = mp_error_set("%s/%s: cannot remove a crash leftover: %s", path, e->d_name,
+                              strerror(errno));
+    }
+    closedir(dh);
     return rc;
 }
 
@@ -502,7 +554,7 @@ int mp_tlogdir_append(const char *dir, const char *origin,
             goto out;
         }
     }
-    if (mkdir_one(dir) != 0)
+    if (mkdir_one(dir) != 0 || (d->newer > 0 && remove_newer(d) != 0))
         goto out;
     if (snprintf(path, sizeof path, "%s/entries", dir) >= (int)sizeof path ||
         mkdir_one(path) != 0 ||

@@ -74,6 +74,7 @@ typedef struct mp_tlogdir {
     mp_checkpoint cp;   /* its body (size 0 for an empty log) */
     uint64_t *history;  /* sizes of checkpoints/ files up to cp.size, ascending */
     size_t nhistory;
+    uint64_t newer; /* the largest checkpoints/ file above cp.size (0: none) */
 } mp_tlogdir;
 
 /* The result of mp_tlogdir_verify. */
@@ -100,7 +101,9 @@ void mp_tlogdir_free(mp_tlogdir *d);
 /* Check every checkpoint in the history and the latest: signed by the log key (strict: no
  * other key than the log's and the witnesses'), same origin, the root of the entries at its
  * size, and a verified consistency proof from the one before; and an inclusion proof of every
- * entry in the latest. `min_cosigners` witnesses must have cosigned the latest checkpoint. */
+ * entry in the latest. `min_cosigners` witnesses must have cosigned the latest checkpoint.
+ * A history file above the latest that the log key signed is refused: the checkpoint was
+ * rolled back (or an append crashed between its two renames and must be run again). */
 MP_WUR int mp_tlogdir_verify(const mp_tlogdir *d, const mp_note_key *log_key,
                              const mp_note_key *witnesses, size_t nwitnesses, size_t min_cosigners,
                              mp_tlogdir_report *rep);

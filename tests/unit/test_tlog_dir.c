@@ -91,7 +91,7 @@ static void test_append_verify_history(void **state)
     assert_int_equal(d->cp.size, 6);
     assert_int_equal(d->nhistory, 3);
     assert_int_equal(mp_tlogdir_verify(d, &k.log, &k.wit, 1, 0, &rep), 0);
-    assert_int_equal(rep.checkpoints, 4);
+    assert_int_equal(rep.checkpoints, 3);
     assert_int_equal(rep.consistency, 2);
     assert_int_equal(rep.inclusion, 6);
     assert_int_equal(rep.cosigned, 0);
@@ -224,6 +224,15 @@ static void test_tampering_found(void **state)
     }
     assert_int_equal(verify_dir(path, &k, 0), -1);
     assert_non_null(strstr(mp_error_get(), "not a trusted key"));
+
+    /* Rolled back: the latest checkpoint replaced by an older one. The entries and history
+     * up to it are consistent, but the newer signed history file gives it away. */
+    snprintf(cmd, sizeof cmd, "cp -r %s %s/t6 && cp %s/t6/checkpoints/00000002 %s/t6/checkpoint",
+             log, dir, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/t6", dir);
+    assert_int_equal(verify_dir(path, &k, 0), -1);
+    assert_non_null(strstr(mp_error_get(), "rolled back"));
 
     /* The untouched one still verifies. */
     assert_int_equal(verify_dir(log, &k, 0), 0);
