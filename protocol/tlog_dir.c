@@ -1,6 +1,8 @@
 /*
  * tlog_dir.c - the transparency log as static files (layout and crash safety in tlog_dir.h).
  */
+/* syncfs(2): one flush of the file system for all the files of an append. */
+#define _GNU_SOURCE
 #include "tlog_dir.h"
 
 #include <dirent.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -494,6 +497,69 @@ static int remove_newer(const mp_tlogdir *d)
     return rc;
 }
 
+/*
+ * A file past the latest checkpoint (a new entry, the new history file): written in place, no
+ * rename needed, since until the checkpoint covers it nobody relies on it and a leftover is
+ * overwritten or removed by the next append. All of them are made durable at once by
+ * flush_all before the checkpoint is replaced: one syncfs on Linux (an fsync per file costs
+ * a disk flush each: 14 of them made the log 3% of a demo round), else an fsync of each
+ * file here and of the directories there.
+ */
+#ifdef __linux__
+#define SYNC_EACH 0
+#else
+#define SYNC_EACH 1
+#endif
+
+static int write_unsynced(const char *path, const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return mp_error_set("%s: cannot write: %s", path, strerror(errno));
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            close(fd);
+            return mp_error_set("%s: cannot write: %s", path, strerror(errno));
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    if ((SYNC_EACH && fsync(fd) != 0) || close(fd) != 0)
+        return mp_error_set("%s: cannot sync: %s", path, strerror(errno));
+    return 0;
+}
+
+static int sync_dir(const char *dir, const char *sub)
+{
+    char path[PATH_MAX];
+    int fd, rc;
+    if (snprintf(path, sizeof path, "%s/%s", dir, sub) >= (int)sizeof path)
+        return mp_error_set("%s: path too long", dir);
+    if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return mp_error_set("%s: %s", path, strerror(errno));
+    rc = fsync(fd);
+    close(fd);
+    return rc == 0 ? 0 : mp_error_set("%s: cannot sync: %s", path, strerror(errno));
+}
+
+static int flush_all(const char *dir)
+{
+#ifdef __linux__
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+    if (fd < 0)
+        return mp_error_set("%s: %s", dir, strerror(errno));
+    rc = syncfs(fd);
+    close(fd);
+    return rc == 0 ? 0 : mp_error_set("%s: cannot sync: %s", dir, strerror(errno));
+#else
+    return sync_dir(dir, "entries") || sync_dir(dir, "checkpoints") || sync_dir(dir, ".") ? -1 : 0;
+#endif
+}
+
 static int mkdir_one(const char *path)
 {
     if (mkdir(path, 0755) != 0 && errno != EEXIST)
@@ -507,7 +573,7 @@ static int write_checkpoint(mp_tlogdir *d, const char *origin,
 {
     mp_checkpoint c = {0};
     mp_note *n = NULL;
-    char *body = NULL, *text = NULL, path[PATH_MAX];
+    char *body = NULL, *text = NULL, path[PATH_MAX], tmp[PATH_MAX];
     size_t blen, tlen;
     int rc = -1;
     snprintf(c.origin, sizeof c.origin, "%s", origin);
@@ -516,10 +582,19 @@ static int write_checkpoint(mp_tlogdir *d, const char *origin,
         mp_note_new(&n, body, blen) != 0 || mp_note_sign(n, origin, sign_sk) != 0 ||
         mp_note_format(&text, &tlen, n) != 0)
         goto out;
-    if (path_of(path, d->path, "checkpoints", c.size) != 0 ||
-        mp_file_write_atomic(path, text, tlen, 0644) != 0)
+    /* The history file and the next checkpoint's temporary join the entries in one flush;
+     * then the rename publishes it and the directory's sync makes the rename durable. */
+    if (path_of(path, d->path, "checkpoints", c.size) != 0 || write_unsynced(path, text, tlen) != 0)
         goto out;
-    if (path_of(path, d->path, NULL, 0) != 0 || mp_file_write_atomic(path, text, tlen, 0644) != 0)
+    if (snprintf(tmp, sizeof tmp, "%s/.checkpoint.tmp", d->path) >= (int)sizeof tmp ||
+        path_of(path, d->path, NULL, 0) != 0 || write_unsynced(tmp, text, tlen) != 0 ||
+        flush_all(d->path) != 0)
+        goto out;
+    if (rename(tmp, path) != 0) {
+        mp_error_set("%s: cannot replace: %s", path, strerror(errno));
+        goto out;
+    }
+    if (sync_dir(d->path, ".") != 0)
         goto out;
     rc = 0;
 out:
@@ -575,8 +650,7 @@ int mp_tlogdir_append(const char *dir, const char *origin,
         if (dup)
             continue;
         if (mp_tlog_entry_encode(&entry, &len, docs[i].type, docs[i].data, docs[i].len) != 0 ||
-            path_of(path, dir, "entries", n) != 0 ||
-            mp_file_write_atomic(path, entry, len, 0644) != 0 ||
+            path_of(path, dir, "entries", n) != 0 || write_unsynced(path, entry, len) != 0 ||
             mp_tlog_append(d->tree, entry, len) != 0)
             goto out;
         free(entry);

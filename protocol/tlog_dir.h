@@ -26,12 +26,16 @@
  * cosign with type 0x04 under their organisation id as key name.
  *
  * Crash safety of an append (one writer at a time: the coordinator):
- *   1. the new entries are written, each atomically (temporary, fsync, rename);
- *   2. checkpoints/<new size> is written atomically;
- *   3. checkpoint is replaced atomically.
- * A crash leaves the old checkpoint or the new one. Entries past the latest checkpoint and
- * history files larger than it are leftovers of a crash: readers ignore them and the next
- * append overwrites them.
+ *   1. the new entries and checkpoints/<new size> are written in place (nobody relies on a
+ *      file past the latest checkpoint);
+ *   2. all of them are made durable at once (syncfs on Linux; elsewhere an fsync per file and
+ *      directory);
+ *   3. checkpoint is replaced atomically: its temporary (.checkpoint.tmp) is flushed with
+ *      them, renamed over checkpoint, and the directory synced.
+ * A crash leaves the old checkpoint or the new one. Entries past the latest checkpoint are
+ * leftovers of a crash: readers ignore them and the next append overwrites them. A history
+ * file past the latest is removed by the next append; until then mp_tlogdir_verify refuses
+ * the log when that file is signed by the log key (it cannot tell a crash from a rollback).
  *
  * Invariants of a loaded directory (mp_tlogdir_load):
  *   1. every entry 0..size-1 is present and well framed (its sha256 and length are right);
