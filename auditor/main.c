@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "canon.h"
+#include "cms.h"
 #include "encoding.h"
 #include "envelope.h"
 #include "fileio.h"
@@ -73,7 +74,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: %s verify --coordinator-key FILE [--json] [--log-dir LOG\n"
-            "                 [--witness-key K]...] RELEASE_DIR...\n"
+            "                 [--witness-key K]...] [--ca CA.pem] RELEASE_DIR...\n"
             "       %s log verify --log-dir LOG --coordinator-key K [--witness-key K]...\n"
             "                 [--min-cosigners N] [--all-published] [--json]\n"
             "       %s log consistency --log-dir LOG --coordinator-key K OLD NEW\n"
@@ -91,7 +92,9 @@ static void usage(FILE *f)
             "declared at least the spend of the releases published before it.\n"
             "\n"
             "With --log-dir, the transparency log LOG is verified too (as by log verify) and\n"
-            "each release's release.json, round.json and roster.json must be in it.\n"
+            "each release's release.json, round.json and roster.json must be in it. With\n"
+            "--ca, release.json.p7s must be a valid CMS signature of release.json by a\n"
+            "certificate issued under CA.pem (what `openssl cms -verify` checks).\n"
             "\n"
             "log verify: every checkpoint of LOG signed by the coordinator (and only by it\n"
             "and the witnesses given), consistency proofs along the checkpoint history, an\n"
@@ -661,9 +664,10 @@ int main(int argc, char **argv)
                                              {"json", no_argument, NULL, 'j'},
                                              {"log-dir", required_argument, NULL, 'l'},
                                              {"witness-key", required_argument, NULL, 'w'},
+                                             {"ca", required_argument, NULL, 'c'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    const char *coord = NULL;
+    const char *coord = NULL, *ca = NULL;
     logopts lo = {0};
     int c;
     if (sodium_init() < 0)
@@ -687,6 +691,7 @@ int main(int argc, char **argv)
                 die(EXIT_USAGE, "too many --witness-key");
             lo.witness[lo.nwitness++] = optarg;
             break;
+        case 'c': ca = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -708,6 +713,12 @@ int main(int argc, char **argv)
         }
         mp_tlogdir_free(d);
     }
+    for (int i = optind; ca != NULL && i < argc; i++) {
+        char rel[PATH_MAX];
+        snprintf(rel, sizeof rel, "%s", path_in(argv[i], "release.json"));
+        if (mp_cms_verify_file(rel, path_in(argv[i], "release.json.p7s"), ca) != 0)
+            fail_lib();
+    }
     if (n == 1) {
         verified v;
         int rc = verify(argv[optind], coord, &v, 0);
@@ -715,6 +726,8 @@ int main(int argc, char **argv)
             printf("OK: release.json, round.json and roster.json of %s are in the log %s "
                    "(inclusion proofs verified)\n",
                    argv[optind], lo.log_dir);
+        if (rc == 0 && ca != NULL && !json_out)
+            printf("OK: release.json.p7s is a CMS signature of release.json under %s\n", ca);
         return rc;
     }
     return verify_series(argv + optind, n, coord);

@@ -66,7 +66,16 @@ check "the log steps on the edited release fail (exit $RC)" test "$RC" -ne 0
 run env LOG="$T/tlog" sh -ec "cd '$T/rel' && . '$T/recipe-log.sh'"
 expect_rc 0 "the log steps on the published release pass"
 
-# The same check inside mijlpaal's own library agrees, and another CA is refused.
+# The auditor checks the same signature with --ca.
+run "$AU" verify --coordinator-key "$T/keys/coord.pub" --ca "$T/ca/ca.pem" "$T/rel"
+expect_rc 0 "auditor verify --ca"
+expect_out_contains "release.json.p7s is a CMS signature" "auditor verify --ca"
+cp "$T/rel/release.json.p7s" "$T/edited/"
+run "$AU" verify --coordinator-key "$T/keys/coord.pub" --ca "$T/ca/ca.pem" "$T/edited"
+expect_rc 1 "auditor verify --ca of the edited release"
+expect_err_contains "does not verify" "auditor verify --ca of the edited release"
+
+# Another CA is refused.
 run "$REPO_DIR/tools/test-ca" init "$T/ca2"
 cp "$T/ca2/ca.pem" "$T/rel/ca.pem"
 run sh -c "cd '$T/rel' && openssl cms -verify -binary -inform DER -in release.json.p7s -content release.json -CAfile ca.pem -out /dev/null"

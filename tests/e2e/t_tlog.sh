@@ -49,6 +49,18 @@ expect_rc 0 "log consistency old -> new"
 run "$AU" log consistency --log-dir "$L" --coordinator-key "$CK" "$L/checkpoint" "$T/cp-9"
 expect_rc 1 "log consistency new -> old refused"
 
+section "the budget recomputed over every round in the log"
+# A coordinator that opens a round from a fresh store declares that nothing was spent yet;
+# the log knows better (two rounds of rho 1 before it in series midden-utrecht).
+cp -r "$L" "$T/budget"
+open_round "$T/agg3.db" "$T/roster.json" "$T/round3.json" --round-id third-round \
+    --log-dir "$T/budget"
+run "$AU" log verify --log-dir "$T/budget" --coordinator-key "$CK"
+expect_rc 1 "a round understating the spend of the rounds before it"
+expect_err_contains "had spent rho 0, but the rounds before it in the log spent 2" "budget"
+# (Over the series budget with an honest declaration cannot be opened by the aggregator;
+# mp_roundlog_budget_check refuses it in the auditor all the same.)
+
 # tampered NAME: a fresh copy of the log in $T/NAME (echoes its path)
 tampered() {
     rm -rf "${T:?}/$1"

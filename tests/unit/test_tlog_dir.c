@@ -1,11 +1,12 @@
 /*
  * test_tlog_dir.c - the log as static files (protocol/tlog_dir.c): appends, checkpoints and
  * their history, cosignatures, the crash leftovers that must be ignored, and the tampering
- * that must be found.
+ * that must be found; and the auditor's budget check over the rounds of a log (roundlog.c).
  */
 #include "testutil.h"
 
 #include "encoding.h"
+#include "roundlog.h"
 #include "tlog_dir.h"
 
 #define ORIGIN "mijlpaal/test-region"
@@ -273,6 +274,34 @@ static void test_extends_catches_fork(void **state)
     tu_rmdir(dir);
 }
 
+/* The auditor's budget check over the rounds of a log (protocol/roundlog.c). */
+static void test_budget_over_all_rounds(void **state)
+{
+    (void)state;
+    mp_roundlog_round r[3] = {
+        {.round_id = "a", .series = "s", .rho = 1, .series_rho = 3, .series_spent = 0},
+        {.round_id = "b",
+         .series = "s",
+         .rho = 1,
+         .series_rho = 3,
+         .series_spent = 1,
+         .spent_before = 1},
+        {.round_id = "c",
+         .series = "s",
+         .rho = 1,
+         .series_rho = 3,
+         .series_spent = 2,
+         .spent_before = 2}};
+    assert_int_equal(mp_roundlog_budget_check(r, 3), 0);
+    r[2].series_spent = 1; /* understates */
+    assert_int_equal(mp_roundlog_budget_check(r, 3), -1);
+    assert_non_null(strstr(mp_error_get(), "round c declared"));
+    r[2].series_spent = 2;
+    r[2].series_rho = 2.5; /* over budget, counting every round */
+    assert_int_equal(mp_roundlog_budget_check(r, 3), -1);
+    assert_non_null(strstr(mp_error_get(), "over budget at round c"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_crash_leftovers_ignored),
         cmocka_unit_test(test_tampering_found),
         cmocka_unit_test(test_extends_catches_fork),
+        cmocka_unit_test(test_budget_over_all_rounds),
     };
     if (sodium_init() < 0)
         return 1;
