@@ -87,6 +87,22 @@ int mp_note_name_valid(const char *name)
     return 1;
 }
 
+/* Exactly `len` bytes of base64 in its one canonical spelling (libsodium's decoder accepts
+ * some other spellings of the same bytes; a checkpoint or a key must have one written form,
+ * so that what is signed and what is shown agree). */
+static int b64_canonical(unsigned char *out, size_t len, const char *b64)
+{
+    char *again;
+    int same;
+    if (mp_base64_decode_exact(out, len, b64) != 0)
+        return -1;
+    if ((again = mp_base64_encode(out, len)) == NULL)
+        return mp_error_set("out of memory");
+    same = strcmp(again, b64) == 0;
+    free(again);
+    return same ? 0 : mp_error_set("base64 not in its canonical form");
+}
+
 static uint32_t load32_be(const unsigned char *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -154,7 +170,7 @@ int mp_note_key_parse(mp_note_key *k, const char *vkey)
     name[p1 - vkey] = '\0';
     memcpy(hex, p1 + 1, 8);
     hex[8] = '\0';
-    if (mp_hex_decode(idb, 4, hex) != 0 || mp_base64_decode_exact(raw, sizeof raw, p2 + 1) != 0)
+    if (mp_hex_decode(idb, 4, hex) != 0 || b64_canonical(raw, sizeof raw, p2 + 1) != 0)
         return mp_error_set("verifier key %.80s: malformed key id or key (want 8 lower-case hex "
                             "digits and base64 of a type byte and a 32-byte Ed25519 key)",
                             name);
@@ -538,7 +554,7 @@ int mp_checkpoint_parse(mp_checkpoint *c, const char *text, size_t len)
         return mp_error_set("checkpoint: no root hash line");
     memcpy(line, p, l);
     line[l] = '\0';
-    if (mp_base64_decode_exact(c->root, 32, line) != 0)
+    if (b64_canonical(c->root, 32, line) != 0)
         return mp_error_set("checkpoint line 3: the root hash must be base64 of 32 bytes");
     p = nl + 1;
     /* extension lines: kept verbatim, each non-empty */

@@ -241,6 +241,8 @@ static void test_checkpoint_format(void **state)
         "o\n5\n",
         "o\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\nx\n", /* empty extension */
         "o\n99999999999999999999\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+        /* Found by fuzz_tlog: bytes libsodium's decoder skips over; refused as not canonical. */
+        "o\n5\nCsUYapGGPo4dkM\xe2\x80\x94oqom/Xajj7h2fB2MPA3j2jxq2I=\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_int_equal(mp_checkpoint_parse(&d, bad[i], strlen(bad[i])), -1);
