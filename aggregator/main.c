@@ -449,8 +449,8 @@ static int cmd_round_open(const opts *o)
         uint64_t added, size;
         if (mp_roundlog_open(o->log_dir, o->log_origin, kp, o->roster, o->out, &added, &size))
             die(EXIT_USAGE, "round %s is open, but not in the log: %s", id, mp_error_get());
-        fprintf(stderr, "%s: log %s: %llu new entries, checkpoint of %llu\n", prog, o->log_dir,
-                (unsigned long long)added, (unsigned long long)size);
+        fprintf(stderr, "%s: transparency log %s: %llu new entries, checkpoint of %llu signed\n",
+                prog, o->log_dir, (unsigned long long)added, (unsigned long long)size);
     }
     mp_store_close(db);
     free(list);
@@ -640,8 +640,8 @@ static void log_release(const opts *o, const mp_keypair *kp, const char *release
     uint64_t added, size;
     if (mp_roundlog_release(o->log_dir, o->log_origin, kp, release_dir, &added, &size) != 0)
         die(EXIT_USAGE, "%s", mp_error_get());
-    fprintf(stderr, "%s: log %s: %llu new entries, checkpoint of %llu signed\n", prog, o->log_dir,
-            (unsigned long long)added, (unsigned long long)size);
+    fprintf(stderr, "%s: transparency log %s: %llu new entries, checkpoint of %llu signed\n", prog,
+            o->log_dir, (unsigned long long)added, (unsigned long long)size);
 }
 
 static int cmd_publish(const opts *o)
