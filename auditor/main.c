@@ -74,7 +74,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: %s verify --coordinator-key FILE [--json] [--log-dir LOG\n"
-            "                 [--witness-key K]...] [--ca CA.pem] RELEASE_DIR...\n"
+            "                 [--witness-key K]... [--min-cosigners N]] [--ca CA.pem]\n"
+            "                 RELEASE_DIR...\n"
             "       %s log verify --log-dir LOG --coordinator-key K [--witness-key K]...\n"
             "                 [--min-cosigners N] [--all-published] [--json]\n"
             "       %s log consistency --log-dir LOG --coordinator-key K OLD NEW\n"
@@ -605,6 +606,15 @@ static int cmd_log_vkey(const logopts *lo)
     return 0;
 }
 
+static long long whole(const char *text, const char *flag)
+{
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || v < 0)
+        die(EXIT_USAGE, "%s must be a whole number", flag);
+    return v;
+}
+
 static int cmd_log(int argc, char **argv)
 {
     static const struct option longopts[] = {{"log-dir", required_argument, NULL, 'l'},
@@ -631,13 +641,7 @@ static int cmd_log(int argc, char **argv)
                 die(EXIT_USAGE, "too many --witness-key");
             lo.witness[lo.nwitness++] = optarg;
             break;
-        case 'm': {
-            char *end;
-            lo.min_cosigners = strtoll(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || lo.min_cosigners < 0)
-                die(EXIT_USAGE, "--min-cosigners must be a whole number");
-            break;
-        }
+        case 'm': lo.min_cosigners = whole(optarg, "--min-cosigners"); break;
         case 'a': lo.all_published = 1; break;
         case 'p': lo.public_key = optarg; break;
         case 'n': lo.name = optarg; break;
@@ -665,6 +669,7 @@ int main(int argc, char **argv)
                                              {"log-dir", required_argument, NULL, 'l'},
                                              {"witness-key", required_argument, NULL, 'w'},
                                              {"ca", required_argument, NULL, 'c'},
+                                             {"min-cosigners", required_argument, NULL, 'm'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *coord = NULL, *ca = NULL;
@@ -692,6 +697,7 @@ int main(int argc, char **argv)
             lo.witness[lo.nwitness++] = optarg;
             break;
         case 'c': ca = optarg; break;
+        case 'm': lo.min_cosigners = whole(optarg, "--min-cosigners"); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return EXIT_USAGE;
         }

@@ -128,6 +128,8 @@ refused "a witness cosignature required" "cosigned by 0 witness(es), 1 required"
     --witness-key "$W" --min-cosigners 1
 run "$AU" log verify --log-dir "$L" --coordinator-key "$CK" --witness-key "$T/keys/utrecht.pub"
 expect_rc 0 "a witness key given, none required"
+run "$AU" verify --coordinator-key "$CK" --log-dir "$L" --witness-key "$W" --min-cosigners 1 "$T/rel"
+expect_rc 1 "verify --log-dir --min-cosigners 1 with no cosignature"
 run "$AU" log verify --log-dir "$L" --coordinator-key "$W"
 expect_rc 2 "a witness key given as the coordinator's is a usage error"
 
