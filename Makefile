@@ -18,7 +18,7 @@ BUILD   ?= build
 PKGS      := libsodium openssl sqlite3 libcjson
 TEST_PKGS := cmocka
 DEB_PKGS  := build-essential pkg-config libsodium-dev libssl-dev libsqlite3-dev libcjson-dev \
-             libcmocka-dev python3
+             libcmocka-dev python3 openssl
 
 # Fail early with the exact command to run when a package is missing (make deps does it).
 HAVE_PKGS := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
@@ -107,7 +107,8 @@ test-asan:
 	  LDFLAGS="-fsanitize=address,undefined" test-plain
 
 test:
-	@if ! pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null || ! command -v python3 >/dev/null; \
+	@if ! pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null || ! command -v python3 >/dev/null || \
+	  ! command -v openssl >/dev/null; \
 	then ./tools/install-deps $(DEB_PKGS); fi
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory test-plain
