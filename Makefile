@@ -117,7 +117,8 @@ test-asan:
 
 test:
 	@if ! pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null || ! command -v python3 >/dev/null \
-	  || ! command -v chromium >/dev/null || ! command -v pdftotext >/dev/null; \
+	  || ! command -v chromium >/dev/null || ! command -v pdftotext >/dev/null \
+	  || ! command -v openssl >/dev/null; \
 	then ./tools/install-deps $(DEB_PKGS) $(TEST_DEB_PKGS); fi
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory test-plain

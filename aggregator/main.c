@@ -9,6 +9,7 @@
  * submission), 2 usage or system error.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,12 +21,14 @@
 #include "canon.h"
 #include "catalogue.h"
 #include "cert.h"
+#include "cms.h"
 #include "date.h"
 #include "encoding.h"
 #include "envelope.h"
 #include "fileio.h"
 #include "keys.h"
 #include "roster.h"
+#include "roundlog.h"
 #include "saround.h"
 #include "spec.h"
 #include "store.h"
@@ -84,6 +87,7 @@ static void usage(FILE *f)
             "      --rounding publishes multiples of N (default 1). --masking bonawitz-v1\n"
             "      lets the round survive dropouts: any T participants (default the smallest\n"
             "      safe value, max(k_min, n/2+1, n-t)) suffice to open the sum.\n"
+            "      --log-dir LOG also appends the roster and round to the transparency log.\n"
             "  round import --db DB --coordinator-key FILE MESSAGE...\n"
             "      Verify and store submissions (and, with bonawitz-v1, advertise,\n"
             "      consistency and unmask messages); each refused one is named with its\n"
@@ -100,10 +104,17 @@ static void usage(FILE *f)
             "      Open the regional sum (pairwise-v1: every participant submitted;\n"
             "      bonawitz-v1: T unmask messages are in), never below k_min.\n"
             "  publish      --db DB --key FILE --out-dir DIR [--round ID] [--previous DIR]...\n"
+            "               [--log-dir LOG [--log-origin NAME]]\n"
+            "               [--cms-cert CERT.pem --cms-key KEY.pem [--cms-chain CHAIN.pem]]\n"
             "      Write the signed release (JSON, CSV) and the report for raadsleden\n"
             "      (report.html, report.pdf) with everything an auditor needs. --previous\n"
             "      names an earlier release directory of the same series (repeatable): the\n"
             "      report then shows every milestone over the whole series.\n"
+            "      --log-dir appends its public documents to the transparency log LOG (static\n"
+            "      files; created if absent) and signs a new checkpoint; --cms-* add\n"
+            "      release.json.p7s (detached CMS, ECDSA P-256) and chain.pem for openssl.\n"
+            "  log append   --log-dir LOG --key FILE [--log-origin NAME] RELEASE_DIR\n"
+            "      Append a published release directory to the log (again: adds nothing).\n"
             "  log          --db DB [--json]\n"
             "      Verify the store's hash-linked event log and print it.\n"
             "\n"
@@ -115,7 +126,8 @@ static void usage(FILE *f)
 typedef struct opts {
     const char *org, *secret_key, *public_key, *kdf, *passphrase_file, *region, *key, *out, *db,
         *roster, *catalogue, *period, *deadline, *rho, *series, *series_rho, *mechanism, *round_id,
-        *participants, *coordinator_key, *out_dir, *masking, *ca;
+        *participants, *coordinator_key, *out_dir, *masking, *ca, *log_dir, *log_origin, *cms_cert,
+        *cms_key, *cms_chain;
     const char *members[MAX_FILES], *previous[MAX_FILES];
     size_t nmembers, nprevious;
     long long k_min, t, max_orgs, rounding, threshold;
@@ -167,6 +179,11 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         O_MASKING,
         O_THRESHOLD,
         O_PREVIOUS,
+        O_LOGDIR,
+        O_LOGORIGIN,
+        O_CMSCERT,
+        O_CMSKEY,
+        O_CMSCHAIN,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -203,6 +220,11 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         {"masking", required_argument, NULL, O_MASKING},
         {"threshold", required_argument, NULL, O_THRESHOLD},
         {"previous", required_argument, NULL, O_PREVIOUS},
+        {"log-dir", required_argument, NULL, O_LOGDIR},
+        {"log-origin", required_argument, NULL, O_LOGORIGIN},
+        {"cms-cert", required_argument, NULL, O_CMSCERT},
+        {"cms-key", required_argument, NULL, O_CMSKEY},
+        {"cms-chain", required_argument, NULL, O_CMSCHAIN},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     int c;
@@ -255,6 +277,11 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
                 die(EXIT_USAGE, "too many --previous releases");
             o->previous[o->nprevious++] = optarg;
             break;
+        case O_LOGDIR: o->log_dir = optarg; break;
+        case O_LOGORIGIN: o->log_origin = optarg; break;
+        case O_CMSCERT: o->cms_cert = optarg; break;
+        case O_CMSKEY: o->cms_key = optarg; break;
+        case O_CMSCHAIN: o->cms_chain = optarg; break;
         case 'h':
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(EXIT_USAGE);
@@ -502,6 +529,13 @@ static int cmd_round_open(const opts *o)
             "%s: round %s opened (%s to %s, deadline %s); send %s and %s to the "
             "participants\n",
             prog, id, start, end, o->deadline, o->roster, o->out);
+    if (o->log_dir != NULL) {
+        uint64_t added, size;
+        if (mp_roundlog_open(o->log_dir, o->log_origin, kp, o->roster, o->out, &added, &size))
+            die(EXIT_USAGE, "round %s is open, but not in the log: %s", id, mp_error_get());
+        fprintf(stderr, "%s: transparency log %s: %llu new entries, checkpoint of %llu signed\n",
+                prog, o->log_dir, (unsigned long long)added, (unsigned long long)size);
+    }
     mp_store_close(db);
     free(list);
     cJSON_Delete(body);
@@ -684,6 +718,16 @@ static int cmd_round_phase(const opts *o, int advance)
     return 0;
 }
 
+/* The release's public documents into the transparency log (publish --log-dir, log append). */
+static void log_release(const opts *o, const mp_keypair *kp, const char *release_dir)
+{
+    uint64_t added, size;
+    if (mp_roundlog_release(o->log_dir, o->log_origin, kp, release_dir, &added, &size) != 0)
+        die(EXIT_USAGE, "%s", mp_error_get());
+    fprintf(stderr, "%s: transparency log %s: %llu new entries, checkpoint of %llu signed\n", prog,
+            o->log_dir, (unsigned long long)added, (unsigned long long)size);
+}
+
 static int cmd_publish(const opts *o)
 {
     mp_keypair *kp;
@@ -693,8 +737,21 @@ static int cmd_publish(const opts *o)
     db = open_db(o, 0);
     round_of(o, db, id);
     kp = open_key(o);
+    if ((o->cms_cert == NULL) != (o->cms_key == NULL) || (o->cms_chain && !o->cms_cert))
+        die(EXIT_USAGE, "--cms-cert and --cms-key go together (--cms-chain needs them)");
     if (mp_agg_publish_series(db, id, kp, o->out_dir, o->previous, o->nprevious) != 0)
         die_lib(EXIT_REFUSED);
+    if (o->cms_cert != NULL) {
+        char rel[PATH_MAX], p7s[PATH_MAX], chain[PATH_MAX];
+        snprintf(rel, sizeof rel, "%s/release.json", o->out_dir);
+        snprintf(p7s, sizeof p7s, "%s/release.json.p7s", o->out_dir);
+        snprintf(chain, sizeof chain, "%s/chain.pem", o->out_dir);
+        if (mp_cms_sign_file(rel, o->cms_cert, o->cms_key, o->cms_chain, p7s, chain) != 0)
+            die(EXIT_USAGE, "the release is written, but not its CMS signature: %s",
+                mp_error_get());
+    }
+    if (o->log_dir != NULL)
+        log_release(o, kp, o->out_dir);
     if (o->json)
         printf("{\"round_id\":\"%s\",\"out_dir\":\"%s\"}\n", id, o->out_dir);
     else
@@ -704,6 +761,18 @@ static int cmd_publish(const opts *o)
                 prog, id, o->out_dir);
     mp_keys_free(kp);
     mp_store_close(db);
+    return 0;
+}
+
+static int cmd_log_append(const opts *o, int argc, char **argv)
+{
+    mp_keypair *kp;
+    need(o->log_dir, "--log-dir");
+    if (optind + 1 != argc)
+        die(EXIT_USAGE, "log append: which release directory? (see --help)");
+    kp = open_key(o);
+    log_release(o, kp, argv[optind]);
+    mp_keys_free(kp);
     return 0;
 }
 
@@ -775,6 +844,10 @@ int main(int argc, char **argv)
         if (strcmp(sub, "agree") == 0)
             return cmd_roster_agree(&o, argc, argv);
         die(EXIT_USAGE, "unknown command \"roster %s\" (see --help)", sub);
+    }
+    if (strcmp(cmd, "log") == 0 && sub != NULL && strcmp(sub, "append") == 0) {
+        parse_opts(argc, argv, 3, &o);
+        return cmd_log_append(&o, argc, argv);
     }
     parse_opts(argc, argv, 2, &o);
     if (strcmp(cmd, "keygen") == 0)

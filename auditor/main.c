@@ -13,6 +13,7 @@
  * Exit codes: 0 verified, 1 verification failed, 2 usage or system error.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -22,17 +23,21 @@
 
 #include "canon.h"
 #include "cert.h"
+#include "cms.h"
 #include "encoding.h"
 #include "envelope.h"
 #include "fileio.h"
 #include "keys.h"
 #include "mask.h"
+#include "note.h"
 #include "release.h"
 #include "report.h"
 #include "secagg.h"
 #include "roster.h"
+#include "roundlog.h"
 #include "spec.h"
 #include "submission.h"
+#include "tlog_dir.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
@@ -73,7 +78,12 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: %s verify --coordinator-key FILE --ca FILE [--crl FILE] [--json]\n"
-            "                  RELEASE_DIR...\n"
+            "                 [--log-dir LOG [--witness-key K]... [--min-cosigners N]]\n"
+            "                 [--require-cms] RELEASE_DIR...\n"
+            "       %s log verify --log-dir LOG --coordinator-key K [--witness-key K]...\n"
+            "                 [--min-cosigners N] [--all-published] [--json]\n"
+            "       %s log consistency --log-dir LOG --coordinator-key K OLD NEW\n"
+            "       %s log vkey --public-key FILE (--name NAME | --witness)\n"
             "\n"
             "Verifies a release directory written by `mijlpaal-aggregator publish`:\n"
             "  RELEASE_DIR/roster.json, round.json, release.json, release.csv, report.html,\n"
@@ -89,8 +99,23 @@ static void usage(FILE *f)
             "releases' budgets must stay within the series budget, and each round must have\n"
             "declared at least the spend of the releases published before it.\n"
             "\n"
+            "With --log-dir, the transparency log LOG is verified too (as by log verify) and\n"
+            "each release's release.json, round.json and roster.json must be in it. With\n"
+            "release.json.p7s present (required with --require-cms), it must be a valid CMS\n"
+            "signature of release.json by a certificate issued under the CA file (what\n"
+            "`openssl cms -verify` checks).\n"
+            "\n"
+            "log verify: every checkpoint of LOG signed by the coordinator (and only by it\n"
+            "and the witnesses given), consistency proofs along the checkpoint history, an\n"
+            "inclusion proof of every entry; then every round in the log, the ones never\n"
+            "published named (refused with --all-published), and each series' privacy spend\n"
+            "recomputed over all of them. log consistency: checkpoint file NEW (of LOG)\n"
+            "extends checkpoint file OLD; a fork fails. log vkey: a public key file in the\n"
+            "verifier-key form (name+id+key) used for --coordinator-key/--witness-key.\n"
+            "Keys K: a mijlpaal public key file, or a verifier key (text or file).\n"
+            "\n"
             "Exit codes: 0 verified, 1 verification failed, 2 usage or system error.\n",
-            prog);
+            prog, prog, prog, prog);
 }
 
 static char *path_in(const char *dir, const char *name)
@@ -408,15 +433,288 @@ static int verify_series(char **dirs, int n, const char *coord)
     return 0;
 }
 
+/* ---------------------------------------------------------------- the transparency log */
+
+#define MAX_WITNESSES 256
+
+typedef struct logopts {
+    const char *log_dir, *coord, *witness[MAX_WITNESSES], *public_key, *name;
+    size_t nwitness;
+    long long min_cosigners;
+    int all_published, as_witness;
+} logopts;
+
+/* A trusted key: a mijlpaal public key file (named `name`, or its organisation for a witness)
+ * or a verifier key, written out or in a file. */
+static void note_key(mp_note_key *k, const char *arg, unsigned char type, const char *name)
+{
+    char text[512];
+    unsigned char *buf = NULL;
+    size_t len;
+    if (mp_file_exists(arg)) {
+        if (mp_file_read(arg, 64 * 1024, &buf, &len) != 0)
+            die(EXIT_USAGE, "%s", mp_error_get());
+        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+            buf[--len] = '\0';
+        if (buf[0] == '{') {
+            mp_pubkey pk;
+            free(buf);
+            if (mp_pubkey_load(&pk, arg) != 0)
+                die(EXIT_USAGE, "%s", mp_error_get());
+            if (mp_note_key_make(k, name ? name : pk.org, type, pk.sign_pk) != 0)
+                die(EXIT_USAGE, "%s: %s", arg, mp_error_get());
+            return;
+        }
+        snprintf(text, sizeof text, "%s", (char *)buf);
+        free(buf);
+    } else {
+        snprintf(text, sizeof text, "%s", arg);
+    }
+    if (mp_note_key_parse(k, text) != 0)
+        die(EXIT_USAGE, "%s: neither a public key file nor a verifier key: %s", arg,
+            mp_error_get());
+    if (k->type != type)
+        die(EXIT_USAGE, "%s: a verifier key of type 0x%02x; expected 0x%02x (%s)", arg, k->type,
+            type, type == MP_NOTE_TYPE_COSIG ? "a witness's cosignature key" : "a log key");
+}
+
+static mp_tlogdir *open_log(const char *dir)
+{
+    mp_tlogdir *d;
+    if (mp_tlogdir_load(&d, dir, 0) != 0)
+        fail_lib();
+    return d;
+}
+
+/* Verify the whole log; prints a summary unless quiet. */
+static mp_tlogdir *verify_log(const logopts *lo, int quiet)
+{
+    mp_tlogdir *d = open_log(lo->log_dir);
+    mp_note_key coord, *wit = calloc(lo->nwitness + 1, sizeof *wit);
+    mp_tlogdir_report rep;
+    mp_roundlog_round *r;
+    size_t nr, unpublished = 0;
+    char *vk;
+    if (wit == NULL)
+        die(EXIT_USAGE, "out of memory");
+    note_key(&coord, lo->coord, MP_NOTE_TYPE_ED25519, d->cp.origin);
+    for (size_t i = 0; i < lo->nwitness; i++)
+        note_key(&wit[i], lo->witness[i], MP_NOTE_TYPE_COSIG, NULL);
+    if (mp_tlogdir_verify(d, &coord, wit, lo->nwitness, (size_t)lo->min_cosigners, &rep) != 0)
+        fail_lib();
+    if (mp_roundlog_rounds(d, &r, &nr) != 0 || mp_roundlog_budget_check(r, nr) != 0)
+        fail_lib();
+    for (size_t i = 0; i < nr; i++)
+        if (r[i].release_index == UINT64_MAX) {
+            unpublished++;
+            fprintf(stderr,
+                    "%s: NOTE: round %s was opened (log entry %" PRIu64 ", rho %.6g of series "
+                    "%s) and is not published in the log\n",
+                    prog, r[i].round_id, r[i].spec_index, r[i].rho, r[i].series);
+        }
+    if (unpublished && lo->all_published)
+        die(EXIT_FAILED, "%zu round(s) in the log were opened and never published", unpublished);
+    vk = mp_note_key_format(&coord);
+    if (!quiet && json_out) {
+        printf("{\"verified\":true,\"log\":\"%s\",\"origin\":\"%s\",\"size\":%" PRIu64
+               ",\"checkpoints\":%zu,\"consistency_proofs\":%zu,\"inclusion_proofs\":%" PRIu64
+               ",\"cosigned_by\":[",
+               lo->log_dir, d->cp.origin, d->cp.size, rep.checkpoints, rep.consistency,
+               rep.inclusion);
+        for (size_t i = 0, k = 0; i < lo->nwitness; i++)
+            if (rep.witness_signed[i])
+                printf("%s\"%s\"", k++ ? "," : "", wit[i].name);
+        printf("],\"rounds\":%zu,\"unpublished\":[", nr);
+        for (size_t i = 0, k = 0; i < nr; i++)
+            if (r[i].release_index == UINT64_MAX)
+                printf("%s\"%s\"", k++ ? "," : "", r[i].round_id);
+        printf("]}\n");
+    } else if (!quiet) {
+        printf("OK: log %s (%s) verified: %" PRIu64 " entries, %zu checkpoint(s) signed by log "
+               "key %s, %zu consistency proof(s) along the history, %" PRIu64
+               " inclusion proof(s); latest checkpoint cosigned by %zu of %zu witness(es)",
+               lo->log_dir, d->cp.origin, d->cp.size, rep.checkpoints, vk ? vk : "?",
+               rep.consistency, rep.inclusion, rep.cosigned, lo->nwitness);
+        for (size_t i = 0, k = 0; i < lo->nwitness; i++)
+            if (rep.witness_signed[i])
+                printf("%s%s", k++ ? ", " : " (", wit[i].name);
+        printf("%s; %zu round(s) in the log, %zu not published; privacy spend within every "
+               "series budget over all of them\n",
+               rep.cosigned ? ")" : "", nr, unpublished);
+    }
+    free(vk);
+    free(r);
+    free(wit);
+    mp_tlogdir_report_free(&rep);
+    return d;
+}
+
+/* A file of a release directory must be in the log, as an entry of `type`, byte for byte. */
+static void check_included(const mp_tlogdir *d, const char *dir, const char *name, const char *type)
+{
+    unsigned char *buf, *entry, h[MP_HASH_BYTES];
+    const unsigned char *doc;
+    size_t len, elen, dlen;
+    uint64_t at;
+    mp_tlog_proof proof;
+    if (mp_file_read(path_in(dir, name), MP_TLOG_ENTRY_MAX, &buf, &len) != 0)
+        fail_lib();
+    mp_hash(h, buf, len);
+    if (mp_tlogdir_find(d, type, h, &at) != 0)
+        die(EXIT_FAILED,
+            "%s is not in the log %s (no %s entry with its sha256: it was changed after "
+            "publication, or never logged)",
+            path_in(dir, name), d->path, type);
+    if (mp_tlogdir_entry(d, at, &entry, &elen, &doc, &dlen) != 0)
+        fail_lib();
+    if (dlen != len || memcmp(doc, buf, len) != 0)
+        die(EXIT_FAILED, "%s differs from log entry %" PRIu64, path_in(dir, name), at);
+    if (mp_tlogdir_prove_inclusion(d, at, &proof) != 0)
+        fail_lib();
+    free(entry);
+    free(buf);
+}
+
+static int cmd_log_verify(const logopts *lo)
+{
+    mp_tlogdir_free(verify_log(lo, 0));
+    return 0;
+}
+
+/* NEW (a checkpoint of this log) extends OLD: what a witness checks before it cosigns. */
+static int cmd_log_consistency(const logopts *lo, const char *old_path, const char *new_path)
+{
+    mp_tlogdir *d = open_log(lo->log_dir);
+    mp_note *on, *nn;
+    mp_checkpoint oc, nc;
+    mp_note_key coord;
+    unsigned char r[32];
+    mp_tlog_proof p;
+    if (mp_checkpoint_load(old_path, &on, &oc) != 0 || mp_checkpoint_load(new_path, &nn, &nc))
+        fail_lib();
+    note_key(&coord, lo->coord, MP_NOTE_TYPE_ED25519, d->cp.origin);
+    if (mp_note_verify(on, &coord, 1, 0, NULL) != 0)
+        die(EXIT_FAILED, "%s: %s", old_path, mp_error_get());
+    if (mp_note_verify(nn, &coord, 1, 0, NULL) != 0)
+        die(EXIT_FAILED, "%s: %s", new_path, mp_error_get());
+    if (strcmp(oc.origin, nc.origin) != 0 || strcmp(nc.origin, d->cp.origin) != 0)
+        die(EXIT_FAILED, "the checkpoints are of different logs (%s, %s; this is %s)", oc.origin,
+            nc.origin, d->cp.origin);
+    if (nc.size > d->cp.size || mp_tlog_root(d->tree, nc.size, r) != 0 ||
+        sodium_memcmp(r, nc.root, 32) != 0)
+        die(EXIT_FAILED, "%s is not a checkpoint of the log in %s", new_path, lo->log_dir);
+    if (oc.size > nc.size)
+        die(EXIT_FAILED,
+            "%s (%" PRIu64 " entries) is older than %s (%" PRIu64 "): the log "
+            "shrank",
+            new_path, nc.size, old_path, oc.size);
+    if (oc.size > 0 && (mp_tlog_consistency_proof(d->tree, oc.size, nc.size, &p) != 0 ||
+                        mp_tlog_consistency_verify(oc.size, nc.size, oc.root, nc.root, &p) != 0)) {
+        fprintf(stderr, "%s: the two checkpoints:\n--- %s\n%s--- %s\n%s", prog, old_path, on->text,
+                new_path, nn->text);
+        die(EXIT_FAILED, "%s does not extend %s: %s", new_path, old_path, mp_error_get());
+    }
+    printf("OK: %s (%" PRIu64 " entries) extends %s (%" PRIu64 " entries): consistency proof "
+           "of %zu hashes verified\n",
+           new_path, nc.size, old_path, oc.size, oc.size ? p.n : (size_t)0);
+    mp_note_free(on);
+    mp_note_free(nn);
+    mp_checkpoint_clear(&oc);
+    mp_checkpoint_clear(&nc);
+    mp_tlogdir_free(d);
+    return 0;
+}
+
+static int cmd_log_vkey(const logopts *lo)
+{
+    mp_pubkey pk;
+    mp_note_key k;
+    char *vk;
+    if (lo->public_key == NULL || (lo->name == NULL && !lo->as_witness))
+        die(EXIT_USAGE, "log vkey needs --public-key and --name (the log's origin) or --witness");
+    if (mp_pubkey_load(&pk, lo->public_key) != 0)
+        die(EXIT_USAGE, "%s", mp_error_get());
+    if (mp_note_key_make(&k, lo->name ? lo->name : pk.org,
+                         lo->as_witness ? MP_NOTE_TYPE_COSIG : MP_NOTE_TYPE_ED25519,
+                         pk.sign_pk) != 0 ||
+        (vk = mp_note_key_format(&k)) == NULL)
+        die(EXIT_USAGE, "%s", mp_error_get());
+    printf("%s\n", vk);
+    free(vk);
+    return 0;
+}
+
+static long long whole(const char *text, const char *flag)
+{
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || v < 0)
+        die(EXIT_USAGE, "%s must be a whole number", flag);
+    return v;
+}
+
+static int cmd_log(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"log-dir", required_argument, NULL, 'l'},
+                                             {"coordinator-key", required_argument, NULL, 'k'},
+                                             {"witness-key", required_argument, NULL, 'w'},
+                                             {"min-cosigners", required_argument, NULL, 'm'},
+                                             {"all-published", no_argument, NULL, 'a'},
+                                             {"public-key", required_argument, NULL, 'p'},
+                                             {"name", required_argument, NULL, 'n'},
+                                             {"witness", no_argument, NULL, 'W'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    logopts lo = {0};
+    const char *sub = argc > 2 ? argv[2] : "";
+    int c;
+    optind = 3;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'l': lo.log_dir = optarg; break;
+        case 'k': lo.coord = optarg; break;
+        case 'w':
+            if (lo.nwitness == MAX_WITNESSES)
+                die(EXIT_USAGE, "too many --witness-key");
+            lo.witness[lo.nwitness++] = optarg;
+            break;
+        case 'm': lo.min_cosigners = whole(optarg, "--min-cosigners"); break;
+        case 'a': lo.all_published = 1; break;
+        case 'p': lo.public_key = optarg; break;
+        case 'n': lo.name = optarg; break;
+        case 'W': lo.as_witness = 1; break;
+        case 'j': json_out = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (strcmp(sub, "vkey") == 0)
+        return cmd_log_vkey(&lo);
+    if (lo.log_dir == NULL || lo.coord == NULL)
+        die(EXIT_USAGE, "log %s needs --log-dir and --coordinator-key (see --help)", sub);
+    if (strcmp(sub, "verify") == 0 && optind == argc)
+        return cmd_log_verify(&lo);
+    if (strcmp(sub, "consistency") == 0 && optind + 2 == argc)
+        return cmd_log_consistency(&lo, argv[optind], argv[optind + 1]);
+    die(EXIT_USAGE, "unknown or incomplete command \"log %s\" (see --help)", sub);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"coordinator-key", required_argument, NULL, 'k'},
                                              {"ca", required_argument, NULL, 'c'},
                                              {"crl", required_argument, NULL, 'r'},
                                              {"json", no_argument, NULL, 'j'},
+                                             {"log-dir", required_argument, NULL, 'l'},
+                                             {"witness-key", required_argument, NULL, 'w'},
+                                             {"require-cms", no_argument, NULL, 'R'},
+                                             {"min-cosigners", required_argument, NULL, 'm'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *coord = NULL, *ca = NULL, *crl = NULL;
+    logopts lo = {0};
+    int require_cms = 0;
     int c;
     if (sodium_init() < 0)
         die(EXIT_USAGE, "libsodium failed to initialise");
@@ -424,6 +722,8 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : 0;
     }
+    if (strcmp(argv[1], "log") == 0)
+        return cmd_log(argc, argv);
     if (strcmp(argv[1], "verify") != 0)
         die(EXIT_USAGE, "unknown command \"%s\" (see --help)", argv[1]);
     optind = 2;
@@ -433,6 +733,14 @@ int main(int argc, char **argv)
         case 'c': ca = optarg; break;
         case 'r': crl = optarg; break;
         case 'j': json_out = 1; break;
+        case 'l': lo.log_dir = optarg; break;
+        case 'w':
+            if (lo.nwitness == MAX_WITNESSES)
+                die(EXIT_USAGE, "too many --witness-key");
+            lo.witness[lo.nwitness++] = optarg;
+            break;
+        case 'R': require_cms = 1; break;
+        case 'm': lo.min_cosigners = whole(optarg, "--min-cosigners"); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -448,9 +756,43 @@ int main(int argc, char **argv)
     if (mp_ca_load(&trust_ca, ca, crl) != 0)
         die(EXIT_USAGE, "%s", mp_error_get());
     int n = argc - optind;
+    if (lo.log_dir != NULL) {
+        /* The log first: its summary line, then the releases' verdicts. */
+        lo.coord = coord;
+        mp_tlogdir *d = verify_log(&lo, json_out);
+        for (int i = optind; i < argc; i++) {
+            check_included(d, argv[i], "roster.json", "roster");
+            check_included(d, argv[i], "round.json", "round");
+            check_included(d, argv[i], "release.json", "release");
+        }
+        mp_tlogdir_free(d);
+    }
+    /* The CMS signature is checked whenever a release carries one (and required with
+     * --require-cms): it is the path for stock openssl, the Ed25519 signature is the primary. */
+    int cms_checked = 0;
+    for (int i = optind; i < argc; i++) {
+        char rel[PATH_MAX], p7s[PATH_MAX];
+        snprintf(rel, sizeof rel, "%s", path_in(argv[i], "release.json"));
+        snprintf(p7s, sizeof p7s, "%s", path_in(argv[i], "release.json.p7s"));
+        if (!mp_file_exists(p7s)) {
+            if (require_cms)
+                die(EXIT_FAILED, "%s: no release.json.p7s, and --require-cms was given", argv[i]);
+            continue;
+        }
+        if (mp_cms_verify_file(rel, p7s, ca) != 0)
+            fail_lib();
+        cms_checked++;
+    }
     if (n == 1) {
         verified v;
-        return verify(argv[optind], coord, &v, 0);
+        int rc = verify(argv[optind], coord, &v, 0);
+        if (rc == 0 && lo.log_dir != NULL && !json_out)
+            printf("OK: release.json, round.json and roster.json of %s are in the log %s "
+                   "(inclusion proofs verified)\n",
+                   argv[optind], lo.log_dir);
+        if (rc == 0 && cms_checked && !json_out)
+            printf("OK: release.json.p7s is a CMS signature of release.json under %s\n", ca);
+        return rc;
     }
     return verify_series(argv + optind, n, coord);
 }

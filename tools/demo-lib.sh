@@ -6,6 +6,7 @@
 #
 # run in the demo's output directory, writes:
 #   ca/            the test CA (ca/ca.pem is the trust file), one certificate per organisation
+#                  and one for the coordinator's organisation (coordinator-org)
 #   keys/          the coordinator's and every organisation's mijlpaal keys (plaintext: demo)
 #   bindings/ORG.json   ORG's certificate vouching for its keys (contributor certify)
 #   policies/ORG.json   ORG's own policy (contributor policy init)
@@ -31,6 +32,10 @@ setup_trust() {
   _agg="$BIN/mijlpaal-aggregator" _con="$BIN/mijlpaal-contributor"
   mkdir -p ca keys bindings policies cosigs ledgers
   "$TOP/tools/test-ca" init ca
+  # The coordinator's own organisation has a certificate from the region's CA too: it signs
+  # the releases' CMS signatures (and could try to pass itself off as a member: demo-attacks).
+  "$TOP/tools/test-ca" issue ca coordinator-org 99900000000000009999 \
+    "Regionaal Werkbedrijf (coordinator)"
   "$_agg" keygen --org coordinator --secret-key keys/coordinator.key \
     --public-key keys/coordinator.pub --insecure-plaintext-key
   _i=0 _expect="" _bindings=""
