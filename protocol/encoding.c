@@ -49,6 +49,15 @@ int mp_base64_decode(unsigned char **out, size_t *len, const char *b64)
         free(buf);
         return mp_error_set("invalid base64");
     }
+    /* One spelling per value: a document whose bytes differ must not carry the same data
+     * (hashes of files name documents), so anything but the canonical encoding is refused. */
+    char *again = mp_base64_encode(buf, *len);
+    if (again == NULL || strcmp(again, b64) != 0) {
+        free(again);
+        free(buf);
+        return mp_error_set("invalid base64 (not in its canonical form)");
+    }
+    free(again);
     *out = buf;
     return 0;
 }
