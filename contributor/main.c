@@ -29,6 +29,8 @@
 #include "ledger.h"
 #include "mask.h"
 #include "noise.h"
+#include "note.h"
+#include "tlog_dir.h"
 #include "policy.h"
 #include "privacy.h"
 #include "roster.h"
@@ -37,6 +39,7 @@
 #include "spec.h"
 #include "store.h"
 #include "submission.h"
+#include "witness.h"
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
@@ -85,6 +88,10 @@ static void usage(FILE *f)
             "          --out FILE\n"
             "      Check the coordinator's draft roster (every certificate, the members against\n"
             "      the policy) and co-sign it. Rounds run only on a roster all members signed.\n"
+            "  witness --log-dir LOG --coordinator-key FILE --key FILE --ledger DB\n"
+            "      Cosign the region's transparency log after checking that it extends the\n"
+            "      checkpoint this organisation cosigned last (a fork is refused). submit and\n"
+            "      advertise do the same first when given --log-dir LOG.\n"
             "  check   --input CSV --roster FILE --round FILE --coordinator-key FILE\n"
             "          [--mapping FILE] [--ledger DB] [--strict] [--json]\n"
             "      Validate an export against a round and report every excluded row by line\n"
@@ -137,7 +144,7 @@ typedef struct opts {
     int insecure, strict, json;
     /* certificates and the organisation's policy */
     const char *policy, *cert, *cert_key, *chain, *cert_passphrase_file, *region, *ca, *crl,
-        *min_participants, *min_t, *max_rho_round, *max_rho_period;
+        *min_participants, *min_t, *max_rho_round, *max_rho_period, *log_dir;
     size_t nmembers, nbudgets;
     const char *members[MAX_LIST], *budgets[MAX_LIST];
 } opts;
@@ -181,6 +188,7 @@ static void parse_opts(int argc, char **argv, opts *o, int first)
         O_MIN_T,
         O_MAX_RHO_ROUND,
         O_MAX_RHO_PERIOD,
+        O_LOG_DIR,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -220,6 +228,7 @@ static void parse_opts(int argc, char **argv, opts *o, int first)
         {"min-t", required_argument, NULL, O_MIN_T},
         {"max-rho-per-round", required_argument, NULL, O_MAX_RHO_ROUND},
         {"max-rho-per-period", required_argument, NULL, O_MAX_RHO_PERIOD},
+        {"log-dir", required_argument, NULL, O_LOG_DIR},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     int c;
@@ -271,6 +280,7 @@ static void parse_opts(int argc, char **argv, opts *o, int first)
         case O_MIN_T: o->min_t = optarg; break;
         case O_MAX_RHO_ROUND: o->max_rho_round = optarg; break;
         case O_MAX_RHO_PERIOD: o->max_rho_period = optarg; break;
+        case O_LOG_DIR: o->log_dir = optarg; break;
         case 'h':
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(EXIT_USAGE);
@@ -532,6 +542,67 @@ static cJSON *ingest(const opts *o, const mp_roster *roster, const mp_spec *spec
     return report;
 }
 
+/* Witness the region's transparency log (witness.h) with --log-dir: cosign its latest
+ * checkpoint when it extends the one this organisation cosigned last, and record it in the
+ * ledger; a fork is refused with both checkpoints printed. Called as the last step before
+ * anything of a round is recorded or leaves. */
+static void witness_log(const opts *o, sqlite3 *db, const mp_pubkey *coord, const mp_keypair *kp)
+{
+    char path[4096], *last = NULL, *cosigned = NULL, *latest = NULL;
+    mp_note *n;
+    mp_checkpoint cp = {0};
+    uint64_t size;
+    int64_t now;
+    if (o->log_dir == NULL)
+        return;
+    snprintf(path, sizeof path, "%s/checkpoint", o->log_dir);
+    if (mp_checkpoint_load(path, &n, &cp) != 0 || mp_time_now(&now) != 0)
+        die(EXIT_REFUSED, "%s", mp_error_get());
+    mp_note_free(n);
+    if (mp_ledger_witnessed_get(db, cp.origin, &last) < 0)
+        die_lib(EXIT_USAGE);
+    if (mp_witness_cosign(o->log_dir, coord, kp, last, (uint64_t)now, &cosigned, &size, &latest) !=
+        0) {
+        if (last != NULL && latest != NULL)
+            fprintf(stderr,
+                    "%s: the checkpoint %s cosigned before:\n%s\nthe log's latest checkpoint:\n"
+                    "%s\n",
+                    prog, kp->pub.org, last, latest);
+        die(EXIT_REFUSED, "%s", mp_error_get());
+    }
+    if (mp_store_begin(db) != 0 || mp_ledger_witnessed_put(db, cp.origin, size, cosigned) != 0 ||
+        mp_store_commit(db) != 0) {
+        mp_store_rollback(db);
+        die_lib(EXIT_USAGE);
+    }
+    fprintf(stderr, "%s: witnessed the log %s (%s, %llu entries): cosigned its checkpoint\n", prog,
+            o->log_dir, cp.origin, (unsigned long long)size);
+    mp_checkpoint_clear(&cp);
+    free(last);
+    free(cosigned);
+    free(latest);
+}
+
+static int cmd_witness(const opts *o)
+{
+    mp_pubkey coord;
+    mp_keypair *kp;
+    sqlite3 *db;
+    need(o->log_dir, "--log-dir");
+    need(o->coordinator_key, "--coordinator-key");
+    need(o->key, "--key");
+    need(o->ledger, "--ledger");
+    if (mp_pubkey_load(&coord, o->coordinator_key) != 0 ||
+        mp_keys_open(&kp, o->key, o->passphrase_file, o->insecure) != 0)
+        die_lib(EXIT_USAGE);
+    if (mp_ledger_open(&db, o->ledger, 1) != 0)
+        die_lib(EXIT_USAGE);
+    witness_log(o, db, &coord, kp);
+    mp_store_close(db);
+    mp_keys_free(kp);
+    return 0;
+}
+
 static int cmd_check(const opts *o)
 {
     mp_pubkey coord;
@@ -732,6 +803,7 @@ static int cmd_submit(const opts *o)
     mp_time_format(e.created, now);
     if (mp_ledger_open(&db, o->ledger, 1) != 0)
         die_lib(EXIT_USAGE);
+    witness_log(o, db, &coord, kp);
     /* The ledger row commits before the file exists: a crash in between leaves a recorded
      * submission that `resend` writes out, never a file the ledger does not know (which could
      * tempt a second submission with fresh noise). */
@@ -900,6 +972,7 @@ static int cmd_advertise(const opts *o)
     snprintf(p.sa.org, sizeof p.sa.org, "%s", p.kp->pub.org);
     snprintf(p.sa.phase, sizeof p.sa.phase, "advertised");
     p.sa.advertise = text;
+    witness_log(o, p.db, &p.coord, p.kp);
     party_commit_write(o, &p, text, len);
     fprintf(stderr,
             "%s: wrote %s: %s's mask key for round %s, with its key shares encrypted to each "
@@ -1514,6 +1587,8 @@ int main(int argc, char **argv)
     parse_opts(argc, argv, &o, 2);
     if (strcmp(cmd, "certify") == 0)
         return cmd_certify(&o);
+    if (strcmp(cmd, "witness") == 0)
+        return cmd_witness(&o);
     if (strcmp(cmd, "keygen") == 0)
         return cmd_keygen(&o);
     if (strcmp(cmd, "check") == 0)

@@ -57,6 +57,13 @@ static const char *const migrations[] = {
     "  roster_sha256 TEXT PRIMARY KEY,"
     "  region TEXT NOT NULL,"
     "  signed TEXT NOT NULL)",
+    /* 5: the transparency log this organisation witnesses (witness.h): the body of the last
+     * checkpoint it cosigned, per log origin. */
+    "CREATE TABLE witnessed ("
+    "  origin TEXT PRIMARY KEY,"
+    "  size INTEGER NOT NULL,"
+    "  checkpoint TEXT NOT NULL,"
+    "  cosigned TEXT NOT NULL)",
 };
 
 int mp_ledger_open(sqlite3 **db, const char *path, int create)
@@ -363,4 +370,43 @@ int mp_ledger_sa_list(sqlite3 *db, void (*fn)(const mp_ledger_sa *, void *), voi
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : mp_store_error(db, "reading the ledger");
+}
+
+int mp_ledger_witnessed_get(sqlite3 *db, const char *origin, char **checkpoint)
+{
+    sqlite3_stmt *st;
+    int rc;
+    *checkpoint = NULL;
+    if (mp_store_prepare(db, &st, "SELECT checkpoint FROM witnessed WHERE origin = ?") != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW &&
+        (*checkpoint = strdup((const char *)sqlite3_column_text(st, 0))) == NULL)
+        rc = SQLITE_NOMEM;
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return rc == SQLITE_NOMEM ? mp_error_set("out of memory") : mp_store_error(db, "ledger lookup");
+}
+
+int mp_ledger_witnessed_put(sqlite3 *db, const char *origin, uint64_t size, const char *checkpoint)
+{
+    sqlite3_stmt *st;
+    int64_t now;
+    char at[21];
+    int rc;
+    if (mp_time_now(&now) != 0 ||
+        mp_store_prepare(db, &st, "INSERT OR REPLACE INTO witnessed VALUES (?, ?, ?, ?)") != 0)
+        return -1;
+    mp_time_format(at, now);
+    sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
+    sqlite3_bind_text(st, 3, checkpoint, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, at, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "cannot record the witnessed checkpoint");
 }

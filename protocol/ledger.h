@@ -18,6 +18,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -63,6 +64,13 @@ MP_WUR int mp_ledger_series_note(sqlite3 *db, const char *series, const char *se
 /* 1 when this organisation co-signed the draft roster with that hash, 0 when not, -1 error. */
 int mp_ledger_roster_signed(sqlite3 *db, const char *roster_sha256);
 MP_WUR int mp_ledger_roster_sign_note(sqlite3 *db, const char *roster_sha256, const char *region);
+
+/* The body of the last checkpoint of log `origin` this organisation cosigned (witness.h):
+ * 1 and *checkpoint (malloc'd) when there is one, 0 when none, -1 on error; and record a new
+ * one (the caller holds the transaction). */
+int mp_ledger_witnessed_get(sqlite3 *db, const char *origin, char **checkpoint);
+MP_WUR int mp_ledger_witnessed_put(sqlite3 *db, const char *origin, uint64_t size,
+                                   const char *checkpoint);
 
 /* The organisation's own cap for a series: 1 and rho filled when set, 0 when not, -1 on error. */
 int mp_ledger_budget_get(sqlite3 *db, const char *series, char rho[32]);

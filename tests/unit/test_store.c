@@ -270,7 +270,7 @@ static void test_ledger(void **state)
     assert_int_equal(access(f->path, F_OK), -1);
     assert_int_equal(mp_ledger_open(&db, f->path, 1), 0);
     assert_int_equal(tdb_int(db, "PRAGMA application_id"), MP_APP_LEDGER);
-    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 4);
+    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 5);
     assert_int_equal(mp_ledger_find(db, "r1", &got), 0);
     assert_int_equal(mp_ledger_submission(db, "r1", &text, &len), -1);
 
