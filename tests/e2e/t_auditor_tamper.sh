@@ -47,13 +47,19 @@ python3 - "$d/report.html" "$T/rel/release.json" <<'EOF'
 import json, re, sys
 p = sys.argv[1]
 s = open(p, encoding="utf-8").read()
-# Change the first published figure of the first cell (as the report writes it: 1.234).
+# Change a published figure (as the report writes it: 1.234): the first cell shown as a number
+# (small cells are shown as a range, and which cells are small depends on the noise).
 dutch = lambda n: f"{n:,}".replace(",", ".")
-v = json.load(open(sys.argv[2]))["body"]["cells"][0]["value"]
-# (a small cell may carry a mark after its figure)
-m = re.search(r">\s*%s( personen)?(?: \*)?\s*<" % re.escape(dutch(v)), s)
+m = None
+for c in json.load(open(sys.argv[2]))["body"]["cells"]:
+    if c.get("shown_as", "value") != "value" or c.get("suppressed"):
+        continue
+    v = c["value"]
+    m = re.search(r">\s*%s( personen)?\s*<" % re.escape(dutch(v)), s)
+    if m is not None:
+        break
 if m is None:
-    sys.exit("no figure %s found in report.html" % dutch(v))
+    sys.exit("no figure shown as a number found in report.html")
 s = s[:m.start()] + m.group(0).replace(dutch(v), dutch(v + 7)) + s[m.end():]
 open(p, "w", encoding="utf-8").write(s)
 EOF
