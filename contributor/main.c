@@ -318,7 +318,10 @@ static cJSON *ingest(const opts *o, const mp_roster *roster, const mp_spec *spec
                           prf_key,
                           (int32_t)(now / 86400),
                           tty ? show_progress : NULL,
-                          (void *)o->input};
+                          (void *)o->input,
+                          NULL,
+                          NULL,
+                          NULL};
     int rc = mp_ingest_count(&p, counts, &rep);
     if (tty && rep.records >= MP_INGEST_PROGRESS_ROWS)
         fprintf(stderr, "\r\033[K");

@@ -30,13 +30,14 @@
 #include "csv.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define CHUNK (64 * 1024)
+#define CHUNK (256 * 1024)              /* input buffer: the unit of read(2) and of the fast path */
 #define REC_CAP (MP_CSV_MAX_RECORD + 2) /* record + a possible final CR + NUL */
 
 enum rstate { READING, AT_EOF, FAILED };
@@ -351,6 +352,210 @@ static int split_record(mp_csv *c, char *s, size_t n, size_t *nfields, unsigned 
     return problem;
 }
 
+/* ---- the fast path ---------------------------------------------------------------------- */
+
+/*
+ * Most records of a real export are plain: they lie wholly inside the input buffer, are valid
+ * UTF-8 and quoted correctly. fast_record() takes such a record in one pass straight from
+ * c->in, finding the bytes that matter (separator, quote, line feed, NUL, a byte >= 0x80) eight
+ * at a time and copying the runs between them into c->rec with memcpy. Whatever it is not sure
+ * about (a stray quote, text after a closing quote, a NUL, invalid UTF-8, too many fields, a
+ * record that does not fit the buffer, the end of the file) it leaves untouched for the exact
+ * two-pass path above, so both paths give the same rows, problems and errors by construction.
+ */
+enum { FAST_NEED = 0, FAST_DONE = 1, FAST_SLOW = 2 };
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* High bit set in the byte lanes of v equal to the byte of rep; the lowest set lane is exact
+ * (a borrow can only mark lanes above a true match), which is all the callers use. */
+static inline uint64_t lanes_eq(uint64_t v, uint64_t rep)
+{
+    uint64_t x = v ^ rep;
+    return (x - ONES) & ~x & HIGHS;
+}
+#define SWAR 1
+#else
+#define SWAR 0
+#endif
+
+/* First byte in [p, end) that is a separator, LF, quote, NUL or >= 0x80 (end when none). */
+static const unsigned char *scan_plain(const unsigned char *p, const unsigned char *end,
+                                       unsigned char sep)
+{
+#if SWAR
+    const uint64_t s = ONES * sep, lf = ONES * '\n', qu = ONES * '"';
+    while (end - p >= 8) {
+        uint64_t v, m;
+        memcpy(&v, p, 8);
+        m = lanes_eq(v, s) | lanes_eq(v, lf) | lanes_eq(v, qu) | lanes_eq(v, 0) | (v & HIGHS);
+        if (m != 0)
+            return p + (__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+#endif
+    while (p < end && *p != sep && *p != '\n' && *p != '"' && *p != '\0' && *p < 0x80)
+        p++;
+    return p;
+}
+
+/* First byte in [p, end) that is a quote, LF, NUL or >= 0x80 (inside a quoted field). */
+static const unsigned char *scan_quoted(const unsigned char *p, const unsigned char *end)
+{
+#if SWAR
+    const uint64_t lf = ONES * '\n', qu = ONES * '"';
+    while (end - p >= 8) {
+        uint64_t v, m;
+        memcpy(&v, p, 8);
+        m = lanes_eq(v, lf) | lanes_eq(v, qu) | lanes_eq(v, 0) | (v & HIGHS);
+        if (m != 0)
+            return p + (__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+#endif
+    while (p < end && *p != '\n' && *p != '"' && *p != '\0' && *p < 0x80)
+        p++;
+    return p;
+}
+
+/* One record from c->in into c->rec and *row: FAST_DONE, FAST_NEED (the buffer ends inside
+ * it: read more and try again) or FAST_SLOW (leave it to the exact path). Nothing is consumed
+ * unless it returns FAST_DONE. */
+static int fast_record(mp_csv *c, mp_csv_row *row)
+{
+    const unsigned char *p = c->in + c->in_pos, *end = c->in + c->in_len, *raw;
+    const unsigned char sep = (unsigned char)c->sep;
+    unsigned char *o = c->rec;
+    unsigned long line = c->line, start_line;
+    size_t nf = 0;
+    int high = 0;
+
+    for (;;) { /* blank lines: nothing, or only the CR of a CRLF */
+        if (p == end)
+            return FAST_NEED;
+        if (*p == '\n') {
+            p++;
+            line++;
+            continue;
+        }
+        if (*p == '\r') {
+            if (p + 1 == end)
+                return FAST_NEED;
+            if (p[1] == '\n') {
+                p += 2;
+                line++;
+                continue;
+            }
+        }
+        break;
+    }
+    start_line = line;
+    raw = p;
+    for (;;) { /* one field per iteration; p < end here */
+        unsigned char *fs = o;
+        if (*p == '"') {
+            p++;
+            for (;;) {
+                const unsigned char *q = scan_quoted(p, end);
+                memcpy(o, p, (size_t)(q - p));
+                o += q - p;
+                p = q;
+                if (p == end)
+                    return FAST_NEED;
+                if (*p == '\n') {
+                    line++;
+                    *o++ = *p++;
+                } else if (*p >= 0x80) {
+                    high = 1;
+                    *o++ = *p++;
+                } else if (*p != '"') {
+                    return FAST_SLOW; /* NUL */
+                } else if (p + 1 == end) {
+                    return FAST_NEED;
+                } else if (p[1] == '"') {
+                    *o++ = '"';
+                    p += 2;
+                } else {
+                    p++; /* the closing quote; p < end */
+                    break;
+                }
+            }
+            if (*p == '\r') {
+                if (p + 1 == end)
+                    return FAST_NEED;
+                if (p[1] != '\n')
+                    return FAST_SLOW; /* text after the closing quote */
+                p++;
+            } else if (*p != sep && *p != '\n') {
+                return FAST_SLOW;
+            }
+        } else {
+            for (;;) {
+                const unsigned char *q = scan_plain(p, end, sep);
+                memcpy(o, p, (size_t)(q - p));
+                o += q - p;
+                p = q;
+                if (p == end)
+                    return FAST_NEED;
+                if (*p < 0x80)
+                    break;
+                high = 1;
+                *o++ = *p++;
+            }
+            if (*p != sep && *p != '\n')
+                return FAST_SLOW; /* a stray quote or a NUL */
+            if (*p == '\n' && o > fs && o[-1] == '\r')
+                o--; /* the CR of a CRLF */
+        }
+        if (nf == MP_CSV_MAX_FIELDS)
+            return FAST_SLOW;
+        c->fields[nf] = (char *)fs;
+        c->lengths[nf++] = (size_t)(o - fs);
+        *o++ = '\0';
+        if (*p++ == '\n')
+            break;
+        if (p == end)
+            return FAST_NEED;
+    }
+    if (high && !utf8_valid(raw, (size_t)(p - raw)))
+        return FAST_SLOW; /* Windows-1252: transcoded by the exact path */
+    c->in_pos = (size_t)(p - c->in);
+    c->line = line + 1;
+    c->rec_len = (size_t)(o - c->rec);
+    row->nfields = nf;
+    row->fields = c->fields;
+    row->lengths = c->lengths;
+    row->line = start_line;
+    row->problem = NULL;
+    row->transcoded = 0;
+    return FAST_DONE;
+}
+
+/* Keep the unread bytes, moved to the front of c->in, and read more after them: 1 with more
+ * bytes, 0 at end of file or when the buffer is full of one record, -1 on a read error. */
+static int refill_keep(mp_csv *c)
+{
+    size_t keep = c->in_len - c->in_pos;
+    ssize_t n;
+    if (keep == CHUNK)
+        return 0;
+    memmove(c->in, c->in + c->in_pos, keep);
+    wipe(c->in + keep, c->in_len - keep);
+    c->in_pos = 0;
+    c->in_len = keep;
+    do
+        n = read(c->fd, c->in + keep, CHUNK - keep);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        mp_error_set("%s:%lu: read failed: %s", c->path, c->line, strerror(errno));
+        return fail(c);
+    }
+    c->in_len += (size_t)n;
+    return n > 0;
+}
+
 int mp_csv_open(mp_csv **out, const char *path)
 {
     mp_csv *c;
@@ -362,6 +567,13 @@ int mp_csv_open(mp_csv **out, const char *path)
         mp_csv_close(c);
         return mp_error_set("%s: out of memory", path);
     }
+    /* The fast path writes a record's fields into c->rec, never more bytes than it read from
+     * one buffer of input plus a NUL, so c->rec starts at that size. */
+    if ((c->rec = malloc(CHUNK + 1)) == NULL) {
+        mp_csv_close(c);
+        return mp_error_set("%s: out of memory", path);
+    }
+    c->rec_cap = CHUNK + 1;
     c->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (c->fd < 0) {
         int e = errno;
@@ -432,6 +644,15 @@ int mp_csv_next(mp_csv *c, mp_csv_row *row)
     if (!c->started) {
         c->started = 1;
         if (skip_bom(c) != 0)
+            return -1;
+    }
+    while (c->sep != 0) { /* after the header: the fast path first */
+        r = fast_record(c, row);
+        if (r == FAST_DONE)
+            return 1;
+        if (r == FAST_SLOW || (r = refill_keep(c)) == 0)
+            break;
+        if (r < 0)
             return -1;
     }
     r = scan_record(c, &line, &nsemi, &ncomma);

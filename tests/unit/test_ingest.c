@@ -227,9 +227,11 @@ static void test_distinct_persons_and_rejects(void **state)
         [MP_REJ_SEX] = "sex_unknown",
         [MP_REJ_FLAG] = "flag_unknown",
         [MP_REJ_BIRTH_CONFLICT] = "birth_date_conflict",
+        [MP_REJ_INDICATOR] = "indicator_unknown",
     };
     unsigned long total = 0;
-    assert_int_equal(sizeof want / sizeof *want, MP_REJ_COUNT);
+    /* every reason but indicator_unknown, which needs a mapping (test_indicators) */
+    assert_int_equal(sizeof want / sizeof *want, MP_REJ_COUNT - 1);
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
         int rr = want[i].reason;
         size_t k = 0;
