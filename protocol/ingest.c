@@ -523,13 +523,16 @@ static const char *map_value(const mp_mapping *m, int c, const char *raw)
     return v != NULL ? v->valuestring : raw;
 }
 
-/* Raw value -> code, for the columns with few distinct values. Only successful lookups are
- * kept, so a file full of distinct bad values cannot push the good ones out. */
+/* Raw value -> code, for the columns with few distinct values: an open-addressing table of
+ * CACHE_SLOTS, at most half full. Only successful lookups are kept, so a file full of distinct
+ * bad values cannot push the good ones out. */
 #define CACHE_SLOTS 64
 #define CACHE_VALUE 23
 typedef struct code_cache {
+    int empty_code, empty_known; /* the code of an empty field */
+    int last;                    /* slot of the previous row's value, -1 = none */
     unsigned n;
-    unsigned char len[CACHE_SLOTS];
+    unsigned char used[CACHE_SLOTS], len[CACHE_SLOTS];
     char val[CACHE_SLOTS][CACHE_VALUE];
     int code[CACHE_SLOTS];
 } code_cache;
@@ -543,10 +546,30 @@ static inline int same_bytes(const char *a, const char *b, size_t n)
     return 1;
 }
 
-static int cache_get(const code_cache *cc, const fld *f, int *code)
+static inline unsigned cache_home(const fld *f)
 {
-    for (unsigned i = 0; i < cc->n; i++)
+    unsigned h = (unsigned)f->n * 0x9E37u;
+    for (size_t i = 0; i < f->n && i < 8; i++)
+        h = (h ^ (unsigned char)f->s[i]) * 0x01000193u;
+    if (f->n > 8)
+        h = (h ^ (unsigned char)f->s[f->n - 1]) * 0x01000193u;
+    return (h ^ (h >> 15)) & (CACHE_SLOTS - 1);
+}
+
+static int cache_get(code_cache *cc, const fld *f, int *code)
+{
+    if (f->n == 0 && cc->empty_known) {
+        *code = cc->empty_code;
+        return 1;
+    }
+    /* Rows of one person follow each other and mostly share a gemeente. */
+    if (cc->last >= 0 && cc->len[cc->last] == f->n && same_bytes(cc->val[cc->last], f->s, f->n)) {
+        *code = cc->code[cc->last];
+        return 1;
+    }
+    for (unsigned i = cache_home(f); cc->used[i]; i = (i + 1) & (CACHE_SLOTS - 1))
         if (cc->len[i] == f->n && same_bytes(cc->val[i], f->s, f->n)) {
+            cc->last = (int)i;
             *code = cc->code[i];
             return 1;
         }
@@ -555,11 +578,21 @@ static int cache_get(const code_cache *cc, const fld *f, int *code)
 
 static void cache_put(code_cache *cc, const fld *f, int code)
 {
-    if (cc->n == CACHE_SLOTS || f->n > CACHE_VALUE)
+    unsigned i;
+    if (f->n == 0) {
+        cc->empty_code = code;
+        cc->empty_known = 1;
         return;
-    memcpy(cc->val[cc->n], f->s, f->n);
-    cc->len[cc->n] = (unsigned char)f->n;
-    cc->code[cc->n++] = code;
+    }
+    if (cc->n == CACHE_SLOTS / 2 || f->n > CACHE_VALUE)
+        return;
+    for (i = cache_home(f); cc->used[i]; i = (i + 1) & (CACHE_SLOTS - 1))
+        ;
+    memcpy(cc->val[i], f->s, f->n);
+    cc->len[i] = (unsigned char)f->n;
+    cc->code[i] = code;
+    cc->used[i] = 1;
+    cc->n++;
 }
 
 static int gemeente_code(const mp_mapping *m, const char *raw)
@@ -1198,6 +1231,8 @@ int mp_ingest_count(const mp_ingest_params *p, int64_t *counts, mp_ingest_report
     x->min_start = mp_date_from_civil(1950, 1, 1);
     x->horizon = mp_catalogue_horizon(p->catalogue, p->period_start);
     x->spells_used = mp_catalogue_spells_used(p->catalogue);
+    for (int c = 0; c < C_COUNT; c++)
+        x->cache[c].last = -1;
     mark_gemeenten(x->region, p->roster->gemeente_code, p->roster->ngemeenten);
     if (p->own != NULL)
         mark_gemeenten(x->own, p->own->gemeenten, p->own->ngemeenten);
