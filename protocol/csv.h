@@ -26,12 +26,15 @@
 
 #define MP_CSV_MAX_RECORD (1024 * 1024)
 #define MP_CSV_MAX_FIELDS 256
+#define MP_CSV_PAD 32 /* readable bytes after the end of every record's last field */
 
 typedef struct mp_csv mp_csv;
 
 typedef struct mp_csv_row {
     size_t nfields;
-    char **fields;       /* UTF-8, NUL-terminated, valid until the next call */
+    char **fields;       /* UTF-8, NUL-terminated, valid until the next call; the
+                          * MP_CSV_PAD bytes after each field may be read (not relied on),
+                          * so that a caller can compare short fields a word at a time */
     size_t *lengths;     /* byte length of each field */
     unsigned long line;  /* physical line (1-based) where the record starts */
     const char *problem; /* NULL, or a static reason code (invariant 3) */

@@ -523,52 +523,63 @@ static const char *map_value(const mp_mapping *m, int c, const char *raw)
     return v != NULL ? v->valuestring : raw;
 }
 
-/* Raw value -> code, for the columns with few distinct values: an open-addressing table of
- * CACHE_SLOTS, at most half full. Only successful lookups are kept, so a file full of distinct
- * bad values cannot push the good ones out. */
+/* A short field as three zero-padded words, for comparing and hashing without a byte loop.
+ * Reads up to 24 bytes from the field's start: csv.h's MP_CSV_PAD makes that safe for fields
+ * from the reader; the empty field (possibly a literal) is never read. */
+typedef struct word3 {
+    uint64_t w[3];
+} word3;
+#define WORD3_MAX 24
+
+static inline word3 word3_of(const fld *f)
+{
+    word3 k = {{0, 0, 0}};
+    if (f->n == 0)
+        return k;
+    memcpy(k.w, f->s, sizeof k.w);
+    for (size_t i = 0; i < 3; i++) {
+        size_t lo = 8 * i;
+        if (f->n <= lo)
+            k.w[i] = 0;
+        else if (f->n < lo + 8)
+            k.w[i] &= (UINT64_C(1) << (8 * (f->n - lo))) - 1;
+    }
+    return k;
+}
+
+static inline int word3_eq(const word3 *a, const word3 *b)
+{
+    return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) | (a->w[2] ^ b->w[2])) == 0;
+}
+
+/* Raw value -> code, for the columns with few distinct values (values of at most 23 bytes):
+ * an open-addressing table of CACHE_SLOTS, at most half full, with the previous row's value
+ * tried first. Only successful lookups are kept, so a file full of distinct bad values cannot
+ * push the good ones out. */
 #define CACHE_SLOTS 64
-#define CACHE_VALUE 23
 typedef struct code_cache {
-    int empty_code, empty_known; /* the code of an empty field */
-    int last;                    /* slot of the previous row's value, -1 = none */
+    int last; /* slot of the previous row's value, -1 = none */
     unsigned n;
     unsigned char used[CACHE_SLOTS], len[CACHE_SLOTS];
-    char val[CACHE_SLOTS][CACHE_VALUE];
+    word3 val[CACHE_SLOTS];
     int code[CACHE_SLOTS];
 } code_cache;
 
-/* Byte equality of short strings, without a library call per comparison. */
-static inline int same_bytes(const char *a, const char *b, size_t n)
+static inline unsigned cache_home(const word3 *k, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return 0;
-    return 1;
+    uint64_t h = (k->w[0] ^ (k->w[1] * UINT64_C(0x9E3779B97F4A7C15)) ^ k->w[2] ^ n) *
+                 UINT64_C(0xFF51AFD7ED558CCD);
+    return (unsigned)(h >> 58) & (CACHE_SLOTS - 1);
 }
 
-static inline unsigned cache_home(const fld *f)
+static int cache_get(code_cache *cc, const fld *f, const word3 *k, int *code)
 {
-    unsigned h = (unsigned)f->n * 0x9E37u;
-    for (size_t i = 0; i < f->n && i < 8; i++)
-        h = (h ^ (unsigned char)f->s[i]) * 0x01000193u;
-    if (f->n > 8)
-        h = (h ^ (unsigned char)f->s[f->n - 1]) * 0x01000193u;
-    return (h ^ (h >> 15)) & (CACHE_SLOTS - 1);
-}
-
-static int cache_get(code_cache *cc, const fld *f, int *code)
-{
-    if (f->n == 0 && cc->empty_known) {
-        *code = cc->empty_code;
-        return 1;
-    }
-    /* Rows of one person follow each other and mostly share a gemeente. */
-    if (cc->last >= 0 && cc->len[cc->last] == f->n && same_bytes(cc->val[cc->last], f->s, f->n)) {
+    if (cc->last >= 0 && cc->len[cc->last] == f->n && word3_eq(&cc->val[cc->last], k)) {
         *code = cc->code[cc->last];
         return 1;
     }
-    for (unsigned i = cache_home(f); cc->used[i]; i = (i + 1) & (CACHE_SLOTS - 1))
-        if (cc->len[i] == f->n && same_bytes(cc->val[i], f->s, f->n)) {
+    for (unsigned i = cache_home(k, f->n); cc->used[i]; i = (i + 1) & (CACHE_SLOTS - 1))
+        if (cc->len[i] == f->n && word3_eq(&cc->val[i], k)) {
             cc->last = (int)i;
             *code = cc->code[i];
             return 1;
@@ -576,22 +587,18 @@ static int cache_get(code_cache *cc, const fld *f, int *code)
     return 0;
 }
 
-static void cache_put(code_cache *cc, const fld *f, int code)
+static void cache_put(code_cache *cc, const fld *f, const word3 *k, int code)
 {
     unsigned i;
-    if (f->n == 0) {
-        cc->empty_code = code;
-        cc->empty_known = 1;
+    if (cc->n == CACHE_SLOTS / 2)
         return;
-    }
-    if (cc->n == CACHE_SLOTS / 2 || f->n > CACHE_VALUE)
-        return;
-    for (i = cache_home(f); cc->used[i]; i = (i + 1) & (CACHE_SLOTS - 1))
+    for (i = cache_home(k, f->n); cc->used[i]; i = (i + 1) & (CACHE_SLOTS - 1))
         ;
-    memcpy(cc->val[i], f->s, f->n);
+    cc->val[i] = *k;
     cc->len[i] = (unsigned char)f->n;
     cc->code[i] = code;
     cc->used[i] = 1;
+    cc->last = (int)i;
     cc->n++;
 }
 
@@ -606,16 +613,21 @@ static int gemeente_code(const mp_mapping *m, const char *raw)
 static int code_of(code_cache *cc, const mp_mapping *m, int c, const fld *f)
 {
     int code;
-    if (cache_get(cc, f, &code))
-        return code;
+    word3 k;
+    int cacheable = f->n < WORD3_MAX;
+    if (cacheable) {
+        k = word3_of(f);
+        if (cache_get(cc, f, &k, &code))
+            return code;
+    }
     switch (c) {
     case C_MUNI: code = gemeente_code(m, f->s); break;
     case C_TYPE: code = mp_spell_type_parse(map_value(m, c, f->s)); break;
     case C_REASON: code = mp_end_reason_parse(map_value(m, c, f->s)); break;
     default: code = mp_sex_parse(map_value(m, c, f->s)); break;
     }
-    if (code >= 0)
-        cache_put(cc, f, code);
+    if (code >= 0 && cacheable)
+        cache_put(cc, f, &k, code);
     return code;
 }
 
@@ -737,7 +749,7 @@ typedef struct row_ctx {
     uint32_t spells_used;
     uint8_t region[10000], own[10000]; /* by gemeente number */
     code_cache cache[C_COUNT];
-    char last_birth[16]; /* the previous row's date-of-birth field and its parse */
+    word3 last_birth; /* the previous row's date-of-birth field and its parse */
     size_t last_birth_len;
     civil last_birth_civil;
     mp_pseudonym_ctx pk;
@@ -957,14 +969,17 @@ static int ingest_row(row_ctx *x, queue *qu, mp_csv_row *row, mp_ingest_report *
     sodium_memzero(f[C_BSN].s, f[C_BSN].n);
     __builtin_prefetch(TABLE_HOME(&x->t, key.w));
 
-    if (f[C_BIRTH].n == x->last_birth_len && f[C_BIRTH].n > 0 &&
-        same_bytes(f[C_BIRTH].s, x->last_birth, f[C_BIRTH].n)) {
+    word3 bk = {{0, 0, 0}};
+    if (f[C_BIRTH].n < WORD3_MAX)
+        bk = word3_of(&f[C_BIRTH]);
+    if (f[C_BIRTH].n == x->last_birth_len && f[C_BIRTH].n > 0 && f[C_BIRTH].n < WORD3_MAX &&
+        word3_eq(&bk, &x->last_birth)) {
         birth = x->last_birth_civil;
     } else {
         if (parse_date(x->datefmt, &f[C_BIRTH], &birth) != 0)
             REJECT(MP_REJ_DATE_FORMAT, "birth_date", f[C_BIRTH].s);
-        if (f[C_BIRTH].n < sizeof x->last_birth) {
-            memcpy(x->last_birth, f[C_BIRTH].s, f[C_BIRTH].n);
+        if (f[C_BIRTH].n < WORD3_MAX) {
+            x->last_birth = bk;
             x->last_birth_len = f[C_BIRTH].n;
             x->last_birth_civil = birth;
         }
