@@ -64,7 +64,7 @@ struct mp_csv {
     size_t lengths[MP_CSV_MAX_FIELDS];
     unsigned long line; /* physical line of the next byte in the input */
     char sep;           /* 0 until the header has been read */
-    int bom, started;
+    int bom, started, slow_only;
     enum rstate state;
 };
 
@@ -683,7 +683,7 @@ int mp_csv_next(mp_csv *c, mp_csv_row *row)
         if (skip_bom(c) != 0)
             return -1;
     }
-    while (c->sep != 0) { /* after the header: the fast path first */
+    while (c->sep != 0 && !c->slow_only) { /* after the header: the fast path first */
         r = fast_record(c, row);
         if (r == FAST_DONE)
             return 1;
@@ -718,6 +718,11 @@ int mp_csv_next(mp_csv *c, mp_csv_row *row)
     row->line = line;
     row->problem = r ? "quoting" : NULL;
     return 1;
+}
+
+void mp_csv_set_fast(mp_csv *c, int on)
+{
+    c->slow_only = !on;
 }
 
 /* 0 before the header has been read. */
