@@ -1038,16 +1038,19 @@ static int ingest_row(row_ctx *x, queue *qu, mp_csv_row *row, mp_ingest_report *
             flags |= d->flag;
             continue;
         }
-        /* A spell of its own: its own start (when mapped and filled in) and end, or the
-         * row's; the same date rules as the row's spell. */
+        /* A spell of its own: its own start and end columns when the mapping names them and
+         * the start is filled in (an empty own end: still running), else the row's start and
+         * end; the same date rules as the row's spell. */
         ind_spell *s = &isp[nisp];
         civil st = start, en;
         s->type = d->spell_type;
         s->end = end;
-        if (ic->start >= 0) {
-            fld sv = trim_field(row->fields[ic->start], row->lengths[ic->start]);
+        fld sv = {(char *)"", 0};
+        if (ic->start >= 0)
+            sv = trim_field(row->fields[ic->start], row->lengths[ic->start]);
+        if (sv.n > 0) {
             s->end = MP_DATE_OPEN;
-            if (sv.n > 0 && parse_date(x->datefmt, &sv, &st) != 0)
+            if (parse_date(x->datefmt, &sv, &st) != 0)
                 REJECT(MP_REJ_DATE_FORMAT, d->start, sv.s);
             if (ic->end >= 0) {
                 fld ev = trim_field(row->fields[ic->end], row->lengths[ic->end]);
