@@ -58,6 +58,7 @@ struct mp_csv {
     size_t in_pos, in_len;
     unsigned char *rec; /* raw bytes of the current record, REC_CAP at most */
     size_t rec_cap, rec_len;
+    size_t rec_dirty;   /* bytes of c->rec that may hold earlier records (wiped in bulk) */
     unsigned char *out; /* the record transcoded from Windows-1252 */
     size_t out_cap, out_len;
     char *fields[MP_CSV_MAX_FIELDS];
@@ -580,6 +581,8 @@ static int refill_keep(mp_csv *c)
         return 0;
     memmove(c->in, c->in + c->in_pos, keep);
     wipe(c->in + keep, c->in_len - keep);
+    wipe(c->rec, c->rec_dirty); /* the records taken from the bytes just dropped */
+    c->rec_dirty = 0;
     c->in_pos = 0;
     c->in_len = keep;
     do
@@ -674,8 +677,11 @@ int mp_csv_next(mp_csv *c, mp_csv_row *row)
         return mp_error_set("%s: cannot read further after an earlier error", c->path);
     if (c->state == AT_EOF)
         return 0;
-    /* The previous record is no longer needed (its fields are invalid from now on). */
-    wipe(c->rec, c->rec_len);
+    /* The previous record is no longer needed (its fields are invalid from now on). Its bytes
+     * in c->rec are wiped in bulk, with the input they came from (refill_keep), rather than a
+     * record at a time: until then the same bytes are in c->in anyway. */
+    if (c->rec_len > c->rec_dirty)
+        c->rec_dirty = c->rec_len;
     wipe(c->out, c->out_len);
     c->rec_len = c->out_len = 0;
     if (!c->started) {
@@ -692,6 +698,8 @@ int mp_csv_next(mp_csv *c, mp_csv_row *row)
         if (r < 0)
             return -1;
     }
+    wipe(c->rec, c->rec_dirty);
+    c->rec_dirty = 0;
     r = scan_record(c, &line, &nsemi, &ncomma);
     if (r < 0)
         return -1;

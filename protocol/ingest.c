@@ -830,7 +830,7 @@ static int settle(row_ctx *x, mp_ingest_report *rep, pending *q)
 done:
     /* What identifies a person: the pseudonym and the date of birth. */
     sodium_memzero(q->key, sizeof q->key);
-    sodium_memzero(q->value, sizeof q->value);
+    sodium_memzero(q->value, q->nvalue + 1);
     sodium_memzero(q->sa, q->nsp * sizeof q->sa[0]);
     sodium_memzero(q->se, q->nsp * sizeof q->se[0]);
     q->attr = 0;
