@@ -75,17 +75,17 @@ for rows in $SIZES; do
     mv gen-$rows/uwv.csv "$f"
     rm -rf gen-$rows
   fi
-  echo "== $f: $(($(wc -l <"$f") - 1)) rows, $(du -h "$f" | cut -f1)" >&2
+  n=$(($(wc -l <"$f") - 1))
+  echo "== $f: $n rows, $(du -h "$f" | cut -f1)" >&2
   cat "$f" >/dev/null # into the page cache, for every command alike
   check="$BIN/mijlpaal-contributor check --input $f --roster roster.json --round round.json \
     --coordinator-key c.pub"
   # shellcheck disable=SC2086
-  $check --json 2>/dev/null | awk -v r="$rows" -F'[:,]' '/"persons":/ {gsub(/ /, "", $2);
-    print r, $2}' >>persons.txt
-  measure cat "$rows" cat "$f"
+  $check --json 2>/dev/null | python3 -c 'import json, sys; print(sys.argv[1], json.load(sys.stdin)["persons"])' "$n" >>persons.txt
+  measure cat "$n" cat "$f"
   # shellcheck disable=SC2086
-  measure contributor "$rows" $check
-  measure python "$rows" python3 "$TOP/bench/baseline_ingest.py" "$f" "$REGION"
+  measure contributor "$n" $check
+  measure python "$n" python3 "$TOP/bench/baseline_ingest.py" "$f" "$REGION"
 done
 
 python3 - results.txt persons.txt <<'PY'

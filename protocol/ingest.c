@@ -327,10 +327,24 @@ typedef struct spell_node {
     uint32_t a, end, next;
 } spell_node;
 
+/*
+ * All of the table's memory - segments and spell chunks - comes from a few large anonymous
+ * mappings, bump-allocated in whole pages: zero pages cost nothing until touched, and with
+ * transparent huge pages (MADV_HUGEPAGE, where the kernel allows it) a random probe does not
+ * also miss the TLB, which at a million persons was most of the cost of a lookup. A segment
+ * that grows gives its old pages back (wiped, then MADV_DONTNEED), so memory follows the
+ * persons. What is still in use is wiped before the mappings are unmapped.
+ */
+#define MAX_REGIONS 24
+typedef struct region {
+    unsigned char *base;
+    size_t size, used;
+} region;
+
 typedef struct table {
     seg segs[SEGMENTS];
-    unsigned char *arena; /* the first size of every segment, in one mapping */
-    size_t arena_bytes;
+    region regs[MAX_REGIONS];
+    size_t nregs;
     size_t n;
     spell_node **chunks;
     size_t nchunks, capchunks;
@@ -338,73 +352,100 @@ typedef struct table {
     slot *last; /* the person of the previous row, or NULL */
 } table;
 
-/* A segment's slots: in the arena (wiped and handed back to the kernel) or on the heap. */
-static void seg_release(table *t, seg *g)
+#define PAGE 4096
+static size_t page_round(size_t n)
 {
-    unsigned char *b = (unsigned char *)g->s;
-    if (b == NULL)
-        return;
-    sodium_memzero(b, g->cap * sizeof(slot));
-    if (b >= t->arena && b < t->arena + t->arena_bytes)
-        madvise(b, g->cap * sizeof(slot), MADV_DONTNEED); /* page-sized: see table_init */
-    else
-        free(b);
-    g->s = NULL;
+    return (n + PAGE - 1) & ~(size_t)(PAGE - 1);
+}
+
+/* `bytes` of zeroed, page-aligned memory; NULL when out of memory. */
+static void *table_alloc(table *t, size_t bytes, size_t reserve_hint)
+{
+    region *r = t->nregs ? &t->regs[t->nregs - 1] : NULL;
+    bytes = page_round(bytes);
+    if (r == NULL || r->size - r->used < bytes) {
+        size_t size = r == NULL ? reserve_hint : 2 * r->size;
+        if (size < bytes)
+            size = bytes;
+        size = (size + (2u << 20) - 1) & ~(size_t)((2u << 20) - 1); /* whole huge pages */
+        if (t->nregs == MAX_REGIONS)
+            return NULL;
+        void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return NULL;
+#ifdef MADV_HUGEPAGE
+        madvise(m, size, MADV_HUGEPAGE); /* advice only: failure is harmless */
+#endif
+        r = &t->regs[t->nregs++];
+        r->base = m;
+        r->size = size;
+        r->used = 0;
+    }
+    void *p = r->base + r->used;
+    r->used += bytes;
+    return p;
+}
+
+/* Wipe memory from table_alloc and give its pages back to the kernel. */
+static void table_release(void *p, size_t bytes)
+{
+    sodium_memzero(p, bytes);
+    madvise(p, page_round(bytes), MADV_DONTNEED);
 }
 
 static void table_free(table *t)
 {
+    /* What is live is wiped; what was released is zero already (and not touched again). */
     for (size_t i = 0; i < SEGMENTS; i++)
-        seg_release(t, &t->segs[i]);
-    if (t->arena != NULL)
-        munmap(t->arena, t->arena_bytes);
-    for (size_t i = 0; i < t->nchunks; i++) {
+        if (t->segs[i].s != NULL)
+            sodium_memzero(t->segs[i].s, t->segs[i].cap * sizeof(slot));
+    for (size_t i = 0; i < t->nchunks; i++)
         sodium_memzero(t->chunks[i], sizeof(spell_node) << POOL_CHUNK_BITS);
-        free(t->chunks[i]);
-    }
+    for (size_t i = 0; i < t->nregs; i++)
+        munmap(t->regs[i].base, t->regs[i].size);
     free(t->chunks);
     memset(t, 0, sizeof *t);
 }
 
-/*
- * The first size of all segments is one anonymous mapping: zero pages cost nothing until
- * touched, and with transparent huge pages (MADV_HUGEPAGE, where the kernel allows it) a random
- * probe does not also miss the TLB, which at a million persons was most of the cost of a
- * lookup. 1024 slots (20 KiB) at least, so each segment is whole pages and can be handed back
- * on its own when it grows.
- */
-static int table_init(table *t, size_t expect_persons)
+/* First sizes from the file: about 70 bytes a row (so many rows), and persons for three rows
+ * in four (a guess that errs large for real case systems, which have several rows a person;
+ * an export with more persons grows segment by segment). */
+static int table_init(table *t, size_t file_bytes)
 {
-    uint32_t cap = 1024;
-    while ((size_t)cap * SEGMENTS * 4 / 5 < expect_persons && cap < (1u << 20))
-        cap *= 2;
-    t->arena_bytes = (size_t)cap * sizeof(slot) * SEGMENTS;
-    t->arena =
-        mmap(NULL, t->arena_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (t->arena == MAP_FAILED) {
-        t->arena = NULL;
-        return -1;
-    }
-#ifdef MADV_HUGEPAGE
-    madvise(t->arena, t->arena_bytes, MADV_HUGEPAGE); /* advice only: failure is harmless */
-#endif
+    size_t rows = file_bytes / 70, persons = rows / 4 * 3;
+    size_t want = persons / SEGMENTS * 5 / 4 + 1;
+    uint32_t cap = (uint32_t)((want < (1u << 24) ? want : (1u << 24)) + 1023) & ~1023u;
+    if (cap < 1024)
+        cap = 1024; /* a multiple of 1024 slots is whole pages (20 KiB) */
+    size_t seg_bytes = (size_t)cap * sizeof(slot);
+    size_t reserve = seg_bytes * SEGMENTS + rows * sizeof(spell_node) + (8u << 20);
     for (size_t i = 0; i < SEGMENTS; i++) {
-        t->segs[i].s = (slot *)(t->arena + i * (size_t)cap * sizeof(slot));
+        if ((t->segs[i].s = table_alloc(t, seg_bytes, reserve)) == NULL)
+            return -1;
         t->segs[i].cap = cap;
     }
     return 0;
 }
 
+/* Any capacity, not only powers of two (so that the table can be sized close to the file):
+ * the home slot is key[1] scaled to [0, cap) by a multiply and shift (key[0]'s low byte chose
+ * the segment; the words of a PRF output are independent and uniform). */
 static inline uint32_t slot_home(const uint32_t key[KEY_WORDS], uint32_t cap)
 {
-    return (key[0] >> 8) & (cap - 1); /* the low byte chose the segment */
+    return (uint32_t)(((uint64_t)key[1] * cap) >> 32);
 }
 
-/* Double one segment (the old copy wiped): only 1/256 of the table exists twice. */
+static inline uint32_t slot_next(uint32_t i, uint32_t cap)
+{
+    return i + 1 == cap ? 0 : i + 1;
+}
+
+/* Grow one segment by half (the old copy wiped and released): only 1/256 of the table exists
+ * twice. */
 static int seg_grow(table *t, seg *g)
 {
-    uint32_t ncap = g->cap * 2;
-    slot *ns = calloc(ncap, sizeof *ns);
+    uint32_t ncap = (g->cap + g->cap / 2 + 1023) & ~1023u; /* half again, whole pages */
+    slot *ns = table_alloc(t, (size_t)ncap * sizeof *ns, 0);
     if (ns == NULL)
         return -1;
     for (uint32_t i = 0; i < g->cap; i++) {
@@ -412,10 +453,10 @@ static int seg_grow(table *t, seg *g)
             continue;
         uint32_t h = slot_home(g->s[i].key, ncap);
         while (ns[h].attr != 0)
-            h = (h + 1) & (ncap - 1);
+            h = slot_next(h, ncap);
         ns[h] = g->s[i];
     }
-    seg_release(t, g);
+    table_release(g->s, (size_t)g->cap * sizeof *g->s);
     g->s = ns;
     g->cap = ncap;
     return 0;
@@ -441,7 +482,7 @@ static slot *table_find(table *t, const uint32_t key[KEY_WORDS], int *created)
         t->last = NULL;
     }
     uint32_t h = slot_home(key, g->cap);
-    for (;; h = (h + 1) & (g->cap - 1)) {
+    for (;; h = slot_next(h, g->cap)) {
         p = &g->s[h];
         if (p->attr == 0)
             break;
@@ -479,7 +520,8 @@ static int table_add_spell(table *t, slot *p, uint32_t a, uint32_t end, int dedu
             t->chunks = nc;
             t->capchunks = ncap;
         }
-        if ((t->chunks[t->nchunks] = malloc(sizeof(spell_node) << POOL_CHUNK_BITS)) == NULL)
+        if ((t->chunks[t->nchunks] = table_alloc(t, sizeof(spell_node) << POOL_CHUNK_BITS, 0)) ==
+            NULL)
             return -1;
         t->nchunks++;
     }
@@ -1257,9 +1299,7 @@ int mp_ingest_count(const mp_ingest_params *p, int64_t *counts, mp_ingest_report
     mp_pseudonym_init(&x->pk, p->prf_key);
     if (mp_csv_open(&csv, p->path) != 0)
         goto out;
-    /* First size of the person table from the file: about 70 bytes a row, and (a guess that
-     * errs small) two rows a person. */
-    if (table_init(&x->t, stat(p->path, &stt) == 0 ? (size_t)stt.st_size / 140 : 0) != 0) {
+    if (table_init(&x->t, stat(p->path, &stt) == 0 ? (size_t)stt.st_size : 0) != 0) {
         mp_error_set("out of memory reading %s", p->path);
         goto out;
     }

@@ -11,10 +11,11 @@
  *
  * Cost (docs/performance.md): one pass over the file with no allocation per row. The person
  * table is 256 open-addressing segments of 20-byte slots (pseudonym prefix, birth date, sex and
- * flags packed in 4 bytes, the head of the person's spell list), each kept between 40% and 80%
- * full and grown one segment at a time, so growing never holds two copies of the whole table:
- * 25 to 50 bytes per distinct person, plus 12 bytes per kept spell. Its first size comes from the
- * file size.
+ * flags packed in 4 bytes, the head of the person's spell list), each kept at most 80% full and
+ * grown by half one segment at a time, so growing never holds two copies of the whole table:
+ * 25 to 38 bytes per distinct person, plus 12 bytes per kept spell. The first size comes from
+ * the file size (three persons per four rows of about 70 bytes), so a file with many rows per
+ * person starts emptier, at most about 19 bytes per row.
  *
  * Invariants:
  *   1. No BSN is ever written anywhere: the digits live in a stack buffer that is wiped right
