@@ -358,10 +358,12 @@ static void print_summary(const opts *o, cJSON *j, const mp_ingest_report *r,
             else
                 fprintf(stderr, " %lu empty%s\n", fs->empty, fs->nsources ? "" : " (no column)");
         }
+        cJSON *ijs =
+            mj != NULL && r->nindicators ? cJSON_AddObjectToObject(mj, "indicators") : NULL;
         for (size_t i = 0; i < r->nindicators; i++) {
             const mp_indicator_stats *is = &r->indicators[i];
-            if (mj != NULL) {
-                cJSON *ij = cJSON_AddObjectToObject(mj, is->column);
+            if (ijs != NULL) {
+                cJSON *ij = cJSON_AddObjectToObject(ijs, is->column);
                 cJSON_AddStringToObject(ij, "indicator", is->target);
                 cJSON_AddNumberToObject(ij, "yes", (double)is->yes);
                 cJSON_AddNumberToObject(ij, "no", (double)is->no);

@@ -19,14 +19,15 @@ int32_t mp_date_from_civil(int y, int m, int d)
     return (int32_t)(era * 146097 + (int)doe - 719468);
 }
 
-/* The era-based inverse, for any int32 day number. */
+/* The era-based inverse, for any int32 day number (in 64-bit arithmetic: near INT32_MAX the
+ * shift by 719468 days would overflow an int). */
 static void to_civil_era(int32_t z0, int *y, int *m, int *d)
 {
-    int z = z0 + 719468;
-    int era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t z = (int64_t)z0 + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
     unsigned doe = (unsigned)(z - era * 146097);
     unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int yy = (int)yoe + era * 400;
+    int yy = (int)((int64_t)yoe + era * 400);
     unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     unsigned mp = (5 * doy + 2) / 153;
     *d = (int)(doy - (153 * mp + 2) / 5 + 1);

@@ -113,8 +113,10 @@ for k in pa:
 print("persons", a["persons"], b["persons"])
 m = b["mapping"]
 assert m["start_date"]["Ingangsdatum"] > 0 and m["start_date"]["Startdatum oud"] > 0, m["start_date"]
-assert m["Doelgroepregister J/N"]["yes"] > 100, m["Doelgroepregister J/N"]
-assert m["Statushouder"]["yes"] > 100 and m["Partner"]["yes"] > 100
+i = m["indicators"]
+assert i["Doelgroepregister J/N"]["yes"] > 100, i["Doelgroepregister J/N"]
+assert i["Doelgroepregister J/N"]["indicator"] == "doelgroepenregister"
+assert i["Statushouder"]["yes"] > 100 and i["Partner"]["yes"] > 100
 assert pa["dgr_stand"] > 0 and pa["uitstroom_focusgroepen"] > 0
 sys.exit(1 if bad or a["persons"] != b["persons"] else 0)
 EOF
