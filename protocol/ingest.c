@@ -763,16 +763,19 @@ typedef struct ind_ctx {
 #define RING 8 /* rows between validation and the person table (see queue_push) */
 
 typedef struct pending {
+    struct { /* what identifies a person: wiped in one go when settled */
+        uint32_t key[MP_PSEUDONYM_BYTES / 4]; /* the first KEY_WORDS are kept */
+        uint32_t sa[1 + MP_MAPPING_MAX_INDICATORS], se[1 + MP_MAPPING_MAX_INDICATORS];
+        char value[96];
+    } sec;
     unsigned long line;
     int reason; /* -1: a valid row */
     const char *column;
-    char value[96];
     size_t nvalue;
-    uint32_t key[KEY_WORDS], attr;
+    uint32_t attr;
     int own;
     int32_t last;
     size_t nsp, dedupe_from;
-    uint32_t sa[1 + MP_MAPPING_MAX_INDICATORS], se[1 + MP_MAPPING_MAX_INDICATORS];
 } pending;
 
 typedef struct queue {
@@ -829,7 +832,7 @@ static int reject_now(row_ctx *x, mp_ingest_report *rep, const pending *q)
     rep->per_reason[reason]++;
     rep->excluded++;
     if (x->p->on_reject != NULL) {
-        mp_ingest_reject r = {q->line, q->column, reason, q->value};
+        mp_ingest_reject r = {q->line, q->column, reason, q->sec.value};
         return x->p->on_reject(&r, x->p->reject_arg);
     }
     return 0;
@@ -843,7 +846,7 @@ static int settle(row_ctx *x, mp_ingest_report *rep, pending *q)
         rc = reject_now(x, rep, q);
         goto done;
     }
-    slot *per = table_find(&x->t, q->key, &created);
+    slot *per = table_find(&x->t, q->sec.key, &created);
     if (per == NULL) {
         rc = mp_error_set("out of memory reading %s", x->p->path);
         goto done;
@@ -851,7 +854,7 @@ static int settle(row_ctx *x, mp_ingest_report *rep, pending *q)
     if (created) {
         per->attr = q->attr & ~UINT32_C(0x38);
     } else if ((per->attr >> 6) != (q->attr >> 6)) {
-        q->reason = MP_REJ_BIRTH_CONFLICT; /* q->value holds the date of birth */
+        q->reason = MP_REJ_BIRTH_CONFLICT; /* q->sec.value holds the date of birth */
         q->column = "birth_date";
         rc = reject_now(x, rep, q);
         goto done;
@@ -862,7 +865,7 @@ static int settle(row_ctx *x, mp_ingest_report *rep, pending *q)
     if (q->last > rep->last_date)
         rep->last_date = q->last;
     for (size_t i = 0; i < q->nsp; i++) {
-        int r = table_add_spell(&x->t, per, q->sa[i], q->se[i], i >= q->dedupe_from);
+        int r = table_add_spell(&x->t, per, q->sec.sa[i], q->sec.se[i], i >= q->dedupe_from);
         if (r < 0) {
             rc = mp_error_set("out of memory reading %s", x->p->path);
             goto done;
@@ -870,11 +873,7 @@ static int settle(row_ctx *x, mp_ingest_report *rep, pending *q)
         rep->kept_spells += (unsigned long)r;
     }
 done:
-    /* What identifies a person: the pseudonym and the date of birth. */
-    sodium_memzero(q->key, sizeof q->key);
-    sodium_memzero(q->value, q->nvalue + 1);
-    sodium_memzero(q->sa, q->nsp * sizeof q->sa[0]);
-    sodium_memzero(q->se, q->nsp * sizeof q->se[0]);
+    sodium_memzero(&q->sec, sizeof q->sec);
     q->attr = 0;
     q->nsp = q->dedupe_from = 0;
     return rc;
@@ -906,17 +905,16 @@ static int queue_drain(row_ctx *x, queue *qu, mp_ingest_report *rep)
     return rc;
 }
 
-static int reject_at(row_ctx *x, queue *qu, mp_ingest_report *rep, int reason, unsigned long line,
-                     const char *column, const char *value)
+/* The row's queue entry becomes an excluded row. */
+static int reject_at(pending *q, int reason, unsigned long line, const char *column,
+                     const char *value)
 {
-    int rc;
-    pending *q = queue_push(x, qu, rep, &rc);
     q->line = line;
     q->reason = reason;
     q->column = column;
-    safe_value(q->value, sizeof q->value, value);
-    q->nvalue = strlen(q->value);
-    return rc;
+    safe_value(q->sec.value, sizeof q->sec.value, value);
+    q->nvalue = strlen(q->sec.value);
+    return 0;
 }
 
 /* The value of canonical field c: the first non-empty source column. */
@@ -955,7 +953,7 @@ static int relevant(const row_ctx *x, int type, int32_t start, int32_t end)
            (end == MP_DATE_OPEN || end >= x->horizon);
 }
 
-#define REJECT(reason, col, value) return reject_at(x, qu, rep, (reason), line, (col), (value))
+#define REJECT(reason, col, value) return reject_at(q, (reason), line, (col), (value))
 
 /* An indicator spell parsed from its own columns (or the row's). */
 typedef struct ind_spell {
@@ -970,10 +968,6 @@ static int ingest_row(row_ctx *x, queue *qu, mp_csv_row *row, mp_ingest_report *
     const mp_mapping *m = x->p->mapping;
     fld f[C_COUNT];
     char bsn[10];
-    union {
-        unsigned char b[MP_PSEUDONYM_BYTES];
-        uint32_t w[4];
-    } key;
     civil birth, start, endc;
     int32_t end = MP_DATE_OPEN;
     int type, reason, sex, flags = 0, gm;
@@ -982,6 +976,11 @@ static int ingest_row(row_ctx *x, queue *qu, mp_csv_row *row, mp_ingest_report *
     size_t nisp = 0;
     char what[64];
 
+    int rc;
+    /* Every row takes one queue entry, valid or not (see RING). */
+    pending *q = queue_push(x, qu, rep, &rc);
+    if (rc != 0)
+        return rc;
     rep->records++;
     rep->transcoded += (unsigned long)row->transcoded;
     if (row->problem != NULL)
@@ -1004,12 +1003,12 @@ static int ingest_row(row_ctx *x, queue *qu, mp_csv_row *row, mp_ingest_report *
         REJECT(MP_REJ_BSN_ELFPROEF, "bsn", what);
     case MP_BSN_OK: break;
     }
-    /* Pseudonymise at once and wipe the digits (invariant 1); the raw field too, now. The
-     * slot is fetched into the cache while the rest of the row is checked. */
-    mp_pseudonym(&x->pk, bsn, key.b);
+    /* Pseudonymise at once and wipe the digits (invariant 1); the raw field goes with the
+     * CSV reader's buffers. The slot is fetched into the cache while the rest of the row is
+     * checked. */
+    mp_pseudonym(&x->pk, bsn, (unsigned char *)q->sec.key);
     sodium_memzero(bsn, sizeof bsn);
-    sodium_memzero(f[C_BSN].s, f[C_BSN].n);
-    __builtin_prefetch(TABLE_HOME(&x->t, key.w));
+    __builtin_prefetch(TABLE_HOME(&x->t, q->sec.key));
 
     word3 bk = {{0, 0, 0}};
     if (f[C_BIRTH].n < WORD3_MAX)
@@ -1108,30 +1107,27 @@ static int ingest_row(row_ctx *x, queue *qu, mp_csv_row *row, mp_ingest_report *
         nisp++;
     }
     /* The row is valid. Keep the spells only when they can change a count (invariant 3). */
-    int rc;
-    pending *q = queue_push(x, qu, rep, &rc);
     q->line = line;
     q->reason = -1;
-    memcpy(q->key, key.w, sizeof q->key);
-    sodium_memzero(&key, sizeof key);
     q->attr = 1u | (uint32_t)sex << 1 | (uint32_t)flags << 3 | (uint32_t)(birth.days - DAY0) << 6;
-    q->nvalue = f[C_BIRTH].n < sizeof q->value ? f[C_BIRTH].n : sizeof q->value - 1;
-    memcpy(q->value, f[C_BIRTH].s, q->nvalue); /* shown if the date of birth conflicts */
-    q->value[q->nvalue] = '\0';
+    q->nvalue = f[C_BIRTH].n < sizeof q->sec.value ? f[C_BIRTH].n : sizeof q->sec.value - 1;
+    memcpy(q->sec.value, f[C_BIRTH].s, q->nvalue); /* shown if the date of birth conflicts */
+    q->sec.value[q->nvalue] = '\0';
     q->own = x->own[gm];
     q->last = end != MP_DATE_OPEN && end <= x->p->today ? end : start.days;
     if (relevant(x, type, start.days, end)) {
-        q->sa[q->nsp] = pack_spell(type, reason, start.days);
-        q->se[q->nsp++] = end == MP_DATE_OPEN ? UINT32_MAX : (uint32_t)(end - DAY0);
+        q->sec.sa[q->nsp] = pack_spell(type, reason, start.days);
+        q->sec.se[q->nsp++] = end == MP_DATE_OPEN ? UINT32_MAX : (uint32_t)(end - DAY0);
     }
     q->dedupe_from = q->nsp; /* indicator spells repeat on every row of a person */
     for (size_t i = 0; i < nisp; i++) {
         if (!relevant(x, isp[i].type, isp[i].start, isp[i].end))
             continue;
-        q->sa[q->nsp] = pack_spell(isp[i].type, MP_REASON_NONE, isp[i].start);
-        q->se[q->nsp++] = isp[i].end == MP_DATE_OPEN ? UINT32_MAX : (uint32_t)(isp[i].end - DAY0);
+        q->sec.sa[q->nsp] = pack_spell(isp[i].type, MP_REASON_NONE, isp[i].start);
+        q->sec.se[q->nsp++] =
+            isp[i].end == MP_DATE_OPEN ? UINT32_MAX : (uint32_t)(isp[i].end - DAY0);
     }
-    return rc;
+    return 0;
 }
 
 /* Header index of `want`, -1 when absent; -2 (error set) when it appears twice. */
