@@ -121,7 +121,7 @@ static int rec_reserve(mp_csv *c, unsigned long start_line)
     }
     if (c->rec != NULL) {
         memcpy(bigger, c->rec, c->rec_len);
-        wipe(c->rec, c->rec_cap);
+        wipe(c->rec, c->rec_cap + MP_CSV_PAD);
         free(c->rec);
     }
     c->rec = bigger;
@@ -458,6 +458,18 @@ static const unsigned char *scan_quoted(const unsigned char *p, const unsigned c
     return p;
 }
 
+/* Copy a run of field bytes. Most runs are short: those are copied as one 16-byte block, which
+ * may read up to 15 bytes past the run (c->in has COPY_SLACK spare bytes) and write as many
+ * past it (c->rec has MP_CSV_PAD); mp_csv_next counts them in what it wipes. */
+#define COPY_SLACK 16
+static inline void copy_run(unsigned char *o, const unsigned char *p, size_t n)
+{
+    if (n <= COPY_SLACK)
+        memcpy(o, p, COPY_SLACK);
+    else
+        memcpy(o, p, n);
+}
+
 /* One record from c->in into c->rec and *row: FAST_DONE, FAST_NEED (the buffer ends inside
  * it: read more and try again) or FAST_SLOW (leave it to the exact path). Nothing is consumed
  * unless it returns FAST_DONE. */
@@ -497,7 +509,7 @@ static int fast_record(mp_csv *c, mp_csv_row *row)
             p++;
             for (;;) {
                 const unsigned char *q = scan_quoted(p, end);
-                memcpy(o, p, (size_t)(q - p));
+                copy_run(o, p, (size_t)(q - p));
                 o += q - p;
                 p = q;
                 if (p == end)
@@ -532,7 +544,7 @@ static int fast_record(mp_csv *c, mp_csv_row *row)
         } else {
             for (;;) {
                 const unsigned char *q = scan_plain(p, end, sep);
-                memcpy(o, p, (size_t)(q - p));
+                copy_run(o, p, (size_t)(q - p));
                 o += q - p;
                 p = q;
                 if (p == end)
@@ -603,7 +615,8 @@ int mp_csv_open(mp_csv **out, const char *path)
     c = calloc(1, sizeof *c);
     if (c != NULL)
         c->fd = -1;
-    if (c == NULL || (c->path = strdup(path)) == NULL || (c->in = malloc(CHUNK)) == NULL) {
+    if (c == NULL || (c->path = strdup(path)) == NULL ||
+        (c->in = calloc(1, CHUNK + COPY_SLACK)) == NULL) {
         mp_csv_close(c);
         return mp_error_set("%s: out of memory", path);
     }
@@ -680,8 +693,8 @@ int mp_csv_next(mp_csv *c, mp_csv_row *row)
     /* The previous record is no longer needed (its fields are invalid from now on). Its bytes
      * in c->rec are wiped in bulk, with the input they came from (refill_keep), rather than a
      * record at a time: until then the same bytes are in c->in anyway. */
-    if (c->rec_len > c->rec_dirty)
-        c->rec_dirty = c->rec_len;
+    if (c->rec_len + COPY_SLACK > c->rec_dirty)
+        c->rec_dirty = c->rec_len + COPY_SLACK; /* copy_run writes past the record */
     wipe(c->out, c->out_len);
     c->rec_len = c->out_len = 0;
     if (!c->started) {
@@ -751,7 +764,7 @@ void mp_csv_close(mp_csv *c)
     if (c->fd >= 0)
         close(c->fd);
     wipe(c->in, c->in != NULL ? CHUNK : 0);
-    wipe(c->rec, c->rec_cap);
+    wipe(c->rec, c->rec != NULL ? c->rec_cap + MP_CSV_PAD : 0);
     wipe(c->out, c->out_cap + (c->out != NULL ? MP_CSV_PAD : 0));
     free(c->in);
     free(c->rec);

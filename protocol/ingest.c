@@ -656,6 +656,19 @@ static int code_of(code_cache *cc, const mp_mapping *m, int c, const fld *f)
 {
     int code;
     word3 k;
+    /* The canonical gemeentecode "GM0344", unmapped: read it directly (mp_gemeente_normalise
+     * gives the same number). */
+    if (c == C_MUNI && f->n == 6 && (m == NULL || m->values[C_MUNI] == NULL) &&
+        (f->s[0] | 0x20) == 'g' && (f->s[1] | 0x20) == 'm') {
+        int v = 0, ok = 1;
+        for (int i = 2; i < 6; i++) {
+            unsigned d = (unsigned)(unsigned char)f->s[i] - '0';
+            ok &= d <= 9;
+            v = v * 10 + (int)d;
+        }
+        if (ok)
+            return v > 0 ? v : -1;
+    }
     int cacheable = f->n < WORD3_MAX;
     if (cacheable) {
         k = word3_of(f);
