@@ -414,10 +414,10 @@ static int table_init(table *t, size_t file_bytes)
 {
     size_t rows = file_bytes / 70, persons = rows / 4 * 3;
     size_t want = persons / SEGMENTS * 5 / 4 + 1;
-    uint32_t cap = (uint32_t)((want < (1u << 24) ? want : (1u << 24)) + 1023) & ~1023u;
-    if (cap < 1024)
-        cap = 1024; /* a multiple of 1024 slots is whole pages (20 KiB) */
-    size_t seg_bytes = (size_t)cap * sizeof(slot);
+    uint32_t cap = (uint32_t)((want < (1u << 24) ? want : (1u << 24)) + 63) & ~63u;
+    if (cap < 256)
+        cap = 256; /* each segment is page-rounded by table_alloc */
+    size_t seg_bytes = page_round((size_t)cap * sizeof(slot));
     size_t reserve = seg_bytes * SEGMENTS + rows * sizeof(spell_node) + (8u << 20);
     for (size_t i = 0; i < SEGMENTS; i++) {
         if ((t->segs[i].s = table_alloc(t, seg_bytes, reserve)) == NULL)
@@ -444,7 +444,7 @@ static inline uint32_t slot_next(uint32_t i, uint32_t cap)
  * twice. */
 static int seg_grow(table *t, seg *g)
 {
-    uint32_t ncap = (g->cap + g->cap / 2 + 1023) & ~1023u; /* half again, whole pages */
+    uint32_t ncap = (g->cap + g->cap / 2 + 63) & ~63u; /* half again */
     slot *ns = table_alloc(t, (size_t)ncap * sizeof *ns, 0);
     if (ns == NULL)
         return -1;
