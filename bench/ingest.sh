@@ -5,7 +5,8 @@
 # >/dev/null` as the raw-read floor, on synthetic UWV exports of 100k, 1M and 5M rows.
 #
 # For every command and size: the median over RUNS runs of the CPU time (user + sys) and of the
-# wall time, rows per second of CPU, and the peak RSS, all from GNU time (/usr/bin/time). Then
+# wall time, the CPU time of the fastest run (the least disturbed by other work on a shared
+# machine), rows per second of CPU, and the peak RSS, all from GNU time (/usr/bin/time). Then
 # the CPU ratio python/contributor per size and the contributor's memory per distinct person
 # (the growth of its peak RSS between two sizes over the growth in distinct persons, which
 # `check --json` reports). The table goes into docs/performance.md by hand.
@@ -60,7 +61,8 @@ measure() {
   awk -v n="$name" -v r="$rows" '{c[NR] = $1; w[NR] = $2; m[NR] = $3}
     function med(a, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
       if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((k + 1) / 2)] }
-    END { printf "%s %s %.3f %.3f %d\n", n, r, med(c, NR), med(w, NR), med(m, NR) }' \
+    END { printf "%s %s %.3f %.3f %d", n, r, med(c, NR), med(w, NR), med(m, NR);
+          printf " %.3f\n", c[1] }' \
     runs.txt >>results.txt
 }
 
@@ -92,29 +94,29 @@ python3 - results.txt persons.txt <<'PY'
 import sys
 res, persons = {}, {}
 for line in open(sys.argv[1]):
-    n, r, cpu, wall, rss = line.split()
-    res[(n, int(r))] = (float(cpu), float(wall), int(rss))
+    n, r, cpu, wall, rss, cmin = line.split()
+    res[(n, int(r))] = (float(cpu), float(wall), int(rss), float(cmin))
 for line in open(sys.argv[2]):
     r, p = line.split()
     persons[int(r)] = int(p)
 sizes = sorted({r for _, r in res})
-print("| rows | distinct persons | command | CPU s (user+sys) | wall s | rows/s (CPU) | peak RSS MiB |")
-print("| --- | --- | --- | --- | --- | --- | --- |")
+print("| rows | distinct persons | command | CPU s (user+sys), median | CPU s, fastest run | wall s | rows/s (median CPU) | peak RSS MiB |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- |")
 for r in sizes:
     for n in ("cat", "contributor", "python"):
         if (n, r) not in res:
             continue
-        cpu, wall, rss = res[(n, r)]
+        cpu, wall, rss, cmin = res[(n, r)]
         rate = f"{r / cpu:,.0f}" if cpu > 0 else "-"
         label = {"cat": "cat", "contributor": "mijlpaal-contributor check",
                  "python": "python3 baseline"}[n]
-        print(f"| {r:,} | {persons.get(r, 0):,} | {label} | {cpu:.3f} | {wall:.3f} | {rate} | {rss / 1024:.1f} |")
+        print(f"| {r:,} | {persons.get(r, 0):,} | {label} | {cpu:.3f} | {cmin:.3f} | {wall:.3f} | {rate} | {rss / 1024:.1f} |")
 print()
 for r in sizes:
     c, p = res.get(("contributor", r)), res.get(("python", r))
-    if c and p and c[0] > 0:
-        print(f"CPU ratio python/contributor at {r:,} rows: {p[0] / c[0]:.1f}x;"
-              f" contributor peak RSS {c[2] / 1024:.1f} MiB")
+    if c and p and c[0] > 0 and c[3] > 0:
+        print(f"CPU ratio python/contributor at {r:,} rows: {p[0] / c[0]:.1f}x (medians),"
+              f" {p[3] / c[3]:.1f}x (fastest runs); contributor peak RSS {c[2] / 1024:.1f} MiB")
 for a, b in zip(sizes, sizes[1:]):
     ca, cb = res.get(("contributor", a)), res.get(("contributor", b))
     if ca and cb and persons.get(b, 0) > persons.get(a, 0):
