@@ -24,6 +24,7 @@
 #include "encoding.h"
 #include "envelope.h"
 #include "fileio.h"
+#include "guard.h"
 #include "ingest.h"
 #include "keys.h"
 #include "ledger.h"
@@ -93,13 +94,21 @@ static void usage(FILE *f)
             "      checkpoint this organisation cosigned last (a fork is refused). submit and\n"
             "      advertise do the same first when given --log-dir LOG.\n"
             "  check   --input CSV --roster FILE --round FILE --coordinator-key FILE\n"
-            "          [--mapping FILE] [--ledger DB] [--strict] [--json]\n"
+            "          [--mapping FILE] [--ledger DB] [--strict] [--json] [--org ID]\n"
+            "          [--report FILE] [--accept-exclusions] [--accept-foreign-gemeenten]\n"
+            "          [--accept-stale-export]\n"
             "      Validate an export against a round and report every excluded row by line\n"
-            "      number and reason. Nothing is written.\n"
+            "      number and reason; with --report FILE every excluded row with its column\n"
+            "      and value (never a BSN). Nothing else is written.\n"
             "  submit  --input CSV --roster FILE --round FILE --coordinator-key FILE\n"
             "          --key FILE --ledger DB --out FILE [--keys FILE] [--mapping FILE]\n"
             "          [--strict] [--json] [--passphrase-file FILE] [--insecure-plaintext-key]\n"
+            "          [--report FILE] [--accept-exclusions] [--accept-foreign-gemeenten]\n"
+            "          [--accept-stale-export]\n"
             "      Count, add noise, mask, sign and write the submission for the round.\n"
+            "      Refused (unless accepted with the flag) when more than 20%% of the rows are\n"
+            "      excluded, when most rows are outside the organisation's own gemeenten, or\n"
+            "      when the export ends more than 31 days before the period does.\n"
             "      A bonawitz-v1 round needs --keys: the keys-ORG.json the coordinator sent\n"
             "      after the advertise phase.\n"
             "\n"
@@ -147,6 +156,8 @@ typedef struct opts {
         *min_participants, *min_t, *max_rho_round, *max_rho_period, *log_dir;
     size_t nmembers, nbudgets;
     const char *members[MAX_LIST], *budgets[MAX_LIST];
+    const char *report;         /* --report FILE: every excluded row (guard.h) */
+    int accept[MP_GUARD_COUNT]; /* --accept-exclusions, -foreign-gemeenten, -stale-export */
 } opts;
 
 static void parse_opts(int argc, char **argv, opts *o, int first)
@@ -189,7 +200,9 @@ static void parse_opts(int argc, char **argv, opts *o, int first)
         O_MAX_RHO_ROUND,
         O_MAX_RHO_PERIOD,
         O_LOG_DIR,
-        O_HELP
+        O_HELP,
+        O_REPORT,
+        O_ACCEPT /* + enum mp_guard */
     };
     static const struct option longopts[] = {
         {"org", required_argument, NULL, O_ORG},
@@ -230,6 +243,10 @@ static void parse_opts(int argc, char **argv, opts *o, int first)
         {"max-rho-per-period", required_argument, NULL, O_MAX_RHO_PERIOD},
         {"log-dir", required_argument, NULL, O_LOG_DIR},
         {"help", no_argument, NULL, O_HELP},
+        {"report", required_argument, NULL, O_REPORT},
+        {"accept-exclusions", no_argument, NULL, O_ACCEPT + MP_GUARD_EXCLUSIONS},
+        {"accept-foreign-gemeenten", no_argument, NULL, O_ACCEPT + MP_GUARD_FOREIGN},
+        {"accept-stale-export", no_argument, NULL, O_ACCEPT + MP_GUARD_STALE},
         {NULL, 0, NULL, 0}};
     int c;
     memset(o, 0, sizeof *o);
@@ -281,6 +298,10 @@ static void parse_opts(int argc, char **argv, opts *o, int first)
         case O_MAX_RHO_ROUND: o->max_rho_round = optarg; break;
         case O_MAX_RHO_PERIOD: o->max_rho_period = optarg; break;
         case O_LOG_DIR: o->log_dir = optarg; break;
+        case O_REPORT: o->report = optarg; break;
+        case O_ACCEPT + MP_GUARD_EXCLUSIONS:
+        case O_ACCEPT + MP_GUARD_FOREIGN:
+        case O_ACCEPT + MP_GUARD_STALE: o->accept[c - O_ACCEPT] = 1; break;
         case 'h':
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(EXIT_USAGE);
@@ -499,38 +520,124 @@ static void show_progress(unsigned long records, void *arg)
     fflush(stderr);
 }
 
-/* Ingest into counts (ncells); exits on a fatal file problem or a --strict refusal. */
+/* The summary's additions (persons per milestone, the mapping check, the guards): on stderr,
+ * or into the JSON object. Persons per milestone are this organisation's own unnoised figures:
+ * they are shown to the data officer here and written nowhere else (with --json only by
+ * check, whose output the data officer directs). */
+static void print_summary(const opts *o, cJSON *j, const mp_ingest_report *r,
+                          const mp_catalogue *cat, const int64_t *counts, int show_counts,
+                          const mp_guard_params *g)
+{
+    cJSON *x = NULL;
+    if (j != NULL) {
+        cJSON_AddNumberToObject(j, "persons", (double)r->persons);
+        x = show_counts ? cJSON_AddObjectToObject(j, "persons_per_metric") : NULL;
+    } else if (show_counts) {
+        fprintf(stderr,
+                "  %lu distinct persons; per milestone (this organisation, before noise; "
+                "shown here only):\n",
+                r->persons);
+    }
+    for (size_t k = 0; show_counts && k < cat->nmetrics; k++) {
+        const mp_metric *m = &cat->metrics[k];
+        if (x != NULL)
+            cJSON_AddNumberToObject(x, m->id, (double)counts[m->offset]);
+        else if (j == NULL)
+            fprintf(stderr, "    %-28s %8lld\n", m->id, (long long)counts[m->offset]);
+    }
+    if (o->mapping != NULL) { /* the mapping check: which source column gave each field */
+        cJSON *mj = j != NULL ? cJSON_AddObjectToObject(j, "mapping") : NULL;
+        for (int f = 0; f < MP_F_COUNT; f++) {
+            const mp_field_sources *fs = &r->sources[f];
+            cJSON *fj = mj != NULL ? cJSON_AddObjectToObject(mj, mp_field_name(f)) : NULL;
+            if (j == NULL)
+                fprintf(stderr, "  mapping %-14s", mp_field_name(f));
+            for (size_t k = 0; k < fs->nsources; k++) {
+                if (fj != NULL)
+                    cJSON_AddNumberToObject(fj, fs->column[k], (double)fs->rows[k]);
+                else
+                    fprintf(stderr, " %lu from \"%s\";", fs->rows[k], fs->column[k]);
+            }
+            if (fj != NULL)
+                cJSON_AddNumberToObject(fj, "(empty)", (double)fs->empty);
+            else
+                fprintf(stderr, " %lu empty%s\n", fs->empty, fs->nsources ? "" : " (no column)");
+        }
+        cJSON *ijs =
+            mj != NULL && r->nindicators ? cJSON_AddObjectToObject(mj, "indicators") : NULL;
+        for (size_t i = 0; i < r->nindicators; i++) {
+            const mp_indicator_stats *is = &r->indicators[i];
+            if (ijs != NULL) {
+                cJSON *ij = cJSON_AddObjectToObject(ijs, is->column);
+                cJSON_AddStringToObject(ij, "indicator", is->target);
+                cJSON_AddNumberToObject(ij, "yes", (double)is->yes);
+                cJSON_AddNumberToObject(ij, "no", (double)is->no);
+            } else {
+                fprintf(stderr, "  indicator \"%s\" -> %s: %lu yes, %lu no\n", is->column,
+                        is->target, is->yes, is->no);
+            }
+        }
+    }
+    cJSON *gj = j != NULL ? cJSON_AddObjectToObject(j, "guards") : NULL;
+    for (int i = 0; i < MP_GUARD_COUNT; i++) {
+        int bad = mp_guard_fails(r, g, i);
+        const char *st = !bad                             ? "ok"
+                         : g->accept[i]                   ? "accepted"
+                         : r->records < MP_GUARD_MIN_ROWS ? "warning (too few rows to refuse)"
+                                                          : "refused";
+        if (gj != NULL)
+            cJSON_AddStringToObject(gj, mp_guard_flag(i) + 9, st); /* "exclusions" */
+        else if (bad)
+            fprintf(stderr, "  warning: guard %s: %s\n", mp_guard_flag(i) + 9, st);
+    }
+}
+
+/* Ingest into counts (ncells); exits on a fatal file problem, a --strict refusal or a guard
+ * (guard.h). `own` is the organisation (for the foreign-gemeenten guard), NULL to skip it. */
 static cJSON *ingest(const opts *o, const mp_roster *roster, const mp_spec *spec,
-                     const unsigned char *prf_key, int64_t *counts)
+                     const unsigned char *prf_key, int64_t *counts, const mp_org *own,
+                     int show_counts)
 {
     cJSON *report;
     mp_mapping *map = NULL;
     mp_ingest_report rep;
+    mp_row_report *rows = NULL;
     int64_t now;
     need(o->input, "--input");
     if (o->mapping != NULL && mp_mapping_load(&map, o->mapping) != 0)
         die_lib(EXIT_REFUSED);
     if (mp_time_now(&now) != 0)
         die_lib(EXIT_USAGE);
+    if (o->report != NULL && mp_row_report_open(&rows, o->report) != 0)
+        die_lib(EXIT_USAGE);
     int tty = isatty(STDERR_FILENO);
-    mp_ingest_params p = {o->input,
-                          map,
-                          roster,
-                          spec->catalogue,
-                          spec->period_start,
-                          spec->period_end,
-                          prf_key,
-                          (int32_t)(now / 86400),
-                          tty ? show_progress : NULL,
-                          (void *)o->input};
+    mp_ingest_params p = {.path = o->input,
+                          .mapping = map,
+                          .roster = roster,
+                          .catalogue = spec->catalogue,
+                          .period_start = spec->period_start,
+                          .period_end = spec->period_end,
+                          .prf_key = prf_key,
+                          .today = (int32_t)(now / 86400),
+                          .progress = tty ? show_progress : NULL,
+                          .progress_arg = (void *)o->input,
+                          .on_reject = rows != NULL ? mp_row_report_add : NULL,
+                          .reject_arg = rows,
+                          .own = own};
     int rc = mp_ingest_count(&p, counts, &rep);
     if (tty && rep.records >= MP_INGEST_PROGRESS_ROWS)
         fprintf(stderr, "\r\033[K");
     mp_mapping_free(map);
-    if (rc != 0)
+    if (mp_row_report_close(rows, rc == 0) != 0 || rc != 0)
         die_lib(EXIT_REFUSED);
+    mp_guard_params g = {{0}, own != NULL ? own->id : NULL, spec->period_end, p.today};
+    memcpy(g.accept, o->accept, sizeof g.accept);
     report = print_report(o, &rep);
-    if (o->json && (rep.accepted == 0 || (o->strict && rep.excluded > 0)))
+    print_summary(o, report, &rep, spec->catalogue, counts, show_counts, &g);
+    if (o->report != NULL && !o->json)
+        fprintf(stderr, "  every excluded row: %s\n", o->report);
+    int guarded = mp_guard_check(&rep, &g) != 0;
+    if (o->json && (rep.accepted == 0 || (o->strict && rep.excluded > 0) || guarded))
         print_json(report); /* the refusal below explains; the report shows where */
     if (rep.accepted == 0)
         die(EXIT_REFUSED, "%s: no valid rows; nothing to count", o->input);
@@ -539,6 +646,8 @@ static cJSON *ingest(const opts *o, const mp_roster *roster, const mp_spec *spec
             "%s: refused with --strict: %lu row(s) excluded (see above); fix the "
             "export or run without --strict to exclude them",
             o->input, rep.excluded);
+    if (guarded && mp_guard_check(&rep, &g) != 0)
+        die(EXIT_REFUSED, "%s: %s", o->input, mp_error_get());
     return report;
 }
 
@@ -603,6 +712,20 @@ static int cmd_witness(const opts *o)
     return 0;
 }
 
+/* A ledger belongs to one organisation (recorded on its first write): refuse another's. */
+static void ledger_owner_guard(sqlite3 *db, const char *path, const char *org)
+{
+    char owner[41];
+    int r = mp_ledger_owner(db, owner);
+    if (r < 0)
+        die_lib(EXIT_USAGE);
+    if (r == 1 && strcmp(owner, org) != 0)
+        die(EXIT_REFUSED,
+            "%s is the ledger of organisation %s, not of %s (the key given): use %s's own "
+            "ledger, or a new file for a new one",
+            path, owner, org, org);
+}
+
 static int cmd_check(const opts *o)
 {
     mp_pubkey coord;
@@ -627,7 +750,10 @@ static int cmd_check(const opts *o)
     randombytes_buf(prf, sizeof prf);
     if ((counts = calloc(spec->catalogue->ncells, sizeof *counts)) == NULL)
         die(EXIT_USAGE, "out of memory");
-    cJSON *report = ingest(o, roster, spec, prf, counts);
+    const mp_org *own = NULL;
+    if (o->org != NULL && (own = mp_roster_org(roster, o->org)) == NULL)
+        die(EXIT_USAGE, "--org %s: not an organisation of the roster", o->org);
+    cJSON *report = ingest(o, roster, spec, prf, counts, own, 1);
     sodium_memzero(prf, sizeof prf);
     sodium_memzero(counts, spec->catalogue->ncells * sizeof *counts);
     free(counts);
@@ -696,6 +822,7 @@ static int cmd_submit(const opts *o)
     if (mp_file_exists(o->ledger)) {
         if (mp_ledger_open(&db, o->ledger, 0) != 0)
             die_lib(EXIT_USAGE);
+        ledger_owner_guard(db, o->ledger, me->id);
         policy_usage(db, spec, &usage, seen);
         found = mp_ledger_find(db, spec->round_id, &e);
         if (found >= 0 && (advertised = mp_ledger_sa_get(db, spec->round_id, &sa)) < 0)
@@ -757,7 +884,7 @@ static int cmd_submit(const opts *o)
     if (counts == NULL || vec == NULL)
         die(EXIT_USAGE, "cannot allocate secure memory");
     memset(counts, 0, d * sizeof *counts);
-    cJSON *report = ingest(o, roster, spec, kp->prf_key, counts);
+    cJSON *report = ingest(o, roster, spec, kp->prf_key, counts, me, !o->json);
 
     /* Noise share, then masks. From here the counts exist only inside vec, masked. */
     mp_spec_share_variance(spec, &num, &den);
@@ -807,7 +934,8 @@ static int cmd_submit(const opts *o)
     /* The ledger row commits before the file exists: a crash in between leaves a recorded
      * submission that `resend` writes out, never a file the ledger does not know (which could
      * tempt a second submission with fresh noise). */
-    if (mp_store_begin(db) != 0 || mp_ledger_insert(db, &e, text, len) != 0 ||
+    if (mp_store_begin(db) != 0 || mp_ledger_owner_set(db, me->id) != 0 ||
+        mp_ledger_insert(db, &e, text, len) != 0 ||
         mp_ledger_series_note(db, spec->privacy.series, spec->privacy.series_rho_text,
                               spec->round_id) != 0 ||
         (spec->masking == MP_MASKING_BONAWITZ && mp_ledger_sa_put(db, &sa) != 0) ||
@@ -888,6 +1016,7 @@ static void party_open(const opts *o, party *p, int create_ledger)
             o->ledger, me->id, p->spec->round_id);
     if (mp_ledger_open(&p->db, o->ledger, create_ledger) != 0)
         die_lib(EXIT_USAGE);
+    ledger_owner_guard(p->db, o->ledger, me->id);
     if ((p->has_sa = mp_ledger_sa_get(p->db, p->spec->round_id, &p->sa)) < 0)
         die_lib(EXIT_USAGE);
 }
@@ -907,7 +1036,8 @@ static void party_close(party *p)
 static void party_commit_write(const opts *o, party *p, const char *text, size_t len)
 {
     /* The series is noted with the first message of a round (first sight of its budget). */
-    if (mp_store_begin(p->db) != 0 || mp_ledger_sa_put(p->db, &p->sa) != 0 ||
+    if (mp_store_begin(p->db) != 0 || mp_ledger_owner_set(p->db, p->kp->pub.org) != 0 ||
+        mp_ledger_sa_put(p->db, &p->sa) != 0 ||
         mp_ledger_series_note(p->db, p->spec->privacy.series, p->spec->privacy.series_rho_text,
                               p->spec->round_id) != 0 ||
         mp_store_commit(p->db) != 0) {

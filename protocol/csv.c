@@ -30,13 +30,14 @@
 #include "csv.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define CHUNK (64 * 1024)
+#define CHUNK (256 * 1024)              /* input buffer: the unit of read(2) and of the fast path */
 #define REC_CAP (MP_CSV_MAX_RECORD + 2) /* record + a possible final CR + NUL */
 
 enum rstate { READING, AT_EOF, FAILED };
@@ -57,13 +58,14 @@ struct mp_csv {
     size_t in_pos, in_len;
     unsigned char *rec; /* raw bytes of the current record, REC_CAP at most */
     size_t rec_cap, rec_len;
+    size_t rec_dirty;   /* bytes of c->rec that may hold earlier records (wiped in bulk) */
     unsigned char *out; /* the record transcoded from Windows-1252 */
     size_t out_cap, out_len;
     char *fields[MP_CSV_MAX_FIELDS];
     size_t lengths[MP_CSV_MAX_FIELDS];
     unsigned long line; /* physical line of the next byte in the input */
     char sep;           /* 0 until the header has been read */
-    int bom, started;
+    int bom, started, slow_only;
     enum rstate state;
 };
 
@@ -112,14 +114,14 @@ static int rec_reserve(mp_csv *c, unsigned long start_line)
     cap = c->rec_cap == 0 ? CHUNK : 2 * c->rec_cap;
     if (cap > REC_CAP)
         cap = REC_CAP;
-    bigger = malloc(cap);
+    bigger = calloc(1, cap + MP_CSV_PAD);
     if (bigger == NULL) {
         mp_error_set("%s:%lu: out of memory", c->path, start_line);
         return fail(c);
     }
     if (c->rec != NULL) {
         memcpy(bigger, c->rec, c->rec_len);
-        wipe(c->rec, c->rec_cap);
+        wipe(c->rec, c->rec_cap + MP_CSV_PAD);
         free(c->rec);
     }
     c->rec = bigger;
@@ -266,7 +268,7 @@ static int transcode(mp_csv *c, unsigned long line)
         wipe(c->out, c->out_cap);
         free(c->out);
         c->out_cap = need < CHUNK ? CHUNK : need;
-        c->out = malloc(c->out_cap);
+        c->out = calloc(1, c->out_cap + MP_CSV_PAD);
         if (c->out == NULL) {
             c->out_cap = 0;
             mp_error_set("%s:%lu: out of memory", c->path, line);
@@ -351,6 +353,261 @@ static int split_record(mp_csv *c, char *s, size_t n, size_t *nfields, unsigned 
     return problem;
 }
 
+/* ---- the fast path ---------------------------------------------------------------------- */
+
+/*
+ * Most records of a real export are plain: they lie wholly inside the input buffer, are valid
+ * UTF-8 and quoted correctly. fast_record() takes such a record in one pass straight from
+ * c->in, finding the bytes that matter (separator, quote, line feed, NUL, a byte >= 0x80) eight
+ * at a time and copying the runs between them into c->rec with memcpy. Whatever it is not sure
+ * about (a stray quote, text after a closing quote, a NUL, invalid UTF-8, too many fields, a
+ * record that does not fit the buffer, the end of the file) it leaves untouched for the exact
+ * two-pass path above, so both paths give the same rows, problems and errors by construction.
+ */
+enum { FAST_NEED = 0, FAST_DONE = 1, FAST_SLOW = 2 };
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* High bit set in the byte lanes of v equal to the byte of rep; the lowest set lane is exact
+ * (a borrow can only mark lanes above a true match), which is all the callers use. */
+static inline uint64_t lanes_eq(uint64_t v, uint64_t rep)
+{
+    uint64_t x = v ^ rep;
+    return (x - ONES) & ~x & HIGHS;
+}
+#define SWAR 1
+#else
+#define SWAR 0
+#endif
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+/* Sixteen bytes at a time where the compiler targets SSE2 (every x86-64): the bit mask of the
+ * lanes equal to any of the wanted bytes, or >= 0x80. */
+static inline unsigned sse_mask(const unsigned char *p, __m128i a, __m128i b, __m128i c, int use_c)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, a), _mm_cmpeq_epi8(v, b));
+    m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_setzero_si128()));
+    if (use_c)
+        m = _mm_or_si128(m, _mm_cmpeq_epi8(v, c));
+    return (unsigned)(_mm_movemask_epi8(m) | _mm_movemask_epi8(v)); /* high bit: >= 0x80 */
+}
+#endif
+
+/* First byte in [p, end) that is a separator, LF, quote, NUL or >= 0x80 (end when none). */
+static const unsigned char *scan_plain(const unsigned char *p, const unsigned char *end,
+                                       unsigned char sep)
+{
+#ifdef __SSE2__
+    {
+        const __m128i a = _mm_set1_epi8('\n'), b = _mm_set1_epi8('"'), c = _mm_set1_epi8((char)sep);
+        while (end - p >= 16) {
+            unsigned m = sse_mask(p, a, b, c, 1);
+            if (m != 0)
+                return p + __builtin_ctz(m);
+            p += 16;
+        }
+    }
+#endif
+#if SWAR
+    const uint64_t s = ONES * sep, lf = ONES * '\n', qu = ONES * '"';
+    while (end - p >= 8) {
+        uint64_t v, m;
+        memcpy(&v, p, 8);
+        m = lanes_eq(v, s) | lanes_eq(v, lf) | lanes_eq(v, qu) | lanes_eq(v, 0) | (v & HIGHS);
+        if (m != 0)
+            return p + (__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+#endif
+    while (p < end && *p != sep && *p != '\n' && *p != '"' && *p != '\0' && *p < 0x80)
+        p++;
+    return p;
+}
+
+/* First byte in [p, end) that is a quote, LF, NUL or >= 0x80 (inside a quoted field). */
+static const unsigned char *scan_quoted(const unsigned char *p, const unsigned char *end)
+{
+#ifdef __SSE2__
+    {
+        const __m128i a = _mm_set1_epi8('\n'), b = _mm_set1_epi8('"');
+        while (end - p >= 16) {
+            unsigned m = sse_mask(p, a, b, a, 0);
+            if (m != 0)
+                return p + __builtin_ctz(m);
+            p += 16;
+        }
+    }
+#endif
+#if SWAR
+    const uint64_t lf = ONES * '\n', qu = ONES * '"';
+    while (end - p >= 8) {
+        uint64_t v, m;
+        memcpy(&v, p, 8);
+        m = lanes_eq(v, lf) | lanes_eq(v, qu) | lanes_eq(v, 0) | (v & HIGHS);
+        if (m != 0)
+            return p + (__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+#endif
+    while (p < end && *p != '\n' && *p != '"' && *p != '\0' && *p < 0x80)
+        p++;
+    return p;
+}
+
+/* Copy a run of field bytes. Most runs are short: those are copied as one 16-byte block, which
+ * may read up to 15 bytes past the run (c->in has COPY_SLACK spare bytes) and write as many
+ * past it (c->rec has MP_CSV_PAD); mp_csv_next counts them in what it wipes. */
+#define COPY_SLACK 16
+static inline void copy_run(unsigned char *o, const unsigned char *p, size_t n)
+{
+    if (n <= COPY_SLACK)
+        memcpy(o, p, COPY_SLACK);
+    else
+        memcpy(o, p, n);
+}
+
+/* One record from c->in into c->rec and *row: FAST_DONE, FAST_NEED (the buffer ends inside
+ * it: read more and try again) or FAST_SLOW (leave it to the exact path). Nothing is consumed
+ * unless it returns FAST_DONE. */
+static int fast_record(mp_csv *c, mp_csv_row *row)
+{
+    const unsigned char *p = c->in + c->in_pos, *end = c->in + c->in_len, *raw;
+    const unsigned char sep = (unsigned char)c->sep;
+    unsigned char *o = c->rec;
+    unsigned long line = c->line, start_line;
+    size_t nf = 0;
+    int high = 0;
+
+    for (;;) { /* blank lines: nothing, or only the CR of a CRLF */
+        if (p == end)
+            return FAST_NEED;
+        if (*p == '\n') {
+            p++;
+            line++;
+            continue;
+        }
+        if (*p == '\r') {
+            if (p + 1 == end)
+                return FAST_NEED;
+            if (p[1] == '\n') {
+                p += 2;
+                line++;
+                continue;
+            }
+        }
+        break;
+    }
+    start_line = line;
+    raw = p;
+    for (;;) { /* one field per iteration; p < end here */
+        unsigned char *fs = o;
+        if (*p == '"') {
+            p++;
+            for (;;) {
+                const unsigned char *q = scan_quoted(p, end);
+                copy_run(o, p, (size_t)(q - p));
+                o += q - p;
+                p = q;
+                if (p == end)
+                    return FAST_NEED;
+                if (*p == '\n') {
+                    line++;
+                    *o++ = *p++;
+                } else if (*p >= 0x80) {
+                    high = 1;
+                    *o++ = *p++;
+                } else if (*p != '"') {
+                    return FAST_SLOW; /* NUL */
+                } else if (p + 1 == end) {
+                    return FAST_NEED;
+                } else if (p[1] == '"') {
+                    *o++ = '"';
+                    p += 2;
+                } else {
+                    p++; /* the closing quote; p < end */
+                    break;
+                }
+            }
+            if (*p == '\r') {
+                if (p + 1 == end)
+                    return FAST_NEED;
+                if (p[1] != '\n')
+                    return FAST_SLOW; /* text after the closing quote */
+                p++;
+            } else if (*p != sep && *p != '\n') {
+                return FAST_SLOW;
+            }
+        } else {
+            for (;;) {
+                const unsigned char *q = scan_plain(p, end, sep);
+                copy_run(o, p, (size_t)(q - p));
+                o += q - p;
+                p = q;
+                if (p == end)
+                    return FAST_NEED;
+                if (*p < 0x80)
+                    break;
+                high = 1;
+                *o++ = *p++;
+            }
+            if (*p != sep && *p != '\n')
+                return FAST_SLOW; /* a stray quote or a NUL */
+            if (*p == '\n' && o > fs && o[-1] == '\r')
+                o--; /* the CR of a CRLF */
+        }
+        if (nf == MP_CSV_MAX_FIELDS)
+            return FAST_SLOW;
+        c->fields[nf] = (char *)fs;
+        c->lengths[nf++] = (size_t)(o - fs);
+        *o++ = '\0';
+        if (*p++ == '\n')
+            break;
+        if (p == end)
+            return FAST_NEED;
+    }
+    if (high && !utf8_valid(raw, (size_t)(p - raw)))
+        return FAST_SLOW; /* Windows-1252: transcoded by the exact path */
+    c->in_pos = (size_t)(p - c->in);
+    c->line = line + 1;
+    c->rec_len = (size_t)(o - c->rec);
+    row->nfields = nf;
+    row->fields = c->fields;
+    row->lengths = c->lengths;
+    row->line = start_line;
+    row->problem = NULL;
+    row->transcoded = 0;
+    return FAST_DONE;
+}
+
+/* Keep the unread bytes, moved to the front of c->in, and read more after them: 1 with more
+ * bytes, 0 at end of file or when the buffer is full of one record, -1 on a read error. */
+static int refill_keep(mp_csv *c)
+{
+    size_t keep = c->in_len - c->in_pos;
+    ssize_t n;
+    if (keep == CHUNK)
+        return 0;
+    memmove(c->in, c->in + c->in_pos, keep);
+    wipe(c->in + keep, c->in_len - keep);
+    wipe(c->rec, c->rec_dirty); /* the records taken from the bytes just dropped */
+    c->rec_dirty = 0;
+    c->in_pos = 0;
+    c->in_len = keep;
+    do
+        n = read(c->fd, c->in + keep, CHUNK - keep);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        mp_error_set("%s:%lu: read failed: %s", c->path, c->line, strerror(errno));
+        return fail(c);
+    }
+    c->in_len += (size_t)n;
+    return n > 0;
+}
+
 int mp_csv_open(mp_csv **out, const char *path)
 {
     mp_csv *c;
@@ -358,10 +615,18 @@ int mp_csv_open(mp_csv **out, const char *path)
     c = calloc(1, sizeof *c);
     if (c != NULL)
         c->fd = -1;
-    if (c == NULL || (c->path = strdup(path)) == NULL || (c->in = malloc(CHUNK)) == NULL) {
+    if (c == NULL || (c->path = strdup(path)) == NULL ||
+        (c->in = calloc(1, CHUNK + COPY_SLACK)) == NULL) {
         mp_csv_close(c);
         return mp_error_set("%s: out of memory", path);
     }
+    /* The fast path writes a record's fields into c->rec, never more bytes than it read from
+     * one buffer of input plus a NUL, so c->rec starts at that size. */
+    if ((c->rec = calloc(1, CHUNK + 1 + MP_CSV_PAD)) == NULL) {
+        mp_csv_close(c);
+        return mp_error_set("%s: out of memory", path);
+    }
+    c->rec_cap = CHUNK + 1;
     c->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (c->fd < 0) {
         int e = errno;
@@ -425,8 +690,11 @@ int mp_csv_next(mp_csv *c, mp_csv_row *row)
         return mp_error_set("%s: cannot read further after an earlier error", c->path);
     if (c->state == AT_EOF)
         return 0;
-    /* The previous record is no longer needed (its fields are invalid from now on). */
-    wipe(c->rec, c->rec_len);
+    /* The previous record is no longer needed (its fields are invalid from now on). Its bytes
+     * in c->rec are wiped in bulk, with the input they came from (refill_keep), rather than a
+     * record at a time: until then the same bytes are in c->in anyway. */
+    if (c->rec_len + COPY_SLACK > c->rec_dirty)
+        c->rec_dirty = c->rec_len + COPY_SLACK; /* copy_run writes past the record */
     wipe(c->out, c->out_len);
     c->rec_len = c->out_len = 0;
     if (!c->started) {
@@ -434,6 +702,17 @@ int mp_csv_next(mp_csv *c, mp_csv_row *row)
         if (skip_bom(c) != 0)
             return -1;
     }
+    while (c->sep != 0 && !c->slow_only) { /* after the header: the fast path first */
+        r = fast_record(c, row);
+        if (r == FAST_DONE)
+            return 1;
+        if (r == FAST_SLOW || (r = refill_keep(c)) == 0)
+            break;
+        if (r < 0)
+            return -1;
+    }
+    wipe(c->rec, c->rec_dirty);
+    c->rec_dirty = 0;
     r = scan_record(c, &line, &nsemi, &ncomma);
     if (r < 0)
         return -1;
@@ -462,6 +741,11 @@ int mp_csv_next(mp_csv *c, mp_csv_row *row)
     return 1;
 }
 
+void mp_csv_set_fast(mp_csv *c, int on)
+{
+    c->slow_only = !on;
+}
+
 /* 0 before the header has been read. */
 char mp_csv_separator(const mp_csv *c)
 {
@@ -480,8 +764,8 @@ void mp_csv_close(mp_csv *c)
     if (c->fd >= 0)
         close(c->fd);
     wipe(c->in, c->in != NULL ? CHUNK : 0);
-    wipe(c->rec, c->rec_cap);
-    wipe(c->out, c->out_cap);
+    wipe(c->rec, c->rec != NULL ? c->rec_cap + MP_CSV_PAD : 0);
+    wipe(c->out, c->out_cap + (c->out != NULL ? MP_CSV_PAD : 0));
     free(c->in);
     free(c->rec);
     free(c->out);

@@ -19,18 +19,57 @@ int32_t mp_date_from_civil(int y, int m, int d)
     return (int32_t)(era * 146097 + (int)doe - 719468);
 }
 
-void mp_date_to_civil(int32_t z0, int *y, int *m, int *d)
+/* The era-based inverse, for any int32 day number (in 64-bit arithmetic: near INT32_MAX the
+ * shift by 719468 days would overflow an int). */
+static void to_civil_era(int32_t z0, int *y, int *m, int *d)
 {
-    int z = z0 + 719468;
-    int era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t z = (int64_t)z0 + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
     unsigned doe = (unsigned)(z - era * 146097);
     unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int yy = (int)yoe + era * 400;
+    int yy = (int)((int64_t)yoe + era * 400);
     unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     unsigned mp = (5 * doy + 2) / 153;
     *d = (int)(doy - (153 * mp + 2) / 5 + 1);
     *m = (int)(mp < 10 ? mp + 3 : mp - 9);
     *y = yy + (*m <= 2);
+}
+
+/*
+ * The counting of a catalogue turns day numbers into dates several times per person, so this
+ * is the Neri-Schneider form (Euclidean affine functions, 2021): the same civil calendar with
+ * the divisions replaced by multiplications and shifts, in unsigned 32-bit arithmetic. The
+ * day number is first moved by 82 cycles of 400 years so that it is positive; that covers the
+ * years -32800 to about 2.9 million, and anything outside goes to the era-based form.
+ * test_bsn_date checks both against each other over every day from 1800 to 3000 and at the
+ * ends of the range.
+ */
+void mp_date_to_civil(int32_t z, int *y, int *m, int *d)
+{
+    enum { SHIFT = 82 };
+    const uint32_t k = 719468u + 146097u * SHIFT, l = 400u * SHIFT;
+    if (z < -12000000 || z > 1000000000) {
+        to_civil_era(z, y, m, d);
+        return;
+    }
+    uint32_t n = (uint32_t)((int64_t)z + k);
+    uint32_t n1 = 4 * n + 3;
+    uint32_t c = n1 / 146097, nc = n1 % 146097 / 4;
+    uint32_t n2 = 4 * nc + 3;
+    uint64_t p2 = (uint64_t)2939745 * n2;
+    uint32_t zz = (uint32_t)(p2 >> 32), ny = (uint32_t)p2 / 2939745 / 4;
+    uint32_t n3 = 2141 * ny + 197913;
+    uint32_t mm = n3 >> 16, dd = (n3 & 0xFFFF) / 2141;
+    uint32_t j = ny >= 306;
+    *y = (int)((int64_t)(100 * c + zz) - l + j);
+    *m = (int)(j ? mm - 12 : mm);
+    *d = (int)(dd + 1);
+}
+
+/* For the tests: the era-based form, which mp_date_to_civil must agree with. */
+void mp_date_to_civil_reference(int32_t z, int *y, int *m, int *d)
+{
+    to_civil_era(z, y, m, d);
 }
 
 static int days_in_month(int y, int m)
@@ -78,6 +117,15 @@ void mp_date_format(char out[11], int32_t days)
 
 int32_t mp_date_add_months(int32_t days, int months)
 {
+    /* A catalogue asks for the same few (period date, lag) pairs for every person and spell it
+     * counts: a small memo per thread saves the round trip through the civil calendar. */
+    static _Thread_local struct {
+        int32_t days, out;
+        int months, valid;
+    } memo[8];
+    unsigned h = ((uint32_t)days * 2654435761u ^ (uint32_t)months * 40503u) >> 29;
+    if (memo[h].valid && memo[h].days == days && memo[h].months == months)
+        return memo[h].out;
     int y, m, d;
     mp_date_to_civil(days, &y, &m, &d);
     int idx = y * 12 + (m - 1) + months;
@@ -85,7 +133,12 @@ int32_t mp_date_add_months(int32_t days, int months)
     m = idx % 12 + 1;
     if (d > days_in_month(y, m))
         d = days_in_month(y, m);
-    return mp_date_from_civil(y, m, d);
+    int32_t out = mp_date_from_civil(y, m, d);
+    memo[h].days = days;
+    memo[h].months = months;
+    memo[h].out = out;
+    memo[h].valid = 1;
+    return out;
 }
 
 int mp_date_age(int32_t birth, int32_t on)

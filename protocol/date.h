@@ -20,6 +20,7 @@
 /* Days since 1970-01-01 of a valid civil date; the caller has checked the ranges. */
 int32_t mp_date_from_civil(int y, int m, int d);
 void mp_date_to_civil(int32_t days, int *y, int *m, int *d);
+void mp_date_to_civil_reference(int32_t days, int *y, int *m, int *d); /* tests only */
 
 /* 1 when y-m-d is a real date (no 30 February), 0 otherwise. */
 int mp_date_valid(int y, int m, int d);

@@ -5,11 +5,17 @@
  * pseudonymises each BSN with a keyed PRF, keeps per person only what the catalogue needs, and
  * counts distinct persons per cell.
  *
- * Pseudonym: the first 16 bytes of BLAKE2b(key = the organisation's 32-byte PRF key,
- * message = "mijlpaal-pseudonym-v1" || the 9 BSN digits). A plain hash of a BSN is not a
- * pseudonym (the ~10^9 valid BSNs are enumerated in minutes); without the key this one cannot be
- * inverted or linked. 128 bits make a collision between two persons negligible (below 2^-88
- * for a million persons).
+ * Pseudonym: pseudonym.h (keyed SipHash-128 of the 9 BSN digits). The person table keeps the
+ * first 12 of its 16 bytes: a collision between two of a million persons then has probability
+ * below 2^-56.
+ *
+ * Cost (docs/performance.md): one pass over the file with no allocation per row. The person
+ * table is 256 open-addressing segments of 20-byte slots (pseudonym prefix, birth date, sex and
+ * flags packed in 4 bytes, the head of the person's spell list), each kept at most 80% full and
+ * grown by half one segment at a time, so growing never holds two copies of the whole table:
+ * 25 to 38 bytes per distinct person, plus 12 bytes per kept spell. The first size comes from
+ * the file size (three persons per four rows of about 70 bytes), so a file with many rows per
+ * person starts emptier, at most about 19 bytes per row.
  *
  * Invariants:
  *   1. No BSN is ever written anywhere: the digits live in a stack buffer that is wiped right
@@ -46,10 +52,43 @@ enum mp_reject {
     MP_REJ_SEX,
     MP_REJ_FLAG,
     MP_REJ_BIRTH_CONFLICT,
+    MP_REJ_INDICATOR, /* appended: codes never change meaning */
     MP_REJ_COUNT
 };
 
 #define MP_INGEST_LINES_KEPT 10
+#define MP_MAPPING_MAX_SOURCES 4     /* source columns for one canonical field */
+#define MP_MAPPING_MAX_INDICATORS 16 /* J/N indicator columns */
+
+/* The canonical fields (docs/input-format.md), in this order. */
+enum mp_field {
+    MP_F_BSN,
+    MP_F_BIRTH,
+    MP_F_SEX,
+    MP_F_MUNI,
+    MP_F_TYPE,
+    MP_F_START,
+    MP_F_END,
+    MP_F_REASON,
+    MP_F_FLAGS,
+    MP_F_COUNT
+};
+const char *mp_field_name(int field); /* "birth_date" */
+
+/* Where the values of one canonical field came from: rows per source column (the mapping
+ * check). `empty` counts the rows where every source column was empty. */
+typedef struct mp_field_sources {
+    size_t nsources;
+    char column[MP_MAPPING_MAX_SOURCES][64]; /* header names as written in the export */
+    unsigned long rows[MP_MAPPING_MAX_SOURCES];
+    unsigned long empty;
+} mp_field_sources;
+
+typedef struct mp_indicator_stats {
+    char column[64];
+    char target[24]; /* the spell type or flag it maps to */
+    unsigned long yes, no;
+} mp_indicator_stats;
 
 typedef struct mp_ingest_report {
     unsigned long records, accepted, excluded, kept_spells, persons, transcoded;
@@ -58,7 +97,24 @@ typedef struct mp_ingest_report {
     char separator;
     int had_bom;
     char ignored_columns[512]; /* header names not used, comma separated */
+    /* For the guards of the contributor (docs/guide-data-officer.md): */
+    unsigned long own_rows; /* accepted rows in the organisation's own gemeenten */
+    int32_t last_date;      /* latest start or end date of an accepted row, not after today
+                               (INT32_MIN when none) */
+    mp_field_sources sources[MP_F_COUNT];
+    size_t nindicators;
+    mp_indicator_stats indicators[MP_MAPPING_MAX_INDICATORS];
 } mp_ingest_report;
+
+/* One excluded row, for the full row report. `value` is what was wrong, safe to write: never a
+ * BSN or any run of 8 or more digits (those are described, "<bsn: 9 digits, fails the
+ * elfproef>"), cut at 80 bytes. */
+typedef struct mp_ingest_reject {
+    unsigned long line;
+    const char *column; /* canonical field name, or the indicator's column; "" for the row */
+    int reason;
+    const char *value;
+} mp_ingest_reject;
 
 typedef struct mp_mapping mp_mapping;
 
@@ -73,6 +129,11 @@ typedef struct mp_ingest_params {
     /* Optional: called every MP_INGEST_PROGRESS_ROWS records (the library never prints). */
     void (*progress)(unsigned long records, void *arg);
     void *progress_arg;
+    /* Optional: called for every excluded row (for --report FILE); returns 0, or -1 to stop
+     * with its error set. */
+    int (*on_reject)(const mp_ingest_reject *r, void *arg);
+    void *reject_arg;
+    const mp_org *own; /* may be NULL: the organisation, for rep->own_rows */
 } mp_ingest_params;
 
 #define MP_INGEST_PROGRESS_ROWS 65536

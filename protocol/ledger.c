@@ -64,12 +64,38 @@ static const char *const migrations[] = {
     "  size INTEGER NOT NULL,"
     "  checkpoint TEXT NOT NULL,"
     "  cosigned TEXT NOT NULL)",
+    /* 6: the organisation the ledger belongs to, recorded when it is first written */
+    "CREATE TABLE owner (org TEXT NOT NULL)",
 };
 
 int mp_ledger_open(sqlite3 **db, const char *path, int create)
 {
     return mp_store_open(db, path, MP_APP_LEDGER, migrations,
                          (int)(sizeof migrations / sizeof *migrations), create);
+}
+
+int mp_ledger_owner(sqlite3 *db, char org[41])
+{
+    /* A ledger from before migration 4 has no owner row: its rows still say whose it is. */
+    return mp_store_text(db,
+                         "SELECT org FROM (SELECT org FROM owner UNION ALL SELECT org FROM "
+                         "submissions UNION ALL SELECT org FROM sa_rounds) WHERE ?1 IS NOT NULL "
+                         "LIMIT 1",
+                         "", org, 41);
+}
+
+int mp_ledger_owner_set(sqlite3 *db, const char *org)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (mp_store_prepare(
+            db, &st, "INSERT INTO owner (org) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM owner)") !=
+        0)
+        return -1;
+    sqlite3_bind_text(st, 1, org, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "cannot record the ledger's organisation");
 }
 
 static void copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)

@@ -37,6 +37,13 @@ typedef struct mp_ledger_entry {
 /* Open the ledger; with create == 0 a missing file is an error (and nothing is created). */
 MP_WUR int mp_ledger_open(sqlite3 **db, const char *path, int create);
 
+/* The organisation the ledger belongs to (recorded on its first write; for an older ledger the
+ * organisation of its rows): 1 and org filled, 0 when the ledger says nothing yet, -1 on
+ * error. The contributor refuses a ledger of another organisation. */
+int mp_ledger_owner(sqlite3 *db, char org[41]);
+/* Record org as the owner when none is recorded yet (the caller holds the transaction). */
+MP_WUR int mp_ledger_owner_set(sqlite3 *db, const char *org);
+
 /* 1 and *e filled when the round has an entry, 0 when not, -1 on error. */
 int mp_ledger_find(sqlite3 *db, const char *round_id, mp_ledger_entry *e);
 

@@ -130,6 +130,30 @@ static void test_civil_round_trip_every_day(void **state)
     assert_int_equal(mp_date_from_civil(2000, 1, 1), 10957);
 }
 
+/* The fast day -> date form agrees with the era-based reference on every day from 1800 to
+ * 3000, at the ends of its own range and beyond (where it hands over to the reference). */
+static void test_to_civil_matches_reference(void **state)
+{
+    (void)state;
+    int32_t lo = mp_date_from_civil(1800, 1, 1), hi = mp_date_from_civil(3000, 12, 31);
+    static const int32_t edges[] = {-12000001, -12000000,  -11999999,  -1,        0,        1,
+                                    999999999, 1000000000, 1000000001, INT32_MAX, INT32_MIN};
+    int y, m, d, ry, rm, rd;
+    for (int32_t z = lo; z <= hi; z++) {
+        mp_date_to_civil(z, &y, &m, &d);
+        mp_date_to_civil_reference(z, &ry, &rm, &rd);
+        if (y != ry || m != rm || d != rd)
+            fail_msg("day %d: %d-%d-%d, reference %d-%d-%d", (int)z, y, m, d, ry, rm, rd);
+    }
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+        mp_date_to_civil(edges[i], &y, &m, &d);
+        mp_date_to_civil_reference(edges[i], &ry, &rm, &rd);
+        assert_int_equal(y, ry);
+        assert_int_equal(m, rm);
+        assert_int_equal(d, rd);
+    }
+}
+
 static void test_leap_years(void **state)
 {
     int32_t d;
@@ -286,11 +310,17 @@ static void test_time_now_override(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_elfproef_known),    cmocka_unit_test(test_elfproef_matches_reference),
-        cmocka_unit_test(test_bsn_normalise),     cmocka_unit_test(test_civil_round_trip_every_day),
-        cmocka_unit_test(test_leap_years),        cmocka_unit_test(test_parse_iso_and_format),
-        cmocka_unit_test(test_add_months),        cmocka_unit_test(test_age),
-        cmocka_unit_test(test_time_parse_format), cmocka_unit_test(test_time_now_override),
+        cmocka_unit_test(test_elfproef_known),
+        cmocka_unit_test(test_elfproef_matches_reference),
+        cmocka_unit_test(test_bsn_normalise),
+        cmocka_unit_test(test_civil_round_trip_every_day),
+        cmocka_unit_test(test_leap_years),
+        cmocka_unit_test(test_parse_iso_and_format),
+        cmocka_unit_test(test_add_months),
+        cmocka_unit_test(test_age),
+        cmocka_unit_test(test_time_parse_format),
+        cmocka_unit_test(test_time_now_override),
+        cmocka_unit_test(test_to_civil_matches_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -349,7 +349,7 @@ static void test_binary(void **state)
     expect_open_binary(f, "nul.csv", "a;b\n1;2\n3;\0\n", 12, "nul.csv:3: ");
 
     /* Beyond the first chunk the reader still finds it, record by record. */
-    size_t n = 100000;
+    size_t n = 1000000; /* more than the 256 KiB the reader looks at first */
     char *big = malloc(n);
     assert_non_null(big);
     for (size_t i = 0; i < n; i++)
@@ -361,7 +361,7 @@ static void test_binary(void **state)
     while ((r = mp_csv_next(f->csv, &row)) == 1)
         ;
     assert_int_equal(r, -1);
-    assert_non_null(strstr(mp_error_get(), "late.csv:25000: binary data"));
+    assert_non_null(strstr(mp_error_get(), "late.csv:250000: binary data"));
     free(big);
 }
 
@@ -448,6 +448,139 @@ static void test_chunk_boundaries(void **state)
     free(buf);
 }
 
+/* Read `path` to its end with the fast path on or off into a transcript of every row (line,
+ * problem, transcoding, fields with their lengths) and the final result and error. */
+static char *transcript(const char *path, int fast, size_t *len)
+{
+    mp_csv *c;
+    mp_csv_row row;
+    size_t cap = 1 << 20, n = 0;
+    char *t = malloc(cap);
+    int r;
+    assert_non_null(t);
+    assert_int_equal(mp_csv_open(&c, path), 0);
+    mp_csv_set_fast(c, fast);
+    while ((r = mp_csv_next(c, &row)) == 1) {
+        size_t need = 64;
+        for (size_t i = 0; i < row.nfields; i++)
+            need += row.lengths[i] + 24;
+        while (n + need > cap) {
+            cap *= 2;
+            assert_non_null(t = realloc(t, cap));
+        }
+        n += (size_t)sprintf(t + n, "L%lu P%s T%d N%zu:", row.line, row.problem ? row.problem : "-",
+                             row.transcoded, row.nfields);
+        for (size_t i = 0; i < row.nfields; i++) {
+            assert_int_equal(strlen(row.fields[i]), row.lengths[i]); /* no NUL inside */
+            n += (size_t)sprintf(t + n, "[%zu]", row.lengths[i]);
+            memcpy(t + n, row.fields[i], row.lengths[i]);
+            n += row.lengths[i];
+        }
+        t[n++] = '\n';
+    }
+    n += (size_t)snprintf(t + n, cap - n, "END %d %s %c\n", r, r < 0 ? mp_error_get() : "",
+                          mp_csv_separator(c) ? mp_csv_separator(c) : '?');
+    mp_csv_close(c);
+    *len = n;
+    return t;
+}
+
+/* The fast path gives exactly the rows, problems and errors of the exact path: random files
+ * built from the bytes that matter (both separators, quotes, CR, LF, spaces, UTF-8 and
+ * Windows-1252 letters, now and then a NUL or an unclosed quote), large enough that records
+ * cross the reader's 256 KiB buffer many times. */
+static void test_fast_path_matches_exact(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const atoms[] = {
+        "a",  "bc", "123456789", ";",    ",",       "\"",         "\"\"", "\r\n",    "\n",
+        "\r", "  ", "\xC3\xA9",  "\xE9", "\"x;y\"", "\"l1\nl2\"", "",     "\xEF\xBB"};
+    uint32_t x = 20261203;
+    size_t cap = 3 << 20;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    for (int file = 0; file < 12; file++) {
+        size_t n = 0, target = file < 4 ? 2000 : (file < 8 ? 300000 : 700000);
+        const char *hdr = file % 2 ? "h1;h2;h3\n" : "h1,h2,h3\r\n";
+        if (file % 3 == 0) {
+            memcpy(buf, "\xEF\xBB\xBF", 3);
+            n = 3;
+        }
+        n += (size_t)sprintf(buf + n, "%s", hdr);
+        while (n < target) {
+            /* mostly well-formed rows (the fast path's diet), some with anything in them */
+            x = x * 1103515245u + 12345u;
+            if ((x >> 16) % 4 != 0) {
+                n += (size_t)sprintf(buf + n, "\"%u\"%c\"r\xC3\xA9\"%cx%u%s", x % 100000,
+                                     file % 2 ? ';' : ',', file % 2 ? ';' : ',', x % 77,
+                                     (x >> 8) % 2 ? "\r\n" : "\n");
+                continue;
+            }
+            for (int k = (int)((x >> 20) % 12); k >= 0; k--) {
+                x = x * 1103515245u + 12345u;
+                const char *a = atoms[(x >> 16) % (sizeof atoms / sizeof *atoms)];
+                size_t al = strlen(a);
+                memcpy(buf + n, a, al);
+                n += al;
+            }
+            buf[n++] = '\n';
+        }
+        if (file == 9)
+            buf[n - 7] = '\0'; /* a NUL late in the file: the same fatal error either way */
+        if (file == 10)
+            buf[n++] = '"'; /* a quote left open at the end */
+        char name[32];
+        snprintf(name, sizeof name, "random-%d.csv", file);
+        open_bytes(f, name, buf, n);
+        size_t la, lb;
+        char *a = transcript(f->path, 1, &la), *b = transcript(f->path, 0, &lb);
+        if (la != lb || memcmp(a, b, la) != 0) {
+            size_t i = 0;
+            while (i < la && i < lb && a[i] == b[i])
+                i++;
+            fail_msg("%s: fast and exact paths differ at transcript byte %zu", name, i);
+        }
+        free(a);
+        free(b);
+    }
+    free(buf);
+}
+
+/* A record lying across the end of the 256 KiB input buffer, at every offset of its bytes:
+ * quoted with a separator, a "" and a CRLF inside, and a CRLF line end that may be split. */
+static void test_record_across_buffer(void **state)
+{
+    struct fixture *f = *state;
+    const size_t chunk = 256 * 1024;
+    static const char rec[] = "\"a;\"\"b\r\nc\";x\r\n";
+    size_t cap = chunk + 4096;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    for (size_t off = 0; off < sizeof rec + 2; off++) {
+        /* header, then filler rows up to chunk - off bytes, then the record */
+        size_t n = (size_t)sprintf(buf, "h;i\r\n");
+        size_t stop = chunk - off, rows = 0;
+        while (n + 8 <= stop) {
+            n += (size_t)sprintf(buf + n, "1;22\r\n");
+            rows++;
+        }
+        while (n < stop) /* pad the last filler row's second field */
+            buf[n - 2] = '3', memmove(buf + n - 1, "\r\n", 2), n++;
+        memcpy(buf + n, rec, sizeof rec - 1);
+        n += sizeof rec - 1;
+        n += (size_t)sprintf(buf + n, "z;9\n");
+        open_bytes(f, "across.csv", buf, n);
+        mp_csv_row row;
+        assert_int_equal(mp_csv_next(f->csv, &row), 1);
+        for (size_t i = 0; i < rows; i++)
+            assert_int_equal(mp_csv_next(f->csv, &row), 1);
+        expect_row(f->csv, 2 + rows, NULL, 0, "a;\"b\r\nc", "x", NULL);
+        expect_row(f->csv, 4 + rows, NULL, 0, "z", "9", NULL);
+        expect_eof(f->csv);
+    }
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -470,6 +603,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunk_boundaries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_path_matches_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_across_buffer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

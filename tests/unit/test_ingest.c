@@ -12,6 +12,7 @@
 #include "catalogue.h"
 #include "date.h"
 #include "envelope.h"
+#include "guard.h"
 #include "ingest.h"
 #include "keys.h"
 #include "roster.h"
@@ -227,9 +228,11 @@ static void test_distinct_persons_and_rejects(void **state)
         [MP_REJ_SEX] = "sex_unknown",
         [MP_REJ_FLAG] = "flag_unknown",
         [MP_REJ_BIRTH_CONFLICT] = "birth_date_conflict",
+        [MP_REJ_INDICATOR] = "indicator_unknown",
     };
     unsigned long total = 0;
-    assert_int_equal(sizeof want / sizeof *want, MP_REJ_COUNT);
+    /* every reason but indicator_unknown, which needs a mapping (test_indicators) */
+    assert_int_equal(sizeof want / sizeof *want, MP_REJ_COUNT - 1);
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
         int rr = want[i].reason;
         size_t k = 0;
@@ -566,6 +569,223 @@ static void test_prf_key_does_not_change_counts(void **state)
     assert_memory_equal(first, w->counts, sizeof first);
 }
 
+static mp_mapping *load_mapping(world *w, const char *json)
+{
+    char *mpath = tu_path(w->dir, "m.json");
+    mp_mapping *m = NULL;
+    unlink(mpath);
+    tu_write(mpath, json, strlen(json));
+    if (mp_mapping_load(&m, mpath) != 0)
+        fail_msg("mapping: %s", mp_error_get());
+    free(mpath);
+    return m;
+}
+
+/* Collects the row report in memory. */
+typedef struct rejects {
+    size_t n;
+    char text[4096];
+} rejects;
+
+static int collect(const mp_ingest_reject *r, void *arg)
+{
+    rejects *x = arg;
+    size_t k = strlen(x->text);
+    snprintf(x->text + k, sizeof x->text - k, "%lu|%s|%s|%s\n", r->line, r->column,
+             mp_reject_code(r->reason), r->value);
+    x->n++;
+    return 0;
+}
+
+/* J/N columns as flags and as spells of their own; every yes/no spelling; a value that is
+ * neither excludes the row; an indicator spell repeated on every row counts once; a field from
+ * the first non-empty of two columns; a "*" default in a values table. */
+static void test_indicators_sources_defaults(void **state)
+{
+    world *w = *state;
+    mp_mapping *m = load_mapping(
+        w, "{\"mijlpaal_mapping\":1,"
+           "\"columns\":{\"spell_type\":\"Regeling\",\"start_date\":[\"Start\",\"Start oud\"],"
+           "\"sex\":\"Geslacht\"},"
+           "\"values\":{\"spell_type\":{\"PW\":\"bijstand\",\"*\":\"traject\"},"
+           "\"sex\":{\"Man\":\"M\",\"Vrouw\":\"V\",\"*\":\"X\"}},"
+           "\"indicators\":[{\"column\":\"SH\",\"flag\":\"statushouder\"},"
+           "{\"column\":\"AO J/N\",\"flag\":\"alleenstaande_ouder\"},"
+           "{\"column\":\"Bijstand J/N\",\"spell_type\":\"bijstand\","
+           "\"start_date\":\"Bijstand vanaf\",\"end_date\":\"Bijstand tot\"}]}");
+    w->p.mapping = m;
+    char a[10], b[10], c[10], d[10], e[10], buf[4096];
+    make_bsn(a, 21);
+    make_bsn(b, 22);
+    make_bsn(c, 23);
+    make_bsn(d, 24);
+    make_bsn(e, 25);
+    snprintf(buf, sizeof buf,
+             "bsn;birth_date;Geslacht;municipality;Regeling;Start;Start oud;end_date;end_reason;"
+             "SH;AO J/N;Bijstand J/N;Bijstand vanaf;Bijstand tot\n"
+             /* 2-3 a: a job; bijstand from its own columns, running, J on both rows (once);
+              * statushouder from "Ja" */
+             "%s;1980-01-01;Vrouw;GM0344;baan;;2024-01-01;;;Ja;nee;J;2022-01-01;\n"
+             "%s;1980-01-01;Vrouw;GM0344;baan;2024-06-01;;;;N;0;true;2022-01-01;\n"
+             /* 4 b: bijstand ended in the period to work (from the row), "*" sex, AO from "Y" */
+             "%s;1975-01-01;Onbekend;GM0344;PW;2020-01-01;;2025-05-31;werk;false;Y;1;;\n"
+             /* 5 c: "WWB" defaults to traject (not counted); flags all no (empty and FALSE) */
+             "%s;1990-01-01;Man;GM0344;WWB;2024-01-01;;;;;FALSE;n;;\n"
+             /* 6 d: an indicator value that is not J/N */
+             "%s;1990-01-01;Man;GM0344;PW;2024-01-01;;;;misschien;N;N;;\n"
+             /* 7 e: the indicator spell's own start before age 15 */
+             "%s;2000-01-01;Man;GM0344;baan;2024-01-01;;;;N;N;J;2010-01-01;\n"
+             /* 8 e: its own end before its start */
+             "%s;2000-01-01;Man;GM0344;baan;2024-01-01;;;;N;N;J;2022-01-01;2021-01-01\n",
+             a, a, b, c, d, e, e);
+    rejects rj = {0, ""};
+    w->p.on_reject = collect;
+    w->p.reject_arg = &rj;
+    if (run(w, buf) != 0)
+        fail_msg("ingest: %s", mp_error_get());
+    w->p.on_reject = NULL;
+    mp_ingest_report *r = &w->rep;
+    assert_int_equal(r->records, 7);
+    assert_int_equal(r->accepted, 4);
+    assert_int_equal(r->per_reason[MP_REJ_INDICATOR], 1);
+    assert_int_equal(r->lines[MP_REJ_INDICATOR][0], 6);
+    assert_int_equal(r->per_reason[MP_REJ_DATE_RANGE], 1);
+    assert_int_equal(r->lines[MP_REJ_DATE_RANGE][0], 7);
+    assert_int_equal(r->per_reason[MP_REJ_DATE_ORDER], 1);
+    /* kept: a's bijstand once (the jobs are not read by this catalogue); b's bijstand and its
+     * J/N bijstand with the row's dates (no end reason: not the same spell) */
+    assert_int_equal(r->kept_spells, 3);
+    /* uitstroom (b, sex X) 1; stand (a, statushouder) 1 */
+    static const int64_t expect[NCELLS] = {1, 0, 0, 1, 1, 1, 0, 0};
+    assert_memory_equal(w->counts, expect, sizeof expect);
+    /* the mapping check */
+    const mp_field_sources *st = &r->sources[MP_F_START];
+    assert_int_equal(st->nsources, 2);
+    assert_string_equal(st->column[0], "Start");
+    assert_string_equal(st->column[1], "Start oud");
+    assert_int_equal(st->rows[0], 6);
+    assert_int_equal(st->rows[1], 1);
+    assert_int_equal(st->empty, 0);
+    assert_int_equal(r->sources[MP_F_FLAGS].nsources, 0);
+    assert_int_equal(r->sources[MP_F_FLAGS].empty, 7);
+    assert_int_equal(r->nindicators, 3);
+    assert_string_equal(r->indicators[2].column, "Bijstand J/N");
+    assert_string_equal(r->indicators[2].target, "bijstand");
+    assert_int_equal(r->indicators[0].yes, 1); /* "Ja" on line 2 only */
+    assert_int_equal(r->indicators[2].yes, 5);
+    /* the row report: line, column, reason, value */
+    assert_int_equal(rj.n, 3);
+    assert_non_null(strstr(rj.text, "6|SH|indicator_unknown|misschien\n"));
+    assert_non_null(strstr(rj.text, "7|Bijstand vanaf|date_range|2010-01-01\n"));
+    assert_non_null(strstr(rj.text, "8|Bijstand vanaf|date_order|2022-01-01\n"));
+    no_bsn_leak(w, a);
+    w->p.mapping = NULL;
+    mp_mapping_free(m);
+
+    /* Indicator mappings that are refused. */
+    static const char *const bad[] = {
+        "{\"mijlpaal_mapping\":1,\"indicators\":{}}",
+        "{\"mijlpaal_mapping\":1,\"indicators\":[{\"column\":\"X\"}]}",
+        "{\"mijlpaal_mapping\":1,\"indicators\":[{\"column\":\"X\",\"flag\":\"sh\"}]}",
+        "{\"mijlpaal_mapping\":1,\"indicators\":[{\"column\":\"X\",\"spell_type\":\"ww\","
+        "\"flag\":\"partner\"}]}",
+        "{\"mijlpaal_mapping\":1,\"indicators\":[{\"column\":\"X\",\"flag\":\"partner\","
+        "\"start_date\":\"S\"}]}",
+        "{\"mijlpaal_mapping\":1,\"indicators\":[{\"column\":\"X\",\"spell_type\":\"ww\","
+        "\"end_date\":\"E\"}]}",
+        "{\"mijlpaal_mapping\":1,\"columns\":{\"bsn\":[]}}",
+        "{\"mijlpaal_mapping\":1,\"columns\":{\"bsn\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}}",
+        "{\"mijlpaal_mapping\":1,\"columns\":{\"bsn\":[1]}}",
+    };
+    char *mpath = tu_path(w->dir, "bad.json");
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        unlink(mpath);
+        tu_write(mpath, bad[i], strlen(bad[i]));
+        m = NULL;
+        if (mp_mapping_load(&m, mpath) == 0) {
+            mp_mapping_free(m);
+            fail_msg("mapping accepted: %s", bad[i]);
+        }
+    }
+    free(mpath);
+}
+
+/* Every excluded row reaches the report with a value that never holds a BSN or any run of 8
+ * digits; the BSN itself is described. */
+static void test_reject_values_hold_no_bsn(void **state)
+{
+    world *w = *state;
+    char a[10], buf[2048];
+    make_bsn(a, 31);
+    char bad[10];
+    memcpy(bad, a, 10);
+    bad[8] = (char)('0' + (bad[8] - '0' + 1) % 10); /* fails the elfproef */
+    snprintf(buf, sizeof buf,
+             "%s%s;1980-01-01;V;GM0344;bijstand;2024-01-01;;;\n" /* 2 elfproef */
+             "%s;1980-01-01;V;GM0344;%s;2024-01-01;;;\n"         /* 3 a BSN as spell type */
+             "%s;1980-01-01;V;12345678;bijstand;2024-01-01;;;\n" /* 4 8 digits as gemeente */
+             "%s;1980-01-01;V;GM0344;bijstand\n"                 /* 5 columns */
+             "%s;1980-01-01;V;GM0344;bij\"stand;2024-01-01;;;\n" /* 6 quoting */
+             "x%s;1980-01-01;V;GM0344;bijstand;2024-01-01;;;\n", /* 7 format */
+             header, bad, a, a, a, a, a, a);
+    rejects rj = {0, ""};
+    w->p.on_reject = collect;
+    w->p.reject_arg = &rj;
+    assert_int_equal(run(w, buf), 0);
+    w->p.on_reject = NULL;
+    assert_int_equal(rj.n, 6);
+    assert_null(strstr(rj.text, a));
+    assert_null(strstr(rj.text, bad));
+    assert_null(strstr(rj.text, a + 1));
+    assert_null(strstr(rj.text, "12345678"));
+    assert_non_null(strstr(rj.text, "2|bsn|bsn_elfproef|<bsn: 9 digits, fails the elfproef>\n"));
+    assert_non_null(strstr(rj.text, "3|spell_type|spell_type_unknown|<9 characters withheld"));
+    assert_non_null(strstr(rj.text, "4|municipality|municipality_unknown|<8 characters withheld"));
+    assert_non_null(strstr(rj.text, "5||columns|<5 fields, the header has 9>\n"));
+    assert_non_null(strstr(rj.text, "6||quoting|<a quote out of place"));
+    assert_non_null(strstr(rj.text, "7|bsn|bsn_format|<bsn: 10 characters, not 8 or 9 digits>\n"));
+}
+
+/* The guards' thresholds, at and just past each boundary. */
+static void test_guards(void **state)
+{
+    (void)state;
+    mp_ingest_report r;
+    mp_guard_params g = {
+        {0}, "org", mp_date_from_civil(2026, 6, 30), mp_date_from_civil(2026, 8, 1)};
+    memset(&r, 0, sizeof r);
+    r.records = 1000;
+    r.accepted = 800;
+    r.excluded = 200; /* exactly 20% */
+    r.own_rows = 400; /* exactly half */
+    r.last_date = g.period_end - MP_GUARD_STALE_DAYS;
+    assert_int_equal(mp_guard_check(&r, &g), 0);
+    r.excluded = 201;
+    r.records = 1001;
+    assert_true(mp_guard_fails(&r, &g, MP_GUARD_EXCLUSIONS));
+    assert_int_equal(mp_guard_check(&r, &g), -1);
+    assert_non_null(strstr(mp_error_get(), "--accept-exclusions"));
+    g.accept[MP_GUARD_EXCLUSIONS] = 1;
+    assert_int_equal(mp_guard_check(&r, &g), 0);
+    r.own_rows = 399;
+    assert_int_equal(mp_guard_check(&r, &g), -1);
+    assert_non_null(strstr(mp_error_get(), "gemeenten of org"));
+    g.org = NULL; /* check without --org: not judged */
+    assert_int_equal(mp_guard_check(&r, &g), 0);
+    r.last_date--;
+    assert_int_equal(mp_guard_check(&r, &g), -1);
+    assert_non_null(strstr(mp_error_get(), "before 2026-06-30 (the end of the period)"));
+    g.today = mp_date_from_civil(2026, 5, 1); /* the period still runs: today is the yardstick */
+    r.last_date = g.today - MP_GUARD_STALE_DAYS;
+    assert_int_equal(mp_guard_check(&r, &g), 0);
+    r.last_date--;
+    assert_int_equal(mp_guard_check(&r, &g), -1);
+    assert_non_null(strstr(mp_error_get(), "(today)"));
+    r.records = MP_GUARD_MIN_ROWS - 1; /* too small to refuse */
+    assert_int_equal(mp_guard_check(&r, &g), 0);
+    assert_true(mp_guard_fails(&r, &g, MP_GUARD_STALE));
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -578,6 +798,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mapping_values_shape, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fatal_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_minimal_and_excel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_indicators_sources_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reject_values_hold_no_bsn, setup, teardown),
+        cmocka_unit_test(test_guards),
         cmocka_unit_test_setup_teardown(test_prf_key_does_not_change_counts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -270,7 +270,14 @@ static void test_ledger(void **state)
     assert_int_equal(access(f->path, F_OK), -1);
     assert_int_equal(mp_ledger_open(&db, f->path, 1), 0);
     assert_int_equal(tdb_int(db, "PRAGMA application_id"), MP_APP_LEDGER);
-    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 5);
+    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 6);
+    /* The owner: none yet; the first one recorded stays. */
+    char owner[41];
+    assert_int_equal(mp_ledger_owner(db, owner), 0);
+    assert_int_equal(mp_ledger_owner_set(db, "org-a"), 0);
+    assert_int_equal(mp_ledger_owner_set(db, "org-b"), 0);
+    assert_int_equal(mp_ledger_owner(db, owner), 1);
+    assert_string_equal(owner, "org-a");
     assert_int_equal(mp_ledger_find(db, "r1", &got), 0);
     assert_int_equal(mp_ledger_submission(db, "r1", &text, &len), -1);
 
