@@ -70,6 +70,7 @@ static void usage(FILE *f)
             "               [--mechanism distributed_discrete_gaussian|skellam]\n"
             "               [--k-min N] [--participants ID,ID,...]\n"
             "               [--masking pairwise-v1|bonawitz-v1] [--threshold T]\n"
+            "               [--colluders C]\n"
             "      Sign a round specification, store the round and write it for the\n"
             "      contributors. --rho is this release's privacy budget (zCDP), --series-rho\n"
             "      the budget of the whole series (default series id: the region); the noise\n"
@@ -77,7 +78,8 @@ static void usage(FILE *f)
             "      or drop out, for persons counted by up to M organisations (default 2).\n"
             "      --rounding publishes multiples of N (default 1). --masking bonawitz-v1\n"
             "      lets the round survive dropouts: any T participants (default the smallest\n"
-            "      safe value, max(k_min, n/2+1, n-t)) suffice to open the sum.\n"
+            "      safe value, max(k_min, (n+C)/2+1, n-t, C+1)) suffice to open the sum, and\n"
+            "      no aggregator with C colluding participants (default C = t) can unmask one.\n"
             "  round import --db DB --coordinator-key FILE MESSAGE...\n"
             "      Verify and store submissions (and, with bonawitz-v1, advertise,\n"
             "      consistency and unmask messages); each refused one is named with its\n"
@@ -109,7 +111,7 @@ typedef struct opts {
         *participants, *coordinator_key, *out_dir, *masking;
     const char *members[MAX_FILES];
     size_t nmembers;
-    long long k_min, t, max_orgs, rounding, threshold;
+    long long k_min, t, max_orgs, rounding, threshold, colluders;
     int insecure, json;
 } opts;
 
@@ -156,6 +158,7 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         O_JSON,
         O_MASKING,
         O_THRESHOLD,
+        O_COLLUDERS,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -190,6 +193,7 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         {"json", no_argument, NULL, O_JSON},
         {"masking", required_argument, NULL, O_MASKING},
         {"threshold", required_argument, NULL, O_THRESHOLD},
+        {"colluders", required_argument, NULL, O_COLLUDERS},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     int c;
@@ -236,6 +240,7 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         case O_JSON: o->json = 1; break;
         case O_MASKING: o->masking = optarg; break;
         case O_THRESHOLD: o->threshold = whole_number(optarg, "--threshold"); break;
+        case O_COLLUDERS: o->colluders = whole_number(optarg, "--colluders"); break;
         case 'h':
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(EXIT_USAGE);
@@ -404,6 +409,7 @@ static int cmd_round_open(const opts *o)
                         .k_min = o->k_min,
                         .masking = o->masking,
                         .threshold = o->threshold,
+                        .colluders = o->colluders,
                         .participants = o->participants ? parts : NULL,
                         .nparticipants = nparts};
     if (mp_spec_build(&body, &p, roster, cat->json) != 0)

@@ -327,7 +327,7 @@ static void world_setup(world *w, size_t n)
     if (w->spec->masking != MP_MASKING_BONAWITZ || w->spec->nparticipants != n)
         die("round: not a bonawitz-v1 round of %zu", n);
     w->T = w->spec->threshold;
-    if (w->T != mp_spec_default_threshold(n, 3, w->t))
+    if (w->T != mp_spec_default_threshold(n, 3, w->t, w->t))
         die("round: threshold %lld is not the default", w->T);
 
     w->kp = xcalloc(n, sizeof *w->kp);
