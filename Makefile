@@ -18,7 +18,7 @@ BUILD   ?= build
 PKGS      := libsodium openssl sqlite3 libcjson
 TEST_PKGS := cmocka
 DEB_PKGS  := build-essential pkg-config libsodium-dev libssl-dev libsqlite3-dev libcjson-dev \
-             libcmocka-dev python3
+             libcmocka-dev python3 python3-cryptography
 
 # Fail early with the exact command to run when a package is missing (make deps does it).
 HAVE_PKGS := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)

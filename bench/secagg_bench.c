@@ -16,15 +16,16 @@
  *
  * Set-up per n: fresh keys for a coordinator and organisations org-0001..org-NNNN, a region
  * file with those organisations written to a temporary directory, the roster built from it
- * with mp_roster_build and signed, and a signed round with masking bonawitz-v1, t = ceil(0.3 n)
- * and the default threshold T = max(k_min, floor(n/2) + 1, n - t) (k_min = 3). The round's
+ * with mp_roster_build and signed, and a signed round with masking bonawitz-v1, t = ceil(0.3 n),
+ * resisting c = t colluders, and the default threshold T = max(k_min, floor((n + c)/2) + 1,
+ * n - t, c + 1) (k_min = 3). The round's
  * catalogue is a small test catalogue (5 cells); the masking functions take d explicitly
  * (mp_secagg_mask, mp_secagg_open), so the vectors are d long, and each submission envelope
  * is built with mp_submission_build for d cells (its size and hash are real).
  *
  * A round, with dropouts in the paper's sense: everyone advertises and receives its keys
- * message, everyone masks its vector, a fraction (lround(dropout * n), a fixed pseudo-random
- * choice, nested across fractions) never submits, the survivors confirm the survivors list,
+ * message, everyone masks its vector, a fraction (lround(dropout * n), at most n - T, a fixed
+ * pseudo-random choice, nested across fractions) never submits, the survivors confirm the list,
  * the first T survivors in position order unmask, and the aggregator opens the sum. Every
  * message is signed with mp_envelope_sign and parsed back with mp_envelope_parse.
  *
@@ -631,6 +632,10 @@ static void phase_round(per_d *pd, int drop_pct, row *r)
     cJSON *body;
     per_drop q = {0};
 
+    /* The threshold resists c = t colluders (2T > n + t), so small rounds allow fewer dropouts
+     * than the fraction asks for: n = 6 with t = 2 has T = 5 and survives one. */
+    if (drops > n - T)
+        drops = n - T;
     r->n = n;
     r->d = d;
     r->drop_pct = drop_pct;
@@ -975,8 +980,9 @@ int main(int argc, char **argv)
     printf("bonawitz-v1 benchmark: %u worker threads for untimed contributor work, contributor "
            "sample of up to %zu, %ld online CPUs.\n",
            g_threads, g_sample, sysconf(_SC_NPROCESSORS_ONLN));
-    printf("Round: t = ceil(0.3 n), threshold T = max(3, floor(n/2) + 1, n - t) (the default); "
-           "the signed round carries a 5-cell test catalogue and the vectors are d long "
+    printf("Round: t = ceil(0.3 n), colluders c = t, threshold T = max(3, floor((n + c)/2) + 1, "
+           "n - t, c + 1) (the default); dropouts at most n - T; the signed round carries a 5-cell "
+           "test catalogue and the vectors are d long "
            "(mp_secagg_mask and mp_secagg_open take d; submissions are built for d cells).\n"
            "Every opened sum was checked against the sum of the survivors' plain vectors.\n\n");
     print_tables(rows, nrows);

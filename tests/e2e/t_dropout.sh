@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Masking scheme bonawitz-v1 with the real programs: a round that survives dropouts at every
-# phase, thresholds that refuse to open an unsafe round or to advance a phase too early,
-# messages in the wrong phase, replays, tampering and cross-round use, and an aggregator that
-# lies about who submitted: the contributors refuse, and the liar cannot collect what it needs.
+# Masking scheme bonawitz-v1 with the real programs: rounds that survive a dropout before
+# advertising, after advertising and at the confirm phase (six participants, t = c = 2: the
+# threshold 5 allows one dropout), thresholds that refuse to open an unsafe round or to advance
+# a phase too early, a round signed with a threshold below the colluder bound that the
+# contributor and the auditor refuse, messages in the wrong phase, replays, tampering and
+# cross-round use, and an aggregator that lies about who submitted: the contributors refuse,
+# and the liar cannot collect what it needs.
 . "$(dirname "$0")/lib.sh"
 
 make_catalogue "$T/cat.json"
@@ -20,9 +23,13 @@ import() { run "$A" round import --db "${DB:-$T/agg.db}" "${CP[@]}" "$@"; }
 advance() { run "$A" round advance --db "${DB:-$T/agg.db}" "${CK[@]}" --round "$1" --out-dir "$2"; }
 
 section "round open: parameters that protect nobody are refused"
-for bad in "--threshold 3:not a majority" "--threshold 7:more than the 6 participants" \
+for bad in "--threshold 4 --t 2:does not resist 2 colluders" \
+    "--threshold 3 --t 1:does not resist 1 colluders" \
+    "--threshold 7:more than the 6 participants" \
+    "--threshold 5 --t 2 --colluders 1:fewer than the t = 2 the noise assumes" \
+    "--threshold 5 --t 2 --colluders 4:does not resist 4 colluders" \
     "--threshold 4 --t 1:lets 2 of 6 participants drop out" \
-    "--threshold 4 --t 2 --k-min 5:below k_min"; do
+    "--threshold 5 --t 2 --k-min 6:below k_min"; do
     args=${bad%%:*}
     # shellcheck disable=SC2086
     run "$A" round open --db "$T/agg.db" --roster "$T/roster.json" --catalogue "$T/cat.json" \
@@ -34,13 +41,14 @@ for bad in "--threshold 3:not a majority" "--threshold 7:more than the 6 partici
 done
 expect_absent "$T/agg.db" "refused opens create no store"
 
-section "round A: one never advertises, one advertises only (threshold 4 of 6, t = 2)"
+section "round A: one never advertises (threshold 5 of 6, t = 2, resisting 2 colluders)"
 open_round "$T/agg.db" "$T/roster.json" "$T/rA.json" --round-id ra --masking bonawitz-v1 \
     --t 2 || e2e_finish
-check "the round says bonawitz-v1 with the default threshold 4" python3 - "$T/rA.json" <<'EOF'
+check "the round says bonawitz-v1 with the default threshold 5 and 2 colluders" python3 - \
+    "$T/rA.json" <<'EOF'
 import json, sys
 m = json.load(open(sys.argv[1]))["body"]["masking"]
-sys.exit(0 if m == {"scheme": "bonawitz-v1", "threshold": 4} else 1)
+sys.exit(0 if m == {"scheme": "bonawitz-v1", "threshold": 5, "colluders": 2} else 1)
 EOF
 mkdir -p "$T/a" "$T/fromA"
 for o in utrecht stichtse-vecht lekstroom; do
@@ -61,17 +69,19 @@ expect_rc 0 "import three advertisements"
 import "$T/a/adv-utrecht-again.json"
 expect_rc 1 "the same advertisement again"
 expect_err_contains "imported before (duplicate or replay)" "replayed advertisement"
-before=$(db_sha "$T/agg.db")
-advance ra "$T/fromA"
-expect_rc 1 "advance with 3 of 6 advertisements"
-expect_err_contains "the threshold is 4" "advance below the threshold"
-expect_db_unchanged "$T/agg.db" "$before" "after the refused advance"
 party "$T/rA.json" fermwerk
 run "$C" advertise "${P[@]}" --out "$T/a/adv-fermwerk.json"
+import "$T/a/adv-fermwerk.json"
+expect_rc 0 "import a fourth"
+before=$(db_sha "$T/agg.db")
+advance ra "$T/fromA"
+expect_rc 1 "advance with 4 of 6 advertisements"
+expect_err_contains "the threshold is 5" "advance below the threshold"
+expect_db_unchanged "$T/agg.db" "$before" "after the refused advance"
 party "$T/rA.json" rsd-krh
 run "$C" advertise "${P[@]}" --out "$T/a/adv-rsd-krh.json"
-import "$T/a/adv-fermwerk.json" "$T/a/adv-rsd-krh.json"
-expect_rc 0 "import two more (uwv never advertises)"
+import "$T/a/adv-rsd-krh.json"
+expect_rc 0 "import a fifth (uwv never advertises)"
 run "$A" round status --db "$T/agg.db" "${CP[@]}" --round ra
 expect_out_contains "missing in advertise uwv" "status names who is missing in the phase"
 advance ra "$T/fromA"
@@ -106,7 +116,7 @@ run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/a/keys-tampered
     --out "$T/subA/x.json"
 expect_rc 1 "submit with reordered boxes in the keys message"
 expect_err_contains "signature" "reordered keys message"
-for o in utrecht stichtse-vecht fermwerk rsd-krh; do
+for o in utrecht stichtse-vecht lekstroom fermwerk; do
     party "$T/rA.json" "$o"
     run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --keys "$T/fromA/keys-$o.json" \
         --out "$T/subA/$o.json"
@@ -117,26 +127,37 @@ run "$C" submit --input "$T/in/uwv.csv" "${P[@]}" --keys "$T/fromA/keys-utrecht.
     --out "$T/subA/uwv.json"
 expect_rc 1 "submit by the one that never advertised"
 import "$T"/subA/*.json
-expect_rc 0 "import four submissions (lekstroom dropped after advertising)"
+expect_rc 0 "import four submissions"
+advance ra "$T/fromA"
+expect_rc 1 "advance with 4 of 5 submissions"
+expect_err_contains "4 of 5 advertised participants submitted; the threshold is 5" \
+    "submit phase below the threshold"
+party "$T/rA.json" rsd-krh
+run "$C" submit --input "$T/in/rsd-krh.csv" "${P[@]}" --keys "$T/fromA/keys-rsd-krh.json" \
+    --out "$T/subA/rsd-krh.json"
+import "$T/subA/rsd-krh.json"
+expect_rc 0 "import the fifth submission"
 run "$C" status --ledger "$T/ledger-utrecht.db" --round ra
 expect_out_contains "confirm --survivors" "contributor status says what comes next"
 advance ra "$T/fromA"
-expect_rc 0 "advance: the submit phase ends with 4"
-for o in utrecht stichtse-vecht fermwerk rsd-krh; do
+expect_rc 0 "advance: the submit phase ends with 5"
+AWAKE="utrecht stichtse-vecht lekstroom fermwerk rsd-krh"
+for o in $AWAKE; do
     party "$T/rA.json" "$o"
     run "$C" confirm "${P[@]}" --survivors "$T/fromA/survivors.json" --out "$T/a/conf-$o.json"
     expect_rc 0 "confirm $o"
 done
 run "$A" round close --db "$T/agg.db" "${CP[@]}" --round ra
 expect_rc 1 "round close in the confirm phase"
-expect_err_contains "closes once 4 unmask messages are in" "close before the unmask phase"
-import "$T/a/conf-utrecht.json" "$T/a/conf-stichtse-vecht.json" "$T/a/conf-fermwerk.json"
+expect_err_contains "closes once 5 unmask messages are in" "close before the unmask phase"
+import "$T/a/conf-utrecht.json" "$T/a/conf-stichtse-vecht.json" "$T/a/conf-fermwerk.json" \
+    "$T/a/conf-lekstroom.json"
 advance ra "$T/fromA"
-expect_rc 1 "advance with 3 of 4 confirmations"
+expect_rc 1 "advance with 4 of 5 confirmations"
 import "$T/a/conf-rsd-krh.json"
 advance ra "$T/fromA"
-expect_rc 0 "advance: the confirm phase ends with 4"
-for o in utrecht stichtse-vecht fermwerk rsd-krh; do
+expect_rc 0 "advance: the confirm phase ends with 5"
+for o in $AWAKE; do
     party "$T/rA.json" "$o"
     run "$C" unmask "${P[@]}" --request "$T/fromA/unmask-request.json" --out "$T/a/unm-$o.json"
     expect_rc 0 "unmask $o"
@@ -145,13 +166,14 @@ cp "$T/a/unm-fermwerk.json" "$T/a/unm-tampered.json"
 sed -i 's/"shares":\["A/"shares":["B/' "$T/a/unm-tampered.json"
 import "$T/a/unm-tampered.json"
 expect_rc 1 "a tampered unmask message"
-import "$T/a/unm-utrecht.json" "$T/a/unm-stichtse-vecht.json" "$T/a/unm-fermwerk.json"
-expect_rc 0 "three unmask messages"
+import "$T/a/unm-utrecht.json" "$T/a/unm-stichtse-vecht.json" "$T/a/unm-fermwerk.json" \
+    "$T/a/unm-lekstroom.json"
+expect_rc 0 "four unmask messages"
 run "$A" round status --db "$T/agg.db" "${CP[@]}" --round ra --json
-expect_out_contains '"state":"open"' "three unmask messages do not close the round"
+expect_out_contains '"state":"open"' "four unmask messages do not close the round"
 import "$T/a/unm-rsd-krh.json"
-expect_rc 0 "the fourth unmask message"
-expect_err_contains "closed: the threshold of 4 unmask messages is reached" "closes by itself"
+expect_rc 0 "the fifth unmask message"
+expect_err_contains "closed: the threshold of 5 unmask messages is reached" "closes by itself"
 import "$T/a/conf-utrecht.json"
 expect_rc 1 "a confirmation after the close"
 run "$A" publish --db "$T/agg.db" "${CK[@]}" --round ra --out-dir "$T/relA"
@@ -159,11 +181,11 @@ expect_rc 0 "publish round A"
 run "$AU" verify "${CP[@]}" "$T/relA"
 expect_rc 0 "auditor verifies round A"
 check "the report tells raadsleden whose counts are missing" grep -q \
-    "4 van de 6 deelnemende organisaties leverden aan. De tellingen van lekstroom, uwv ontbreken" \
+    "5 van de 6 deelnemende organisaties leverden aan. De tellingen van uwv ontbreken" \
     "$T/relA/release.html"
 expect_out_contains "unmasked from the published shares" "the auditor recomputed the unmasking"
 
-section "round B: all submit; one never confirms, one confirms but never unmasks; a lying aggregator"
+section "round B: all submit; a lying aggregator misleads one, which then cannot confirm the honest list"
 open_round "$T/agg.db" "$T/roster.json" "$T/rB.json" --round-id rb --masking bonawitz-v1 \
     --t 2 || e2e_finish
 mkdir -p "$T/b" "$T/fromB" "$T/subB" "$T/fromLie"
@@ -227,9 +249,9 @@ DB=$T/lie.db import "$T/b/conf-uwv.json"
 expect_rc 1 "a confirmation of the honest list is no use to the liar"
 expect_err_contains "different list of survivors" "confirmation of another list"
 DB=$T/lie.db advance rb "$T/fromLie"
-expect_rc 1 "the liar cannot get its list confirmed by 4"
+expect_rc 1 "the liar cannot get its list confirmed by 5"
 expect_err_contains "1 of 5 survivors confirmed" "the liar is short of confirmations"
-# fermwerk confirms but never unmasks; lekstroom was misled and cannot take part any more.
+# lekstroom was misled and cannot take part any more: the round's one dropout.
 import "$T/b/conf-utrecht.json" "$T/b/conf-stichtse-vecht.json" "$T/b/conf-fermwerk.json" \
     "$T/b/conf-rsd-krh.json" "$T/b/conf-uwv.json"
 expect_rc 0 "five confirmations of the honest list"
@@ -240,13 +262,13 @@ run "$C" unmask "${P[@]}" --request "$T/fromB/unmask-request.json" --out "$T/b/x
 expect_rc 1 "lekstroom refuses a request for a list it did not confirm"
 expect_err_contains "different list of survivors" "unmask for another list"
 expect_absent "$T/b/x.json" "no shares revealed"
-for o in utrecht stichtse-vecht rsd-krh uwv; do
+for o in utrecht stichtse-vecht fermwerk rsd-krh uwv; do
     party "$T/rB.json" "$o"
     run "$C" unmask "${P[@]}" --request "$T/fromB/unmask-request.json" --out "$T/b/unm-$o.json"
     expect_rc 0 "unmask $o"
 done
 import "$T"/b/unm-*.json
-expect_rc 0 "four unmask messages close round B"
+expect_rc 0 "five unmask messages close round B"
 import "$T/b/unm-uwv.json"
 expect_rc 1 "an unmask message replayed after the close"
 run "$A" publish --db "$T/agg.db" "${CK[@]}" --round rb --out-dir "$T/relB"
@@ -257,9 +279,86 @@ check "round B's release names the six and who unmasked" python3 - "$T/relB/rele
 import json, sys
 b = json.load(open(sys.argv[1]))["body"]
 ok = [i["org"] for i in b["included"]] == sorted("utrecht stichtse-vecht lekstroom fermwerk rsd-krh uwv".split())
-ok = ok and b["masking"]["unmasked_by"] == ["rsd-krh", "stichtse-vecht", "utrecht", "uwv"]
+ok = ok and b["masking"]["unmasked_by"] == ["fermwerk", "rsd-krh", "stichtse-vecht", "utrecht", "uwv"]
 sys.exit(0 if ok else 1)
 EOF
+
+section "round C: one advertises, then drops out (its pairwise masks come off with its rebuilt key)"
+open_round "$T/agg.db" "$T/roster.json" "$T/rC.json" --round-id rc --masking bonawitz-v1 \
+    --t 2 || e2e_finish
+mkdir -p "$T/c" "$T/fromC"
+for o in $ORGS; do
+    party "$T/rC.json" "$o"
+    run "$C" advertise "${P[@]}" --out "$T/c/adv-$o.json"
+done
+import "$T"/c/adv-*.json
+advance rc "$T/fromC"
+expect_rc 0 "advance round C to submit"
+for o in $ORGS; do
+    [ "$o" = lekstroom ] && continue
+    party "$T/rC.json" "$o"
+    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --keys "$T/fromC/keys-$o.json" \
+        --out "$T/c/sub-$o.json"
+    expect_rc 0 "submit $o in round C"
+done
+import "$T"/c/sub-*.json
+advance rc "$T/fromC"
+expect_rc 0 "five submissions: survivors list"
+for o in $ORGS; do
+    [ "$o" = lekstroom ] && continue
+    party "$T/rC.json" "$o"
+    run "$C" confirm "${P[@]}" --survivors "$T/fromC/survivors.json" --out "$T/c/conf-$o.json"
+    expect_rc 0 "confirm $o in round C"
+done
+import "$T"/c/conf-*.json
+advance rc "$T/fromC"
+expect_rc 0 "unmask request of round C"
+for o in $ORGS; do
+    [ "$o" = lekstroom ] && continue
+    party "$T/rC.json" "$o"
+    run "$C" unmask "${P[@]}" --request "$T/fromC/unmask-request.json" --out "$T/c/unm-$o.json"
+    expect_rc 0 "unmask $o in round C"
+done
+import "$T"/c/unm-*.json
+expect_rc 0 "five unmask messages close round C"
+run "$A" publish --db "$T/agg.db" "${CK[@]}" --round rc --out-dir "$T/relC"
+expect_rc 0 "publish round C"
+run "$AU" verify "${CP[@]}" "$T/relC"
+expect_rc 0 "auditor verifies round C (the dropout's mask key rebuilt from the shares)"
+check "round C's report names lekstroom as missing" grep -q \
+    "5 van de 6 deelnemende organisaties leverden aan. De tellingen van lekstroom ontbreken" \
+    "$T/relC/release.html"
+
+section "a round signed with a threshold below the colluder bound: contributor and auditor refuse it"
+# A coordinator that skips round open's checks writes T = 4 (2T = n + c) into round C's body by
+# hand and signs it.
+python3 - "$T/rC.json" "$T/rlow-body.json" <<'EOF'
+import json, sys
+b = json.load(open(sys.argv[1]))["body"]
+b["masking"]["threshold"] = 4
+json.dump(b, open(sys.argv[2], "w"))
+EOF
+sign_body round "$T/rlow-body.json" "$T/keys/coord.key" "$T/rlow.json"
+check "the hand-signed round differs from round C only in the threshold" python3 - \
+    "$T/rC.json" "$T/rlow.json" <<'EOF'
+import json, sys
+a, b = (json.load(open(p))["body"] for p in sys.argv[1:3])
+a["masking"]["threshold"] = 4
+sys.exit(0 if a == b else 1)
+EOF
+party "$T/rlow.json" utrecht
+P[${#P[@]} - 1]=$T/ledger-low-utrecht.db
+run "$C" advertise "${P[@]}" --out "$T/x-low.json"
+expect_rc 1 "contributor advertise in a round with T below the bound"
+expect_err_contains "does not resist 2 colluders" "the contributor names the colluder bound"
+expect_absent "$T/x-low.json" "nothing advertised"
+run "$C" show "$T/rlow.json" --roster "$T/roster.json" "${CP[@]}"
+expect_rc 1 "contributor show of that round"
+cp -r "$T/relC" "$T/relLow"
+cp "$T/rlow.json" "$T/relLow/round.json"
+run "$AU" verify "${CP[@]}" "$T/relLow"
+expect_rc 1 "the auditor refuses a release of that round"
+expect_err_contains "does not resist 2 colluders" "the auditor names the colluder bound"
 
 section "auditor: the unmasking data must be there and unaltered"
 cp -r "$T/relB" "$T/relB2"

@@ -1,8 +1,8 @@
 /*
  * test_secagg.c - masking scheme bonawitz-v1 (protocol/secagg.c), run in memory: six
- * Midden-Utrecht organisations with fresh keys, a signed round with threshold 4 (t = 2), every
- * message signed and parsed back as it would travel. Dropouts at each phase, thresholds, and
- * an aggregator that lies.
+ * Midden-Utrecht organisations with fresh keys, a signed round with threshold 5 (t = 2, resisting
+ * c = 2 colluders), every message signed and parsed back as it would travel. Dropouts at each
+ * phase, thresholds, an aggregator that lies, and one that plays c colluding participants.
  *
  * Where a test needs to know a participant's per-round secrets (to show what an aggregator can
  * and cannot rebuild), it derives them here from secagg.h's definitions with the participant's
@@ -22,7 +22,7 @@
 #include "spec.h"
 
 #define NCELLS 5
-#define THRESHOLD 4 /* the default for n = 6, k_min = 3, t = 2: max(3, 6/2 + 1, 6 - 2) */
+#define THRESHOLD 5 /* the default for n = 6, k_min = 3, t = c = 2: max(3, 8/2 + 1, 6 - 2, 3) */
 #define SB MP_SHAMIR_SHARE_BYTES
 
 static const char catalogue_json[] =
@@ -520,18 +520,20 @@ static void test_everyone_delivers(void **state)
     expect_sum(w, stop, sum);
 }
 
-/* The demo's case: one drops after advertise, one after submit. */
-static void test_two_dropouts(void **state)
+/* The demo's case: one drops out after advertising (its pairwise masks come off with its
+ * rebuilt mask key). */
+static void test_demo_dropout(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 1, 4, 2, 4, 4};
+    int stop[NORGS] = {4, 1, 4, 4, 4, 4};
     uint64_t sum[NCELLS];
     if (run_round(w, stop, sum) != 0)
         fail_msg("%s", mp_error_get());
     expect_sum(w, stop, sum);
 }
 
-/* Any one participant dropping out at any phase: the sum of exactly the submitters. */
+/* Any one participant dropping out at any phase, n - T = 1 being the most the threshold allows:
+ * the sum of exactly the submitters. */
 static void test_one_dropout_each_phase(void **state)
 {
     world *w = *state;
@@ -547,31 +549,6 @@ static void test_one_dropout_each_phase(void **state)
         }
 }
 
-/* n - T = 2 dropouts is the most the threshold allows: every pair of phases, each for two
- * pairs of positions (together every pair of positions is covered). */
-static void test_two_dropouts_every_phase(void **state)
-{
-    world *w = *state;
-    int pairs[15][2], npairs = 0;
-    uint64_t sum[NCELLS];
-    for (int p = 0; p < NORGS; p++)
-        for (int q = p + 1; q < NORGS; q++) {
-            pairs[npairs][0] = p;
-            pairs[npairs++][1] = q;
-        }
-    for (int s = 0; s < 16; s++)
-        for (int i = 0; i < 2; i++) {
-            const int *pq = pairs[(s + 16 * i) % npairs];
-            int stop[NORGS] = {4, 4, 4, 4, 4, 4}, rc;
-            stop[pq[0]] = s / 4;
-            stop[pq[1]] = s % 4;
-            if ((rc = run_round(w, stop, sum)) != 0)
-                fail_msg("positions %d, %d stopping at phases %d, %d: refused in phase %d: %s",
-                         pq[0], pq[1], s / 4, s % 4, rc, mp_error_get());
-            expect_sum(w, stop, sum);
-        }
-}
-
 /* The phase that must refuse a pattern of dropouts, and what the reason says: the first phase
  * of advertise, submit, confirm, unmask that fewer than T participants complete. */
 static int expected_refusal(const int stop[NORGS], const char **why)
@@ -580,10 +557,10 @@ static int expected_refusal(const int stop[NORGS], const char **why)
         int phase;
         const char *why;
     } at[5] = {{0, NULL},
-               {2, "advertised keys; the threshold is 4"},
-               {3, "submitted, below the threshold 4"},
-               {4, "confirmations of the survivors list, the threshold is 4"},
-               {6, "unmask messages, the threshold is 4"}};
+               {2, "advertised keys; the threshold is 5"},
+               {3, "submitted, below the threshold 5"},
+               {4, "confirmations of the survivors list, the threshold is 5"},
+               {6, "unmask messages, the threshold is 5"}};
     for (int s = 1; s <= 4; s++) {
         int n = 0;
         for (int p = 0; p < NORGS; p++)
@@ -615,11 +592,27 @@ static void expect_threshold_refusal(world *w, const int stop[NORGS])
                  why);
 }
 
-/* More dropouts than the threshold allows (3, 4 or 5 of 6 with T = 4), at each phase and mixed
+/* More dropouts than the threshold allows (2 to 5 of 6 with T = 5), at each phase and mixed
  * over the phases: refused, with the threshold named. */
 static void test_too_many_dropouts_refused(void **state)
 {
     world *w = *state;
+    /* Two, at every pair of phases, each for two pairs of positions (together every pair of
+     * positions is covered). */
+    int pairs[15][2], npairs = 0;
+    for (int p = 0; p < NORGS; p++)
+        for (int q = p + 1; q < NORGS; q++) {
+            pairs[npairs][0] = p;
+            pairs[npairs++][1] = q;
+        }
+    for (int s = 0; s < 16; s++)
+        for (int i = 0; i < 2; i++) {
+            const int *pq = pairs[(s + 16 * i) % npairs];
+            int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+            stop[pq[0]] = s / 4;
+            stop[pq[1]] = s % 4;
+            expect_threshold_refusal(w, stop);
+        }
     /* Every set of three at one phase (the phases taking turns), and one set at each. */
     int set = 0;
     for (int a = 0; a < NORGS; a++)
@@ -656,7 +649,7 @@ static void test_too_many_dropouts_refused(void **state)
 static void test_open_threads(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 1, 4, 4, 2, 4};
+    int stop[NORGS] = {4, 1, 4, 4, 4, 4};
     static const unsigned threads[] = {0, 1, 3, 8, 16};
     uint64_t sum[NCELLS];
     rnd r;
@@ -733,7 +726,7 @@ static void test_lie_dropped_after_submit(void **state)
     world *w = *state;
     int stop[NORGS] = {4, 4, 4, 4, 4, 4};
     const size_t X = 2; /* rsd-krh */
-    unsigned char sk_x[32], b_x[32], got[32], pk[32], seed[32], buf[NORGS * SB];
+    unsigned char sk_x[32], b_x[32], got[32], pk[32], seed[32], buf[(NORGS + 1) * SB];
     uint64_t sum[NCELLS], v[NCELLS];
     mp_secagg_view tmp, va, vb;
     mp_envelope *survb, *confb[NORGS], *reqb, *req1, *unmb;
@@ -819,7 +812,7 @@ static void test_lie_dropped_after_submit(void **state)
      * is refused by the aggregator's own builder and by X. */
     expect_refused(mp_secagg_request_build(&body, r.spec, survb->hash,
                                            (const mp_envelope *const *)&confb[X], 1),
-                   "1 confirmations of the survivors list, the threshold is 4");
+                   "1 confirmations of the survivors list, the threshold is 5");
     body = dup_body(reqb);
     for (int i = (int)r.n1 - 1; i >= 0; i--)
         if ((size_t)i != X)
@@ -828,7 +821,7 @@ static void test_lie_dropped_after_submit(void **state)
     req1 = resign("unmask-request", body, w->coord);
     accept_list(&r, X, survb, &vb);
     expect_refused(mp_secagg_request_accept(req1, r.spec, w->roster, &vb, survb->hash),
-                   "1 confirmations of the survivors list, the threshold is 4");
+                   "1 confirmations of the survivors list, the threshold is 5");
     /* Even if X answered B anyway, the aggregator would hold one share of b_X: below T, and no
      * mixture with the mask-key shares it holds rebuilds anything. */
     assert_int_equal(
@@ -839,11 +832,11 @@ static void test_lie_dropped_after_submit(void **state)
     expect_refused(mp_shamir_combine(rb.shares + X * SB, 1, got), "the threshold is");
     assert_true(sodium_is_zero(got, 32));
     memcpy(buf, rb.shares + X * SB, SB);
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < THRESHOLD - 1; i++)
         memcpy(buf + (i + 1) * SB, r.rev[i].shares + X * SB, SB);
-    expect_refused(mp_shamir_combine(buf, 4, got), "checksum mismatch");
+    expect_refused(mp_shamir_combine(buf, THRESHOLD, got), "checksum mismatch");
     assert_true(sodium_is_zero(got, 32));
-    for (size_t i = 3; i < r.nrev; i++)
+    for (size_t i = THRESHOLD - 1; i < r.nrev; i++)
         memcpy(buf + (i + 1) * SB, r.rev[i].shares + X * SB, SB);
     assert_int_equal(mp_shamir_combine(buf, r.nrev + 1, got), -1);
     assert_true(sodium_is_zero(got, 32));
@@ -865,10 +858,10 @@ static void test_lie_dropped_after_submit(void **state)
 static void test_lie_unmask_requests(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 1}; /* uwv advertises, then drops out */
-    const size_t me = 1, D = 5, V = 0;    /* a checking survivor, the dropout, the victim */
+    int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+    const size_t me = 1, V = 0; /* a checking survivor, the victim */
     unsigned char sig[MP_SIG_BYTES], b_v[32], sk_v[32], seed[32];
-    mp_envelope *survb, *confb[NORGS] = {0}, *reqb, *req, *conf_d, *other;
+    mp_envelope *survb, *confb[NORGS] = {0}, *reqb, *req, *conf_v, *other;
     const mp_envelope *list[NORGS];
     mp_secagg_view va, vb;
     mp_secagg_reveal revb[NORGS] = {{0}};
@@ -880,12 +873,12 @@ static void test_lie_unmask_requests(void **state)
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
-    assert_int_equal(rnd_survivors(&r), 0); /* list A, confirmed by the five survivors */
-    assert_int_equal(r.nconf, 5);
+    assert_int_equal(rnd_survivors(&r), 0); /* list A, confirmed by all six */
+    assert_int_equal(r.nconf, 6);
     accept_list(&r, me, r.surv, &va);
     const unsigned char *ha = r.surv->hash;
 
-    /* Controls: T confirmations of A, and all five, are accepted. */
+    /* Controls: T confirmations of A, and all six, are accepted. */
     req = request_for(&r, r.surv, r.confs, THRESHOLD);
     assert_int_equal(mp_secagg_request_accept(req, r.spec, w->roster, &va, ha), 0);
     mp_envelope_free(req);
@@ -893,12 +886,12 @@ static void test_lie_unmask_requests(void **state)
     assert_int_equal(mp_secagg_request_accept(req, r.spec, w->roster, &va, ha), 0);
     mp_envelope_free(req);
 
-    /* List B: V dropped. Members 1-4 would accept it; a request for it with four valid
+    /* List B: V dropped. Members 1-5 would accept it; a request for it with their five valid
      * confirmations is good for B and refused by whoever confirmed A. */
     survb = survivors_variant(&r, V);
-    for (size_t k = 1; k <= 4; k++)
+    for (size_t k = 1; k <= 5; k++)
         confb[k] = confirm_list(&r, k, survb);
-    reqb = request_for(&r, survb, (const mp_envelope *const *)&confb[1], 4);
+    reqb = request_for(&r, survb, (const mp_envelope *const *)&confb[1], 5);
     accept_list(&r, me, survb, &vb);
     assert_int_equal(mp_secagg_request_accept(reqb, r.spec, w->roster, &vb, survb->hash), 0);
     expect_refused(mp_secagg_request_accept(reqb, r.spec, w->roster, &va, ha),
@@ -906,9 +899,9 @@ static void test_lie_unmask_requests(void **state)
     /* The aggregator cannot pass a confirmation of B off as one of A either. */
     expect_refused(mp_secagg_consistency_check(confb[1], r.spec, w->roster, &r.sv, ha, &member),
                    "refers to a different list of survivors");
-    /* Why this matters: were the four to answer B as well (no request check), the aggregator
+    /* Why this matters: were the five to answer B as well (no request check), the aggregator
      * would hold V's self-mask seed (from A) and its mask key (from B), and V's vector. */
-    for (size_t k = 1; k <= 4; k++) {
+    for (size_t k = 1; k <= 5; k++) {
         mp_secagg_view vk;
         mp_envelope *u;
         accept_list(&r, k, survb, &vk);
@@ -925,10 +918,10 @@ static void test_lie_unmask_requests(void **state)
     assert_int_equal(rnd_unmask(&r), 0);
     assert_int_equal(rebuild(&r, V, b_v), 0); /* self-mask seed, from A */
     {
-        unsigned char buf[4 * SB];
-        for (size_t i = 0; i < 4; i++)
+        unsigned char buf[THRESHOLD * SB];
+        for (size_t i = 0; i < THRESHOLD; i++)
             memcpy(buf + i * SB, revb[i].shares + V * SB, SB);
-        assert_int_equal(mp_shamir_combine(buf, 4, sk_v), 0); /* mask key, from B */
+        assert_int_equal(mp_shamir_combine(buf, THRESHOLD, sk_v), 0); /* mask key, from B */
     }
     memcpy(v, r.y[V], sizeof v);
     mp_mask_prg_apply(v, NCELLS, b_v, -1);
@@ -942,12 +935,12 @@ static void test_lie_unmask_requests(void **state)
     /* Fewer than T confirmations: the builder refuses, and so does the contributor when the
      * aggregator builds the request by hand. */
     expect_refused(mp_secagg_request_build(&body, r.spec, ha, r.confs, THRESHOLD - 1),
-                   "3 confirmations of the survivors list, the threshold is 4");
+                   "4 confirmations of the survivors list, the threshold is 5");
     assert_int_equal(mp_secagg_request_build(&body, r.spec, ha, r.confs, THRESHOLD), 0);
     cJSON_DeleteItemFromArray(field(body, "confirmations"), 3);
     req = resign("unmask-request", body, w->coord);
     expect_refused(mp_secagg_request_accept(req, r.spec, w->roster, &va, ha),
-                   "3 confirmations of the survivors list, the threshold is 4: refused");
+                   "4 confirmations of the survivors list, the threshold is 5: refused");
     mp_envelope_free(req);
     /* An empty request. */
     assert_int_equal(mp_secagg_request_build(&body, r.spec, ha, r.confs, THRESHOLD), 0);
@@ -1010,7 +1003,8 @@ static void test_lie_unmask_requests(void **state)
     list[2] = r.confs[1];
     list[3] = r.confs[2];
     list[4] = r.confs[3];
-    req = request_for(&r, r.surv, list, 5);
+    list[5] = r.confs[4];
+    req = request_for(&r, r.surv, list, 6);
     expect_refused(mp_secagg_request_accept(req, r.spec, w->roster, &va, ha),
                    "confirmation of lekstroom out of order or twice");
     mp_envelope_free(req);
@@ -1018,30 +1012,32 @@ static void test_lie_unmask_requests(void **state)
     list[1] = r.confs[0];
     list[2] = r.confs[2];
     list[3] = r.confs[3];
-    req = request_for(&r, r.surv, list, 4);
+    list[4] = r.confs[4];
+    req = request_for(&r, r.surv, list, 5);
     expect_refused(mp_secagg_request_accept(req, r.spec, w->roster, &va, ha),
                    "confirmation of fermwerk out of order or twice");
     mp_envelope_free(req);
 
-    /* A confirmation by the dropout, which signs list A validly but is not a survivor of it,
-     * and one naming an organisation outside the round. */
-    assert_int_equal(mp_secagg_consistency(&body, r.spec, r.u1.m[D].org, ha), 0);
-    conf_d = resign("consistency", body, kp_of(&r, D));
-    expect_refused(mp_secagg_consistency_check(conf_d, r.spec, w->roster, &r.sv, ha, &member),
-                   "uwv is not a survivor");
-    list[0] = r.confs[0];
-    list[1] = r.confs[1];
-    list[2] = r.confs[2];
-    list[3] = conf_d;
-    req = request_for(&r, r.surv, list, 4);
-    expect_refused(mp_secagg_request_accept(req, r.spec, w->roster, &va, ha),
-                   "uwv confirmed but is not a survivor");
+    /* A confirmation of list B by V (signed by V's key, as a participant on the aggregator's
+     * side would sign anything), which B names dropped, and one naming an organisation
+     * outside the round. */
+    assert_int_equal(mp_secagg_consistency(&body, r.spec, r.u1.m[V].org, survb->hash), 0);
+    conf_v = resign("consistency", body, kp_of(&r, V));
+    expect_refused(
+        mp_secagg_consistency_check(conf_v, r.spec, w->roster, &vb, survb->hash, &member),
+        "fermwerk is not a survivor");
+    for (size_t k = 0; k < 4; k++)
+        list[k] = confb[k + 1];
+    list[4] = conf_v;
+    req = request_for(&r, survb, list, 5);
+    expect_refused(mp_secagg_request_accept(req, r.spec, w->roster, &vb, survb->hash),
+                   "fermwerk confirmed but is not a survivor");
     mp_envelope_free(req);
-    list[3] = r.confs[3];
-    list[4] = conf_d; /* four good ones are not enough to carry a bad fifth */
-    req = request_for(&r, r.surv, list, 5);
-    expect_refused(mp_secagg_request_accept(req, r.spec, w->roster, &va, ha),
-                   "uwv confirmed but is not a survivor");
+    list[4] = confb[5];
+    list[5] = conf_v; /* five good ones are not enough to carry a bad sixth */
+    req = request_for(&r, survb, list, 6);
+    expect_refused(mp_secagg_request_accept(req, r.spec, w->roster, &vb, survb->hash),
+                   "fermwerk confirmed but is not a survivor");
     mp_envelope_free(req);
     assert_int_equal(mp_secagg_request_build(&body, r.spec, ha, r.confs, THRESHOLD), 0);
     str_set(field(cJSON_GetArrayItem(field(body, "confirmations"), 3), "org"), "amsterdam");
@@ -1056,7 +1052,7 @@ static void test_lie_unmask_requests(void **state)
     expect_refused(mp_secagg_request_accept(req, r.spec, w->roster, &va, ha), "unmask-request");
     mp_envelope_free(req);
 
-    mp_envelope_free(conf_d);
+    mp_envelope_free(conf_v);
     for (size_t i = 0; i < NORGS; i++) {
         mp_secagg_reveal_free(&revb[i]);
         mp_envelope_free(confb[i]);
@@ -1066,6 +1062,181 @@ static void test_lie_unmask_requests(void **state)
     mp_secagg_view_free(&va);
     mp_secagg_view_free(&vb);
     rnd_free(&r);
+}
+
+/* 2e. An aggregator that controls c = t = 2 participants (it plays their messages: they
+ * advertise and submit as anyone would, then confirm and unmask whatever list it shows them)
+ * shows two survivors lists: A naming the victim V a survivor (so T unmask messages of A give
+ * V's self-mask seed) and B naming it dropped (T of B give V's mask key). Each honest
+ * participant confirms one list, V only A (B leaves its submission out). With the round's
+ * T = 5 > (n + c)/2 every split of the honest between A and B leaves one list below T, and
+ * both requests cannot be built. The same round forced to T = 4 (2T = n + c: every reader of
+ * a round refuses that, test_threshold_below_bound) opens V's vector with a 2-2 split. Returns
+ * 1 when the aggregator rebuilt V's vector under `split` (bit k: member k + 1 confirms B). */
+static int colluders_attack(world *w, unsigned split)
+{
+    int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+    const size_t V = 0, C1 = 4, C2 = 5; /* the victim; the colluders utrecht and uwv */
+    mp_envelope *lists[2], *conf[2][NORGS] = {{0}}, *req[2] = {0};
+    const mp_envelope *confs[2][NORGS];
+    mp_secagg_view agg[2] = {{0}};
+    mp_secagg_reveal rev[2][NORGS] = {{{0}}};
+    size_t nconf[2] = {0, 0}, nrev[2] = {0, 0};
+    unsigned char secret[2][32], seed[32], buf[NORGS * SB];
+    uint64_t v[NCELLS];
+    int opened = 0;
+    cJSON *body;
+    rnd r;
+
+    rnd_init(&r, w, w->spec, stop);
+    assert_int_equal(rnd_advertise(&r), 0);
+    assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_survivors_build(&r), 0);
+    lists[0] = r.surv;
+    lists[1] = survivors_variant(&r, V);
+    for (int l = 0; l < 2; l++)
+        assert_int_equal(mp_secagg_survivors_parse(&agg[l], lists[l], r.spec, w->roster), 0);
+    {
+        mp_secagg_view tmp;
+        expect_refused(mp_secagg_survivors_accept(&tmp, lists[1], r.spec, w->roster, r.u1.m[V].org,
+                                                  r.views[V].advertised_hash, r.subhash[V]),
+                       "says fermwerk did not submit, but it did");
+    }
+    /* Confirmations in position order: the colluders sign both lists, the honest one each. */
+    for (size_t k = 0; k < r.n1; k++) {
+        int colluder = k == C1 || k == C2;
+        int onb = k != V && ((split >> (k - 1)) & 1);
+        for (int l = 0; l < 2; l++)
+            if (colluder || (l == 1) == onb) {
+                conf[l][k] = confirm_list(&r, k, lists[l]);
+                confs[l][nconf[l]++] = conf[l][k];
+            }
+    }
+    for (int l = 0; l < 2; l++) {
+        int rc = mp_secagg_request_build(&body, r.spec, lists[l]->hash, confs[l], nconf[l]);
+        if ((long long)nconf[l] < r.spec->threshold) {
+            refused_at(rc, "confirmations of the survivors list, the threshold is", __LINE__);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        req[l] = resign("unmask-request", body, w->coord);
+        /* Whoever confirmed list l answers it (checking the request first). */
+        for (size_t k = 0; k < r.n1; k++) {
+            mp_secagg_view vk;
+            mp_envelope *u;
+            if (conf[l][k] == NULL)
+                continue;
+            accept_list(&r, k, lists[l], &vk);
+            assert_int_equal(
+                mp_secagg_request_accept(req[l], r.spec, w->roster, &vk, lists[l]->hash), 0);
+            assert_int_equal(mp_secagg_unmask(&body, r.spec, w->roster, &vk, r.keys[k],
+                                              kp_of(&r, k), lists[l]->hash),
+                             0);
+            u = resign("unmask", body, kp_of(&r, k));
+            assert_int_equal(mp_secagg_unmask_check(u, r.spec, w->roster, &agg[l], lists[l]->hash,
+                                                    &rev[l][nrev[l]++]),
+                             0);
+            mp_envelope_free(u);
+            mp_secagg_view_free(&vk);
+        }
+    }
+    /* With both requests answered: V's self-mask seed from A, its mask key from B. */
+    if (req[0] != NULL && req[1] != NULL) {
+        for (int l = 0; l < 2; l++) {
+            for (size_t i = 0; i < nrev[l]; i++)
+                memcpy(buf + i * SB, rev[l][i].shares + V * SB, SB);
+            assert_int_equal(mp_shamir_combine(buf, nrev[l], secret[l]), 0);
+        }
+        memcpy(v, r.y[V], sizeof v);
+        mp_mask_prg_apply(v, NCELLS, secret[0], -1);
+        for (size_t j = 0; j < r.n1; j++)
+            if (j != V) {
+                assert_int_equal(mp_secagg_pair_seed(seed, secret[1], &agg[0].m[V], &agg[0].m[j],
+                                                     r.spec->env->hash),
+                                 0);
+                apply_pair(v, seed, &agg[0].m[V], &agg[0].m[j], -1);
+            }
+        opened = vec_equal(v, w->plain[r.u1.m[V].pos]);
+        assert_true(opened);
+    }
+    for (int l = 0; l < 2; l++) {
+        for (size_t k = 0; k < NORGS; k++) {
+            mp_envelope_free(conf[l][k]);
+            mp_secagg_reveal_free(&rev[l][k]);
+        }
+        mp_envelope_free(req[l]);
+        mp_secagg_view_free(&agg[l]);
+    }
+    mp_envelope_free(lists[1]);
+    rnd_free(&r);
+    return opened;
+}
+
+static void test_colluders_one_list(void **state)
+{
+    world *w = *state;
+    int opened = 0;
+    assert_int_equal(w->spec->threshold, 5);
+    assert_int_equal(w->spec->colluders, 2);
+    /* Every split of the three honest non-victims between the lists. */
+    for (unsigned split = 0; split < 8; split++)
+        if (colluders_attack(w, split))
+            fail_msg("split %u: the aggregator with 2 colluders opened one vector", split);
+    /* The bound is what stops it: the same round read as if T = 4 were allowed. */
+    w->spec->threshold = 4;
+    for (unsigned split = 0; split < 8; split++)
+        opened += colluders_attack(w, split);
+    w->spec->threshold = THRESHOLD;
+    assert_int_equal(opened, 3); /* exactly the splits with two honest on each side */
+}
+
+/* The round body edited by hand to T = 4 (or to fewer colluders than t, or T <= c) and signed by
+ * the coordinator: mp_spec_from_envelope, through which the aggregator, every contributor and
+ * the auditor read a round, refuses it and says why. */
+static void test_threshold_below_bound(void **state)
+{
+    world *w = *state;
+    static const struct {
+        long long threshold, colluders;
+        const char *why;
+    } bad[] = {
+        {4, 2, "masking threshold 4 of 6 participants does not resist 2 colluders"},
+        {4, 2, "use a threshold of at least 5"},
+        {5, 1, "masking resists 1 colluders, fewer than the t = 2"},
+        {5, 5, "threshold 5 does not exceed the 5 colluders"},
+        {6, 6, "cannot resist 6 colluders among 6 participants"},
+        {5, 4, "threshold 5 of 6 participants does not resist 4 colluders"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cJSON *body = dup_body(w->spec->env), *masking = field(body, "masking");
+        char *text;
+        size_t len;
+        mp_envelope *env;
+        mp_spec *s = (mp_spec *)0x1;
+        cJSON_SetNumberValue(field(masking, "threshold"), (double)bad[i].threshold);
+        cJSON_SetNumberValue(field(masking, "colluders"), (double)bad[i].colluders);
+        assert_int_equal(mp_envelope_sign(&text, &len, "round", body, w->coord), 0);
+        cJSON_Delete(body);
+        assert_int_equal(mp_envelope_parse(&env, text, len, "round"), 0);
+        free(text);
+        mp_error_clear();
+        refused_at(mp_spec_from_envelope(&s, env, w->roster), bad[i].why, __LINE__);
+        assert_ptr_equal(s, (mp_spec *)0x1);
+        mp_envelope_free(env);
+    }
+    /* Control: the body as it was, re-signed, is read. */
+    {
+        char *text;
+        size_t len;
+        mp_envelope *env;
+        mp_spec *s;
+        assert_int_equal(mp_envelope_sign(&text, &len, "round", w->spec->env->body, w->coord), 0);
+        assert_int_equal(mp_envelope_parse(&env, text, len, "round"), 0);
+        free(text);
+        assert_int_equal(mp_spec_from_envelope(&s, env, w->roster), 0);
+        assert_int_equal(s->threshold, 5);
+        mp_spec_free(s);
+    }
 }
 
 /* 2c. The aggregator shows different lists: a contributor confirms only a survivors list whose
@@ -1218,7 +1389,7 @@ static void test_lie_survivors_lists(void **state)
     rnd_free(&r);
 }
 
-/* 2d. With everything an aggregator legitimately holds in a round with two dropouts (all
+/* 2d. With everything an aggregator legitimately holds in a round with a dropout (all
  * advertisements and keys, every submission, every unmask message), no single organisation's
  * vector comes out, nor the sum of any proper subset of the survivors: the shares give the
  * self-mask seeds of the survivors and the mask keys of the dropped, and the masks between
@@ -1226,7 +1397,7 @@ static void test_lie_survivors_lists(void **state)
 static void test_no_single_vector(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 1, 4, 4, 1, 4}; /* lekstroom and utrecht drop after advertising */
+    int stop[NORGS] = {4, 1, 4, 4, 4, 4}; /* lekstroom drops after advertising */
     unsigned char sec[NORGS][32], b[32], sk[32], pk[32], seed[32];
     uint64_t sum[NCELLS], open[NORGS][NCELLS];
     size_t surv[NORGS], nsurv = 0;
@@ -1239,7 +1410,7 @@ static void test_no_single_vector(void **state)
     assert_int_equal(rnd_request(&r), 0);
     assert_int_equal(rnd_unmask(&r), 0);
     assert_int_equal(r.n1, 6);
-    assert_int_equal(r.sv.n2, 4);
+    assert_int_equal(r.sv.n2, 5);
     assert_int_equal(r.nrev, THRESHOLD);
     assert_int_equal(rnd_open(&r, sum, 2), 0);
     expect_sum(w, stop, sum);
@@ -1259,7 +1430,7 @@ static void test_no_single_vector(void **state)
             assert_memory_equal(pk, r.sv.m[j].mask_pk, 32);
         }
     }
-    assert_int_equal(nsurv, 4);
+    assert_int_equal(nsurv, 5);
     /* Each survivor's submission with everything rebuildable taken off. */
     for (size_t s = 0; s < nsurv; s++) {
         size_t i = surv[s];
@@ -1552,13 +1723,13 @@ static void test_tampered_keys(void **state)
     mp_envelope_free(bad);
     /* Fewer advertisers than the threshold. */
     body = dup_body(r.keys[0]);
-    for (int i = 5; i >= 3; i--) {
+    for (int i = 5; i >= 4; i--) {
         cJSON_DeleteItemFromArray(field(body, "advertised"), i);
         cJSON_DeleteItemFromArray(field(body, "boxes"), i);
     }
     bad = resign("keys", body, w->coord);
     expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
-                   "only 3 participants advertised keys; the threshold is 4");
+                   "only 4 participants advertised keys; the threshold is 5");
     mp_envelope_free(bad);
     /* Signed by a member instead of the coordinator; an unknown field. */
     bad = resign("keys", dup_body(r.keys[0]), kp_of(&r, 1));
@@ -1615,19 +1786,19 @@ static void test_tampered_unmask(void **state)
     bad = unmask_with_share(&r, 1, 2, sh);
     memset(&rv, 0x55, sizeof rv);
     expect_refused(mp_secagg_unmask_check(bad, r.spec, w->roster, &r.sv, ha, &rv),
-                   "unmask of lekstroom: share 3 has threshold 4 and index 3, expected 4 and 2");
+                   "unmask of lekstroom: share 3 has threshold 5 and index 3, expected 5 and 2");
     assert_null(rv.shares);
     mp_envelope_free(bad);
     share_of(sh, r.unm[1], 2);
     sh[1] = 3;
     bad = unmask_with_share(&r, 1, 2, sh);
     expect_refused(mp_secagg_unmask_check(bad, r.spec, w->roster, &r.sv, ha, &rv),
-                   "share 3 has threshold 3 and index 2, expected 4 and 2");
+                   "share 3 has threshold 3 and index 2, expected 5 and 2");
     mp_envelope_free(bad);
     share_of(sh, r.unm[0], 2);
     bad = unmask_with_share(&r, 1, 2, sh);
     expect_refused(mp_secagg_unmask_check(bad, r.spec, w->roster, &r.sv, ha, &rv),
-                   "share 3 has threshold 4 and index 1, expected 4 and 2");
+                   "share 3 has threshold 5 and index 1, expected 5 and 2");
     mp_envelope_free(bad);
     share_of(sh, r.unm[1], 2);
     sh[0] = 2;
@@ -1725,18 +1896,18 @@ static void test_open_refusals(void **state)
         assert_true(vec_equal(sum, before));                                                       \
     } while (0)
 
-    OPEN_REFUSED(r.rev, THRESHOLD - 1, "3 unmask messages, the threshold is 4");
+    OPEN_REFUSED(r.rev, THRESHOLD - 1, "4 unmask messages, the threshold is 5");
     memcpy(tmp, r.rev, sizeof tmp);
     tmp[0] = r.rev[1];
     tmp[1] = r.rev[0];
     OPEN_REFUSED(tmp, 5, "unmask messages out of order or repeated");
     tmp[0] = r.rev[0];
     OPEN_REFUSED(tmp, 5, "unmask messages out of order or repeated");
-    /* The first T are what counts: a fifth out of order does not matter. */
+    /* The first T are what counts: a sixth out of order does not matter. */
     memcpy(tmp, r.rev, sizeof tmp);
-    tmp[4] = r.rev[0];
+    tmp[5] = r.rev[0];
     memcpy(sum, before, sizeof sum);
-    assert_int_equal(mp_secagg_open(sum, NCELLS, r.spec, &r.sv, tmp, 5, 2), 0);
+    assert_int_equal(mp_secagg_open(sum, NCELLS, r.spec, &r.sv, tmp, 6, 2), 0);
     expect_sum(w, stop, sum);
 
     /* A damaged share that passes the message checks (right index and threshold), for a
@@ -1952,14 +2123,15 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_formulas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_everyone_delivers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_two_dropouts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_demo_dropout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_dropout_each_phase, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_two_dropouts_every_phase, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_many_dropouts_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lie_dropped_after_submit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lie_unmask_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lie_survivors_lists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_colluders_one_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threshold_below_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_single_vector, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tampered_advertise, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tampered_keys, setup, teardown),
