@@ -217,7 +217,8 @@ typedef struct world {
     size_t n;
     long long t, T;
     mp_keypair *coord;
-    mp_keypair **kp; /* by position among the participants */
+    mp_keypair **kp;         /* by position among the participants */
+    mp_secagg_secrets **sec; /* their round secrets, drawn once per n */
     mp_roster *roster;
     mp_spec *spec;
     char **adv_text;
@@ -340,6 +341,10 @@ static void world_setup(world *w, size_t n)
     }
     free(by_id);
     free(pubs);
+    w->sec = xcalloc(n, sizeof *w->sec);
+    for (size_t p = 0; p < n; p++)
+        if (mp_secagg_secrets_new(&w->sec[p]) != 0)
+            die("secrets: %s", mp_error_get());
 
     /* Drop order: a fixed shuffle, so that 10% of dropouts are among the 30%. */
     w->perm = xcalloc(n, sizeof *w->perm);
@@ -365,6 +370,7 @@ static void world_free(world *w)
         if (w->adv)
             mp_envelope_free(w->adv[i]);
         mp_keys_free(w->kp[i]);
+        mp_secagg_secrets_free(w->sec[i]);
     }
     for (size_t k = 0; k < w->nsample; k++)
         mp_secagg_view_free(&w->sview[k]);
@@ -376,6 +382,7 @@ static void world_free(world *w)
     free(w->keys_text);
     free(w->keys_len);
     free(w->kp);
+    free(w->sec);
     free(w->perm);
     mp_secagg_view_free(&w->u1);
     mp_spec_free(w->spec);
@@ -391,7 +398,7 @@ static void advertise_one(void *ctx, size_t p)
     cJSON *body;
     if (w->adv_text[p] != NULL)
         return; /* a timed sample member */
-    if (mp_secagg_advertise(&body, w->spec, w->roster, w->kp[p]) != 0)
+    if (mp_secagg_advertise(&body, w->spec, w->roster, w->kp[p], w->sec[p]) != 0)
         die("advertise of %s: %s", w->kp[p]->pub.org, mp_error_get());
     w->adv_text[p] = sign_text(&w->adv_len[p], "advertise", body, w->kp[p]);
 }
@@ -474,7 +481,7 @@ static void phase_advertise_keys(world *w, per_n *r)
         size_t p = w->sample[k];
         t0 = now();
         mp_envelope *env = parse(w->keys_text[p], w->keys_len[p], "keys");
-        if (mp_secagg_keys_accept(&w->sview[k], env, w->spec, w->roster, w->kp[p]) != 0)
+        if (mp_secagg_keys_accept(&w->sview[k], env, w->spec, w->roster, w->kp[p], w->sec[p]) != 0)
             die("keys accept of %s: %s", w->kp[p]->pub.org, mp_error_get());
         tv[k] = now() - t0;
         mp_envelope_free(env);
@@ -514,7 +521,7 @@ static void submit(per_d *pd, size_t p, const mp_secagg_view *v)
     char *text;
     for (size_t c = 0; c < pd->d; c++)
         y[c] = plain(p, c);
-    if (mp_secagg_mask(y, pd->d, w->spec, v, w->kp[p]) != 0)
+    if (mp_secagg_mask(y, pd->d, w->spec, v, w->kp[p], w->sec[p]) != 0)
         die("mask of %s: %s", w->kp[p]->pub.org, mp_error_get());
     if (mp_submission_build(&body, w->spec, w->kp[p]->pub.org, y, pd->d) != 0)
         die("submission of %s: %s", w->kp[p]->pub.org, mp_error_get());

@@ -92,6 +92,8 @@ static void usage(FILE *f)
             "      dropped, for the list confirmed and nothing else.\n"
             "  status    --ledger DB [--round ID] [--json]\n"
             "      The phase each round has reached and what to do next.\n"
+            "  forget    --ledger DB --round ID\n"
+            "      Wipe the round's secrets from the ledger (done by itself after unmask).\n"
             "  show    MESSAGE [--roster FILE --round FILE --coordinator-key FILE] [--json]\n"
             "      Print exactly what a submission (or advertise, confirm, unmask) file\n"
             "      reveals.\n"
@@ -367,6 +369,24 @@ static int cmd_check(const opts *o)
     return 0;
 }
 
+/* The round's sealed secrets from the ledger row (bonawitz-v1), or a refusal saying why they
+ * are not there. */
+static mp_secagg_secrets *ledger_secrets(const mp_ledger_sa *sa, const mp_keypair *kp,
+                                         const mp_spec *spec, const char *ledger)
+{
+    mp_secagg_secrets *s;
+    if (!sa->has_secrets)
+        die(EXIT_REFUSED,
+            "%s: the ledger holds no secrets for round %s (%s): they were wiped (forget, or "
+            "the round is done) or the round was advertised by an earlier version that derived "
+            "them; this organisation cannot take part in the round any more",
+            ledger, spec->round_id, sa->phase);
+    if (mp_secagg_secrets_open(&s, sa->secrets, MP_SECAGG_SEALED_BYTES, kp, spec->env->hash,
+                               kp->pub.org) != 0)
+        die(EXIT_REFUSED, "%s: %s", ledger, mp_error_get());
+    return s;
+}
+
 static int cmd_submit(const opts *o)
 {
     mp_pubkey coord, peers[MP_MAX_ORGS];
@@ -448,14 +468,16 @@ static int cmd_submit(const opts *o)
 
     /* bonawitz-v1: the keys message fixes who to mask with; check it before any counting. */
     mp_secagg_view view = {0};
+    mp_secagg_secrets *sec = NULL;
     if (spec->masking == MP_MASKING_BONAWITZ) {
         mp_envelope *kenv;
         need(o->keys, "--keys (the keys message of the coordinator)");
         if (!advertised)
             die(EXIT_REFUSED, "%s has not advertised in round %s (ledger %s): run advertise first",
                 me->id, spec->round_id, o->ledger);
+        sec = ledger_secrets(&sa, kp, spec, o->ledger);
         if (mp_envelope_load(&kenv, o->keys, "keys") != 0 ||
-            mp_secagg_keys_accept(&view, kenv, spec, roster, kp) != 0)
+            mp_secagg_keys_accept(&view, kenv, spec, roster, kp, sec) != 0)
             die(EXIT_REFUSED, "%s: refused: %s", o->keys, mp_error_get());
         free(sa.keys);
         sa.keys = strdup(kenv->text);
@@ -474,9 +496,12 @@ static int cmd_submit(const opts *o)
     memset(counts, 0, d * sizeof *counts);
     cJSON *report = ingest(o, roster, spec, kp->prf_key, counts);
 
-    /* Noise share, then masks. From here the counts exist only inside vec, masked. */
+    /* Noise share, then masks. From here the counts exist only inside vec, masked. With
+     * bonawitz-v1 the noise comes from the round's sealed noise seed: a submission made again
+     * from the same ledger row (a crash, or a ledger restored from a backup taken after
+     * advertise) is the same vector, never a second noisy draw under the same masks. */
     mp_spec_share_variance(spec, &num, &den);
-    if (mp_rng_new_system(&rng) != 0)
+    if ((sec != NULL ? mp_rng_new_seeded(&rng, sec->noise) : mp_rng_new_system(&rng)) != 0)
         die_lib(EXIT_USAGE);
     for (size_t i = 0; i < d; i++) {
         int64_t z;
@@ -491,10 +516,16 @@ static int cmd_submit(const opts *o)
     for (size_t i = 0; i < spec->nparticipants; i++)
         peers[i] = mp_roster_org(roster, spec->participants[i])->key;
     if ((spec->masking == MP_MASKING_BONAWITZ
-             ? mp_secagg_mask(vec, d, spec, &view, kp)
+             ? mp_secagg_mask(vec, d, spec, &view, kp, sec)
              : mp_mask_apply(vec, d, kp, peers, spec->nparticipants, spec->env->hash)) != 0 ||
-        mp_submission_build(&body, spec, me->id, vec, d) != 0 ||
-        mp_envelope_sign(&text, &len, "submission", body, kp) != 0)
+        mp_submission_build(&body, spec, me->id, vec, d) != 0)
+        die_lib(EXIT_USAGE);
+    /* ... and the same bytes: a bonawitz-v1 submission is dated when its secrets were drawn. */
+    if (sec != NULL &&
+        !cJSON_ReplaceItemInObjectCaseSensitive(body, "created", cJSON_CreateString(sa.secrets_at)))
+        die(EXIT_USAGE, "out of memory");
+    mp_secagg_secrets_free(sec);
+    if (mp_envelope_sign(&text, &len, "submission", body, kp) != 0)
         die_lib(EXIT_USAGE);
 
     /* Ledger row and file together: the row commits only after the file is in place, and the
@@ -644,6 +675,7 @@ static int cmd_advertise(const opts *o)
     int64_t now;
     need(o->out, "--out");
     party_open(o, &p, 1);
+    mp_secagg_secrets *sec;
     if (p.has_sa) {
         write_again(o, p.sa.advertise, "the advertisement");
         party_close(&p);
@@ -653,8 +685,16 @@ static int cmd_advertise(const opts *o)
         die_lib(EXIT_USAGE);
     if (now > p.spec->deadline)
         die(EXIT_REFUSED, "the deadline of round %s has passed", p.spec->round_id);
-    if (mp_secagg_advertise(&body, p.spec, p.roster, p.kp) != 0)
+    /* Fresh secrets, sealed into the ledger in the transaction that records the advertisement
+     * and before the message is written: a crash after the commit writes the same message
+     * again, one before it leaves nothing behind. */
+    if (mp_secagg_secrets_new(&sec) != 0 ||
+        mp_secagg_advertise(&body, p.spec, p.roster, p.kp, sec) != 0 ||
+        mp_secagg_secrets_seal(p.sa.secrets, sec, p.kp, p.spec->env->hash, p.kp->pub.org) != 0)
         die_lib(EXIT_USAGE);
+    mp_secagg_secrets_free(sec);
+    p.sa.has_secrets = 1;
+    mp_time_format(p.sa.secrets_at, now);
     text = sign_text("advertise", body, p.kp, &len);
     snprintf(p.sa.round_id, sizeof p.sa.round_id, "%s", p.spec->round_id);
     mp_hex_encode(p.sa.round_sha256, p.spec->env->hash, MP_HASH_BYTES);
@@ -761,7 +801,11 @@ static int cmd_unmask(const opts *o)
         cJSON_Delete(body);
         snprintf(p.sa.phase, sizeof p.sa.phase, "unmasked");
         p.sa.unmask = text;
+        /* Nothing after this phase needs the round's secrets: they go with the same commit. */
+        p.sa.has_secrets = 0;
         party_commit_write(o, &p, text, len);
+        if (mp_ledger_sa_scrub(p.db) != 0)
+            die_lib(EXIT_USAGE);
         fprintf(stderr,
                 "%s: wrote %s: %s's shares for round %s: the self-mask shares of the %zu "
                 "survivors and the mask-key shares of the %zu that dropped out, never both for "
@@ -773,6 +817,43 @@ static int cmd_unmask(const opts *o)
     mp_envelope_free(surv);
     mp_secagg_view_free(&v);
     party_close(&p);
+    return 0;
+}
+
+/* Wipe a round's secrets from the ledger (a round given up, or one this organisation dropped
+ * out of and will not finish): later phases of it are refused, the messages stay. */
+static int cmd_forget(const opts *o)
+{
+    sqlite3 *db;
+    mp_ledger_sa sa;
+    int found;
+    need(o->ledger, "--ledger");
+    need(o->round_id, "--round ID");
+    if (mp_ledger_open(&db, o->ledger, 0) != 0)
+        die_lib(EXIT_USAGE);
+    if ((found = mp_ledger_sa_get(db, o->round_id, &sa)) < 0)
+        die_lib(EXIT_USAGE);
+    if (!found)
+        die(EXIT_REFUSED, "%s: round %s is not a bonawitz-v1 round of this ledger", o->ledger,
+            o->round_id);
+    if (!sa.has_secrets) {
+        fprintf(stderr, "%s: the ledger holds no secrets of round %s (already wiped)\n", prog,
+                o->round_id);
+    } else {
+        sa.has_secrets = 0;
+        if (mp_store_begin(db) != 0 || mp_ledger_sa_put(db, &sa) != 0 || mp_store_commit(db) != 0 ||
+            mp_ledger_sa_scrub(db) != 0) {
+            mp_store_rollback(db);
+            die_lib(EXIT_USAGE);
+        }
+        fprintf(stderr,
+                "%s: wiped the secrets of round %s from %s (phase %s). The messages stay; this "
+                "organisation can no longer submit or unmask in that round. Backups of the "
+                "ledger made before now still hold them, sealed to the keystore.\n",
+                prog, o->round_id, o->ledger, sa.phase);
+    }
+    mp_ledger_sa_free(&sa);
+    mp_store_close(db);
     return 0;
 }
 
@@ -857,8 +938,9 @@ static int show_phase_message(const opts *o, mp_envelope *env, const char *path)
     if (strcmp(env->type, "advertise") == 0)
         what = "this round's public mask key, signed, and for each participant a box only that "
                "participant can open, holding its Shamir shares of this organisation's "
-               "self-mask seed and round mask key (secrets of this round only, derived from the "
-               "key file; no figure)";
+               "self-mask seed and round mask key (random secrets of this round only, kept sealed "
+               "in the "
+               "ledger; no figure)";
     else if (strcmp(env->type, "consistency") == 0)
         what = "a signature on the hash of the coordinator's list of who submitted: nothing else";
     else if (strcmp(env->type, "unmask") == 0)
@@ -1068,6 +1150,11 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "budget") == 0)
         return cmd_budget(&o);
+    if (strcmp(cmd, "forget") == 0) {
+        if (o.round_id == NULL)
+            o.round_id = o.round;
+        return cmd_forget(&o);
+    }
     if (strcmp(cmd, "resend") == 0) {
         if (o.round_id == NULL)
             o.round_id = o.round;

@@ -16,7 +16,7 @@
 #define PK MP_SECAGG_PK_BYTES
 #define SHARE MP_SHAMIR_SHARE_BYTES
 
-static const char derive_domain[] = "mijlpaal-bonawitz-v1";
+static const char ledger_domain[] = "mijlpaal-ledger-secrets-v1";
 static const char box_domain[] = "mijlpaal-bonawitz-v1-box";
 static const char pair_domain[] = "mijlpaal-bonawitz-v1-pair";
 
@@ -58,38 +58,119 @@ int mp_secagg_member_index(const mp_secagg_view *v, const char *org)
     return -1;
 }
 
-/* D(purpose) of secagg.h: BLAKE2b-256 keyed with the PRF key. */
-void mp_secagg_derive(unsigned char out[32], const mp_keypair *kp, const char *purpose,
-                      const unsigned char round_hash[MP_HASH_BYTES])
+/* ---- per-round secrets ------------------------------------------------------------------- */
+
+static mp_secagg_secrets *secrets_alloc(void)
 {
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, kp->prf_key, MP_PRF_KEY_BYTES, 32);
-    crypto_generichash_update(&st, (const unsigned char *)derive_domain, sizeof derive_domain - 1);
-    crypto_generichash_update(&st, (const unsigned char *)"\n", 1);
-    crypto_generichash_update(&st, (const unsigned char *)purpose, strlen(purpose));
-    crypto_generichash_update(&st, (const unsigned char *)"\n", 1);
-    crypto_generichash_update(&st, round_hash, MP_HASH_BYTES);
-    crypto_generichash_final(&st, out, 32);
-    sodium_memzero(&st, sizeof st);
+    mp_secagg_secrets *s = sodium_malloc(sizeof *s);
+    if (s == NULL)
+        mp_error_set("cannot allocate secure memory");
+    return s;
 }
 
-/* The round's secrets of kp in one sodium_malloc block: b | s_sk | seed. */
-typedef struct secrets {
-    unsigned char b[32], s_sk[32], seed[32];
-} secrets;
-
-static secrets *secrets_derive(const mp_keypair *kp, const mp_spec *spec, unsigned char s_pk[PK])
+int mp_secagg_secrets_new(mp_secagg_secrets **out)
 {
-    secrets *s = sodium_malloc(sizeof *s);
-    if (s == NULL) {
-        mp_error_set("cannot allocate secure memory");
-        return NULL;
+    mp_secagg_secrets *s = secrets_alloc();
+    if (s == NULL)
+        return -1;
+    randombytes_buf(s, sizeof *s);
+    *out = s;
+    return 0;
+}
+
+void mp_secagg_secrets_free(mp_secagg_secrets *s)
+{
+    if (s != NULL)
+        sodium_free(s); /* sodium_free wipes */
+}
+
+void mp_secagg_ledger_key(unsigned char key[32], const mp_keypair *kp)
+{
+    crypto_generichash(key, 32, (const unsigned char *)ledger_domain, sizeof ledger_domain - 1,
+                       kp->prf_key, MP_PRF_KEY_BYTES);
+}
+
+/* AD = round_hash | org: a sealed blob opens only for the round and organisation it was made
+ * for, so rows cannot be swapped between rounds or ledgers. */
+static int ledger_ad(unsigned char ad[MP_HASH_BYTES + 40], size_t *adlen,
+                     const unsigned char round_hash[MP_HASH_BYTES], const char *org)
+{
+    size_t n = strlen(org);
+    if (n > 40)
+        return mp_error_set("organisation id too long");
+    memcpy(ad, round_hash, MP_HASH_BYTES);
+    memcpy(ad + MP_HASH_BYTES, org, n);
+    *adlen = MP_HASH_BYTES + n;
+    return 0;
+}
+
+/* The four secrets in a fixed order, so that the sealed bytes do not depend on struct layout. */
+static void secrets_pack(unsigned char *p, const mp_secagg_secrets *s)
+{
+    memcpy(p, s->b, 32);
+    memcpy(p + 32, s->s_sk, 32);
+    memcpy(p + 64, s->seed, 32);
+    memcpy(p + 96, s->noise, 32);
+}
+
+int mp_secagg_secrets_seal(unsigned char out[MP_SECAGG_SEALED_BYTES], const mp_secagg_secrets *s,
+                           const mp_keypair *kp, const unsigned char round_hash[MP_HASH_BYTES],
+                           const char *org)
+{
+    unsigned char ad[MP_HASH_BYTES + 40], *key;
+    size_t adlen = 0;
+    if (ledger_ad(ad, &adlen, round_hash, org) != 0)
+        return -1;
+    if ((key = sodium_malloc(32 + MP_SECAGG_SECRETS_BYTES)) == NULL)
+        return mp_error_set("cannot allocate secure memory");
+    mp_secagg_ledger_key(key, kp);
+    secrets_pack(key + 32, s);
+    out[0] = MP_SECAGG_SEALED_VERSION;
+    randombytes_buf(out + 1, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(
+        out + 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, key + 32,
+        MP_SECAGG_SECRETS_BYTES, ad, adlen, NULL, out + 1, key);
+    sodium_free(key);
+    return 0;
+}
+
+int mp_secagg_secrets_open(mp_secagg_secrets **out, const unsigned char *in, size_t len,
+                           const mp_keypair *kp, const unsigned char round_hash[MP_HASH_BYTES],
+                           const char *org)
+{
+    unsigned char ad[MP_HASH_BYTES + 40], *key;
+    mp_secagg_secrets *s;
+    size_t adlen = 0;
+    int bad;
+    if (len != MP_SECAGG_SEALED_BYTES || in[0] != MP_SECAGG_SEALED_VERSION)
+        return mp_error_set("the round's secrets in the ledger are not %d bytes of version %d",
+                            (int)MP_SECAGG_SEALED_BYTES, MP_SECAGG_SEALED_VERSION);
+    if (ledger_ad(ad, &adlen, round_hash, org) != 0)
+        return -1;
+    if ((key = sodium_malloc(32 + MP_SECAGG_SECRETS_BYTES)) == NULL)
+        return mp_error_set("cannot allocate secure memory");
+    if ((s = secrets_alloc()) == NULL) {
+        sodium_free(key);
+        return -1;
     }
-    mp_secagg_derive(s->b, kp, "self-mask", spec->env->hash);
-    mp_secagg_derive(s->s_sk, kp, "mask-key", spec->env->hash);
-    mp_secagg_derive(s->seed, kp, "shares", spec->env->hash);
-    crypto_scalarmult_base(s_pk, s->s_sk);
-    return s;
+    mp_secagg_ledger_key(key, kp);
+    bad = crypto_aead_xchacha20poly1305_ietf_decrypt(
+        key + 32, NULL, NULL, in + 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+        len - 1 - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, ad, adlen, in + 1, key);
+    if (!bad) {
+        memcpy(s->b, key + 32, 32);
+        memcpy(s->s_sk, key + 64, 32);
+        memcpy(s->seed, key + 96, 32);
+        memcpy(s->noise, key + 128, 32);
+    }
+    sodium_free(key);
+    if (bad) {
+        sodium_free(s);
+        return mp_error_set("the round's secrets in the ledger do not open with this keystore "
+                            "(another organisation's key, another round, or a damaged ledger)");
+    }
+    *out = s;
+    return 0;
 }
 
 void mp_secagg_box_nonce(unsigned char nonce[24], const unsigned char round_hash[MP_HASH_BYTES],
@@ -340,13 +421,12 @@ fail:
 /* ---- phase 1: advertise ----------------------------------------------------------------- */
 
 int mp_secagg_advertise(cJSON **body, const mp_spec *spec, const mp_roster *roster,
-                        const mp_keypair *kp)
+                        const mp_keypair *kp, const mp_secagg_secrets *s)
 {
     unsigned char s_pk[PK], sig[MP_SIG_BYTES], nonce[crypto_box_NONCEBYTES];
     unsigned char box[MP_SECAGG_BOX_BYTES];
     unsigned n = (unsigned)spec->nparticipants, t = (unsigned)spec->threshold;
     int me = mp_spec_participant(spec, kp->pub.org);
-    secrets *s = NULL;
     mp_rng *rng = NULL;
     unsigned char *shares = NULL, *plain = NULL; /* 2n shares | one plaintext */
     cJSON *b = NULL, *st = NULL, *boxes;
@@ -357,8 +437,7 @@ int mp_secagg_advertise(cJSON **body, const mp_spec *spec, const mp_roster *rost
                             spec->round_id, mp_spec_scheme_name(spec));
     if (me < 0)
         return mp_error_set("%s is not a participant of round %s", kp->pub.org, spec->round_id);
-    if ((s = secrets_derive(kp, spec, s_pk)) == NULL)
-        return -1;
+    crypto_scalarmult_base(s_pk, s->s_sk);
     shares = sodium_malloc((size_t)2 * n * SHARE + MP_SECAGG_PLAIN_BYTES);
     if (shares == NULL) {
         mp_error_set("cannot allocate secure memory");
@@ -402,7 +481,6 @@ out:
     mp_rng_free(rng);
     if (shares != NULL)
         sodium_free(shares);
-    sodium_free(s);
     return rc;
 }
 
@@ -535,14 +613,13 @@ static int box_open(unsigned char *plain, const char *b64, const mp_spec *spec,
 }
 
 int mp_secagg_keys_accept(mp_secagg_view *v, const mp_envelope *keys, const mp_spec *spec,
-                          const mp_roster *roster, const mp_keypair *kp)
+                          const mp_roster *roster, const mp_keypair *kp, const mp_secagg_secrets *s)
 {
     static const char *const fields[] = {
         "mijlpaal_keys", "round_id", "round_sha256", "to", "advertised", "boxes", NULL};
     const char *to;
     const cJSON *adv, *boxes;
     unsigned char s_pk[PK], *plain = NULL;
-    secrets *s = NULL;
     int self, rc = -1;
 
     memset(v, 0, sizeof *v);
@@ -558,8 +635,7 @@ int mp_secagg_keys_accept(mp_secagg_view *v, const mp_envelope *keys, const mp_s
         mp_error_set("%s is not among the advertised participants (advertise first)", kp->pub.org);
         goto out;
     }
-    if ((s = secrets_derive(kp, spec, s_pk)) == NULL)
-        goto out;
+    crypto_scalarmult_base(s_pk, s->s_sk);
     if (sodium_memcmp(s_pk, v->m[self].mask_pk, PK) != 0) {
         mp_error_set("the mask key listed for %s is not the one it advertised", kp->pub.org);
         goto out;
@@ -586,7 +662,6 @@ int mp_secagg_keys_accept(mp_secagg_view *v, const mp_envelope *keys, const mp_s
 out:
     if (plain != NULL)
         sodium_free(plain);
-    sodium_free(s);
     if (rc != 0)
         mp_secagg_view_free(v);
     return rc;
@@ -595,21 +670,16 @@ out:
 /* ---- phase 3: masking ------------------------------------------------------------------- */
 
 int mp_secagg_mask(uint64_t *vec, size_t d, const mp_spec *spec, const mp_secagg_view *v,
-                   const mp_keypair *kp)
+                   const mp_keypair *kp, const mp_secagg_secrets *s)
 {
-    unsigned char s_pk[PK], seed[32];
+    unsigned char seed[32];
     int self = mp_secagg_member_index(v, kp->pub.org);
-    secrets *s;
     uint64_t *tmp;
     if (self < 0)
         return mp_error_set("%s is not among the advertised participants", kp->pub.org);
-    if ((s = secrets_derive(kp, spec, s_pk)) == NULL)
-        return -1;
     /* Work on a copy so that a failure leaves vec as it was. */
-    if ((tmp = sodium_malloc(d * sizeof *tmp)) == NULL) {
-        sodium_free(s);
+    if ((tmp = sodium_malloc(d * sizeof *tmp)) == NULL)
         return mp_error_set("cannot allocate secure memory");
-    }
     memcpy(tmp, vec, d * sizeof *tmp);
     mp_mask_prg_apply(tmp, d, s->b, +1);
     for (size_t j = 0; j < v->n1; j++) {
@@ -617,7 +687,6 @@ int mp_secagg_mask(uint64_t *vec, size_t d, const mp_spec *spec, const mp_secagg
             continue;
         if (mp_secagg_pair_seed(seed, s->s_sk, &v->m[self], &v->m[j], spec->env->hash) != 0) {
             sodium_free(tmp);
-            sodium_free(s);
             return -1;
         }
         mp_mask_prg_apply(tmp, d, seed, v->m[j].pos > v->m[self].pos ? +1 : -1);
@@ -625,7 +694,6 @@ int mp_secagg_mask(uint64_t *vec, size_t d, const mp_spec *spec, const mp_secagg
     memcpy(vec, tmp, d * sizeof *tmp);
     sodium_memzero(seed, sizeof seed);
     sodium_free(tmp);
-    sodium_free(s);
     return 0;
 }
 

@@ -11,12 +11,21 @@
  * Participants are the round's participants in their signed (sorted) order; position p
  * (0-based) gives the Shamir index p + 1. The threshold T is the round's (spec.h invariant 4).
  *
- * Per-round secrets of participant i, derived and never stored (crash-safe, and revealing one
- * reveals nothing long-term):
- *   D(purpose) = BLAKE2b-256(key = PRF key, "mijlpaal-bonawitz-v1" 0x0A purpose 0x0A round_hash)
- *   b_i   = D("self-mask")    self-mask seed
- *   s_sk_i = D("mask-key")    X25519 secret for the pairwise masks; s_pk_i = X25519(s_sk_i, 9)
- *   seed  = D("shares")       seeds the Shamir coefficients, so advertise is deterministic
+ * Per-round secrets of participant i (mp_secagg_secrets), drawn from the OS (randombytes_buf)
+ * at advertise and kept only in the contributor's ledger, sealed (mp_secagg_secrets_seal), in
+ * the transaction that records the advertisement, before the message leaves; every later
+ * phase reads them back, and they are wiped once the unmask message is stored. Nothing
+ * long-term determines them, so a ledger restored from a backup cannot silently redraw the same
+ * values, and revealing one reveals nothing about any other round:
+ *   b_i    self-mask seed
+ *   s_sk_i X25519 secret for the pairwise masks; s_pk_i = X25519(s_sk_i, 9)
+ *   seed   seeds the Shamir coefficients, so advertise is a function of the secrets
+ *   noise  seeds the submission's noise generator (mp_rng_new_seeded), so a submission made
+ *          again from the same ledger row is the same vector (never a second noisy draw
+ *          under the same masks, which would let the aggregator average the noise away)
+ * Sealed form (MP_SECAGG_SEALED_BYTES): version 1 | nonce (24) | XChaCha20-Poly1305 of
+ * b | s_sk | seed | noise, key = BLAKE2b-256(key = PRF key, "mijlpaal-ledger-secrets-v1"),
+ * associated data = round_hash | org.
  *
  * Phases and messages (signed envelopes; coordinator = the aggregator's roster key):
  *   1. advertise (i):      s_pk_i, key_sig_i (detached "mask-key" signature over
@@ -56,7 +65,8 @@
  * 2T > n + c (docs/threat-model.md).
  *
  * Invariants: every function returns 0 or -1 with the reason in mp_error_get(), and leaves
- * its outputs unset on failure; secrets (b, s_sk, shares, box plaintexts) live in sodium_malloc
+ * its outputs unset on failure; secrets (mp_secagg_secrets, shares, box plaintexts, the ledger
+ * key) live in sodium_malloc
  * memory or are wiped before return; error reasons name organisations and positions, never a
  * share, key or figure.
  */
@@ -78,6 +88,31 @@
 #define MP_SECAGG_PK_BYTES 32
 #define MP_SECAGG_PLAIN_BYTES (MP_HASH_BYTES + 4 + 2 * MP_SHAMIR_SHARE_BYTES)      /* 174 */
 #define MP_SECAGG_BOX_BYTES (MP_SECAGG_PLAIN_BYTES + 16 /* crypto_box_MACBYTES */) /* 190 */
+#define MP_SECAGG_SECRETS_BYTES 128
+#define MP_SECAGG_SEALED_VERSION 1
+#define MP_SECAGG_SEALED_BYTES (1 + 24 + MP_SECAGG_SECRETS_BYTES + 16) /* 169 */
+
+/* A participant's secrets of one round; always in sodium_malloc memory. */
+typedef struct mp_secagg_secrets {
+    unsigned char b[32];     /* self-mask seed */
+    unsigned char s_sk[32];  /* X25519 secret of the pairwise masks */
+    unsigned char seed[32];  /* seeds the Shamir coefficients */
+    unsigned char noise[32]; /* seeds the submission's noise */
+} mp_secagg_secrets;
+
+/* Fresh secrets from the OS. */
+MP_WUR int mp_secagg_secrets_new(mp_secagg_secrets **out);
+void mp_secagg_secrets_free(mp_secagg_secrets *s);
+/* The ledger key: BLAKE2b-256 keyed with the PRF key over "mijlpaal-ledger-secrets-v1". */
+void mp_secagg_ledger_key(unsigned char key[32], const mp_keypair *kp);
+/* Seal for the ledger row of (round, org), with a fresh nonce; open it again (refused when the
+ * blob was made for another round, organisation or keystore, or was altered). */
+MP_WUR int mp_secagg_secrets_seal(unsigned char out[MP_SECAGG_SEALED_BYTES],
+                                  const mp_secagg_secrets *s, const mp_keypair *kp,
+                                  const unsigned char round_hash[MP_HASH_BYTES], const char *org);
+MP_WUR int mp_secagg_secrets_open(mp_secagg_secrets **out, const unsigned char *in, size_t len,
+                                  const mp_keypair *kp,
+                                  const unsigned char round_hash[MP_HASH_BYTES], const char *org);
 
 /* One advertiser (member of U1). */
 typedef struct mp_secagg_member {
@@ -108,8 +143,6 @@ void mp_secagg_reveal_free(mp_secagg_reveal *r);
 int mp_secagg_member_index(const mp_secagg_view *v, const char *org);
 
 /* The building blocks, for test vectors and second implementations (docs/protocol.md). */
-void mp_secagg_derive(unsigned char out[32], const mp_keypair *kp, const char *purpose,
-                      const unsigned char round_hash[MP_HASH_BYTES]);
 void mp_secagg_box_nonce(unsigned char nonce[24], const unsigned char round_hash[MP_HASH_BYTES],
                          unsigned from, unsigned to);
 /* s_ab from a's mask secret and b's public key (members carry position and mask_pk). */
@@ -119,17 +152,20 @@ MP_WUR int mp_secagg_pair_seed(unsigned char seed[32], const unsigned char s_sk_
 
 /* --- contributor ------------------------------------------------------------------------- */
 
-/* The advertise body of `kp`'s organisation for the round (deterministic). */
+/* The advertise body of `kp`'s organisation for the round from its secrets `s` (a function of
+ * the keys and s: the same secrets give the same bytes). */
 MP_WUR int mp_secagg_advertise(cJSON **body, const mp_spec *spec, const mp_roster *roster,
-                               const mp_keypair *kp);
+                               const mp_keypair *kp, const mp_secagg_secrets *s);
 
-/* Accept a keys message addressed to kp's organisation: fills *v with U1 (see phase 2). */
+/* Accept a keys message addressed to kp's organisation, whose advertisement was made from `s`:
+ * fills *v with U1 (see phase 2). */
 MP_WUR int mp_secagg_keys_accept(mp_secagg_view *v, const mp_envelope *keys, const mp_spec *spec,
-                                 const mp_roster *roster, const mp_keypair *kp);
+                                 const mp_roster *roster, const mp_keypair *kp,
+                                 const mp_secagg_secrets *s);
 
 /* Add the self mask and the pairwise masks with every other member of U1 to vec. */
 MP_WUR int mp_secagg_mask(uint64_t *vec, size_t d, const mp_spec *spec, const mp_secagg_view *v,
-                          const mp_keypair *kp);
+                          const mp_keypair *kp, const mp_secagg_secrets *s);
 
 /* Accept a survivors message as kp's organisation: the coordinator's signature, the same U1 as
  * `advertised_hash` (the one masked with), and own submission named with `own_submission`. */

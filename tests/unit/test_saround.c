@@ -42,6 +42,7 @@ typedef struct world {
     sqlite3 *db;
     uint64_t plain[NORGS][NCELLS]; /* by position */
     mp_envelope *keys[NORGS];      /* keys message of each position */
+    mp_secagg_secrets *sec[NORGS]; /* round secrets of each position */
     unsigned char sub_hash[NORGS][MP_HASH_BYTES];
 } world;
 
@@ -114,7 +115,9 @@ static int setup(void **state)
 
     /* Phase 1 and 2: everyone advertises, then masks its plain vector and submits. */
     for (int q = 0; q < NORGS; q++) {
-        assert_int_equal(mp_secagg_advertise(&body, w->spec, w->roster, w->by_pos[q]), 0);
+        assert_int_equal(mp_secagg_secrets_new(&w->sec[q]), 0);
+        assert_int_equal(mp_secagg_advertise(&body, w->spec, w->roster, w->by_pos[q], w->sec[q]),
+                         0);
         snprintf(name, sizeof name, "adv-%d.json", q);
         free(send(w, name, "advertise", body, w->by_pos[q]));
         cJSON_Delete(body);
@@ -126,10 +129,10 @@ static int setup(void **state)
         uint64_t y[NCELLS];
         snprintf(name, sizeof name, "keys-%s.json", w->spec->participants[q]);
         w->keys[q] = load(w, name, "keys");
-        if (mp_secagg_keys_accept(&v, w->keys[q], w->spec, w->roster, w->by_pos[q]) != 0)
+        if (mp_secagg_keys_accept(&v, w->keys[q], w->spec, w->roster, w->by_pos[q], w->sec[q]) != 0)
             fail_msg("keys accept: %s", mp_error_get());
         memcpy(y, w->plain[q], sizeof y);
-        assert_int_equal(mp_secagg_mask(y, NCELLS, w->spec, &v, w->by_pos[q]), 0);
+        assert_int_equal(mp_secagg_mask(y, NCELLS, w->spec, &v, w->by_pos[q], w->sec[q]), 0);
         assert_int_equal(mp_submission_build(&body, w->spec, w->spec->participants[q], y, NCELLS),
                          0);
         snprintf(name, sizeof name, "sub-%d.json", q);
@@ -146,8 +149,8 @@ static int setup(void **state)
     mp_envelope *surv = load(w, "survivors.json", "survivors");
     for (int q = 0; q < NORGS; q++) {
         mp_secagg_view v, kv;
-        assert_int_equal(mp_secagg_keys_accept(&kv, w->keys[q], w->spec, w->roster, w->by_pos[q]),
-                         0);
+        assert_int_equal(
+            mp_secagg_keys_accept(&kv, w->keys[q], w->spec, w->roster, w->by_pos[q], w->sec[q]), 0);
         if (mp_secagg_survivors_accept(&v, surv, w->spec, w->roster, w->spec->participants[q],
                                        kv.advertised_hash, w->sub_hash[q]) != 0)
             fail_msg("survivors accept: %s", mp_error_get());
@@ -168,8 +171,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     world *w = *state;
-    for (int q = 0; q < NORGS; q++)
+    for (int q = 0; q < NORGS; q++) {
         mp_envelope_free(w->keys[q]);
+        mp_secagg_secrets_free(w->sec[q]);
+    }
     mp_store_close(w->db);
     mp_spec_free(w->spec);
     mp_roster_free(w->roster);

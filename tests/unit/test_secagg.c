@@ -4,9 +4,9 @@
  * c = 2 colluders), every message signed and parsed back as it would travel. Dropouts at each
  * phase, thresholds, an aggregator that lies, and one that plays c colluding participants.
  *
- * Where a test needs to know a participant's per-round secrets (to show what an aggregator can
- * and cannot rebuild), it derives them here from secagg.h's definitions with the participant's
- * PRF key, independently of secagg.c; test_formulas checks that the two agree.
+ * Each participant's per-round secrets are drawn with mp_secagg_secrets_new at advertise, as the
+ * contributor does, and kept with the round in memory, so a test can show what an aggregator
+ * can and cannot rebuild; test_formulas checks the masks against secagg.h's definitions.
  */
 #include "testutil.h"
 #include "testworld.h"
@@ -179,19 +179,6 @@ static int teardown(void **state)
 
 /* ---- the protocol's secrets and masks, re-derived from secagg.h ------------------------- */
 
-static void derive(unsigned char out[32], const mp_keypair *kp, const char *purpose,
-                   const mp_spec *spec)
-{
-    static const char dom[] = "mijlpaal-bonawitz-v1\n";
-    crypto_generichash_state st;
-    assert_int_equal(crypto_generichash_init(&st, kp->prf_key, MP_PRF_KEY_BYTES, 32), 0);
-    crypto_generichash_update(&st, (const unsigned char *)dom, sizeof dom - 1);
-    crypto_generichash_update(&st, (const unsigned char *)purpose, strlen(purpose));
-    crypto_generichash_update(&st, (const unsigned char *)"\n", 1);
-    crypto_generichash_update(&st, spec->env->hash, MP_HASH_BYTES);
-    crypto_generichash_final(&st, out, 32);
-}
-
 /* s_ab from a's secret mask key and b's public one. */
 static void pair_seed(unsigned char seed[32], const unsigned char sk_a[32],
                       const mp_secagg_member *a, const mp_secagg_member *b, const mp_spec *spec)
@@ -260,6 +247,7 @@ typedef struct rnd {
     mp_envelope *unm[NORGS];
     mp_secagg_reveal rev[NORGS];
     size_t nrev;
+    mp_secagg_secrets *sec[NORGS]; /* by position, drawn at advertise */
 } rnd;
 
 static void rnd_init(rnd *r, world *w, const mp_spec *spec, const int stop[NORGS])
@@ -281,6 +269,7 @@ static void rnd_free(rnd *r)
         mp_envelope_free(r->unm[i]);
         mp_secagg_view_free(&r->views[i]);
         mp_secagg_reveal_free(&r->rev[i]);
+        mp_secagg_secrets_free(r->sec[i]);
     }
     mp_envelope_free(r->surv);
     mp_envelope_free(r->req);
@@ -293,6 +282,12 @@ static const mp_keypair *kp_of(const rnd *r, size_t k)
     return r->w->by_pos[r->u1.m[k].pos];
 }
 
+/* Member k's secrets of the round. */
+static const mp_secagg_secrets *sec_of(const rnd *r, size_t k)
+{
+    return r->sec[r->u1.m[k].pos];
+}
+
 /* Phase 1: everyone with stop >= 1 advertises; the aggregator checks each advertisement. */
 static int rnd_advertise(rnd *r)
 {
@@ -300,7 +295,9 @@ static int rnd_advertise(rnd *r)
     for (int p = 0; p < NORGS; p++) {
         if (r->stop[p] < 1)
             continue;
-        assert_int_equal(mp_secagg_advertise(&body, r->spec, r->w->roster, r->w->by_pos[p]), 0);
+        assert_int_equal(mp_secagg_secrets_new(&r->sec[p]), 0);
+        assert_int_equal(
+            mp_secagg_advertise(&body, r->spec, r->w->roster, r->w->by_pos[p], r->sec[p]), 0);
         r->adv[r->n1] = resign("advertise", body, r->w->by_pos[p]);
         if (mp_secagg_advertise_check(r->adv[r->n1], r->spec, r->w->roster, &r->u1.m[r->n1]) != 0)
             return -1;
@@ -320,13 +317,13 @@ static int rnd_keys(rnd *r)
         assert_int_equal(
             mp_secagg_keys_build(&body, r->spec, &r->u1, (const mp_envelope *const *)r->adv, k), 0);
         r->keys[k] = resign("keys", body, r->w->coord);
-        if (mp_secagg_keys_accept(&r->views[k], r->keys[k], r->spec, r->w->roster, kp_of(r, k)) !=
-            0)
+        if (mp_secagg_keys_accept(&r->views[k], r->keys[k], r->spec, r->w->roster, kp_of(r, k),
+                                  sec_of(r, k)) != 0)
             return -1;
         if (r->stop[p] < 2)
             continue;
         memcpy(r->y[k], r->w->plain[p], sizeof r->y[k]);
-        if (mp_secagg_mask(r->y[k], NCELLS, r->spec, &r->views[k], kp_of(r, k)) != 0)
+        if (mp_secagg_mask(r->y[k], NCELLS, r->spec, &r->views[k], kp_of(r, k), sec_of(r, k)) != 0)
             return -1;
         mp_hash(r->subhash[k], r->y[k], sizeof r->y[k]);
         r->u1.m[k].submitted = 1;
@@ -480,7 +477,7 @@ static void test_formulas(void **state)
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
     for (size_t k = 0; k < r.n1; k++) {
-        derive(sk[k], kp_of(&r, k), "mask-key", r.spec);
+        memcpy(sk[k], sec_of(&r, k)->s_sk, 32);
         crypto_scalarmult_base(pk, sk[k]);
         assert_memory_equal(pk, r.u1.m[k].mask_pk, 32);
         /* Every member's view lists the same keys in the same order. */
@@ -489,7 +486,7 @@ static void test_formulas(void **state)
     }
     for (size_t k = 0; k < r.n1; k++) {
         memcpy(want, w->plain[r.u1.m[k].pos], sizeof want);
-        derive(b, kp_of(&r, k), "self-mask", r.spec);
+        memcpy(b, sec_of(&r, k)->b, 32);
         mp_mask_prg_apply(want, NCELLS, b, +1);
         for (size_t j = 0; j < r.n1; j++) {
             if (j == k)
@@ -765,8 +762,8 @@ static void test_lie_dropped_after_submit(void **state)
     }
 
     /* For X, every unmask message holds a share of its mask key, none of its self-mask seed. */
-    derive(sk_x, kp_of(&r, X), "mask-key", r.spec);
-    derive(b_x, kp_of(&r, X), "self-mask", r.spec);
+    memcpy(sk_x, sec_of(&r, X)->s_sk, 32);
+    memcpy(b_x, sec_of(&r, X)->b, 32);
     assert_int_equal(rebuild(&r, X, got), 0);
     assert_memory_equal(got, sk_x, 32);
     assert_memory_not_equal(got, b_x, 32);
@@ -777,7 +774,7 @@ static void test_lie_dropped_after_submit(void **state)
         unsigned char b_j[32];
         if (j == X)
             continue;
-        derive(b_j, kp_of(&r, j), "self-mask", r.spec);
+        memcpy(b_j, sec_of(&r, j)->b, 32);
         assert_int_equal(rebuild(&r, j, got), 0);
         assert_memory_equal(got, b_j, 32);
     }
@@ -1267,11 +1264,12 @@ static void test_lie_survivors_lists(void **state)
         }
     assert_int_equal(mp_secagg_keys_build(&body, r.spec, &u1z, advz, 0), 0);
     keys0z = resign("keys", body, w->coord);
-    assert_int_equal(mp_secagg_keys_accept(&v0z, keys0z, r.spec, w->roster, kp_of(&r, 0)), 0);
+    assert_int_equal(
+        mp_secagg_keys_accept(&v0z, keys0z, r.spec, w->roster, kp_of(&r, 0), sec_of(&r, 0)), 0);
     assert_int_equal(v0z.n1, NORGS - 1);
     assert_memory_not_equal(v0z.advertised_hash, r.views[0].advertised_hash, MP_HASH_BYTES);
     memcpy(y0z, w->plain[0], sizeof y0z);
-    assert_int_equal(mp_secagg_mask(y0z, NCELLS, r.spec, &v0z, kp_of(&r, 0)), 0);
+    assert_int_equal(mp_secagg_mask(y0z, NCELLS, r.spec, &v0z, kp_of(&r, 0), sec_of(&r, 0)), 0);
     mp_hash(h0z, y0z, sizeof y0z);
 
     /* The full list, naming that submission: member 0 refuses (it masked with five keys). */
@@ -1418,8 +1416,8 @@ static void test_no_single_vector(void **state)
     /* One secret per member, and which one is fixed by the list. */
     for (size_t j = 0; j < r.n1; j++) {
         assert_int_equal(rebuild(&r, j, sec[j]), 0);
-        derive(b, kp_of(&r, j), "self-mask", r.spec);
-        derive(sk, kp_of(&r, j), "mask-key", r.spec);
+        memcpy(b, sec_of(&r, j)->b, 32);
+        memcpy(sk, sec_of(&r, j)->s_sk, 32);
         if (r.sv.m[j].submitted) {
             assert_memory_equal(sec[j], b, 32);
             assert_memory_not_equal(sec[j], sk, 32);
@@ -1445,7 +1443,7 @@ static void test_no_single_vector(void **state)
         /* What is missing is exactly the masks with the other survivors. */
         uint64_t v[NCELLS];
         memcpy(v, open[s], sizeof v);
-        derive(sk, kp_of(&r, i), "mask-key", r.spec);
+        memcpy(sk, sec_of(&r, i)->s_sk, 32);
         for (size_t t = 0; t < nsurv; t++)
             if (t != s) {
                 pair_seed(seed, sk, &r.sv.m[i], &r.sv.m[surv[t]], r.spec);
@@ -1584,7 +1582,7 @@ static void test_tampered_advertise(void **state)
     expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m),
                    "signed by a key that is not in the roster");
     mp_envelope_free(bad);
-    expect_refused(mp_secagg_advertise(&body, r.spec, w->roster, stranger),
+    expect_refused(mp_secagg_advertise(&body, r.spec, w->roster, stranger, sec_of(&r, 0)),
                    "amsterdam is not a participant of round mu-2025");
     mp_keys_free(stranger);
     /* An unknown field. */
@@ -1606,9 +1604,10 @@ static void test_tampered_advertise(void **state)
     assert_int_equal(
         mp_secagg_keys_build(&body, r.spec, &r.u1, (const mp_envelope *const *)r.adv, 0), 0);
     r.keys[0] = resign("keys", body, w->coord);
-    assert_int_equal(mp_secagg_keys_accept(&v, r.keys[0], r.spec, w->roster, kp_of(&r, 0)), 0);
+    assert_int_equal(
+        mp_secagg_keys_accept(&v, r.keys[0], r.spec, w->roster, kp_of(&r, 0), sec_of(&r, 0)), 0);
     memcpy(y, w->plain[0], sizeof y);
-    expect_refused(mp_secagg_mask(y, NCELLS, r.spec, &v, kp_of(&r, 0)),
+    expect_refused(mp_secagg_mask(y, NCELLS, r.spec, &v, kp_of(&r, 0), sec_of(&r, 0)),
                    "the mask key of stichtse-vecht is degenerate (low order)");
     assert_true(vec_equal(y, w->plain[0]));
     mp_secagg_view_free(&v);
@@ -1630,6 +1629,7 @@ static void test_tampered_keys(void **state)
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
     const mp_keypair *kp0 = kp_of(&r, 0);
+    const mp_secagg_secrets *sec0 = sec_of(&r, 0);
     /* A byte flipped in the box from rsd-krh, re-signed by the coordinator: only the box can
      * tell, and the refusal names its sender. */
     for (size_t i = 0; i < sizeof offsets / sizeof *offsets; i++) {
@@ -1640,7 +1640,7 @@ static void test_tampered_keys(void **state)
         b64_set(cJSON_GetArrayItem(boxes, 2), box, sizeof box);
         bad = resign("keys", body, w->coord);
         memset(&v, 0x55, sizeof v);
-        expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
+        expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
                        "the box from rsd-krh does not open");
         assert_null(v.m);
         assert_int_equal(v.n1, 0);
@@ -1652,13 +1652,13 @@ static void test_tampered_keys(void **state)
     b64_get(box, sizeof box, cJSON_GetArrayItem(boxes, 2));
     box[20] ^= 0x80;
     b64_set(cJSON_GetArrayItem(boxes, 2), box, sizeof box);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0), "does not verify");
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0), "does not verify");
     mp_envelope_free(bad);
     /* Boxes exchanged: both genuine, each now under the wrong sender. */
     body = dup_body(r.keys[0]);
     swap_items(field(body, "boxes"), 1, 3);
     bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
                    "the box from lekstroom does not open");
     mp_envelope_free(bad);
     /* A box moved to another recipient: stichtse-vecht's box for lekstroom, given to
@@ -1667,30 +1667,30 @@ static void test_tampered_keys(void **state)
     str_set(cJSON_GetArrayItem(field(body, "boxes"), 3),
             cJSON_GetArrayItem(field(r.keys[1]->body, "boxes"), 3)->valuestring);
     bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
                    "the box from stichtse-vecht does not open");
     mp_envelope_free(bad);
     /* Every box of lekstroom's message, re-addressed to fermwerk. */
     body = dup_body(r.keys[1]);
     str_set(field(body, "to"), "fermwerk");
     bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
                    "the box from fermwerk does not open");
     mp_envelope_free(bad);
     /* A keys message replayed to another member. */
-    expect_refused(mp_secagg_keys_accept(&v, r.keys[1], r.spec, w->roster, kp0),
+    expect_refused(mp_secagg_keys_accept(&v, r.keys[1], r.spec, w->roster, kp0, sec0),
                    "addressed to lekstroom, not to fermwerk");
     /* A box missing; one that is not a box. */
     body = dup_body(r.keys[0]);
     cJSON_DeleteItemFromArray(field(body, "boxes"), 5);
     bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
                    "5 boxes for 6 advertised participants");
     mp_envelope_free(bad);
     body = dup_body(r.keys[0]);
     str_set(cJSON_GetArrayItem(field(body, "boxes"), 2), "AAAA");
     bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
                    "the box from rsd-krh is not 190 bytes of base64");
     mp_envelope_free(bad);
     /* The member's own advertisement left out, or its key replaced by another it signed. */
@@ -1698,7 +1698,7 @@ static void test_tampered_keys(void **state)
     cJSON_DeleteItemFromArray(field(body, "advertised"), 0);
     cJSON_DeleteItemFromArray(field(body, "boxes"), 0);
     bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
                    "fermwerk is not among the advertised participants");
     mp_envelope_free(bad);
     crypto_scalarmult_base(pk, (const unsigned char *)"0123456789abcdef0123456789abcdef");
@@ -1707,7 +1707,7 @@ static void test_tampered_keys(void **state)
     b64_set(field(cJSON_GetArrayItem(field(body, "advertised"), 0), "mask_pk"), pk, 32);
     b64_set(field(cJSON_GetArrayItem(field(body, "advertised"), 0), "key_sig"), sig, sizeof sig);
     bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
                    "the mask key listed for fermwerk is not the one it advertised");
     mp_envelope_free(bad);
     /* Two members with the same key. */
@@ -1718,7 +1718,7 @@ static void test_tampered_keys(void **state)
                 field(cJSON_GetArrayItem(adv, 1), "mask_pk")->valuestring);
     }
     bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
                    "lekstroom and rsd-krh have the same mask key");
     mp_envelope_free(bad);
     /* Fewer advertisers than the threshold. */
@@ -1728,20 +1728,20 @@ static void test_tampered_keys(void **state)
         cJSON_DeleteItemFromArray(field(body, "boxes"), i);
     }
     bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
                    "only 4 participants advertised keys; the threshold is 5");
     mp_envelope_free(bad);
     /* Signed by a member instead of the coordinator; an unknown field. */
     bad = resign("keys", dup_body(r.keys[0]), kp_of(&r, 1));
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0), "keys: ");
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0), "keys: ");
     mp_envelope_free(bad);
     body = dup_body(r.keys[0]);
     assert_non_null(cJSON_AddStringToObject(body, "extra", "x"));
     bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0), "\"extra\"");
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0), "\"extra\"");
     mp_envelope_free(bad);
     /* Control: the untouched message is accepted. */
-    assert_int_equal(mp_secagg_keys_accept(&v, r.keys[0], r.spec, w->roster, kp0), 0);
+    assert_int_equal(mp_secagg_keys_accept(&v, r.keys[0], r.spec, w->roster, kp0, sec0), 0);
     mp_secagg_view_free(&v);
     rnd_free(&r);
 }
@@ -1980,15 +1980,16 @@ static void test_cross_round(void **state)
         assert_int_equal(rnd_open(both[i], sum, 2), 0);
         expect_sum(w, stop, sum);
     }
-    /* Per-round keys differ. */
+    /* Per-round keys differ (fresh secrets each round). */
     for (size_t k = 0; k < r1.n1; k++)
         assert_memory_not_equal(r1.u1.m[k].mask_pk, r2.u1.m[k].mask_pk, 32);
     const mp_keypair *kp0 = kp_of(&r1, 0);
+    const mp_secagg_secrets *sec0 = sec_of(&r1, 0);
     accept_list(&r1, 0, r1.surv, &va);
 
     expect_refused(mp_secagg_advertise_check(r2.adv[0], w->spec, w->roster, &m),
                    "advertise of fermwerk is for round mu-2026, not for round mu-2025");
-    assert_int_equal(mp_secagg_advertise(&body, spec1b, w->roster, kp0), 0);
+    assert_int_equal(mp_secagg_advertise(&body, spec1b, w->roster, kp0, sec0), 0);
     bad = resign("advertise", body, kp0);
     expect_refused(mp_secagg_advertise_check(bad, w->spec, w->roster, &m),
                    "advertise of fermwerk was made for a different version of round mu-2025 "
@@ -2004,13 +2005,13 @@ static void test_cross_round(void **state)
                    "the mask key signature does not verify");
     mp_envelope_free(bad);
 
-    expect_refused(mp_secagg_keys_accept(&v, r2.keys[0], w->spec, w->roster, kp0),
+    expect_refused(mp_secagg_keys_accept(&v, r2.keys[0], w->spec, w->roster, kp0, sec0),
                    "is for round mu-2026, not for round mu-2025");
     body = dup_body(r2.keys[0]);
     str_set(field(body, "round_id"), "mu-2025");
     str_set(field(body, "round_sha256"), hex);
     bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, w->spec, w->roster, kp0),
+    expect_refused(mp_secagg_keys_accept(&v, bad, w->spec, w->roster, kp0, sec0),
                    "the mask key of fermwerk is not signed by fermwerk");
     mp_envelope_free(bad);
     /* Round 2's box from lekstroom to fermwerk in fermwerk's keys message of round 1. */
@@ -2018,7 +2019,7 @@ static void test_cross_round(void **state)
     str_set(cJSON_GetArrayItem(field(body, "boxes"), 1),
             cJSON_GetArrayItem(field(r2.keys[0]->body, "boxes"), 1)->valuestring);
     bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, w->spec, w->roster, kp0),
+    expect_refused(mp_secagg_keys_accept(&v, bad, w->spec, w->roster, kp0, sec0),
                    "the box from lekstroom does not open");
     mp_envelope_free(bad);
 
@@ -2051,7 +2052,7 @@ static void test_cross_round(void **state)
         free(tw_write_round(w->dir, w->coord, w->roster, w->catalogue, &p, "pairwise.json",
                             &pairwise));
         assert_int_equal(pairwise->masking, MP_MASKING_PAIRWISE);
-        expect_refused(mp_secagg_advertise(&body, pairwise, w->roster, kp0),
+        expect_refused(mp_secagg_advertise(&body, pairwise, w->roster, kp0, sec0),
                        "round mu-2027 uses masking scheme pairwise-v1, which has no advertise "
                        "phase");
         expect_refused(mp_secagg_advertise_check(r1.adv[0], pairwise, w->roster, &m),
@@ -2066,56 +2067,115 @@ static void test_cross_round(void **state)
     mp_spec_free(spec1b);
 }
 
-/* ---- determinism ---------------------------------------------------------------------------- */
+/* ---- determinism and the sealed secrets ---------------------------------------------------- */
 
-/* Advertising again after a crash gives the same bytes: the secrets, the shares and the key
- * signature are all derived from the PRF key and the round. */
+/* Advertising again from the same secrets gives the same bytes (the Shamir coefficients come
+ * from the secrets' seed, Ed25519 is deterministic); fresh secrets give another mask key and
+ * other boxes, in the same round and in another. */
 static void test_advertise_deterministic(void **state)
 {
     world *w = *state;
     mp_spec *spec2;
     load_spec(w, "mu-2026", NULL, "round2.json", &spec2);
     for (int p = 0; p < NORGS; p++) {
-        cJSON *b1, *b2, *b3;
-        char *t1, *t2, *t3, *e1, *e2;
-        size_t l1, l2, l3, el1, el2;
-        assert_int_equal(mp_secagg_advertise(&b1, w->spec, w->roster, w->by_pos[p]), 0);
-        assert_int_equal(mp_secagg_advertise(&b2, w->spec, w->roster, w->by_pos[p]), 0);
-        assert_int_equal(mp_secagg_advertise(&b3, spec2, w->roster, w->by_pos[p]), 0);
+        mp_secagg_secrets *s, *fresh;
+        cJSON *b1, *b2, *b3, *b4;
+        char *t1, *t2, *e1, *e2;
+        size_t l1, l2, el1, el2;
+        assert_int_equal(mp_secagg_secrets_new(&s), 0);
+        assert_int_equal(mp_secagg_secrets_new(&fresh), 0);
+        assert_memory_not_equal(s, fresh, sizeof *s);
+        assert_int_equal(mp_secagg_advertise(&b1, w->spec, w->roster, w->by_pos[p], s), 0);
+        assert_int_equal(mp_secagg_advertise(&b2, w->spec, w->roster, w->by_pos[p], s), 0);
+        assert_int_equal(mp_secagg_advertise(&b3, w->spec, w->roster, w->by_pos[p], fresh), 0);
+        assert_int_equal(mp_secagg_advertise(&b4, spec2, w->roster, w->by_pos[p], fresh), 0);
         assert_int_equal(mp_canon_serialise(&t1, &l1, b1), 0);
         assert_int_equal(mp_canon_serialise(&t2, &l2, b2), 0);
-        assert_int_equal(mp_canon_serialise(&t3, &l3, b3), 0);
         assert_int_equal(l1, l2);
         assert_memory_equal(t1, t2, l1);
-        /* The signed envelopes too (Ed25519 is deterministic). */
         assert_int_equal(mp_envelope_sign(&e1, &el1, "advertise", b1, w->by_pos[p]), 0);
         assert_int_equal(mp_envelope_sign(&e2, &el2, "advertise", b2, w->by_pos[p]), 0);
         assert_int_equal(el1, el2);
         assert_memory_equal(e1, e2, el1);
-        /* Another round: another key, other boxes. */
+        /* Other secrets, same round: another key, other boxes. Another round: the same mask
+         * key (the secrets are the same) but boxes bound to the other round. */
         assert_string_not_equal(field(b1, "mask_pk")->valuestring,
                                 field(b3, "mask_pk")->valuestring);
-        for (int j = 0; j < NORGS; j++)
+        for (int j = 0; j < NORGS; j++) {
             assert_string_not_equal(cJSON_GetArrayItem(field(b1, "boxes"), j)->valuestring,
                                     cJSON_GetArrayItem(field(b3, "boxes"), j)->valuestring);
-        /* Another organisation: another key. */
-        if (p > 0) {
-            cJSON *b0;
-            assert_int_equal(mp_secagg_advertise(&b0, w->spec, w->roster, w->by_pos[p - 1]), 0);
-            assert_string_not_equal(field(b1, "mask_pk")->valuestring,
-                                    field(b0, "mask_pk")->valuestring);
-            cJSON_Delete(b0);
+            assert_string_not_equal(cJSON_GetArrayItem(field(b3, "boxes"), j)->valuestring,
+                                    cJSON_GetArrayItem(field(b4, "boxes"), j)->valuestring);
         }
         free(e1);
         free(e2);
         free(t1);
         free(t2);
-        free(t3);
         cJSON_Delete(b1);
         cJSON_Delete(b2);
         cJSON_Delete(b3);
+        cJSON_Delete(b4);
+        mp_secagg_secrets_free(s);
+        mp_secagg_secrets_free(fresh);
     }
     mp_spec_free(spec2);
+}
+
+/* The ledger form of the secrets: sealing twice gives different bytes (fresh nonce) that both
+ * open to the same secrets, and so to the same advertisement; a blob opens only for its round,
+ * its organisation and its keystore, and not once a byte is changed. */
+static void test_secrets_sealed(void **state)
+{
+    world *w = *state;
+    const mp_keypair *kp = w->by_pos[0];
+    const char *org = kp->pub.org;
+    const unsigned char *rh = w->spec->env->hash;
+    unsigned char a[MP_SECAGG_SEALED_BYTES], b[MP_SECAGG_SEALED_BYTES], other[MP_HASH_BYTES];
+    mp_secagg_secrets *s, *back = (mp_secagg_secrets *)0x1;
+    cJSON *b1, *b2;
+    char *t1, *t2;
+    size_t l1, l2;
+    assert_int_equal(mp_secagg_secrets_new(&s), 0);
+    assert_int_equal(mp_secagg_secrets_seal(a, s, kp, rh, org), 0);
+    assert_int_equal(mp_secagg_secrets_seal(b, s, kp, rh, org), 0);
+    assert_memory_not_equal(a, b, sizeof a);
+    assert_int_equal(a[0], MP_SECAGG_SEALED_VERSION);
+    for (size_t i = 0; i + 32 <= sizeof a; i++) { /* not in the clear */
+        assert_memory_not_equal(a + i, s->b, 32);
+        assert_memory_not_equal(a + i, s->s_sk, 32);
+    }
+    assert_int_equal(mp_secagg_secrets_open(&back, b, sizeof b, kp, rh, org), 0);
+    assert_memory_equal(back, s, sizeof *s);
+    assert_int_equal(mp_secagg_advertise(&b1, w->spec, w->roster, kp, s), 0);
+    assert_int_equal(mp_secagg_advertise(&b2, w->spec, w->roster, kp, back), 0);
+    assert_int_equal(mp_canon_serialise(&t1, &l1, b1), 0);
+    assert_int_equal(mp_canon_serialise(&t2, &l2, b2), 0);
+    assert_int_equal(l1, l2);
+    assert_memory_equal(t1, t2, l1);
+    free(t1);
+    free(t2);
+    cJSON_Delete(b1);
+    cJSON_Delete(b2);
+    mp_secagg_secrets_free(back);
+
+    back = (mp_secagg_secrets *)0x1;
+    memcpy(other, rh, sizeof other);
+    other[0] ^= 1;
+    expect_refused(mp_secagg_secrets_open(&back, a, sizeof a, kp, other, org), "do not open");
+    expect_refused(mp_secagg_secrets_open(&back, a, sizeof a, kp, rh, "lekstroom"), "do not open");
+    expect_refused(mp_secagg_secrets_open(&back, a, sizeof a, w->by_pos[1], rh, org),
+                   "do not open with this keystore");
+    for (size_t i = 1; i < sizeof a; i += 37) {
+        a[i] ^= 0x20;
+        expect_refused(mp_secagg_secrets_open(&back, a, sizeof a, kp, rh, org), "do not open");
+        a[i] ^= 0x20;
+    }
+    a[0] = 2;
+    expect_refused(mp_secagg_secrets_open(&back, a, sizeof a, kp, rh, org), "of version 1");
+    a[0] = 1;
+    expect_refused(mp_secagg_secrets_open(&back, a, sizeof a - 1, kp, rh, org), "169 bytes");
+    assert_ptr_equal(back, (mp_secagg_secrets *)0x1);
+    mp_secagg_secrets_free(s);
 }
 
 int main(void)
@@ -2139,6 +2199,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cross_round, setup, teardown),
         cmocka_unit_test_setup_teardown(test_advertise_deterministic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secrets_sealed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
