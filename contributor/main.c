@@ -94,6 +94,9 @@ static void usage(FILE *f)
             "      The phase each round has reached and what to do next.\n"
             "  forget    --ledger DB --round ID\n"
             "      Wipe the round's secrets from the ledger (done by itself after unmask).\n"
+            "  abandon   --ledger DB --round ID\n"
+            "      Give the round up: every later message of it is refused. For a ledger\n"
+            "      restored from an earlier copy, or lost, in the middle of a round.\n"
             "  show    MESSAGE [--roster FILE --round FILE --coordinator-key FILE] [--json]\n"
             "      Print exactly what a submission (or advertise, confirm, unmask) file\n"
             "      reveals.\n"
@@ -387,6 +390,29 @@ static mp_secagg_secrets *ledger_secrets(const mp_ledger_sa *sa, const mp_keypai
     return s;
 }
 
+/* A coordinator message of the round names this organisation as a participant that advertised
+ * (or submitted), but the ledger has no record of the round: it was restored from an earlier
+ * copy, or it is the wrong file. Going on would draw new secrets and mask a second time. */
+static void refuse_restored(const char *ledger, const mp_spec *spec, const char *org,
+                            const char *msg, const char *what)
+{
+    die(EXIT_REFUSED,
+        "%s: this ledger has no record of round %s, but the coordinator holds %s of %s for it "
+        "(%s): the ledger was restored from an earlier copy or is the wrong file; refusing, "
+        "because drawing new secrets would mask twice. If you are sure, abandon the round "
+        "with: %s abandon --round %s --ledger %s",
+        ledger, spec->round_id, what, org, msg, prog, spec->round_id, ledger);
+}
+
+static void refuse_abandoned(const mp_ledger_sa *sa, const char *ledger)
+{
+    if (strcmp(sa->phase, "abandoned") == 0)
+        die(EXIT_REFUSED,
+            "%s: round %s was abandoned in this ledger (%s); this organisation takes no further "
+            "part in it",
+            ledger, sa->round_id, sa->updated);
+}
+
 static int cmd_submit(const opts *o)
 {
     mp_pubkey coord, peers[MP_MAX_ORGS];
@@ -472,12 +498,19 @@ static int cmd_submit(const opts *o)
     if (spec->masking == MP_MASKING_BONAWITZ) {
         mp_envelope *kenv;
         need(o->keys, "--keys (the keys message of the coordinator)");
-        if (!advertised)
+        if (advertised)
+            refuse_abandoned(&sa, o->ledger);
+        if (mp_envelope_load(&kenv, o->keys, "keys") != 0)
+            die(EXIT_REFUSED, "%s: refused: %s", o->keys, mp_error_get());
+        if (!advertised) {
+            int adv = 0, sub = 0;
+            if (mp_secagg_names_org(kenv, spec, roster, me->id, &adv, &sub) == 0 && adv)
+                refuse_restored(o->ledger, spec, me->id, o->keys, "an advertisement");
             die(EXIT_REFUSED, "%s has not advertised in round %s (ledger %s): run advertise first",
                 me->id, spec->round_id, o->ledger);
+        }
         sec = ledger_secrets(&sa, kp, spec, o->ledger);
-        if (mp_envelope_load(&kenv, o->keys, "keys") != 0 ||
-            mp_secagg_keys_accept(&view, kenv, spec, roster, kp, sec) != 0)
+        if (mp_secagg_keys_accept(&view, kenv, spec, roster, kp, sec) != 0)
             die(EXIT_REFUSED, "%s: refused: %s", o->keys, mp_error_get());
         free(sa.keys);
         sa.keys = strdup(kenv->text);
@@ -618,13 +651,15 @@ static void party_open(const opts *o, party *p, int create_ledger)
             p->kp->pub.org);
     if (mp_spec_participant(p->spec, me->id) < 0)
         die(EXIT_REFUSED, "%s is not a participant of round %s", me->id, p->spec->round_id);
+    /* A missing ledger is a ledger without the round (each command says what that means). */
     if (!create_ledger && !mp_file_exists(o->ledger))
-        die(EXIT_REFUSED, "%s: no ledger; %s has not taken part in round %s (advertise first)",
-            o->ledger, me->id, p->spec->round_id);
+        return;
     if (mp_ledger_open(&p->db, o->ledger, create_ledger) != 0)
         die_lib(EXIT_USAGE);
     if ((p->has_sa = mp_ledger_sa_get(p->db, p->spec->round_id, &p->sa)) < 0)
         die_lib(EXIT_USAGE);
+    if (p->has_sa)
+        refuse_abandoned(&p->sa, o->ledger);
 }
 
 static void party_close(party *p)
@@ -725,11 +760,25 @@ static int cmd_confirm(const opts *o)
     need(o->survivors, "--survivors");
     need(o->out, "--out");
     party_open(o, &p, 0);
-    if (!p.has_sa || strcmp(p.sa.phase, "advertised") == 0)
-        die(EXIT_REFUSED, "%s has not submitted in round %s: there is nothing to confirm",
-            p.kp->pub.org, p.spec->round_id);
     if (mp_envelope_load(&surv, o->survivors, "survivors") != 0)
         die_lib(EXIT_REFUSED);
+    if (!p.has_sa || strcmp(p.sa.phase, "advertised") == 0) {
+        int named = 0, sub = 0;
+        if (mp_secagg_names_org(surv, p.spec, p.roster, p.kp->pub.org, &named, &sub) == 0) {
+            if (!p.has_sa && (named || sub))
+                refuse_restored(o->ledger, p.spec, p.kp->pub.org, o->survivors,
+                                sub ? "a submission" : "an advertisement");
+            if (p.has_sa && sub)
+                die(EXIT_REFUSED,
+                    "%s: the survivors list names a submission of %s for round %s that this "
+                    "ledger has no record of: the ledger was restored from a copy taken before "
+                    "the submission. Run submit again with the same export and keys message (it "
+                    "makes the same submission, byte for byte), then confirm",
+                    o->ledger, p.kp->pub.org, p.spec->round_id);
+        }
+        die(EXIT_REFUSED, "%s has not submitted in round %s: there is nothing to confirm",
+            p.kp->pub.org, p.spec->round_id);
+    }
     mp_hex_encode(hash, surv->hash, MP_HASH_BYTES);
     if (p.sa.survivors_sha256[0] != '\0') {
         if (strcmp(p.sa.survivors_sha256, hash) != 0)
@@ -857,6 +906,41 @@ static int cmd_forget(const opts *o)
     return 0;
 }
 
+/* Give up a round in this ledger (after a restored or lost ledger): every later message of it
+ * is refused, and its secrets, if any, are wiped. */
+static int cmd_abandon(const opts *o)
+{
+    sqlite3 *db;
+    mp_ledger_sa sa;
+    int found;
+    need(o->ledger, "--ledger");
+    need(o->round_id, "--round ID");
+    if (mp_ledger_open(&db, o->ledger, 1) != 0)
+        die_lib(EXIT_USAGE);
+    if ((found = mp_ledger_sa_get(db, o->round_id, &sa)) < 0)
+        die_lib(EXIT_USAGE);
+    if (!found) {
+        memset(&sa, 0, sizeof sa);
+        snprintf(sa.round_id, sizeof sa.round_id, "%s", o->round_id);
+    }
+    if (strcmp(sa.phase, "abandoned") != 0) {
+        snprintf(sa.phase, sizeof sa.phase, "abandoned");
+        sa.has_secrets = 0;
+        if (mp_store_begin(db) != 0 || mp_ledger_sa_put(db, &sa) != 0 || mp_store_commit(db) != 0 ||
+            mp_ledger_sa_scrub(db) != 0) {
+            mp_store_rollback(db);
+            die_lib(EXIT_USAGE);
+        }
+    }
+    fprintf(stderr,
+            "%s: round %s is abandoned in %s: this organisation takes no further part in it "
+            "(every later message of the round is refused)\n",
+            prog, o->round_id, o->ledger);
+    mp_ledger_sa_free(&sa);
+    mp_store_close(db);
+    return 0;
+}
+
 static const char *next_step(const char *phase)
 {
     if (strcmp(phase, "advertised") == 0)
@@ -865,6 +949,8 @@ static const char *next_step(const char *phase)
         return "wait for survivors.json, then: confirm --survivors FILE";
     if (strcmp(phase, "confirmed") == 0)
         return "wait for unmask-request.json, then: unmask --request FILE";
+    if (strcmp(phase, "abandoned") == 0)
+        return "none: abandoned, this organisation takes no further part";
     return "done: nothing more to send for this round";
 }
 
@@ -1150,6 +1236,11 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "budget") == 0)
         return cmd_budget(&o);
+    if (strcmp(cmd, "abandon") == 0) {
+        if (o.round_id == NULL)
+            o.round_id = o.round;
+        return cmd_abandon(&o);
+    }
     if (strcmp(cmd, "forget") == 0) {
         if (o.round_id == NULL)
             o.round_id = o.round;

@@ -637,7 +637,10 @@ int mp_secagg_keys_accept(mp_secagg_view *v, const mp_envelope *keys, const mp_s
     }
     crypto_scalarmult_base(s_pk, s->s_sk);
     if (sodium_memcmp(s_pk, v->m[self].mask_pk, PK) != 0) {
-        mp_error_set("the mask key listed for %s is not the one it advertised", kp->pub.org);
+        mp_error_set("the mask key listed for %s is not the one it advertised (when its ledger "
+                     "was restored from an earlier copy and it advertised again, the coordinator "
+                     "holds the earlier advertisement)",
+                     kp->pub.org);
         goto out;
     }
     if ((size_t)cJSON_GetArraySize(boxes) != v->n1) {
@@ -838,6 +841,39 @@ int mp_secagg_consistency_check(const mp_envelope *env, const mp_spec *spec,
         return mp_error_set("consistency of %s: %s is not a survivor of round %s", org->id, org->id,
                             spec->round_id);
     *member = (size_t)k;
+    return 0;
+}
+
+/* ---- a ledger that does not know the round ------------------------------------------------ */
+
+static int list_has(const cJSON *arr, const char *org)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach (it, arr) {
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(it, "org");
+        if (cJSON_IsString(o) && strcmp(o->valuestring, org) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int mp_secagg_names_org(const mp_envelope *env, const mp_spec *spec, const mp_roster *roster,
+                        const char *org, int *advertised, int *submitted)
+{
+    static const char *const keys_fields[] = {
+        "mijlpaal_keys", "round_id", "round_sha256", "to", "advertised", "boxes", NULL};
+    static const char *const surv_fields[] = {"mijlpaal_survivors", "round_id",  "round_sha256",
+                                              "advertised",         "submitted", NULL};
+    int keys = strcmp(env->type, "keys") == 0;
+    const cJSON *adv, *sub = NULL;
+    if (check_header(env, keys ? "keys" : "survivors",
+                     keys ? "mijlpaal_keys" : "mijlpaal_survivors",
+                     keys ? keys_fields : surv_fields, spec, roster, 1, NULL) != 0 ||
+        mp_json_arr(env->body, "advertised", &adv) != 0 ||
+        (!keys && mp_json_arr(env->body, "submitted", &sub) != 0))
+        return -1;
+    *advertised = list_has(adv, org);
+    *submitted = sub != NULL && list_has(sub, org);
     return 0;
 }
 

@@ -189,6 +189,13 @@ MP_WUR int mp_secagg_unmask(cJSON **body, const mp_spec *spec, const mp_roster *
                             const mp_secagg_view *v, const mp_envelope *keys, const mp_keypair *kp,
                             const unsigned char survivors_hash[MP_HASH_BYTES]);
 
+/* Whether a coordinator-signed keys or survivors message of this round names `org` among the
+ * advertised (*advertised) and, for survivors, the submitted (*submitted): how a contributor
+ * whose ledger has no record of the round tells that it took part before (a restored or wrong
+ * ledger). Checks the signature and the round, not the entries. */
+MP_WUR int mp_secagg_names_org(const mp_envelope *env, const mp_spec *spec, const mp_roster *roster,
+                               const char *org, int *advertised, int *submitted);
+
 /* --- aggregator and auditor --------------------------------------------------------------- */
 
 /* Check an advertisement (signature, round, key statement, box count and sizes, no low-order

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # bonawitz-v1 per-round secrets in the contributor's ledger, with the real programs: drawn at
 # advertise and sealed in the ledger (never in the clear, never in a message), read back by
-# every later phase, wiped once the unmask message is stored or on `forget`; a ledger restored
-# from a copy taken after advertise makes the byte-identical submission again (the noise comes
-# from the sealed noise seed), so restoring it there is harmless.
+# every later phase, wiped once the unmask message is stored or on `forget`. Ledgers restored
+# from an earlier copy: copied before advertise and restored after it (detected at submit, from
+# the keys message), or restored after submitting (detected at confirm, from the survivors
+# list), refused with the way out (`abandon`, after which the round is refused for good);
+# copied after advertise and restored after submit (submitting again gives the same bytes, the
+# noise comes from the sealed seed) or after confirm and restored after unmask (the same unmask
+# message): harmless.
 . "$(dirname "$0")/lib.sh"
 
 make_catalogue "$T/cat.json"
@@ -120,4 +124,155 @@ expect_err_contains "already wiped" "the second forget says so"
 run "$C" forget --ledger "$T/ledger-utrecht.db" --round nope
 expect_rc 1 "forget of a round the ledger does not have"
 
+section "restored before advertise, after advertising: detected at submit; abandon"
+open_round "$T/agg.db" "$T/roster.json" "$T/r3.json" --round-id r3 --masking bonawitz-v1 \
+    --t 2 || e2e_finish
+mkdir -p "$T/r3" "$T/k3"
+copy_db "$T/ledger-utrecht.db" "$T/utrecht-before-r3.db"
+for o in $ORGS; do
+    party "$T/r3.json" "$o"
+    run "$C" advertise "${P[@]}" --out "$T/r3/adv-$o.json"
+done
+import "$T"/r3/adv-*.json
+expect_rc 0 "six advertisements of r3"
+advance r3 "$T/k3"
+copy_db "$T/utrecht-before-r3.db" "$T/ledger-utrecht.db"
+before=$(db_sha "$T/ledger-utrecht.db")
+party "$T/r3.json" utrecht
+run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/k3/keys-utrecht.json" \
+    --out "$T/r3/x.json"
+expect_rc 1 "submit with a ledger restored from before advertise"
+expect_err_contains "this ledger has no record of round r3, but the coordinator holds an advertisement of utrecht" \
+    "submit names the restored ledger"
+expect_err_contains "abandon --round r3 --ledger $T/ledger-utrecht.db" "and how to abandon"
+expect_absent "$T/r3/x.json" "nothing written"
+expect_db_unchanged "$T/ledger-utrecht.db" "$before" "after the refused submit"
+rm -f "$T/ledger-gone.db"
+party "$T/r3.json" utrecht "$T/ledger-gone.db"
+run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/k3/keys-utrecht.json" \
+    --out "$T/r3/x.json"
+expect_rc 1 "submit with a lost ledger (a new, empty file)"
+expect_err_contains "has no record of round r3" "a lost ledger is detected the same way"
+expect_absent "$T/ledger-gone.db" "the refused submit creates no ledger"
+party "$T/r3.json" utrecht
+run "$C" advertise "${P[@]}" --out "$T/r3/adv-utrecht-2.json"
+expect_rc 0 "advertising again draws new secrets (the contributor cannot know yet)"
+check "a different advertisement" bash -c "! cmp -s '$T/r3/adv-utrecht.json' '$T/r3/adv-utrecht-2.json'"
+import "$T/r3/adv-utrecht-2.json"
+expect_rc 1 "the aggregator refuses the second advertisement"
+run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/k3/keys-utrecht.json" \
+    --out "$T/r3/x.json"
+expect_rc 1 "submit with the new secrets against the keys message"
+expect_err_contains "the coordinator holds the earlier advertisement" "the mismatch names the restore"
+run "$C" abandon --ledger "$T/ledger-utrecht.db" --round r3
+expect_rc 0 "abandon round r3"
+expect_err_contains "round r3 is abandoned" "abandon says what it did"
+check "abandoning wipes the new secrets" test -z "$(secrets_len "$T/ledger-utrecht.db" r3)"
+run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/k3/keys-utrecht.json" \
+    --out "$T/r3/x.json"
+expect_rc 1 "submit in an abandoned round"
+expect_err_contains "round r3 was abandoned in this ledger" "submit refuses the abandoned round"
+run "$C" advertise "${P[@]}" --out "$T/r3/x.json"
+expect_rc 1 "advertise in an abandoned round"
+run "$C" status --ledger "$T/ledger-utrecht.db" --round r3
+expect_out_contains "abandoned" "status shows the round abandoned"
+rm -f "$T/ledger-gone.db"
+run "$C" abandon --ledger "$T/ledger-gone.db" --round r3
+expect_rc 0 "abandon with a lost ledger records the round in a new one"
+party "$T/r3.json" utrecht "$T/ledger-gone.db"
+run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/k3/keys-utrecht.json" \
+    --out "$T/r3/x.json"
+expect_rc 1 "and refuses the round after that"
+expect_err_contains "was abandoned" "abandoned in the new ledger"
+# The others finish r3 without utrecht (its one dropout).
+for o in stichtse-vecht lekstroom fermwerk rsd-krh uwv; do
+    party "$T/r3.json" "$o"
+    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --keys "$T/k3/keys-$o.json" \
+        --out "$T/r3/sub-$o.json"
+done
+import "$T"/r3/sub-*.json
+advance r3 "$T/k3"
+for o in stichtse-vecht lekstroom fermwerk rsd-krh uwv; do
+    party "$T/r3.json" "$o"
+    run "$C" confirm "${P[@]}" --survivors "$T/k3/survivors.json" --out "$T/r3/conf-$o.json"
+done
+import "$T"/r3/conf-*.json
+advance r3 "$T/k3"
+for o in stichtse-vecht lekstroom fermwerk rsd-krh uwv; do
+    party "$T/r3.json" "$o"
+    run "$C" unmask "${P[@]}" --request "$T/k3/unmask-request.json" --out "$T/r3/unm-$o.json"
+done
+import "$T"/r3/unm-*.json
+expect_rc 0 "r3 closes without utrecht"
+expect_err_contains "closed" "closed by the fifth unmask message"
+
+section "restores detected at confirm, and restores that are harmless"
+open_round "$T/agg.db" "$T/roster.json" "$T/r4.json" --round-id r4 --masking bonawitz-v1 \
+    --t 2 || e2e_finish
+mkdir -p "$T/r4" "$T/k4"
+copy_db "$T/ledger-lekstroom.db" "$T/lek-before.db"
+for o in $ORGS; do
+    party "$T/r4.json" "$o"
+    run "$C" advertise "${P[@]}" --out "$T/r4/adv-$o.json"
+done
+import "$T"/r4/adv-*.json
+advance r4 "$T/k4"
+copy_db "$T/ledger-fermwerk.db" "$T/ferm-advertised.db"
+for o in $ORGS; do
+    party "$T/r4.json" "$o"
+    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --keys "$T/k4/keys-$o.json" \
+        --out "$T/r4/sub-$o.json"
+done
+import "$T"/r4/sub-*.json
+expect_rc 0 "six submissions of r4"
+advance r4 "$T/k4"
+# lekstroom: a copy from before advertise, restored after submitting.
+copy_db "$T/ledger-lekstroom.db" "$T/lek-now.db"
+copy_db "$T/lek-before.db" "$T/ledger-lekstroom.db"
+party "$T/r4.json" lekstroom
+run "$C" confirm "${P[@]}" --survivors "$T/k4/survivors.json" --out "$T/r4/x.json"
+expect_rc 1 "confirm with a ledger restored from before advertise"
+expect_err_contains "has no record of round r4, but the coordinator holds a submission of lekstroom" \
+    "confirm names the restored ledger"
+expect_absent "$T/r4/x.json" "nothing confirmed"
+copy_db "$T/lek-now.db" "$T/ledger-lekstroom.db"
+# fermwerk: a copy from after advertise, restored after submitting: it submits again, the
+# same bytes, and goes on.
+copy_db "$T/ferm-advertised.db" "$T/ledger-fermwerk.db"
+party "$T/r4.json" fermwerk
+run "$C" confirm "${P[@]}" --survivors "$T/k4/survivors.json" --out "$T/r4/x.json"
+expect_rc 1 "confirm with a ledger restored from between advertise and submit"
+expect_err_contains "names a submission of fermwerk for round r4 that this ledger has no record of" \
+    "confirm names the missing submission"
+expect_err_contains "Run submit again" "and what to do"
+run "$C" submit --input "$T/in/fermwerk.csv" "${P[@]}" --keys "$T/k4/keys-fermwerk.json" \
+    --out "$T/r4/sub-fermwerk-again.json"
+expect_rc 0 "submit again from the restored ledger"
+check "the same submission, byte for byte" cmp -s "$T/r4/sub-fermwerk.json" \
+    "$T/r4/sub-fermwerk-again.json"
+for o in $ORGS; do
+    party "$T/r4.json" "$o"
+    run "$C" confirm "${P[@]}" --survivors "$T/k4/survivors.json" --out "$T/r4/conf-$o.json"
+    expect_rc 0 "confirm $o in r4"
+done
+import "$T"/r4/conf-*.json
+advance r4 "$T/k4"
+copy_db "$T/ledger-rsd-krh.db" "$T/rsd-confirmed.db"
+for o in $ORGS; do
+    party "$T/r4.json" "$o"
+    run "$C" unmask "${P[@]}" --request "$T/k4/unmask-request.json" --out "$T/r4/unm-$o.json"
+done
+# rsd-krh: a copy from after confirm, restored after unmasking: unmasking again is the same
+# message (the sealed secrets are still in the copy; the shares are the same).
+copy_db "$T/rsd-confirmed.db" "$T/ledger-rsd-krh.db"
+party "$T/r4.json" rsd-krh
+run "$C" unmask "${P[@]}" --request "$T/k4/unmask-request.json" --out "$T/r4/unm-rsd-again.json"
+expect_rc 0 "unmask again from the restored ledger"
+check "the same unmask message, byte for byte" cmp -s "$T/r4/unm-rsd-krh.json" \
+    "$T/r4/unm-rsd-again.json"
+import "$T"/r4/unm-*.json
+run "$A" publish --db "$T/agg.db" "${CK[@]}" --round r4 --out-dir "$T/rel4"
+expect_rc 0 "r4 closes and publishes"
+run "$AU" verify "${CP[@]}" "$T/rel4"
+expect_rc 0 "the auditor verifies r4"
 e2e_finish
