@@ -81,13 +81,13 @@ static void usage(FILE *f)
             "      safe value, max(k_min, (n+C)/2+1, n-t, C+1)) suffice to open the sum, and\n"
             "      no aggregator with C colluding participants (default C = t) can unmask one.\n"
             "  round import --db DB --coordinator-key FILE MESSAGE...\n"
-            "      Verify and store submissions (and, with bonawitz-v1, advertise,\n"
+            "      Verify and store submissions (and, with bonawitz-v1, advertise, share,\n"
             "      consistency and unmask messages); each refused one is named with its\n"
             "      reason. A bonawitz-v1 round closes itself once T unmask messages are in.\n"
             "  round advance --db DB --key FILE --out-dir DIR [--round ID]\n"
             "      bonawitz-v1: end the current phase with whoever delivered (at least T)\n"
-            "      and write what the participants need next into DIR: keys-ORG.json,\n"
-            "      survivors.json or unmask-request.json.\n"
+            "      and write what the participants need next into DIR: keys.json,\n"
+            "      shares-ORG.json, survivors.json or unmask-request.json.\n"
             "  round outbox --db DB --key FILE --out-dir DIR [--round ID]\n"
             "      Write the current phase's outgoing messages again.\n"
             "  round status --db DB --coordinator-key FILE [--round ID] [--json]\n"
@@ -512,9 +512,9 @@ static int cmd_round_status(const opts *o)
                "\"masking\":\"%s\",\"threshold\":%lld,",
                id, st.state, st.deadline, spec->k_min, mp_spec_scheme_name(spec), spec->threshold);
         if (spec->masking == MP_MASKING_BONAWITZ) {
-            printf("\"phase\":\"%s\",\"advertised\":%zu,\"confirmed\":%zu,\"unmasked\":%zu,"
-                   "\"phase_missing\":[",
-                   sa.phase, sa.advertised, sa.confirmed, sa.unmasked);
+            printf("\"phase\":\"%s\",\"advertised\":%zu,\"shared\":%zu,\"confirmed\":%zu,"
+                   "\"unmasked\":%zu,\"phase_missing\":[",
+                   sa.phase, sa.advertised, sa.shared, sa.confirmed, sa.unmasked);
             for (size_t i = 0; i < sa.nmissing; i++)
                 printf("%s\"%s\"", i ? "," : "", sa.missing[i]);
             printf("],");
@@ -534,10 +534,10 @@ static int cmd_round_status(const opts *o)
         for (size_t i = 0; i < st.nmissing; i++)
             printf("  missing    %s\n", st.missing[i]);
         if (spec->masking == MP_MASKING_BONAWITZ && sa.phase[0] != '\0') {
-            printf("masking %s, threshold %lld: %zu advertised, %zu submitted, %zu confirmed, "
-                   "%zu unmasked\nphase %s: %zu of %zu delivered",
-                   MP_SCHEME_BONAWITZ, spec->threshold, sa.advertised, sa.submitted, sa.confirmed,
-                   sa.unmasked, sa.phase, sa.delivered, sa.expected);
+            printf("masking %s, threshold %lld: %zu advertised, %zu shared, %zu submitted, %zu "
+                   "confirmed, %zu unmasked\nphase %s: %zu of %zu delivered",
+                   MP_SCHEME_BONAWITZ, spec->threshold, sa.advertised, sa.shared, sa.submitted,
+                   sa.confirmed, sa.unmasked, sa.phase, sa.delivered, sa.expected);
             if ((long long)sa.delivered >= spec->threshold)
                 printf(strcmp(sa.phase, "unmask") == 0 ? " (closing)\n" : " (enough to advance)\n");
             else

@@ -74,16 +74,19 @@ static void usage(FILE *f)
             "      Validate an export against a round and report every excluded row by line\n"
             "      number and reason. Nothing is written.\n"
             "  submit  --input CSV --roster FILE --round FILE --coordinator-key FILE\n"
-            "          --key FILE --ledger DB --out FILE [--keys FILE] [--mapping FILE]\n"
+            "          --key FILE --ledger DB --out FILE [--shares FILE] [--mapping FILE]\n"
             "          [--strict] [--json] [--passphrase-file FILE] [--insecure-plaintext-key]\n"
             "      Count, add noise, mask, sign and write the submission for the round.\n"
-            "      A bonawitz-v1 round needs --keys: the keys-ORG.json the coordinator sent\n"
-            "      after the advertise phase.\n"
+            "      A bonawitz-v1 round needs --shares: the shares-ORG.json the coordinator sent\n"
+            "      after the share phase.\n"
             "\n"
             "  Rounds with masking bonawitz-v1 (they survive dropouts) have more phases; each\n"
             "  takes --roster FILE --round FILE --coordinator-key FILE --key FILE --ledger DB:\n"
             "  advertise --out FILE\n"
-            "      Phase 1: this round's mask key and encrypted key shares for the others.\n"
+            "      Phase 1: this round's box key and mask key, signed (no shares yet).\n"
+            "  share     --keys FILE --out FILE\n"
+            "      Phase 2: check the coordinator's keys.json (who advertised) and box this\n"
+            "      organisation's key shares to each of them.\n"
             "  confirm   --survivors FILE --out FILE\n"
             "      Phase 4: check and sign the coordinator's list of who submitted. One list\n"
             "      per round: a different second list is refused.\n"
@@ -117,7 +120,7 @@ static void usage(FILE *f)
 typedef struct opts {
     const char *org, *secret_key, *public_key, *kdf, *passphrase_file, *input, *roster, *round,
         *coordinator_key, *mapping, *key, *ledger, *out, *round_id, *series, *rho, *keys,
-        *survivors, *request;
+        *survivors, *request, *shares;
     int insecure, strict, json;
 } opts;
 
@@ -146,6 +149,7 @@ static void parse_opts(int argc, char **argv, opts *o)
         O_KEYS,
         O_SURVIVORS,
         O_REQUEST,
+        O_SHARES,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -171,6 +175,7 @@ static void parse_opts(int argc, char **argv, opts *o)
         {"keys", required_argument, NULL, O_KEYS},
         {"survivors", required_argument, NULL, O_SURVIVORS},
         {"request", required_argument, NULL, O_REQUEST},
+        {"shares", required_argument, NULL, O_SHARES},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     int c;
@@ -200,6 +205,7 @@ static void parse_opts(int argc, char **argv, opts *o)
         case O_KEYS: o->keys = optarg; break;
         case O_SURVIVORS: o->survivors = optarg; break;
         case O_REQUEST: o->request = optarg; break;
+        case O_SHARES: o->shares = optarg; break;
         case 'h':
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(EXIT_USAGE);
@@ -492,32 +498,43 @@ static int cmd_submit(const opts *o)
             capped && cap < spec->privacy.series_rho ? "the organisation's own cap"
                                                      : "the series budget of the round");
 
-    /* bonawitz-v1: the keys message fixes who to mask with; check it before any counting. */
+    /* bonawitz-v1: the shares message fixes who to mask with; check it before any counting. */
     mp_secagg_view view = {0};
     mp_secagg_secrets *sec = NULL;
     if (spec->masking == MP_MASKING_BONAWITZ) {
-        mp_envelope *kenv;
-        need(o->keys, "--keys (the keys message of the coordinator)");
+        mp_envelope *senv;
+        unsigned char own_share[MP_HASH_BYTES];
+        int named = 0, sub = 0;
+        need(o->shares, "--shares (the shares message of the coordinator)");
         if (advertised)
             refuse_abandoned(&sa, o->ledger);
-        if (mp_envelope_load(&kenv, o->keys, "keys") != 0)
-            die(EXIT_REFUSED, "%s: refused: %s", o->keys, mp_error_get());
-        if (!advertised) {
-            int adv = 0, sub = 0;
-            if (mp_secagg_names_org(kenv, spec, roster, me->id, &adv, &sub) == 0 && adv)
-                refuse_restored(o->ledger, spec, me->id, o->keys, "an advertisement");
-            die(EXIT_REFUSED, "%s has not advertised in round %s (ledger %s): run advertise first",
-                me->id, spec->round_id, o->ledger);
+        if (mp_envelope_load(&senv, o->shares, "shares") != 0)
+            die(EXIT_REFUSED, "%s: refused: %s", o->shares, mp_error_get());
+        if (!advertised || sa.share == NULL) {
+            if (mp_secagg_names_org(senv, spec, roster, me->id, &named, &sub) == 0 && named) {
+                if (!advertised)
+                    refuse_restored(o->ledger, spec, me->id, o->shares, "key shares");
+                die(EXIT_REFUSED,
+                    "%s: the shares message names a share message of %s for round %s that this "
+                    "ledger has no record of: the ledger was restored from a copy taken before "
+                    "the share phase. Run share again with the same keys message (it makes the "
+                    "same share message, byte for byte), then submit",
+                    o->ledger, me->id, spec->round_id);
+            }
+            die(EXIT_REFUSED, "%s has not %s in round %s (ledger %s): run %s first", me->id,
+                advertised ? "sent its key shares" : "advertised", spec->round_id, o->ledger,
+                advertised ? "share --keys" : "advertise");
         }
         sec = ledger_secrets(&sa, kp, spec, o->ledger);
-        if (mp_secagg_keys_accept(&view, kenv, spec, roster, kp, sec) != 0)
-            die(EXIT_REFUSED, "%s: refused: %s", o->keys, mp_error_get());
-        free(sa.keys);
-        sa.keys = strdup(kenv->text);
+        mp_hash(own_share, sa.share, strlen(sa.share));
+        if (mp_secagg_shares_accept(&view, senv, spec, roster, kp, sec, own_share) != 0)
+            die(EXIT_REFUSED, "%s: refused: %s", o->shares, mp_error_get());
+        free(sa.shares);
+        sa.shares = strdup(senv->text);
         mp_hex_encode(sa.advertised_sha256, view.advertised_hash, MP_HASH_BYTES);
         snprintf(sa.phase, sizeof sa.phase, "submitted");
-        mp_envelope_free(kenv);
-        if (sa.keys == NULL)
+        mp_envelope_free(senv);
+        if (sa.shares == NULL)
             die(EXIT_USAGE, "out of memory");
     }
 
@@ -738,11 +755,67 @@ static int cmd_advertise(const opts *o)
     p.sa.advertise = text;
     party_commit_write(o, &p, text, len);
     fprintf(stderr,
-            "%s: wrote %s: %s's mask key for round %s, with its key shares encrypted to each "
-            "of the %zu participants. Send it to the coordinator; submit when the keys message "
-            "arrives.\n",
-            prog, o->out, p.kp->pub.org, p.spec->round_id, p.spec->nparticipants);
+            "%s: wrote %s: %s's box and mask keys for round %s. Send it to the coordinator; "
+            "run share when keys.json arrives.\n",
+            prog, o->out, p.kp->pub.org, p.spec->round_id);
     cJSON_Delete(body);
+    party_close(&p);
+    return 0;
+}
+
+static int cmd_share(const opts *o)
+{
+    party p;
+    mp_envelope *keys;
+    mp_secagg_view v;
+    mp_secagg_secrets *sec;
+    cJSON *body;
+    char *text;
+    size_t len;
+    need(o->keys, "--keys (the keys message of the coordinator)");
+    need(o->out, "--out");
+    party_open(o, &p, 0);
+    if (mp_envelope_load(&keys, o->keys, "keys") != 0)
+        die(EXIT_REFUSED, "%s: refused: %s", o->keys, mp_error_get());
+    if (!p.has_sa) {
+        int named = 0, sub = 0;
+        if (mp_secagg_names_org(keys, p.spec, p.roster, p.kp->pub.org, &named, &sub) == 0 && named)
+            refuse_restored(o->ledger, p.spec, p.kp->pub.org, o->keys, "an advertisement");
+        die(EXIT_REFUSED, "%s has not advertised in round %s (ledger %s): run advertise first",
+            p.kp->pub.org, p.spec->round_id, o->ledger);
+    }
+    if (p.sa.share != NULL) {
+        if (p.sa.keys == NULL || strcmp(p.sa.keys, keys->text) != 0)
+            die(EXIT_REFUSED,
+                "%s: refused: %s already sent its key shares in round %s for another keys "
+                "message; sharing again for a second list could hand out more shares",
+                o->keys, p.kp->pub.org, p.spec->round_id);
+        write_again(o, p.sa.share, "the share message");
+        mp_envelope_free(keys);
+        party_close(&p);
+        return 0;
+    }
+    sec = ledger_secrets(&p.sa, p.kp, p.spec, o->ledger);
+    if (mp_secagg_keys_accept(&v, keys, p.spec, p.roster, p.kp, sec) != 0)
+        die(EXIT_REFUSED, "%s: refused: %s", o->keys, mp_error_get());
+    if (mp_secagg_share(&body, p.spec, &v, p.kp, sec) != 0)
+        die_lib(EXIT_USAGE);
+    mp_secagg_secrets_free(sec);
+    text = sign_text("share", body, p.kp, &len);
+    cJSON_Delete(body);
+    snprintf(p.sa.phase, sizeof p.sa.phase, "shared");
+    p.sa.keys = strdup(keys->text);
+    p.sa.share = text;
+    if (p.sa.keys == NULL)
+        die(EXIT_USAGE, "out of memory");
+    party_commit_write(o, &p, text, len);
+    fprintf(stderr,
+            "%s: wrote %s: %s's key shares for round %s, each boxed to the round key of one of "
+            "the %zu that advertised. Send it to the coordinator; submit when shares-%s.json "
+            "arrives.\n",
+            prog, o->out, p.kp->pub.org, p.spec->round_id, v.n1, p.kp->pub.org);
+    mp_secagg_view_free(&v);
+    mp_envelope_free(keys);
     party_close(&p);
     return 0;
 }
@@ -762,7 +835,7 @@ static int cmd_confirm(const opts *o)
     party_open(o, &p, 0);
     if (mp_envelope_load(&surv, o->survivors, "survivors") != 0)
         die_lib(EXIT_REFUSED);
-    if (!p.has_sa || strcmp(p.sa.phase, "advertised") == 0) {
+    if (!p.has_sa || strcmp(p.sa.phase, "advertised") == 0 || strcmp(p.sa.phase, "shared") == 0) {
         int named = 0, sub = 0;
         if (mp_secagg_names_org(surv, p.spec, p.roster, p.kp->pub.org, &named, &sub) == 0) {
             if (!p.has_sa && (named || sub))
@@ -772,8 +845,8 @@ static int cmd_confirm(const opts *o)
                 die(EXIT_REFUSED,
                     "%s: the survivors list names a submission of %s for round %s that this "
                     "ledger has no record of: the ledger was restored from a copy taken before "
-                    "the submission. Run submit again with the same export and keys message (it "
-                    "makes the same submission, byte for byte), then confirm",
+                    "the submission. Run submit again with the same export and shares message "
+                    "(it makes the same submission, byte for byte), then confirm",
                     o->ledger, p.kp->pub.org, p.spec->round_id);
         }
         die(EXIT_REFUSED, "%s has not submitted in round %s: there is nothing to confirm",
@@ -821,7 +894,7 @@ static int cmd_confirm(const opts *o)
 static int cmd_unmask(const opts *o)
 {
     party p;
-    mp_envelope *surv, *req, *keys;
+    mp_envelope *surv, *req, *shares;
     mp_secagg_view v;
     cJSON *body;
     char *text;
@@ -835,8 +908,8 @@ static int cmd_unmask(const opts *o)
             "it has (run confirm first)",
             p.kp->pub.org, p.spec->round_id);
     if (mp_envelope_parse(&surv, p.sa.survivors, strlen(p.sa.survivors), "survivors") != 0 ||
-        mp_secagg_survivors_parse(&v, surv, p.spec, p.roster) != 0 ||
-        mp_envelope_parse(&keys, p.sa.keys, strlen(p.sa.keys), "keys") != 0)
+        mp_secagg_survivors_parse(&v, surv, p.spec, p.roster) != 0 || p.sa.shares == NULL ||
+        mp_envelope_parse(&shares, p.sa.shares, strlen(p.sa.shares), "shares") != 0)
         die(EXIT_USAGE, "ledger: %s", mp_error_get());
     if (mp_envelope_load(&req, o->request, "unmask-request") != 0 ||
         mp_secagg_request_accept(req, p.spec, p.roster, &v, surv->hash) != 0)
@@ -844,8 +917,10 @@ static int cmd_unmask(const opts *o)
     if (p.sa.unmask != NULL) {
         write_again(o, p.sa.unmask, "the unmask message");
     } else {
-        if (mp_secagg_unmask(&body, p.spec, p.roster, &v, keys, p.kp, surv->hash) != 0)
+        mp_secagg_secrets *sec = ledger_secrets(&p.sa, p.kp, p.spec, o->ledger);
+        if (mp_secagg_unmask(&body, p.spec, &v, shares, p.kp, sec, surv->hash) != 0)
             die_lib(EXIT_REFUSED);
+        mp_secagg_secrets_free(sec);
         text = sign_text("unmask", body, p.kp, &len);
         cJSON_Delete(body);
         snprintf(p.sa.phase, sizeof p.sa.phase, "unmasked");
@@ -862,7 +937,7 @@ static int cmd_unmask(const opts *o)
                 prog, o->out, p.kp->pub.org, p.spec->round_id, v.n2, v.n1 - v.n2);
     }
     mp_envelope_free(req);
-    mp_envelope_free(keys);
+    mp_envelope_free(shares);
     mp_envelope_free(surv);
     mp_secagg_view_free(&v);
     party_close(&p);
@@ -944,7 +1019,9 @@ static int cmd_abandon(const opts *o)
 static const char *next_step(const char *phase)
 {
     if (strcmp(phase, "advertised") == 0)
-        return "wait for keys-ORG.json from the coordinator, then: submit --keys FILE";
+        return "wait for keys.json from the coordinator, then: share --keys FILE";
+    if (strcmp(phase, "shared") == 0)
+        return "wait for shares-ORG.json from the coordinator, then: submit --shares FILE";
     if (strcmp(phase, "submitted") == 0)
         return "wait for survivors.json, then: confirm --survivors FILE";
     if (strcmp(phase, "confirmed") == 0)
@@ -1022,18 +1099,21 @@ static int show_phase_message(const opts *o, mp_envelope *env, const char *path)
     char hash[MP_HASH_HEX_BYTES];
     const char *what;
     if (strcmp(env->type, "advertise") == 0)
-        what = "this round's public mask key, signed, and for each participant a box only that "
-               "participant can open, holding its Shamir shares of this organisation's "
-               "self-mask seed and round mask key (random secrets of this round only, kept sealed "
-               "in the "
+        what = "this round's two public keys (for the boxes addressed to this organisation and for "
+               "the masks), signed; no share and no figure";
+    else if (strcmp(env->type, "share") == 0)
+        what = "for each organisation that advertised, a box only that organisation's key of this "
+               "round can open, holding its Shamir shares of this organisation's self-mask seed "
+               "and round mask key (random secrets of this round only, kept sealed in the "
                "ledger; no figure)";
     else if (strcmp(env->type, "consistency") == 0)
         what = "a signature on the hash of the coordinator's list of who submitted: nothing else";
     else if (strcmp(env->type, "unmask") == 0)
-        what = "for each organisation that advertised, one Shamir share: of its self-mask seed "
-               "when it submitted, of its round mask key when it dropped out, never both; "
-               "alone, a share reveals nothing, and together they remove masks only from the "
-               "regional sum";
+        what =
+            "for each organisation that sent key shares, one Shamir share: of its self-mask seed "
+            "when it submitted, of its round mask key when it dropped out, never both; "
+            "alone, a share reveals nothing, and together they remove masks only from the "
+            "regional sum";
     else
         die(EXIT_REFUSED, "%s: a \"%s\" document is not a contributor's message", path, env->type);
     (void)(mp_json_str(env->body, "round_id", &round_id) || mp_json_str(env->body, "org", &org));
@@ -1225,6 +1305,8 @@ int main(int argc, char **argv)
         return cmd_ledger(&o);
     if (strcmp(cmd, "advertise") == 0)
         return cmd_advertise(&o);
+    if (strcmp(cmd, "share") == 0)
+        return cmd_share(&o);
     if (strcmp(cmd, "confirm") == 0)
         return cmd_confirm(&o);
     if (strcmp(cmd, "unmask") == 0)

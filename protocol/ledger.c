@@ -51,7 +51,7 @@ static const char *const migrations[] = {
     "  round_id TEXT PRIMARY KEY,"
     "  round_sha256 TEXT NOT NULL,"
     "  org TEXT NOT NULL,"
-    "  phase TEXT NOT NULL CHECK (phase IN ('advertised', 'submitted', 'confirmed', "
+    "  phase TEXT NOT NULL CHECK (phase IN ('advertised', 'shared', 'submitted', 'confirmed', "
     "'unmasked', 'abandoned')),"
     "  advertise TEXT,"
     "  keys TEXT,"
@@ -62,7 +62,9 @@ static const char *const migrations[] = {
     "  unmask TEXT,"
     "  updated TEXT NOT NULL,"
     "  secrets BLOB,"
-    "  secrets_at TEXT);"
+    "  secrets_at TEXT,"
+    "  share TEXT,"
+    "  shares TEXT);"
     "INSERT INTO sa_rounds_new (round_id, round_sha256, org, phase, advertise, keys, "
     "advertised_sha256, survivors, survivors_sha256, consistency, unmask, updated) "
     "SELECT round_id, round_sha256, org, phase, advertise, keys, advertised_sha256, survivors, "
@@ -226,7 +228,7 @@ static char *dup_col(sqlite3_stmt *st, int col)
 
 #define SA_COLS                                                                                    \
     "round_id, round_sha256, org, phase, advertise, keys, advertised_sha256, survivors, "          \
-    "survivors_sha256, consistency, unmask, updated, secrets_at, secrets"
+    "survivors_sha256, consistency, unmask, updated, secrets_at, secrets, share, shares"
 
 _Static_assert(sizeof(((mp_ledger_sa *)0)->secrets) == MP_SECAGG_SEALED_BYTES,
                "ledger.h's secrets buffer is one sealed blob");
@@ -252,6 +254,8 @@ static void sa_fill(mp_ledger_sa *s, sqlite3_stmt *st)
         memcpy(s->secrets, sqlite3_column_blob(st, 13), MP_SECAGG_SEALED_BYTES);
         s->has_secrets = 1;
     }
+    s->share = dup_col(st, 14);
+    s->shares = dup_col(st, 15);
 }
 
 void mp_ledger_sa_free(mp_ledger_sa *s)
@@ -261,6 +265,8 @@ void mp_ledger_sa_free(mp_ledger_sa *s)
     free(s->survivors);
     free(s->consistency);
     free(s->unmask);
+    free(s->share);
+    free(s->shares);
     memset(s, 0, sizeof *s);
 }
 
@@ -291,7 +297,7 @@ int mp_ledger_sa_put(sqlite3 *db, const mp_ledger_sa *s)
     mp_time_format(at, now);
     if (mp_store_prepare(db, &st,
                          "INSERT OR REPLACE INTO sa_rounds (" SA_COLS
-                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
         return -1;
     const char *text[13] = {s->round_id,
                             s->round_sha256,
@@ -311,6 +317,10 @@ int mp_ledger_sa_put(sqlite3 *db, const mp_ledger_sa *s)
             sqlite3_bind_text(st, i + 1, text[i], -1, SQLITE_STATIC);
     if (s->has_secrets)
         sqlite3_bind_blob(st, 14, s->secrets, MP_SECAGG_SEALED_BYTES, SQLITE_STATIC);
+    if (s->share != NULL)
+        sqlite3_bind_text(st, 15, s->share, -1, SQLITE_STATIC);
+    if (s->shares != NULL)
+        sqlite3_bind_text(st, 16, s->shares, -1, SQLITE_STATIC);
     ok = sqlite3_step(st) == SQLITE_DONE;
     sqlite3_finalize(st);
     return ok ? 0 : mp_store_error(db, "cannot record the round's phase");

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Masking scheme bonawitz-v1 with the real programs: rounds that survive a dropout before
-# advertising, after advertising and at the confirm phase (six participants, t = c = 2: the
+# advertising, after sending key shares and at the confirm phase (six participants, t = c = 2: the
 # threshold 5 allows one dropout), thresholds that refuse to open an unsafe round or to advance
 # a phase too early, a round signed with a threshold below the colluder bound that the
 # contributor and the auditor refuse, messages in the wrong phase, replays, tampering and
@@ -21,6 +21,18 @@ party() { # party ROUNDFILE ORG: the options of a contributor's phase commands
 }
 import() { run "$A" round import --db "${DB:-$T/agg.db}" "${CP[@]}" "$@"; }
 advance() { run "$A" round advance --db "${DB:-$T/agg.db}" "${CK[@]}" --round "$1" --out-dir "$2"; }
+share_all() { # share_all ROUNDFILE ROUND DIR: every advertiser shares (keys.json in DIR), advance
+    local o
+    for o in $ORGS; do
+        party "$1" "$o"
+        run "$C" share "${P[@]}" --keys "$3/keys.json" --out "$3/share-$o.json"
+        expect_rc 0 "share $o in $2"
+    done
+    import "$3"/share-*.json
+    expect_rc 0 "import the share messages of $2"
+    advance "$2" "$3"
+    expect_rc 0 "advance $2 to submit"
+}
 
 section "round open: parameters that protect nobody are refused"
 for bad in "--threshold 4 --t 2:does not resist 2 colluders" \
@@ -86,54 +98,108 @@ run "$A" round status --db "$T/agg.db" "${CP[@]}" --round ra
 expect_out_contains "missing in advertise uwv" "status names who is missing in the phase"
 advance ra "$T/fromA"
 expect_rc 0 "advance: the advertise phase ends with 5"
-expect_present "$T/fromA/keys-utrecht.json" "keys message for utrecht"
-expect_absent "$T/fromA/keys-uwv.json" "no keys message for the one that did not advertise"
+expect_present "$T/fromA/keys.json" "the keys message for everyone"
 party "$T/rA.json" uwv
 run "$C" advertise "${P[@]}" --out "$T/a/adv-uwv.json"
 import "$T/a/adv-uwv.json"
 expect_rc 1 "an advertisement after the advertise phase"
 expect_err_contains "belongs to the advertise phase" "late advertisement"
 
+section "round A, share phase: key shares boxed to the round's box keys"
+party "$T/rA.json" utrecht
+run "$C" share "${P[@]}" --out "$T/a/x.json"
+expect_rc 2 "share without --keys"
+cp "$T/fromA/keys.json" "$T/a/keys-tampered.json"
+python3 - "$T/a/keys-tampered.json" <<'EOF'
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+a = d["body"]["advertised"]
+a[1]["mask_pk"], a[2]["mask_pk"] = a[2]["mask_pk"], a[1]["mask_pk"]
+open(p, "w").write(json.dumps(d))
+EOF
+run "$C" share "${P[@]}" --keys "$T/a/keys-tampered.json" --out "$T/a/x.json"
+expect_rc 1 "share with a tampered keys message"
+expect_err_contains "signature" "tampered keys message"
+expect_absent "$T/a/x.json" "refused share"
+for o in utrecht stichtse-vecht lekstroom fermwerk; do
+    party "$T/rA.json" "$o"
+    run "$C" share "${P[@]}" --keys "$T/fromA/keys.json" --out "$T/a/share-$o.json"
+    expect_rc 0 "share $o"
+done
+party "$T/rA.json" utrecht
+run "$C" share "${P[@]}" --keys "$T/fromA/keys.json" --out "$T/a/share-utrecht-again.json"
+expect_rc 0 "share utrecht a second time"
+check "a second share writes the same bytes" cmp -s "$T/a/share-utrecht.json" \
+    "$T/a/share-utrecht-again.json"
+party "$T/rA.json" uwv
+run "$C" share "${P[@]}" --keys "$T/fromA/keys.json" --out "$T/a/share-uwv.json"
+expect_rc 1 "share by the one that never advertised"
+run "$C" show "$T/a/share-utrecht.json" --roster "$T/roster.json" --round "$T/rA.json" "${CP[@]}"
+expect_rc 0 "show a share message"
+expect_out_contains "key of this round can open" "show says the boxes are for the round keys"
+import "$T/a/share-utrecht.json" "$T/a/share-stichtse-vecht.json" "$T/a/share-lekstroom.json" \
+    "$T/a/share-fermwerk.json"
+expect_rc 0 "import four share messages"
+import "$T/a/share-utrecht-again.json"
+expect_rc 1 "the same share message again"
+before=$(db_sha "$T/agg.db")
+advance ra "$T/fromA"
+expect_rc 1 "advance with 4 of 5 share messages"
+expect_err_contains "4 of 5 advertised participants sent key shares; the threshold is 5" \
+    "share phase below the threshold"
+expect_db_unchanged "$T/agg.db" "$before" "after the refused advance"
+party "$T/rA.json" rsd-krh
+run "$C" share "${P[@]}" --keys "$T/fromA/keys.json" --out "$T/a/share-rsd-krh.json"
+import "$T/a/share-rsd-krh.json"
+expect_rc 0 "import the fifth share message"
+run "$A" round status --db "$T/agg.db" "${CP[@]}" --round ra
+expect_out_contains "5 shared" "status counts the share messages"
+advance ra "$T/fromA"
+expect_rc 0 "advance: the share phase ends with 5"
+expect_present "$T/fromA/shares-utrecht.json" "shares message for utrecht"
+expect_absent "$T/fromA/shares-uwv.json" "no shares message for the one that did not advertise"
+
 mkdir -p "$T/subA"
 party "$T/rA.json" utrecht
 run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --out "$T/subA/x.json"
-expect_rc 2 "submit without --keys in a bonawitz-v1 round"
-expect_err_contains "--keys" "submit without keys"
-run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/fromA/keys-lekstroom.json" \
+expect_rc 2 "submit without --shares in a bonawitz-v1 round"
+expect_err_contains "--shares" "submit without shares"
+run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --shares "$T/fromA/shares-lekstroom.json" \
     --out "$T/subA/x.json"
-expect_rc 1 "submit with another organisation's keys message"
-expect_err_contains "addressed to lekstroom" "keys for someone else"
+expect_rc 1 "submit with another organisation's shares message"
+expect_err_contains "addressed to lekstroom" "shares for someone else"
 expect_absent "$T/subA/x.json" "refused submit"
-cp "$T/fromA/keys-utrecht.json" "$T/a/keys-tampered.json"
-python3 - "$T/a/keys-tampered.json" <<'EOF'
+cp "$T/fromA/shares-utrecht.json" "$T/a/shares-tampered.json"
+python3 - "$T/a/shares-tampered.json" <<'EOF'
 import json, sys
 p = sys.argv[1]
 d = json.load(open(p))
 d["body"]["boxes"][1], d["body"]["boxes"][2] = d["body"]["boxes"][2], d["body"]["boxes"][1]
 open(p, "w").write(json.dumps(d))
 EOF
-run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/a/keys-tampered.json" \
+run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --shares "$T/a/shares-tampered.json" \
     --out "$T/subA/x.json"
-expect_rc 1 "submit with reordered boxes in the keys message"
-expect_err_contains "signature" "reordered keys message"
+expect_rc 1 "submit with reordered boxes in the shares message"
+expect_err_contains "signature" "reordered shares message"
 for o in utrecht stichtse-vecht lekstroom fermwerk; do
     party "$T/rA.json" "$o"
-    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --keys "$T/fromA/keys-$o.json" \
+    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --shares "$T/fromA/shares-$o.json" \
         --out "$T/subA/$o.json"
     expect_rc 0 "submit $o"
 done
 party "$T/rA.json" uwv
-run "$C" submit --input "$T/in/uwv.csv" "${P[@]}" --keys "$T/fromA/keys-utrecht.json" \
+run "$C" submit --input "$T/in/uwv.csv" "${P[@]}" --shares "$T/fromA/shares-utrecht.json" \
     --out "$T/subA/uwv.json"
 expect_rc 1 "submit by the one that never advertised"
 import "$T"/subA/*.json
 expect_rc 0 "import four submissions"
 advance ra "$T/fromA"
 expect_rc 1 "advance with 4 of 5 submissions"
-expect_err_contains "4 of 5 advertised participants submitted; the threshold is 5" \
+expect_err_contains "4 of 5 participants that sent key shares submitted; the threshold is 5" \
     "submit phase below the threshold"
 party "$T/rA.json" rsd-krh
-run "$C" submit --input "$T/in/rsd-krh.csv" "${P[@]}" --keys "$T/fromA/keys-rsd-krh.json" \
+run "$C" submit --input "$T/in/rsd-krh.csv" "${P[@]}" --shares "$T/fromA/shares-rsd-krh.json" \
     --out "$T/subA/rsd-krh.json"
 import "$T/subA/rsd-krh.json"
 expect_rc 0 "import the fifth submission"
@@ -196,15 +262,20 @@ done
 import "$T"/b/adv-*.json
 expect_rc 0 "six advertisements"
 advance rb "$T/fromB"
-expect_rc 0 "advance round B to submit"
+expect_rc 0 "advance round B to share"
 party "$T/rB.json" utrecht
-run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/fromA/keys-utrecht.json" \
-    --out "$T/subB/x.json"
+run "$C" share "${P[@]}" --keys "$T/fromA/keys.json" --out "$T/b/x.json"
 expect_rc 1 "a keys message of round A used in round B"
 expect_err_contains "for round ra, not for round rb" "cross-round keys message"
+share_all "$T/rB.json" rb "$T/fromB"
+party "$T/rB.json" utrecht
+run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --shares "$T/fromA/shares-utrecht.json" \
+    --out "$T/subB/x.json"
+expect_rc 1 "a shares message of round A used in round B"
+expect_err_contains "for round ra, not for round rb" "cross-round shares message"
 for o in $ORGS; do
     party "$T/rB.json" "$o"
-    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --keys "$T/fromB/keys-$o.json" \
+    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --shares "$T/fromB/shares-$o.json" \
         --out "$T/subB/$o.json"
     expect_rc 0 "submit $o in round B"
 done
@@ -283,7 +354,7 @@ ok = ok and b["masking"]["unmasked_by"] == ["fermwerk", "rsd-krh", "stichtse-vec
 sys.exit(0 if ok else 1)
 EOF
 
-section "round C: one advertises, then drops out (its pairwise masks come off with its rebuilt key)"
+section "round C: one sends its key shares, then drops out (its pairwise masks come off with its rebuilt key)"
 open_round "$T/agg.db" "$T/roster.json" "$T/rC.json" --round-id rc --masking bonawitz-v1 \
     --t 2 || e2e_finish
 mkdir -p "$T/c" "$T/fromC"
@@ -293,11 +364,12 @@ for o in $ORGS; do
 done
 import "$T"/c/adv-*.json
 advance rc "$T/fromC"
-expect_rc 0 "advance round C to submit"
+expect_rc 0 "advance round C to share"
+share_all "$T/rC.json" rc "$T/fromC"
 for o in $ORGS; do
     [ "$o" = lekstroom ] && continue
     party "$T/rC.json" "$o"
-    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --keys "$T/fromC/keys-$o.json" \
+    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --shares "$T/fromC/shares-$o.json" \
         --out "$T/c/sub-$o.json"
     expect_rc 0 "submit $o in round C"
 done

@@ -2,11 +2,13 @@
 # bonawitz-v1 per-round secrets in the contributor's ledger, with the real programs: drawn at
 # advertise and sealed in the ledger (never in the clear, never in a message), read back by
 # every later phase, wiped once the unmask message is stored or on `forget`. Ledgers restored
-# from an earlier copy: copied before advertise and restored after it (detected at submit, from
-# the keys message), or restored after submitting (detected at confirm, from the survivors
-# list), refused with the way out (`abandon`, after which the round is refused for good);
-# copied after advertise and restored after submit (submitting again gives the same bytes, the
-# noise comes from the sealed seed) or after confirm and restored after unmask (the same unmask
+# from an earlier copy, or lost: copied before advertise and restored after it (detected at
+# share, from the keys message), after sharing (detected at submit, from the shares message)
+# or after submitting (detected at confirm, from the survivors list), each refused with the
+# way out (`abandon`, after which the round is refused for good); copied after advertise and
+# restored after share (submit says to share again, which gives the same bytes), copied after
+# share and restored after submit (confirm says to submit again: the same bytes, the noise
+# comes from the sealed seed), copied after confirm and restored after unmask (the same unmask
 # message): harmless.
 . "$(dirname "$0")/lib.sh"
 
@@ -22,6 +24,18 @@ party() { # party ROUNDFILE ORG [LEDGER]
 }
 import() { run "$A" round import --db "$T/agg.db" "${CP[@]}" "$@"; }
 advance() { run "$A" round advance --db "$T/agg.db" "${CK[@]}" --round "$1" --out-dir "$2"; }
+share_all() { # share_all ROUNDFILE ROUND DIR ORG...: they share (keys.json in DIR); advance
+    local rf=$1 r=$2 d=$3 o
+    shift 3
+    for o in "$@"; do
+        party "$rf" "$o"
+        run "$C" share "${P[@]}" --keys "$d/keys.json" --out "$d/share-$o.json"
+        expect_rc 0 "share $o in $r"
+    done
+    import "$d"/share-*.json
+    advance "$r" "$d"
+    expect_rc 0 "advance $r to submit"
+}
 copy_db() { rm -f "$2" "$2-wal" "$2-shm"; cp "$1" "$2"; [ -f "$1-wal" ] && cp "$1-wal" "$2-wal"; return 0; }
 secrets_len() { # secrets_len LEDGER ROUND: bytes of the sealed secrets ("" when wiped)
     python3 - "$1" "$2" <<'PYEOF'
@@ -41,7 +55,7 @@ for o in $ORGS; do
     run "$C" advertise "${P[@]}" --out "$T/m/adv-$o.json"
     expect_rc 0 "advertise $o"
 done
-check "the sealed secrets are 169 bytes in the ledger" test "$(secrets_len "$T/ledger-utrecht.db" r1)" = 169
+check "the sealed secrets are 201 bytes in the ledger" test "$(secrets_len "$T/ledger-utrecht.db" r1)" = 201
 # The same keystore in another round, or another ledger row, never gives the same mask key.
 open_round "$T/agg.db" "$T/roster.json" "$T/r2.json" --round-id r2 --masking bonawitz-v1 \
     --t 2 || e2e_finish
@@ -59,23 +73,24 @@ import "$T"/m/adv-utrecht.json "$T"/m/adv-stichtse-vecht.json "$T"/m/adv-lekstro
     "$T"/m/adv-fermwerk.json "$T"/m/adv-rsd-krh.json "$T"/m/adv-uwv.json
 expect_rc 0 "six advertisements"
 advance r1 "$T/k"
-expect_rc 0 "keys messages"
+expect_rc 0 "keys message"
+share_all "$T/r1.json" r1 "$T/k" $ORGS
 
-section "a ledger restored from a copy taken after advertise: the same submission, byte for byte"
+section "a ledger restored from a copy taken after sharing: the same submission, byte for byte"
 copy_db "$T/ledger-utrecht.db" "$T/backup-utrecht.db"
 party "$T/r1.json" utrecht
-run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/k/keys-utrecht.json" \
+run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --shares "$T/k/shares-utrecht.json" \
     --out "$T/m/sub-utrecht.json"
 expect_rc 0 "submit utrecht"
 copy_db "$T/backup-utrecht.db" "$T/ledger-utrecht.db"
-run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/k/keys-utrecht.json" \
+run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --shares "$T/k/shares-utrecht.json" \
     --out "$T/m/sub-utrecht-again.json"
 expect_rc 0 "submit again from the restored ledger"
 check "the two submissions are the same bytes (same masks, same noise, same date)" cmp -s \
     "$T/m/sub-utrecht.json" "$T/m/sub-utrecht-again.json"
 for o in stichtse-vecht lekstroom fermwerk rsd-krh uwv; do
     party "$T/r1.json" "$o"
-    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --keys "$T/k/keys-$o.json" \
+    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --shares "$T/k/shares-$o.json" \
         --out "$T/m/sub-$o.json"
     expect_rc 0 "submit $o"
 done
@@ -84,7 +99,7 @@ expect_rc 1 "the second copy is refused as a replay, the six others are stored"
 expect_err_contains "sub-utrecht-again.json" "the refused one is named"
 advance r1 "$T/k"
 expect_rc 0 "survivors list"
-check "the sealed secrets are still there before unmask" test "$(secrets_len "$T/ledger-utrecht.db" r1)" = 169
+check "the sealed secrets are still there before unmask" test "$(secrets_len "$T/ledger-utrecht.db" r1)" = 201
 
 section "the secrets are wiped once the unmask message is stored"
 for o in $ORGS; do
@@ -113,10 +128,9 @@ check "r2's secrets are gone" test -z "$(secrets_len "$T/ledger-utrecht.db" r2)"
 run "$C" advertise "${P[@]}" --out "$T/m/adv2-again.json"
 expect_rc 0 "the advertisement can still be written again (it is public)"
 check "the same advertisement" cmp -s "$T/m/adv2-utrecht.json" "$T/m/adv2-again.json"
-run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/k/keys-utrecht.json" \
-    --out "$T/m/x.json"
-expect_rc 1 "submit after forget"
-expect_err_contains "holds no secrets for round r2" "submit names the wiped secrets"
+run "$C" share "${P[@]}" --keys "$T/k/keys.json" --out "$T/m/x.json"
+expect_rc 1 "share after forget"
+expect_err_contains "holds no secrets for round r2" "share names the wiped secrets"
 expect_absent "$T/m/x.json" "nothing written"
 run "$C" forget --ledger "$T/ledger-utrecht.db" --round r2
 expect_rc 0 "forget twice"
@@ -124,11 +138,12 @@ expect_err_contains "already wiped" "the second forget says so"
 run "$C" forget --ledger "$T/ledger-utrecht.db" --round nope
 expect_rc 1 "forget of a round the ledger does not have"
 
-section "restored before advertise, after advertising: detected at submit; abandon"
+section "restored before advertise, after advertising: detected at share; abandon"
 open_round "$T/agg.db" "$T/roster.json" "$T/r3.json" --round-id r3 --masking bonawitz-v1 \
     --t 2 || e2e_finish
 mkdir -p "$T/r3" "$T/k3"
 copy_db "$T/ledger-utrecht.db" "$T/utrecht-before-r3.db"
+copy_db "$T/ledger-stichtse-vecht.db" "$T/stichtse-before-r3.db"
 for o in $ORGS; do
     party "$T/r3.json" "$o"
     run "$C" advertise "${P[@]}" --out "$T/r3/adv-$o.json"
@@ -139,39 +154,35 @@ advance r3 "$T/k3"
 copy_db "$T/utrecht-before-r3.db" "$T/ledger-utrecht.db"
 before=$(db_sha "$T/ledger-utrecht.db")
 party "$T/r3.json" utrecht
-run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/k3/keys-utrecht.json" \
-    --out "$T/r3/x.json"
-expect_rc 1 "submit with a ledger restored from before advertise"
+run "$C" share "${P[@]}" --keys "$T/k3/keys.json" --out "$T/r3/x.json"
+expect_rc 1 "share with a ledger restored from before advertise"
 expect_err_contains "this ledger has no record of round r3, but the coordinator holds an advertisement of utrecht" \
-    "submit names the restored ledger"
+    "share names the restored ledger"
 expect_err_contains "abandon --round r3 --ledger $T/ledger-utrecht.db" "and how to abandon"
 expect_absent "$T/r3/x.json" "nothing written"
-expect_db_unchanged "$T/ledger-utrecht.db" "$before" "after the refused submit"
+expect_db_unchanged "$T/ledger-utrecht.db" "$before" "after the refused share"
 rm -f "$T/ledger-gone.db"
 party "$T/r3.json" utrecht "$T/ledger-gone.db"
-run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/k3/keys-utrecht.json" \
-    --out "$T/r3/x.json"
-expect_rc 1 "submit with a lost ledger (a new, empty file)"
+run "$C" share "${P[@]}" --keys "$T/k3/keys.json" --out "$T/r3/x.json"
+expect_rc 1 "share with a lost ledger (a new, empty file)"
 expect_err_contains "has no record of round r3" "a lost ledger is detected the same way"
-expect_absent "$T/ledger-gone.db" "the refused submit creates no ledger"
+expect_absent "$T/ledger-gone.db" "the refused share creates no ledger"
 party "$T/r3.json" utrecht
 run "$C" advertise "${P[@]}" --out "$T/r3/adv-utrecht-2.json"
 expect_rc 0 "advertising again draws new secrets (the contributor cannot know yet)"
 check "a different advertisement" bash -c "! cmp -s '$T/r3/adv-utrecht.json' '$T/r3/adv-utrecht-2.json'"
 import "$T/r3/adv-utrecht-2.json"
 expect_rc 1 "the aggregator refuses the second advertisement"
-run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/k3/keys-utrecht.json" \
-    --out "$T/r3/x.json"
-expect_rc 1 "submit with the new secrets against the keys message"
+run "$C" share "${P[@]}" --keys "$T/k3/keys.json" --out "$T/r3/x.json"
+expect_rc 1 "share with the new secrets against the keys message"
 expect_err_contains "the coordinator holds the earlier advertisement" "the mismatch names the restore"
 run "$C" abandon --ledger "$T/ledger-utrecht.db" --round r3
 expect_rc 0 "abandon round r3"
 expect_err_contains "round r3 is abandoned" "abandon says what it did"
 check "abandoning wipes the new secrets" test -z "$(secrets_len "$T/ledger-utrecht.db" r3)"
-run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/k3/keys-utrecht.json" \
-    --out "$T/r3/x.json"
-expect_rc 1 "submit in an abandoned round"
-expect_err_contains "round r3 was abandoned in this ledger" "submit refuses the abandoned round"
+run "$C" share "${P[@]}" --keys "$T/k3/keys.json" --out "$T/r3/x.json"
+expect_rc 1 "share in an abandoned round"
+expect_err_contains "round r3 was abandoned in this ledger" "share refuses the abandoned round"
 run "$C" advertise "${P[@]}" --out "$T/r3/x.json"
 expect_rc 1 "advertise in an abandoned round"
 run "$C" status --ledger "$T/ledger-utrecht.db" --round r3
@@ -180,14 +191,25 @@ rm -f "$T/ledger-gone.db"
 run "$C" abandon --ledger "$T/ledger-gone.db" --round r3
 expect_rc 0 "abandon with a lost ledger records the round in a new one"
 party "$T/r3.json" utrecht "$T/ledger-gone.db"
-run "$C" submit --input "$T/in/utrecht.csv" "${P[@]}" --keys "$T/k3/keys-utrecht.json" \
-    --out "$T/r3/x.json"
+run "$C" share "${P[@]}" --keys "$T/k3/keys.json" --out "$T/r3/x.json"
 expect_rc 1 "and refuses the round after that"
 expect_err_contains "was abandoned" "abandoned in the new ledger"
 # The others finish r3 without utrecht (its one dropout).
+share_all "$T/r3.json" r3 "$T/k3" stichtse-vecht lekstroom fermwerk rsd-krh uwv
+# stichtse-vecht: a copy from before advertise, restored after sharing: detected at submit.
+copy_db "$T/ledger-stichtse-vecht.db" "$T/stichtse-now.db"
+copy_db "$T/stichtse-before-r3.db" "$T/ledger-stichtse-vecht.db"
+party "$T/r3.json" stichtse-vecht
+run "$C" submit --input "$T/in/stichtse-vecht.csv" "${P[@]}" \
+    --shares "$T/k3/shares-stichtse-vecht.json" --out "$T/r3/x.json"
+expect_rc 1 "submit with a ledger restored from before advertise, after sharing"
+expect_err_contains "has no record of round r3, but the coordinator holds key shares of stichtse-vecht" \
+    "submit names the restored ledger"
+expect_absent "$T/r3/x.json" "nothing submitted"
+copy_db "$T/stichtse-now.db" "$T/ledger-stichtse-vecht.db"
 for o in stichtse-vecht lekstroom fermwerk rsd-krh uwv; do
     party "$T/r3.json" "$o"
-    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --keys "$T/k3/keys-$o.json" \
+    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --shares "$T/k3/shares-$o.json" \
         --out "$T/r3/sub-$o.json"
 done
 import "$T"/r3/sub-*.json
@@ -218,9 +240,25 @@ done
 import "$T"/r4/adv-*.json
 advance r4 "$T/k4"
 copy_db "$T/ledger-fermwerk.db" "$T/ferm-advertised.db"
+share_all "$T/r4.json" r4 "$T/k4" $ORGS
+# fermwerk: a copy from after advertise, restored after sharing: submit says to share again,
+# which writes the same share message, and goes on.
+copy_db "$T/ferm-advertised.db" "$T/ledger-fermwerk.db"
+party "$T/r4.json" fermwerk
+run "$C" submit --input "$T/in/fermwerk.csv" "${P[@]}" --shares "$T/k4/shares-fermwerk.json" \
+    --out "$T/r4/x.json"
+expect_rc 1 "submit with a ledger restored from between advertise and share"
+expect_err_contains "names a share message of fermwerk for round r4 that this ledger has no record of" \
+    "submit names the missing share message"
+expect_err_contains "Run share again" "and what to do"
+run "$C" share "${P[@]}" --keys "$T/k4/keys.json" --out "$T/r4/share-fermwerk-again.json"
+expect_rc 0 "share again from the restored ledger"
+check "the same share message, byte for byte" cmp -s "$T/k4/share-fermwerk.json" \
+    "$T/r4/share-fermwerk-again.json"
+copy_db "$T/ledger-fermwerk.db" "$T/ferm-advertised.db"
 for o in $ORGS; do
     party "$T/r4.json" "$o"
-    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --keys "$T/k4/keys-$o.json" \
+    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --shares "$T/k4/shares-$o.json" \
         --out "$T/r4/sub-$o.json"
 done
 import "$T"/r4/sub-*.json
@@ -236,16 +274,16 @@ expect_err_contains "has no record of round r4, but the coordinator holds a subm
     "confirm names the restored ledger"
 expect_absent "$T/r4/x.json" "nothing confirmed"
 copy_db "$T/lek-now.db" "$T/ledger-lekstroom.db"
-# fermwerk: a copy from after advertise, restored after submitting: it submits again, the
-# same bytes, and goes on.
+# fermwerk: a copy from after sharing, restored after submitting: it submits again, the same
+# bytes, and goes on.
 copy_db "$T/ferm-advertised.db" "$T/ledger-fermwerk.db"
 party "$T/r4.json" fermwerk
 run "$C" confirm "${P[@]}" --survivors "$T/k4/survivors.json" --out "$T/r4/x.json"
-expect_rc 1 "confirm with a ledger restored from between advertise and submit"
+expect_rc 1 "confirm with a ledger restored from between share and submit"
 expect_err_contains "names a submission of fermwerk for round r4 that this ledger has no record of" \
     "confirm names the missing submission"
 expect_err_contains "Run submit again" "and what to do"
-run "$C" submit --input "$T/in/fermwerk.csv" "${P[@]}" --keys "$T/k4/keys-fermwerk.json" \
+run "$C" submit --input "$T/in/fermwerk.csv" "${P[@]}" --shares "$T/k4/shares-fermwerk.json" \
     --out "$T/r4/sub-fermwerk-again.json"
 expect_rc 0 "submit again from the restored ledger"
 check "the same submission, byte for byte" cmp -s "$T/r4/sub-fermwerk.json" \

@@ -41,9 +41,10 @@ typedef struct world {
     mp_spec *spec;
     sqlite3 *db;
     uint64_t plain[NORGS][NCELLS]; /* by position */
-    mp_envelope *keys[NORGS];      /* keys message of each position */
+    mp_envelope *keys[NORGS];      /* shares message of each position */
     mp_secagg_secrets *sec[NORGS]; /* round secrets of each position */
     unsigned char sub_hash[NORGS][MP_HASH_BYTES];
+    unsigned char adv_hash[NORGS][MP_HASH_BYTES]; /* U2 as each position accepted it */
 } world;
 
 static void import_ok(world *w, const char *path)
@@ -113,7 +114,8 @@ static int setup(void **state)
     if (mp_agg_round_create(w->db, w->roster_path, w->round_path, &w->coord->pub) != 0)
         fail_msg("round create: %s", mp_error_get());
 
-    /* Phase 1 and 2: everyone advertises, then masks its plain vector and submits. */
+    /* Phases 1 to 3: everyone advertises, sends its key shares, then masks its plain vector
+     * and submits. */
     for (int q = 0; q < NORGS; q++) {
         assert_int_equal(mp_secagg_secrets_new(&w->sec[q]), 0);
         assert_int_equal(mp_secagg_advertise(&body, w->spec, w->roster, w->by_pos[q], w->sec[q]),
@@ -122,15 +124,36 @@ static int setup(void **state)
         free(send(w, name, "advertise", body, w->by_pos[q]));
         cJSON_Delete(body);
     }
+    advance(w, "share");
+    mp_envelope *keys = load(w, "keys.json", "keys");
+    unsigned char share_hash[NORGS][MP_HASH_BYTES];
+    for (int q = 0; q < NORGS; q++) {
+        mp_secagg_view kv;
+        mp_envelope *sh;
+        if (mp_secagg_keys_accept(&kv, keys, w->spec, w->roster, w->by_pos[q], w->sec[q]) != 0)
+            fail_msg("keys accept: %s", mp_error_get());
+        assert_int_equal(mp_secagg_share(&body, w->spec, &kv, w->by_pos[q], w->sec[q]), 0);
+        snprintf(name, sizeof name, "share-%d.json", q);
+        char *path = send(w, name, "share", body, w->by_pos[q]);
+        assert_int_equal(mp_envelope_load(&sh, path, "share"), 0);
+        memcpy(share_hash[q], sh->hash, MP_HASH_BYTES);
+        mp_envelope_free(sh);
+        free(path);
+        cJSON_Delete(body);
+        mp_secagg_view_free(&kv);
+    }
+    mp_envelope_free(keys);
     advance(w, "submit");
     for (int q = 0; q < NORGS; q++) {
         mp_secagg_view v;
         mp_envelope *sub;
         uint64_t y[NCELLS];
-        snprintf(name, sizeof name, "keys-%s.json", w->spec->participants[q]);
-        w->keys[q] = load(w, name, "keys");
-        if (mp_secagg_keys_accept(&v, w->keys[q], w->spec, w->roster, w->by_pos[q], w->sec[q]) != 0)
-            fail_msg("keys accept: %s", mp_error_get());
+        snprintf(name, sizeof name, "shares-%s.json", w->spec->participants[q]);
+        w->keys[q] = load(w, name, "shares");
+        if (mp_secagg_shares_accept(&v, w->keys[q], w->spec, w->roster, w->by_pos[q], w->sec[q],
+                                    share_hash[q]) != 0)
+            fail_msg("shares accept: %s", mp_error_get());
+        memcpy(w->adv_hash[q], v.advertised_hash, MP_HASH_BYTES);
         memcpy(y, w->plain[q], sizeof y);
         assert_int_equal(mp_secagg_mask(y, NCELLS, w->spec, &v, w->by_pos[q], w->sec[q]), 0);
         assert_int_equal(mp_submission_build(&body, w->spec, w->spec->participants[q], y, NCELLS),
@@ -148,11 +171,9 @@ static int setup(void **state)
     advance(w, "confirm");
     mp_envelope *surv = load(w, "survivors.json", "survivors");
     for (int q = 0; q < NORGS; q++) {
-        mp_secagg_view v, kv;
-        assert_int_equal(
-            mp_secagg_keys_accept(&kv, w->keys[q], w->spec, w->roster, w->by_pos[q], w->sec[q]), 0);
+        mp_secagg_view v;
         if (mp_secagg_survivors_accept(&v, surv, w->spec, w->roster, w->spec->participants[q],
-                                       kv.advertised_hash, w->sub_hash[q]) != 0)
+                                       w->adv_hash[q], w->sub_hash[q]) != 0)
             fail_msg("survivors accept: %s", mp_error_get());
         assert_int_equal(
             mp_secagg_consistency(&body, w->spec, w->spec->participants[q], surv->hash), 0);
@@ -160,7 +181,6 @@ static int setup(void **state)
         free(send(w, name, "consistency", body, w->by_pos[q]));
         cJSON_Delete(body);
         mp_secagg_view_free(&v);
-        mp_secagg_view_free(&kv);
     }
     mp_envelope_free(surv);
     advance(w, "unmask");
@@ -202,7 +222,7 @@ static char *unmask_file(world *w, int q, int lie)
     assert_int_equal(mp_secagg_survivors_parse(&v, surv, w->spec, w->roster), 0);
     assert_int_equal(mp_secagg_request_accept(req, w->spec, w->roster, &v, surv->hash), 0);
     assert_int_equal(
-        mp_secagg_unmask(&body, w->spec, w->roster, &v, w->keys[q], w->by_pos[q], surv->hash), 0);
+        mp_secagg_unmask(&body, w->spec, &v, w->keys[q], w->by_pos[q], w->sec[q], surv->hash), 0);
     if (lie) {
         cJSON *shares = cJSON_GetObjectItemCaseSensitive(body, "shares");
         cJSON *a = cJSON_GetArrayItem(shares, 0), *b = cJSON_GetArrayItem(shares, 1);

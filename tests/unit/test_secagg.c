@@ -225,17 +225,21 @@ static void assert_all_cells_differ(const uint64_t *a, const uint64_t *b)
 /* ---- a round in memory, phase by phase ---------------------------------------------------- */
 
 /* Phase at which each position stops delivering: 0 never advertises, 1 advertises only, 2 also
- * submits, 3 also confirms, 4 delivers everything. Arrays below are by member k (index in U1,
- * which is position order), except stop (by position). */
+ * sends its key shares, 3 also submits, 4 also confirms, 5 delivers everything. Arrays below
+ * are by member k of r->u1, which is U1 after phase 1 and U2 from phase 2 on (position order),
+ * except stop and sec (by position). */
 typedef struct rnd {
     world *w;
     const mp_spec *spec;
     int stop[NORGS];
     size_t n1;
-    mp_envelope *adv[NORGS];
-    mp_secagg_view u1; /* the aggregator's U1, and U2 by the submitted flags */
-    mp_envelope *keys[NORGS];
-    mp_secagg_view views[NORGS]; /* each member's view after accepting its keys message */
+    mp_envelope *adv[NORGS];     /* by member of U1 */
+    mp_secagg_view adv_u1;       /* the aggregator's U1 (kept after u1 becomes U2) */
+    mp_envelope *keysmsg;        /* the keys message */
+    mp_envelope *share[NORGS];   /* share messages, by member of U1 */
+    mp_secagg_view u1;           /* the aggregator's U1, then U2 (with submitted flags: U3) */
+    mp_envelope *keys[NORGS];    /* the shares message of each member of U2 */
+    mp_secagg_view views[NORGS]; /* each member's view of U2 after accepting its shares message */
     uint64_t y[NORGS][NCELLS];   /* masked submissions */
     unsigned char subhash[NORGS][MP_HASH_BYTES];
     mp_envelope *surv;
@@ -264,6 +268,7 @@ static void rnd_free(rnd *r)
 {
     for (int i = 0; i < NORGS; i++) {
         mp_envelope_free(r->adv[i]);
+        mp_envelope_free(r->share[i]);
         mp_envelope_free(r->keys[i]);
         mp_envelope_free(r->conf[i]);
         mp_envelope_free(r->unm[i]);
@@ -271,10 +276,12 @@ static void rnd_free(rnd *r)
         mp_secagg_reveal_free(&r->rev[i]);
         mp_secagg_secrets_free(r->sec[i]);
     }
+    mp_envelope_free(r->keysmsg);
     mp_envelope_free(r->surv);
     mp_envelope_free(r->req);
     mp_secagg_view_free(&r->sv);
     mp_secagg_view_free(&r->u1);
+    mp_secagg_view_free(&r->adv_u1);
 }
 
 static const mp_keypair *kp_of(const rnd *r, size_t k)
@@ -307,20 +314,85 @@ static int rnd_advertise(rnd *r)
     return 0;
 }
 
-/* Phases 2 and 3: a keys message to every advertiser, who accepts it; those with stop >= 2 mask
- * and submit (the submission hash is the hash of the masked vector). */
-static int rnd_keys(rnd *r)
+/* The keys message of u1, signed by the coordinator. */
+static mp_envelope *keys_message(const rnd *r, const mp_secagg_view *u1)
 {
     cJSON *body;
+    assert_int_equal(mp_secagg_keys_build(&body, r->spec, u1), 0);
+    return resign("keys", body, r->w->coord);
+}
+
+/* The shares message for member `to` of the list v: from each member of v the box its share
+ * message (in r->share, by U1 member) made for `to`. */
+static mp_envelope *shares_message(const rnd *r, const mp_secagg_view *v, size_t to)
+{
+    const char *boxes[NORGS];
+    int col = mp_secagg_member_index(&r->adv_u1, v->m[to].org);
+    cJSON *body;
+    assert_true(col >= 0);
+    for (size_t i = 0; i < v->n1; i++) {
+        int k = mp_secagg_member_index(&r->adv_u1, v->m[i].org);
+        assert_true(k >= 0);
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(r->share[k]->body, "boxes");
+        boxes[i] = cJSON_GetArrayItem(arr, col)->valuestring;
+    }
+    assert_int_equal(mp_secagg_shares_build(&body, r->spec, v, boxes, to), 0);
+    return resign("shares", body, r->w->coord);
+}
+
+/* Phase 2: the keys message to every advertiser, who accepts it; those with stop >= 2 send
+ * their share message, which the aggregator checks. u1 becomes U2. */
+static int rnd_keys(rnd *r)
+{
+    mp_secagg_view u2 = {0};
+    cJSON *body;
+    r->keysmsg = keys_message(r, &r->u1);
+    /* The aggregator's U1 as it reads the keys message back (with the list's hash). */
+    mp_secagg_view_free(&r->u1);
+    if (mp_secagg_keys_parse(&r->u1, r->keysmsg, r->spec, r->w->roster) != 0)
+        return -1;
+    u2.m = calloc(NORGS, sizeof *u2.m);
+    assert_non_null(u2.m);
+    for (size_t k = 0; k < r->n1; k++) {
+        mp_secagg_view kv;
+        size_t member;
+        unsigned p = r->u1.m[k].pos;
+        if (mp_secagg_keys_accept(&kv, r->keysmsg, r->spec, r->w->roster, kp_of(r, k),
+                                  sec_of(r, k)) != 0) {
+            mp_secagg_view_free(&u2);
+            return -1;
+        }
+        assert_memory_equal(kv.advertised_hash, r->u1.advertised_hash, MP_HASH_BYTES);
+        if (r->stop[p] >= 2) {
+            assert_int_equal(mp_secagg_share(&body, r->spec, &kv, kp_of(r, k), sec_of(r, k)), 0);
+            r->share[k] = resign("share", body, kp_of(r, k));
+            assert_int_equal(
+                mp_secagg_share_check(r->share[k], r->spec, r->w->roster, &r->u1, &member), 0);
+            assert_int_equal(member, k);
+            u2.m[u2.n1] = r->u1.m[k];
+            u2.m[u2.n1].shared = 1;
+            memcpy(u2.m[u2.n1++].share_hash, r->share[k]->hash, MP_HASH_BYTES);
+        }
+        mp_secagg_view_free(&kv);
+    }
+    r->adv_u1 = r->u1;
+    r->u1 = u2;
+    r->n1 = u2.n1;
+    return 0;
+}
+
+/* Phase 3: a shares message to every member of U2, who accepts it; those with stop >= 3 mask
+ * and submit (the submission hash is the hash of the masked vector). */
+static int rnd_shares(rnd *r)
+{
     for (size_t k = 0; k < r->n1; k++) {
         unsigned p = r->u1.m[k].pos;
-        assert_int_equal(
-            mp_secagg_keys_build(&body, r->spec, &r->u1, (const mp_envelope *const *)r->adv, k), 0);
-        r->keys[k] = resign("keys", body, r->w->coord);
-        if (mp_secagg_keys_accept(&r->views[k], r->keys[k], r->spec, r->w->roster, kp_of(r, k),
-                                  sec_of(r, k)) != 0)
+        int a = mp_secagg_member_index(&r->adv_u1, r->u1.m[k].org);
+        r->keys[k] = shares_message(r, &r->u1, k);
+        if (mp_secagg_shares_accept(&r->views[k], r->keys[k], r->spec, r->w->roster, kp_of(r, k),
+                                    sec_of(r, k), r->share[a]->hash) != 0)
             return -1;
-        if (r->stop[p] < 2)
+        if (r->stop[p] < 3)
             continue;
         memcpy(r->y[k], r->w->plain[p], sizeof r->y[k]);
         if (mp_secagg_mask(r->y[k], NCELLS, r->spec, &r->views[k], kp_of(r, k), sec_of(r, k)) != 0)
@@ -367,7 +439,7 @@ static int rnd_survivors(rnd *r)
     if (rnd_survivors_build(r) != 0)
         return -1;
     for (size_t k = 0; k < r->n1; k++)
-        if (r->sv.m[k].submitted && r->stop[r->u1.m[k].pos] >= 3 && rnd_confirm(r, k) != 0)
+        if (r->sv.m[k].submitted && r->stop[r->u1.m[k].pos] >= 4 && rnd_confirm(r, k) != 0)
             return -1;
     return 0;
 }
@@ -396,7 +468,7 @@ static int rnd_unmask_one(rnd *r, size_t k)
         return -1;
     }
     assert_int_equal(
-        mp_secagg_unmask(&body, r->spec, r->w->roster, &cv, r->keys[k], kp_of(r, k), r->surv->hash),
+        mp_secagg_unmask(&body, r->spec, &cv, r->keys[k], kp_of(r, k), sec_of(r, k), r->surv->hash),
         0);
     mp_secagg_view_free(&cv);
     r->unm[k] = resign("unmask", body, kp_of(r, k));
@@ -411,7 +483,7 @@ static int rnd_unmask_one(rnd *r, size_t k)
 static int rnd_unmask(rnd *r)
 {
     for (size_t k = 0; k < r->n1; k++)
-        if (r->sv.m[k].submitted && r->stop[r->u1.m[k].pos] >= 4 && rnd_unmask_one(r, k) != 0)
+        if (r->sv.m[k].submitted && r->stop[r->u1.m[k].pos] >= 5 && rnd_unmask_one(r, k) != 0)
             return -1;
     return 0;
 }
@@ -438,14 +510,16 @@ static int run_round(world *w, const int stop[NORGS], uint64_t sum[NCELLS])
         phase = 1;
     else if (rnd_keys(&r) != 0)
         phase = 2;
-    else if (rnd_survivors(&r) != 0)
+    else if (rnd_shares(&r) != 0)
         phase = 3;
-    else if (rnd_request(&r) != 0)
+    else if (rnd_survivors(&r) != 0)
         phase = 4;
-    else if (rnd_unmask(&r) != 0)
+    else if (rnd_request(&r) != 0)
         phase = 5;
-    else if (rnd_open(&r, sum, 2) != 0)
+    else if (rnd_unmask(&r) != 0)
         phase = 6;
+    else if (rnd_open(&r, sum, 2) != 0)
+        phase = 7;
     else
         phase = 0;
     rnd_free(&r);
@@ -457,7 +531,7 @@ static void expect_sum(world *w, const int stop[NORGS], const uint64_t sum[NCELL
     for (int c = 0; c < NCELLS; c++) {
         uint64_t want = 0;
         for (int p = 0; p < NORGS; p++)
-            if (stop[p] >= 2)
+            if (stop[p] >= 3)
                 want += w->plain[p][c];
         assert_int_equal(sum[c], want);
     }
@@ -469,13 +543,14 @@ static void expect_sum(world *w, const int stop[NORGS], const uint64_t sum[NCELL
 static void test_formulas(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
     unsigned char sk[NORGS][32], b[32], pk[32], seed[32], seed2[32];
     uint64_t want[NCELLS], total[NCELLS] = {0}, plain_total[NCELLS] = {0};
     rnd r;
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
     for (size_t k = 0; k < r.n1; k++) {
         memcpy(sk[k], sec_of(&r, k)->s_sk, 32);
         crypto_scalarmult_base(pk, sk[k]);
@@ -510,7 +585,7 @@ static void test_formulas(void **state)
 static void test_everyone_delivers(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
     uint64_t sum[NCELLS];
     if (run_round(w, stop, sum) != 0)
         fail_msg("%s", mp_error_get());
@@ -522,7 +597,7 @@ static void test_everyone_delivers(void **state)
 static void test_demo_dropout(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 1, 4, 4, 4, 4};
+    int stop[NORGS] = {5, 2, 5, 5, 5, 5};
     uint64_t sum[NCELLS];
     if (run_round(w, stop, sum) != 0)
         fail_msg("%s", mp_error_get());
@@ -536,8 +611,8 @@ static void test_one_dropout_each_phase(void **state)
     world *w = *state;
     uint64_t sum[NCELLS];
     for (int p = 0; p < NORGS; p++)
-        for (int s = 0; s < 4; s++) {
-            int stop[NORGS] = {4, 4, 4, 4, 4, 4}, rc;
+        for (int s = 0; s < 5; s++) {
+            int stop[NORGS] = {5, 5, 5, 5, 5, 5}, rc;
             stop[p] = s;
             if ((rc = run_round(w, stop, sum)) != 0)
                 fail_msg("position %d stopping at phase %d: refused in phase %d: %s", p, s, rc,
@@ -547,18 +622,19 @@ static void test_one_dropout_each_phase(void **state)
 }
 
 /* The phase that must refuse a pattern of dropouts, and what the reason says: the first phase
- * of advertise, submit, confirm, unmask that fewer than T participants complete. */
+ * of advertise, share, submit, confirm, unmask that fewer than T participants complete. */
 static int expected_refusal(const int stop[NORGS], const char **why)
 {
     static const struct {
         int phase;
         const char *why;
-    } at[5] = {{0, NULL},
+    } at[6] = {{0, NULL},
                {2, "advertised keys; the threshold is 5"},
-               {3, "submitted, below the threshold 5"},
-               {4, "confirmations of the survivors list, the threshold is 5"},
-               {6, "unmask messages, the threshold is 5"}};
-    for (int s = 1; s <= 4; s++) {
+               {3, "sent key shares; the threshold is 5"},
+               {4, "submitted, below the threshold 5"},
+               {5, "confirmations of the survivors list, the threshold is 5"},
+               {7, "unmask messages, the threshold is 5"}};
+    for (int s = 1; s <= 5; s++) {
         int n = 0;
         for (int p = 0; p < NORGS; p++)
             n += stop[p] >= s;
@@ -602,12 +678,12 @@ static void test_too_many_dropouts_refused(void **state)
             pairs[npairs][0] = p;
             pairs[npairs++][1] = q;
         }
-    for (int s = 0; s < 16; s++)
+    for (int s = 0; s < 25; s++)
         for (int i = 0; i < 2; i++) {
-            const int *pq = pairs[(s + 16 * i) % npairs];
-            int stop[NORGS] = {4, 4, 4, 4, 4, 4};
-            stop[pq[0]] = s / 4;
-            stop[pq[1]] = s % 4;
+            const int *pq = pairs[(s + 25 * i) % npairs];
+            int stop[NORGS] = {5, 5, 5, 5, 5, 5};
+            stop[pq[0]] = s / 5;
+            stop[pq[1]] = s % 5;
             expect_threshold_refusal(w, stop);
         }
     /* Every set of three at one phase (the phases taking turns), and one set at each. */
@@ -615,27 +691,27 @@ static void test_too_many_dropouts_refused(void **state)
     for (int a = 0; a < NORGS; a++)
         for (int b = a + 1; b < NORGS; b++)
             for (int c = b + 1; c < NORGS; c++, set++) {
-                int stop[NORGS] = {4, 4, 4, 4, 4, 4};
-                stop[a] = stop[b] = stop[c] = set % 4;
+                int stop[NORGS] = {5, 5, 5, 5, 5, 5};
+                stop[a] = stop[b] = stop[c] = set % 5;
                 expect_threshold_refusal(w, stop);
             }
-    for (int s = 0; s < 4; s++) {
-        int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+    for (int s = 0; s < 5; s++) {
+        int stop[NORGS] = {5, 5, 5, 5, 5, 5};
         stop[1] = stop[3] = stop[4] = s;
         expect_threshold_refusal(w, stop);
     }
     /* Three, at every combination of phases. */
-    for (int s = 0; s < 64; s++) {
-        int stop[NORGS] = {4, 4, 4, 4, 4, 4};
-        stop[0] = s / 16;
-        stop[2] = s / 4 % 4;
-        stop[5] = s % 4;
+    for (int s = 0; s < 125; s++) {
+        int stop[NORGS] = {5, 5, 5, 5, 5, 5};
+        stop[0] = s / 25;
+        stop[2] = s / 5 % 5;
+        stop[5] = s % 5;
         expect_threshold_refusal(w, stop);
     }
     /* Four and five. */
     for (int n = 4; n <= 5; n++)
-        for (int s = 0; s < 4; s++) {
-            int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+        for (int s = 0; s < 5; s++) {
+            int stop[NORGS] = {5, 5, 5, 5, 5, 5};
             for (int p = 0; p < n; p++)
                 stop[NORGS - 1 - p] = s;
             expect_threshold_refusal(w, stop);
@@ -646,13 +722,14 @@ static void test_too_many_dropouts_refused(void **state)
 static void test_open_threads(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 1, 4, 4, 4, 4};
+    int stop[NORGS] = {5, 2, 5, 5, 5, 5};
     static const unsigned threads[] = {0, 1, 3, 8, 16};
     uint64_t sum[NCELLS];
     rnd r;
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
     assert_int_equal(rnd_survivors(&r), 0);
     assert_int_equal(rnd_request(&r), 0);
     assert_int_equal(rnd_unmask(&r), 0);
@@ -721,7 +798,7 @@ static mp_envelope *request_for(const rnd *r, const mp_envelope *surv,
 static void test_lie_dropped_after_submit(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
     const size_t X = 2; /* rsd-krh */
     unsigned char sk_x[32], b_x[32], got[32], pk[32], seed[32], buf[(NORGS + 1) * SB];
     uint64_t sum[NCELLS], v[NCELLS];
@@ -734,6 +811,7 @@ static void test_lie_dropped_after_submit(void **state)
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
     assert_string_equal(r.u1.m[X].org, "rsd-krh");
     /* The lie: U2 without X. The list is well formed and signed; only X can tell. */
     r.u1.m[X].submitted = 0;
@@ -822,7 +900,8 @@ static void test_lie_dropped_after_submit(void **state)
     /* Even if X answered B anyway, the aggregator would hold one share of b_X: below T, and no
      * mixture with the mask-key shares it holds rebuilds anything. */
     assert_int_equal(
-        mp_secagg_unmask(&body, r.spec, w->roster, &vb, r.keys[X], kp_of(&r, X), survb->hash), 0);
+        mp_secagg_unmask(&body, r.spec, &vb, r.keys[X], kp_of(&r, X), sec_of(&r, X), survb->hash),
+        0);
     unmb = resign("unmask", body, kp_of(&r, X));
     assert_int_equal(mp_secagg_unmask_check(unmb, r.spec, w->roster, &vb, survb->hash, &rb), 0);
     memset(got, 0xaa, sizeof got);
@@ -855,7 +934,7 @@ static void test_lie_dropped_after_submit(void **state)
 static void test_lie_unmask_requests(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
     const size_t me = 1, V = 0; /* a checking survivor, the victim */
     unsigned char sig[MP_SIG_BYTES], b_v[32], sk_v[32], seed[32];
     mp_envelope *survb, *confb[NORGS] = {0}, *reqb, *req, *conf_v, *other;
@@ -870,6 +949,7 @@ static void test_lie_unmask_requests(void **state)
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
     assert_int_equal(rnd_survivors(&r), 0); /* list A, confirmed by all six */
     assert_int_equal(r.nconf, 6);
     accept_list(&r, me, r.surv, &va);
@@ -902,9 +982,9 @@ static void test_lie_unmask_requests(void **state)
         mp_secagg_view vk;
         mp_envelope *u;
         accept_list(&r, k, survb, &vk);
-        assert_int_equal(
-            mp_secagg_unmask(&body, r.spec, w->roster, &vk, r.keys[k], kp_of(&r, k), survb->hash),
-            0);
+        assert_int_equal(mp_secagg_unmask(&body, r.spec, &vk, r.keys[k], kp_of(&r, k),
+                                          sec_of(&r, k), survb->hash),
+                         0);
         u = resign("unmask", body, kp_of(&r, k));
         assert_int_equal(
             mp_secagg_unmask_check(u, r.spec, w->roster, &vk, survb->hash, &revb[k - 1]), 0);
@@ -1072,7 +1152,7 @@ static void test_lie_unmask_requests(void **state)
  * 1 when the aggregator rebuilt V's vector under `split` (bit k: member k + 1 confirms B). */
 static int colluders_attack(world *w, unsigned split)
 {
-    int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
     const size_t V = 0, C1 = 4, C2 = 5; /* the victim; the colluders utrecht and uwv */
     mp_envelope *lists[2], *conf[2][NORGS] = {{0}}, *req[2] = {0};
     const mp_envelope *confs[2][NORGS];
@@ -1088,6 +1168,7 @@ static int colluders_attack(world *w, unsigned split)
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
     assert_int_equal(rnd_survivors_build(&r), 0);
     lists[0] = r.surv;
     lists[1] = survivors_variant(&r, V);
@@ -1126,8 +1207,8 @@ static int colluders_attack(world *w, unsigned split)
             accept_list(&r, k, lists[l], &vk);
             assert_int_equal(
                 mp_secagg_request_accept(req[l], r.spec, w->roster, &vk, lists[l]->hash), 0);
-            assert_int_equal(mp_secagg_unmask(&body, r.spec, w->roster, &vk, r.keys[k],
-                                              kp_of(&r, k), lists[l]->hash),
+            assert_int_equal(mp_secagg_unmask(&body, r.spec, &vk, r.keys[k], kp_of(&r, k),
+                                              sec_of(&r, k), lists[l]->hash),
                              0);
             u = resign("unmask", body, kp_of(&r, k));
             assert_int_equal(mp_secagg_unmask_check(u, r.spec, w->roster, &agg[l], lists[l]->hash,
@@ -1241,10 +1322,9 @@ static void test_threshold_below_bound(void **state)
 static void test_lie_survivors_lists(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 4};
-    const size_t Z = 5; /* uwv: left out of one member's keys message */
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
+    const size_t Z = 5; /* uwv: left out of one member's shares message */
     mp_secagg_view u1z = {0}, v0z = {0}, tmp, seen;
-    const mp_envelope *advz[NORGS];
     mp_envelope *keys0z, *survz, *surv, *bad;
     unsigned char h0z[MP_HASH_BYTES], pk[32];
     uint64_t y0z[NCELLS];
@@ -1254,18 +1334,19 @@ static void test_lie_survivors_lists(void **state)
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
-    /* U1 without Z, as the aggregator could have shown it to member 0. */
+    assert_int_equal(rnd_shares(&r), 0);
+    /* U2 without Z, as the aggregator could have shown it to member 0 (Z's shares left out). */
     u1z.m = calloc(NORGS, sizeof *u1z.m);
     assert_non_null(u1z.m);
     for (size_t k = 0; k < r.n1; k++)
         if (k != Z) {
             u1z.m[u1z.n1] = r.u1.m[k];
-            advz[u1z.n1++] = r.adv[k];
+            u1z.m[u1z.n1++].submitted = 0;
         }
-    assert_int_equal(mp_secagg_keys_build(&body, r.spec, &u1z, advz, 0), 0);
-    keys0z = resign("keys", body, w->coord);
-    assert_int_equal(
-        mp_secagg_keys_accept(&v0z, keys0z, r.spec, w->roster, kp_of(&r, 0), sec_of(&r, 0)), 0);
+    keys0z = shares_message(&r, &u1z, 0);
+    assert_int_equal(mp_secagg_shares_accept(&v0z, keys0z, r.spec, w->roster, kp_of(&r, 0),
+                                             sec_of(&r, 0), r.share[0]->hash),
+                     0);
     assert_int_equal(v0z.n1, NORGS - 1);
     assert_memory_not_equal(v0z.advertised_hash, r.views[0].advertised_hash, MP_HASH_BYTES);
     memcpy(y0z, w->plain[0], sizeof y0z);
@@ -1279,7 +1360,7 @@ static void test_lie_survivors_lists(void **state)
     memset(&tmp, 0x55, sizeof tmp);
     expect_refused(mp_secagg_survivors_accept(&tmp, surv, r.spec, w->roster, r.u1.m[0].org,
                                               v0z.advertised_hash, h0z),
-                   "names other advertised keys than the keys message fermwerk masked with");
+                   "names other participants or keys than the shares message fermwerk masked with");
     assert_null(tmp.m);
     /* Its view of the five does accept the list of five. */
     for (size_t k = 0; k < u1z.n1; k++)
@@ -1296,7 +1377,7 @@ static void test_lie_survivors_lists(void **state)
     for (size_t k = 1; k < u1z.n1; k++)
         expect_refused(mp_secagg_survivors_accept(&tmp, survz, r.spec, w->roster, r.u1.m[k].org,
                                                   r.views[k].advertised_hash, r.subhash[k]),
-                       "names other advertised keys");
+                       "names other participants or keys");
     mp_envelope_free(surv);
     memcpy(r.u1.m[0].submission_hash, r.subhash[0], MP_HASH_BYTES);
 
@@ -1319,9 +1400,9 @@ static void test_lie_survivors_lists(void **state)
     surv = resign("survivors", body, w->coord);
     accept_list(&r, 1, surv, &seen);
     mp_secagg_view_free(&seen);
-    /* Advertised entries exchanged. */
+    /* Entries exchanged. */
     body = dup_body(surv);
-    swap_items(field(body, "advertised"), 1, 2);
+    swap_items(field(body, "shared"), 1, 2);
     bad = resign("survivors", body, w->coord);
     expect_refused(mp_secagg_survivors_parse(&tmp, bad, r.spec, w->roster),
                    "lekstroom is out of order or given twice");
@@ -1329,24 +1410,31 @@ static void test_lie_survivors_lists(void **state)
     /* One member's mask key replaced (by another member's, or a fresh one): its signature no
      * longer covers it. */
     body = dup_body(surv);
-    arr = field(body, "advertised");
+    arr = field(body, "shared");
     str_set(field(cJSON_GetArrayItem(arr, 3), "mask_pk"),
             field(cJSON_GetArrayItem(arr, 4), "mask_pk")->valuestring);
     bad = resign("survivors", body, w->coord);
     expect_refused(mp_secagg_survivors_parse(&tmp, bad, r.spec, w->roster),
-                   "the mask key of stichtse-vecht is not signed by stichtse-vecht");
+                   "the keys of stichtse-vecht are not signed by stichtse-vecht");
     mp_envelope_free(bad);
     body = dup_body(surv);
-    arr = field(body, "advertised");
+    arr = field(body, "shared");
     randombytes_buf(pk, sizeof pk);
+    b64_set(field(cJSON_GetArrayItem(arr, 3), "box_pk"), pk, sizeof pk);
+    bad = resign("survivors", body, w->coord);
+    expect_refused(mp_secagg_survivors_parse(&tmp, bad, r.spec, w->roster),
+                   "the keys of stichtse-vecht are not signed by stichtse-vecht");
+    mp_envelope_free(bad);
+    body = dup_body(surv);
+    arr = field(body, "shared");
     b64_set(field(cJSON_GetArrayItem(arr, 3), "mask_pk"), pk, sizeof pk);
     bad = resign("survivors", body, w->coord);
     expect_refused(mp_secagg_survivors_parse(&tmp, bad, r.spec, w->roster),
-                   "the mask key of stichtse-vecht is not signed by stichtse-vecht");
+                   "the keys of stichtse-vecht are not signed by stichtse-vecht");
     mp_envelope_free(bad);
     /* Key signatures exchanged. */
     body = dup_body(surv);
-    arr = field(body, "advertised");
+    arr = field(body, "shared");
     {
         char *s3 = strdup(field(cJSON_GetArrayItem(arr, 3), "key_sig")->valuestring);
         str_set(field(cJSON_GetArrayItem(arr, 3), "key_sig"),
@@ -1364,7 +1452,7 @@ static void test_lie_survivors_lists(void **state)
     str_set(field(cJSON_GetArrayItem(arr, 4), "org"), "uwv");
     bad = resign("survivors", body, w->coord);
     expect_refused(mp_secagg_survivors_parse(&tmp, bad, r.spec, w->roster),
-                   "uwv submitted but did not advertise");
+                   "uwv submitted but did not send key shares");
     mp_envelope_free(bad);
     body = dup_body(surv);
     arr = field(body, "submitted");
@@ -1395,7 +1483,7 @@ static void test_lie_survivors_lists(void **state)
 static void test_no_single_vector(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 1, 4, 4, 4, 4}; /* lekstroom drops after advertising */
+    int stop[NORGS] = {5, 2, 5, 5, 5, 5}; /* lekstroom sends its shares, then drops out */
     unsigned char sec[NORGS][32], b[32], sk[32], pk[32], seed[32];
     uint64_t sum[NCELLS], open[NORGS][NCELLS];
     size_t surv[NORGS], nsurv = 0;
@@ -1404,6 +1492,7 @@ static void test_no_single_vector(void **state)
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
     assert_int_equal(rnd_survivors(&r), 0);
     assert_int_equal(rnd_request(&r), 0);
     assert_int_equal(rnd_unmask(&r), 0);
@@ -1469,30 +1558,37 @@ static void test_no_single_vector(void **state)
 
 /* ---- tampered, replayed, reordered and cross-round messages -------------------------------- */
 
-/* The mask-key statement of secagg.h, signed by kp. */
+/* The key statement of secagg.h, signed by kp. */
 static void sign_key(unsigned char sig[MP_SIG_BYTES], const mp_spec *spec, const char *org,
-                     const unsigned char pk[32], const mp_keypair *kp)
+                     const unsigned char box_pk[32], const unsigned char pk[32],
+                     const mp_keypair *kp)
 {
-    char hex[MP_HASH_HEX_BYTES], *b64 = mp_base64_encode(pk, 32);
+    char hex[MP_HASH_HEX_BYTES], *b1 = mp_base64_encode(box_pk, 32),
+                                 *b64 = mp_base64_encode(pk, 32);
     cJSON *st = cJSON_CreateObject();
+    assert_non_null(b1);
     assert_non_null(b64);
     assert_non_null(st);
     mp_hex_encode(hex, spec->env->hash, MP_HASH_BYTES);
-    assert_non_null(cJSON_AddNumberToObject(st, "mijlpaal_mask_key", 1));
+    assert_non_null(cJSON_AddNumberToObject(st, "mijlpaal_mask_key", 2));
     assert_non_null(cJSON_AddStringToObject(st, "round_sha256", hex));
     assert_non_null(cJSON_AddStringToObject(st, "org", org));
+    assert_non_null(cJSON_AddStringToObject(st, "box_pk", b1));
     assert_non_null(cJSON_AddStringToObject(st, "mask_pk", b64));
     assert_int_equal(mp_envelope_sign_detached(sig, "mask-key", st, kp), 0);
     cJSON_Delete(st);
+    free(b1);
     free(b64);
 }
 
-/* Member k's advertisement with another mask key, validly signed by k itself. */
-static mp_envelope *advertise_with_key(const rnd *r, size_t k, const unsigned char pk[32])
+/* Member k's advertisement with other keys, validly signed by k itself. */
+static mp_envelope *advertise_with_keys(const rnd *r, size_t k, const unsigned char box_pk[32],
+                                        const unsigned char pk[32])
 {
     unsigned char sig[MP_SIG_BYTES];
     cJSON *body = dup_body(r->adv[k]);
-    sign_key(sig, r->spec, r->u1.m[k].org, pk, kp_of(r, k));
+    sign_key(sig, r->spec, r->u1.m[k].org, box_pk, pk, kp_of(r, k));
+    b64_set(field(body, "box_pk"), box_pk, 32);
     b64_set(field(body, "mask_pk"), pk, 32);
     b64_set(field(body, "key_sig"), sig, sizeof sig);
     return resign("advertise", body, kp_of(r, k));
@@ -1512,63 +1608,62 @@ static const char *const low_order_hex[] = {
 static void test_tampered_advertise(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
     mp_secagg_member m;
     mp_secagg_view v;
-    mp_envelope *bad;
+    mp_envelope *bad, *shr;
     mp_keypair *stranger;
-    unsigned char lo[32];
+    unsigned char lo[32], good[32], bpk[32], sig[MP_SIG_BYTES];
     uint64_t y[NCELLS];
     cJSON *body;
     rnd r;
 
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
-    /* Another member's mask key under this member's key signature (the member re-signs). */
+    b64_get(bpk, 32, field(r.adv[0]->body, "box_pk"));
+    /* Another member's mask key, or box key, under this member's key signature. */
     body = dup_body(r.adv[0]);
     str_set(field(body, "mask_pk"), field(r.adv[1]->body, "mask_pk")->valuestring);
     bad = resign("advertise", body, kp_of(&r, 0));
     expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m),
-                   "advertise of fermwerk: the mask key signature does not verify");
+                   "advertise of fermwerk: the key signature does not verify");
     mp_envelope_free(bad);
-    /* Another member's key and key signature. */
     body = dup_body(r.adv[0]);
+    str_set(field(body, "box_pk"), field(r.adv[1]->body, "box_pk")->valuestring);
+    bad = resign("advertise", body, kp_of(&r, 0));
+    expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m),
+                   "advertise of fermwerk: the key signature does not verify");
+    mp_envelope_free(bad);
+    /* Another member's keys and key signature. */
+    body = dup_body(r.adv[0]);
+    str_set(field(body, "box_pk"), field(r.adv[1]->body, "box_pk")->valuestring);
     str_set(field(body, "mask_pk"), field(r.adv[1]->body, "mask_pk")->valuestring);
     str_set(field(body, "key_sig"), field(r.adv[1]->body, "key_sig")->valuestring);
     bad = resign("advertise", body, kp_of(&r, 0));
     expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m),
-                   "the mask key signature does not verify");
+                   "the key signature does not verify");
     mp_envelope_free(bad);
     /* The key replaced in transit (envelope not re-signed). */
     bad = sign_parse("advertise", r.adv[0]->body, kp_of(&r, 0));
     str_set(field(bad->body, "mask_pk"), field(r.adv[2]->body, "mask_pk")->valuestring);
     expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m), "does not verify");
     mp_envelope_free(bad);
-    /* Low-order mask keys, even when the member signs them. */
+    /* Low-order mask and box keys, even when the member signs them. */
+    crypto_scalarmult_base(good, (const unsigned char *)"0123456789abcdef0123456789abcdef");
     for (size_t i = 0; i < sizeof low_order_hex / sizeof *low_order_hex; i++) {
         assert_int_equal(mp_hex_decode(lo, sizeof lo, low_order_hex[i]), 0);
-        bad = advertise_with_key(&r, 0, lo);
+        bad = advertise_with_keys(&r, 0, bpk, lo);
         expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m),
                        "advertise of fermwerk: the mask key is degenerate (low order)");
         mp_envelope_free(bad);
+        bad = advertise_with_keys(&r, 0, lo, good);
+        expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m),
+                       "advertise of fermwerk: the box key is degenerate (low order)");
+        mp_envelope_free(bad);
     }
-    /* Control: a fresh, well-formed key signed by the member passes this check. */
-    crypto_scalarmult_base(lo, (const unsigned char *)"0123456789abcdef0123456789abcdef");
-    bad = advertise_with_key(&r, 0, lo);
+    /* Control: fresh, well-formed keys signed by the member pass this check. */
+    bad = advertise_with_keys(&r, 0, bpk, good);
     assert_int_equal(mp_secagg_advertise_check(bad, r.spec, w->roster, &m), 0);
-    mp_envelope_free(bad);
-    /* A box missing; a box that is not one. */
-    body = dup_body(r.adv[0]);
-    cJSON_DeleteItemFromArray(field(body, "boxes"), 2);
-    bad = resign("advertise", body, kp_of(&r, 0));
-    expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m),
-                   "has 5 boxes, the round has 6 participants");
-    mp_envelope_free(bad);
-    body = dup_body(r.adv[0]);
-    str_set(cJSON_GetArrayItem(field(body, "boxes"), 2), "AAAA");
-    bad = resign("advertise", body, kp_of(&r, 0));
-    expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m),
-                   "box 3 is not 190 bytes of base64");
     mp_envelope_free(bad);
     /* Claiming to be another member; signed by a key outside the roster. */
     body = dup_body(r.adv[0]);
@@ -1585,41 +1680,152 @@ static void test_tampered_advertise(void **state)
     expect_refused(mp_secagg_advertise(&body, r.spec, w->roster, stranger, sec_of(&r, 0)),
                    "amsterdam is not a participant of round mu-2025");
     mp_keys_free(stranger);
-    /* An unknown field. */
+    /* An unknown field; the boxes of format 1. */
     body = dup_body(r.adv[0]);
     assert_non_null(cJSON_AddStringToObject(body, "extra", "x"));
     bad = resign("advertise", body, kp_of(&r, 0));
     expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m), "\"extra\"");
     mp_envelope_free(bad);
 
-    /* A low-order key that the aggregator lets into U1 (skipping the check above): the
-     * member signed it and its boxes are genuine, so the keys message is accepted, but
+    /* A low-order mask key that the aggregator lets into U2 (skipping the check above): the
+     * member signed it and its boxes are genuine, so the shares message is accepted, but
      * masking with it refuses and leaves the vector as it was. */
+    assert_int_equal(rnd_keys(&r), 0);
     assert_int_equal(mp_hex_decode(lo, sizeof lo, low_order_hex[2]), 0);
-    bad = advertise_with_key(&r, 3, lo);
+    sign_key(sig, r.spec, r.u1.m[3].org, r.u1.m[3].box_pk, lo, kp_of(&r, 3));
     memcpy(r.u1.m[3].mask_pk, lo, 32);
-    b64_get(r.u1.m[3].key_sig, MP_SIG_BYTES, field(bad->body, "key_sig"));
-    mp_envelope_free(r.adv[3]);
-    r.adv[3] = bad;
-    assert_int_equal(
-        mp_secagg_keys_build(&body, r.spec, &r.u1, (const mp_envelope *const *)r.adv, 0), 0);
-    r.keys[0] = resign("keys", body, w->coord);
-    assert_int_equal(
-        mp_secagg_keys_accept(&v, r.keys[0], r.spec, w->roster, kp_of(&r, 0), sec_of(&r, 0)), 0);
+    memcpy(r.u1.m[3].key_sig, sig, sizeof sig);
+    shr = shares_message(&r, &r.u1, 0);
+    assert_int_equal(mp_secagg_shares_accept(&v, shr, r.spec, w->roster, kp_of(&r, 0),
+                                             sec_of(&r, 0), r.share[0]->hash),
+                     0);
     memcpy(y, w->plain[0], sizeof y);
     expect_refused(mp_secagg_mask(y, NCELLS, r.spec, &v, kp_of(&r, 0), sec_of(&r, 0)),
                    "the mask key of stichtse-vecht is degenerate (low order)");
     assert_true(vec_equal(y, w->plain[0]));
     mp_secagg_view_free(&v);
+    mp_envelope_free(shr);
     rnd_free(&r);
 }
 
-static void test_tampered_keys(void **state)
+/* The keys message (U1) and the share messages built on it. */
+static void test_tampered_keys_and_share(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
+    unsigned char sig[MP_SIG_BYTES], pk[32];
+    mp_secagg_view v, u1b;
+    mp_envelope *bad;
+    size_t member;
+    cJSON *body, *adv;
+    rnd r;
+
+    rnd_init(&r, w, w->spec, stop);
+    assert_int_equal(rnd_advertise(&r), 0);
+    assert_int_equal(rnd_keys(&r), 0);
+    const mp_keypair *kp0 = kp_of(&r, 0);
+    const mp_secagg_secrets *sec0 = sec_of(&r, 0);
+    /* The member's own advertisement left out, or its key replaced by another it signed. */
+    body = dup_body(r.keysmsg);
+    cJSON_DeleteItemFromArray(field(body, "advertised"), 0);
+    bad = resign("keys", body, w->coord);
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
+                   "fermwerk is not among the advertised participants");
+    mp_envelope_free(bad);
+    crypto_scalarmult_base(pk, (const unsigned char *)"0123456789abcdef0123456789abcdef");
+    sign_key(sig, r.spec, "fermwerk", r.adv_u1.m[0].box_pk, pk, kp0);
+    body = dup_body(r.keysmsg);
+    adv = cJSON_GetArrayItem(field(body, "advertised"), 0);
+    b64_set(field(adv, "mask_pk"), pk, 32);
+    b64_set(field(adv, "key_sig"), sig, sizeof sig);
+    bad = resign("keys", body, w->coord);
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
+                   "the mask key listed for fermwerk is not the one it advertised");
+    mp_envelope_free(bad);
+    sign_key(sig, r.spec, "fermwerk", pk, r.adv_u1.m[0].mask_pk, kp0);
+    body = dup_body(r.keysmsg);
+    adv = cJSON_GetArrayItem(field(body, "advertised"), 0);
+    b64_set(field(adv, "box_pk"), pk, 32);
+    b64_set(field(adv, "key_sig"), sig, sizeof sig);
+    bad = resign("keys", body, w->coord);
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
+                   "the box key listed for fermwerk is not the one it advertised");
+    mp_envelope_free(bad);
+    /* Two members with the same key; a key not signed by its member. */
+    body = dup_body(r.keysmsg);
+    adv = field(body, "advertised");
+    str_set(field(cJSON_GetArrayItem(adv, 2), "mask_pk"),
+            field(cJSON_GetArrayItem(adv, 1), "mask_pk")->valuestring);
+    bad = resign("keys", body, w->coord);
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
+                   "lekstroom and rsd-krh have the same key");
+    mp_envelope_free(bad);
+    body = dup_body(r.keysmsg);
+    randombytes_buf(pk, sizeof pk);
+    b64_set(field(cJSON_GetArrayItem(field(body, "advertised"), 3), "box_pk"), pk, 32);
+    bad = resign("keys", body, w->coord);
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
+                   "the keys of stichtse-vecht are not signed by stichtse-vecht");
+    mp_envelope_free(bad);
+    /* Fewer advertisers than the threshold. */
+    body = dup_body(r.keysmsg);
+    cJSON_DeleteItemFromArray(field(body, "advertised"), 5);
+    cJSON_DeleteItemFromArray(field(body, "advertised"), 4);
+    bad = resign("keys", body, w->coord);
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
+                   "only 4 participants advertised keys; the threshold is 5");
+    mp_envelope_free(bad);
+    /* Signed by a member instead of the coordinator; an unknown field. */
+    bad = resign("keys", dup_body(r.keysmsg), kp_of(&r, 1));
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0), "keys: ");
+    mp_envelope_free(bad);
+    body = dup_body(r.keysmsg);
+    assert_non_null(cJSON_AddStringToObject(body, "extra", "x"));
+    bad = resign("keys", body, w->coord);
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0), "\"extra\"");
+    mp_envelope_free(bad);
+    /* Control. */
+    assert_int_equal(mp_secagg_keys_accept(&v, r.keysmsg, r.spec, w->roster, kp0, sec0), 0);
+    assert_int_equal(v.n1, NORGS);
+    mp_secagg_view_free(&v);
+
+    /* Share messages: made for another U1 (a keys message without uwv), a box missing, a box
+     * that is not one, from a participant outside U1, by another signer. */
+    assert_int_equal(mp_secagg_share_check(r.share[0], r.spec, w->roster, &r.adv_u1, &member), 0);
+    u1b = r.adv_u1;
+    u1b.n1 = NORGS - 1;
+    memcpy(u1b.advertised_hash, r.adv_u1.advertised_hash, MP_HASH_BYTES);
+    u1b.advertised_hash[0] ^= 1;
+    expect_refused(mp_secagg_share_check(r.share[0], r.spec, w->roster, &u1b, &member),
+                   "share of fermwerk was made for another list of advertised keys");
+    expect_refused(mp_secagg_share_check(r.share[5], r.spec, w->roster, &u1b, &member),
+                   "share of uwv: uwv did not advertise keys");
+    body = dup_body(r.share[0]);
+    cJSON_DeleteItemFromArray(field(body, "boxes"), 2);
+    bad = resign("share", body, kp0);
+    expect_refused(mp_secagg_share_check(bad, r.spec, w->roster, &r.adv_u1, &member),
+                   "share of fermwerk has 5 boxes for 6 advertised participants");
+    mp_envelope_free(bad);
+    body = dup_body(r.share[0]);
+    str_set(cJSON_GetArrayItem(field(body, "boxes"), 2), "AAAA");
+    bad = resign("share", body, kp0);
+    expect_refused(mp_secagg_share_check(bad, r.spec, w->roster, &r.adv_u1, &member),
+                   "share of fermwerk: box 3 is not 190 bytes of base64");
+    mp_envelope_free(bad);
+    bad = resign("share", dup_body(r.share[0]), kp_of(&r, 1));
+    expect_refused(mp_secagg_share_check(bad, r.spec, w->roster, &r.adv_u1, &member),
+                   "claims to be from fermwerk but is signed by lekstroom");
+    mp_envelope_free(bad);
+    rnd_free(&r);
+}
+
+/* The shares message addressed to one member: every box checked, its own entry, U2 >= T. */
+static void test_tampered_shares(void **state)
+{
+    world *w = *state;
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
     static const size_t offsets[] = {0, 15, 16, 100, MP_SECAGG_BOX_BYTES - 1};
-    unsigned char box[MP_SECAGG_BOX_BYTES], sig[MP_SIG_BYTES], pk[32];
+    unsigned char box[MP_SECAGG_BOX_BYTES], h[MP_HASH_BYTES];
     mp_secagg_view v;
     mp_envelope *bad;
     cJSON *body, *boxes;
@@ -1628,8 +1834,12 @@ static void test_tampered_keys(void **state)
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
     const mp_keypair *kp0 = kp_of(&r, 0);
     const mp_secagg_secrets *sec0 = sec_of(&r, 0);
+    const unsigned char *own = r.share[0]->hash;
+#define SHARES_REFUSED(env, why)                                                                   \
+    expect_refused(mp_secagg_shares_accept(&v, (env), r.spec, w->roster, kp0, sec0, own), (why))
     /* A byte flipped in the box from rsd-krh, re-signed by the coordinator: only the box can
      * tell, and the refusal names its sender. */
     for (size_t i = 0; i < sizeof offsets / sizeof *offsets; i++) {
@@ -1638,111 +1848,169 @@ static void test_tampered_keys(void **state)
         b64_get(box, sizeof box, cJSON_GetArrayItem(boxes, 2));
         box[offsets[i]] ^= 0x01;
         b64_set(cJSON_GetArrayItem(boxes, 2), box, sizeof box);
-        bad = resign("keys", body, w->coord);
+        bad = resign("shares", body, w->coord);
         memset(&v, 0x55, sizeof v);
-        expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
-                       "the box from rsd-krh does not open");
+        SHARES_REFUSED(bad, "the box from rsd-krh does not open");
         assert_null(v.m);
         assert_int_equal(v.n1, 0);
         mp_envelope_free(bad);
     }
     /* The same change in transit, without the coordinator's signature. */
-    bad = sign_parse("keys", r.keys[0]->body, w->coord);
+    bad = sign_parse("shares", r.keys[0]->body, w->coord);
     boxes = field(bad->body, "boxes");
     b64_get(box, sizeof box, cJSON_GetArrayItem(boxes, 2));
     box[20] ^= 0x80;
     b64_set(cJSON_GetArrayItem(boxes, 2), box, sizeof box);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0), "does not verify");
+    SHARES_REFUSED(bad, "does not verify");
     mp_envelope_free(bad);
     /* Boxes exchanged: both genuine, each now under the wrong sender. */
     body = dup_body(r.keys[0]);
     swap_items(field(body, "boxes"), 1, 3);
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
-                   "the box from lekstroom does not open");
+    bad = resign("shares", body, w->coord);
+    SHARES_REFUSED(bad, "the box from lekstroom does not open");
     mp_envelope_free(bad);
-    /* A box moved to another recipient: stichtse-vecht's box for lekstroom, given to
-     * fermwerk in its place. */
+    /* A box moved to another recipient: stichtse-vecht's box for lekstroom, given to fermwerk
+     * in its place. */
     body = dup_body(r.keys[0]);
     str_set(cJSON_GetArrayItem(field(body, "boxes"), 3),
             cJSON_GetArrayItem(field(r.keys[1]->body, "boxes"), 3)->valuestring);
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
-                   "the box from stichtse-vecht does not open");
+    bad = resign("shares", body, w->coord);
+    SHARES_REFUSED(bad, "the box from stichtse-vecht does not open");
     mp_envelope_free(bad);
     /* Every box of lekstroom's message, re-addressed to fermwerk. */
     body = dup_body(r.keys[1]);
     str_set(field(body, "to"), "fermwerk");
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
-                   "the box from fermwerk does not open");
+    bad = resign("shares", body, w->coord);
+    SHARES_REFUSED(bad, "the box from fermwerk does not open");
     mp_envelope_free(bad);
-    /* A keys message replayed to another member. */
-    expect_refused(mp_secagg_keys_accept(&v, r.keys[1], r.spec, w->roster, kp0, sec0),
-                   "addressed to lekstroom, not to fermwerk");
+    /* A shares message replayed to another member. */
+    SHARES_REFUSED(r.keys[1], "addressed to lekstroom, not to fermwerk");
     /* A box missing; one that is not a box. */
     body = dup_body(r.keys[0]);
     cJSON_DeleteItemFromArray(field(body, "boxes"), 5);
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
-                   "5 boxes for 6 advertised participants");
+    bad = resign("shares", body, w->coord);
+    SHARES_REFUSED(bad, "shares: 5 boxes for 6 participants that sent shares");
     mp_envelope_free(bad);
     body = dup_body(r.keys[0]);
     str_set(cJSON_GetArrayItem(field(body, "boxes"), 2), "AAAA");
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
-                   "the box from rsd-krh is not 190 bytes of base64");
+    bad = resign("shares", body, w->coord);
+    SHARES_REFUSED(bad, "the box from rsd-krh is not 190 bytes of base64");
     mp_envelope_free(bad);
-    /* The member's own advertisement left out, or its key replaced by another it signed. */
+    /* Its own entry left out; another share message named for it; fewer than T. */
     body = dup_body(r.keys[0]);
-    cJSON_DeleteItemFromArray(field(body, "advertised"), 0);
+    cJSON_DeleteItemFromArray(field(body, "shared"), 0);
     cJSON_DeleteItemFromArray(field(body, "boxes"), 0);
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
-                   "fermwerk is not among the advertised participants");
+    bad = resign("shares", body, w->coord);
+    SHARES_REFUSED(bad, "fermwerk is not among the participants whose key shares");
     mp_envelope_free(bad);
-    crypto_scalarmult_base(pk, (const unsigned char *)"0123456789abcdef0123456789abcdef");
-    sign_key(sig, r.spec, "fermwerk", pk, kp0);
-    body = dup_body(r.keys[0]);
-    b64_set(field(cJSON_GetArrayItem(field(body, "advertised"), 0), "mask_pk"), pk, 32);
-    b64_set(field(cJSON_GetArrayItem(field(body, "advertised"), 0), "key_sig"), sig, sizeof sig);
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
-                   "the mask key listed for fermwerk is not the one it advertised");
-    mp_envelope_free(bad);
-    /* Two members with the same key. */
+    memcpy(h, own, sizeof h);
+    h[0] ^= 1;
     body = dup_body(r.keys[0]);
     {
-        cJSON *adv = field(body, "advertised");
-        str_set(field(cJSON_GetArrayItem(adv, 2), "mask_pk"),
-                field(cJSON_GetArrayItem(adv, 1), "mask_pk")->valuestring);
+        char hex[MP_HASH_HEX_BYTES];
+        mp_hex_encode(hex, h, sizeof h);
+        str_set(field(cJSON_GetArrayItem(field(body, "shared"), 0), "share_sha256"), hex);
     }
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
-                   "lekstroom and rsd-krh have the same mask key");
+    bad = resign("shares", body, w->coord);
+    SHARES_REFUSED(bad, "names a different share message of fermwerk than the one it sent");
     mp_envelope_free(bad);
-    /* Fewer advertisers than the threshold. */
     body = dup_body(r.keys[0]);
     for (int i = 5; i >= 4; i--) {
-        cJSON_DeleteItemFromArray(field(body, "advertised"), i);
+        cJSON_DeleteItemFromArray(field(body, "shared"), i);
         cJSON_DeleteItemFromArray(field(body, "boxes"), i);
     }
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
-                   "only 4 participants advertised keys; the threshold is 5");
+    bad = resign("shares", body, w->coord);
+    SHARES_REFUSED(bad, "only 4 participants sent key shares; the threshold is 5");
     mp_envelope_free(bad);
-    /* Signed by a member instead of the coordinator; an unknown field. */
-    bad = resign("keys", dup_body(r.keys[0]), kp_of(&r, 1));
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0), "keys: ");
+    /* Signed by a member; an unknown field. */
+    bad = resign("shares", dup_body(r.keys[0]), kp_of(&r, 1));
+    SHARES_REFUSED(bad, "shares: ");
     mp_envelope_free(bad);
     body = dup_body(r.keys[0]);
     assert_non_null(cJSON_AddStringToObject(body, "extra", "x"));
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0), "\"extra\"");
+    bad = resign("shares", body, w->coord);
+    SHARES_REFUSED(bad, "\"extra\"");
     mp_envelope_free(bad);
+#undef SHARES_REFUSED
     /* Control: the untouched message is accepted. */
-    assert_int_equal(mp_secagg_keys_accept(&v, r.keys[0], r.spec, w->roster, kp0, sec0), 0);
+    assert_int_equal(mp_secagg_shares_accept(&v, r.keys[0], r.spec, w->roster, kp0, sec0, own), 0);
     mp_secagg_view_free(&v);
+    rnd_free(&r);
+}
+
+/* Forward secrecy: the boxes of a round open only with the recipient's box key of that round.
+ * The long-term X25519 keys of the roster (stolen later, say) open none of them, on either
+ * side; the round's box secret, wiped from the ledger after unmask, opens every one. */
+static void test_forward_secrecy(void **state)
+{
+    world *w = *state;
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
+    unsigned char box[MP_SECAGG_BOX_BYTES], plain[MP_SECAGG_PLAIN_BYTES], nonce[24];
+    rnd r;
+    rnd_init(&r, w, w->spec, stop);
+    assert_int_equal(rnd_advertise(&r), 0);
+    assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
+    for (size_t to = 0; to < r.n1; to++) {
+        const mp_keypair *rk = kp_of(&r, to);
+        const cJSON *boxes = field(r.keys[to]->body, "boxes");
+        for (size_t i = 0; i < r.n1; i++) {
+            const mp_keypair *sk = kp_of(&r, i);
+            b64_get(box, sizeof box, cJSON_GetArrayItem(boxes, (int)i));
+            mp_secagg_box_nonce(nonce, r.spec->env->hash, r.u1.m[i].pos, r.u1.m[to].pos);
+            assert_int_not_equal(
+                crypto_box_open_easy(plain, box, sizeof box, nonce, sk->pub.kx_pk, rk->kx_sk), 0);
+            assert_int_not_equal(
+                crypto_box_open_easy(plain, box, sizeof box, nonce, r.u1.m[i].box_pk, rk->kx_sk),
+                0);
+            assert_int_not_equal(crypto_box_open_easy(plain, box, sizeof box, nonce, sk->pub.kx_pk,
+                                                      sec_of(&r, to)->c_sk),
+                                 0);
+            assert_int_equal(crypto_box_open_easy(plain, box, sizeof box, nonce, r.u1.m[i].box_pk,
+                                                  sec_of(&r, to)->c_sk),
+                             0);
+        }
+    }
+    rnd_free(&r);
+}
+
+/* Messages of the previous format (key shares boxed to long-term keys with the advertisement)
+ * are refused by name, even when validly signed. */
+static void test_old_formats(void **state)
+{
+    world *w = *state;
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
+    mp_secagg_member m;
+    mp_secagg_view v;
+    mp_envelope *bad;
+    cJSON *body;
+    rnd r;
+    rnd_init(&r, w, w->spec, stop);
+    assert_int_equal(rnd_advertise(&r), 0);
+    assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
+    assert_int_equal(rnd_survivors_build(&r), 0);
+    body = dup_body(r.adv[0]);
+    cJSON_SetNumberValue(field(body, "mijlpaal_advertise"), 1);
+    cJSON_DeleteItemFromObject(body, "box_pk");
+    assert_non_null(cJSON_AddItemToObject(body, "boxes", cJSON_CreateArray()));
+    bad = resign("advertise", body, kp_of(&r, 0));
+    expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m),
+                   "advertise of fermwerk is of format 1; this version of mijlpaal takes format 2 "
+                   "only");
+    mp_envelope_free(bad);
+    body = dup_body(r.keysmsg);
+    cJSON_SetNumberValue(field(body, "mijlpaal_keys"), 1);
+    bad = resign("keys", body, w->coord);
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp_of(&r, 0), sec_of(&r, 0)),
+                   "keys of the coordinator is of format 1");
+    mp_envelope_free(bad);
+    body = dup_body(r.surv);
+    cJSON_SetNumberValue(field(body, "mijlpaal_survivors"), 1);
+    bad = resign("survivors", body, w->coord);
+    expect_refused(mp_secagg_survivors_parse(&v, bad, r.spec, w->roster),
+                   "survivors of the coordinator is of format 1");
+    mp_envelope_free(bad);
     rnd_free(&r);
 }
 
@@ -1762,7 +2030,7 @@ static void share_of(unsigned char sh[SB], const mp_envelope *unm, size_t j)
 static void test_tampered_unmask(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 1}; /* uwv advertises, then drops out */
+    int stop[NORGS] = {5, 5, 5, 5, 5, 2}; /* uwv sends its shares, then drops out */
     const size_t D = 5;
     unsigned char sh[SB];
     mp_secagg_reveal rv;
@@ -1775,6 +2043,7 @@ static void test_tampered_unmask(void **state)
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
     assert_int_equal(rnd_survivors(&r), 0);
     assert_int_equal(rnd_request(&r), 0);
     assert_int_equal(rnd_unmask(&r), 0);
@@ -1816,11 +2085,12 @@ static void test_tampered_unmask(void **state)
     cJSON_DeleteItemFromArray(field(body, "shares"), 4);
     bad = resign("unmask", body, kp_of(&r, 1));
     expect_refused(mp_secagg_unmask_check(bad, r.spec, w->roster, &r.sv, ha, &rv),
-                   "unmask of lekstroom has 5 shares for 6 advertised participants");
+                   "unmask of lekstroom has 5 shares for 6 participants that sent shares");
     mp_envelope_free(bad);
     /* The dropout has nothing to reveal, and an unmask signed by it is refused. */
-    expect_refused(mp_secagg_unmask(&body, r.spec, w->roster, &r.sv, r.keys[D], kp_of(&r, D), ha),
-                   "uwv is not a survivor of round mu-2025: it has nothing to reveal");
+    expect_refused(
+        mp_secagg_unmask(&body, r.spec, &r.sv, r.keys[D], kp_of(&r, D), sec_of(&r, D), ha),
+        "uwv is not a survivor of round mu-2025: it has nothing to reveal");
     body = dup_body(r.unm[0]);
     str_set(field(body, "org"), "uwv");
     bad = resign("unmask", body, kp_of(&r, D));
@@ -1866,7 +2136,7 @@ static void test_tampered_unmask(void **state)
 static void test_open_refusals(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 1}; /* uwv advertises, then drops out */
+    int stop[NORGS] = {5, 5, 5, 5, 5, 2}; /* uwv sends its shares, then drops out */
     const size_t D = 5;
     unsigned char sh[SB];
     uint64_t sum[NCELLS], before[NCELLS];
@@ -1878,6 +2148,7 @@ static void test_open_refusals(void **state)
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
     assert_int_equal(rnd_survivors(&r), 0);
     assert_int_equal(rnd_request(&r), 0);
     assert_int_equal(rnd_unmask(&r), 0);
@@ -1951,7 +2222,7 @@ static void test_open_refusals(void **state)
 static void test_cross_round(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
     mp_spec *spec2, *spec1b, *pairwise;
     mp_secagg_member m;
     mp_secagg_view v, va;
@@ -1974,6 +2245,7 @@ static void test_cross_round(void **state)
     for (int i = 0; i < 2; i++) {
         assert_int_equal(rnd_advertise(both[i]), 0);
         assert_int_equal(rnd_keys(both[i]), 0);
+        assert_int_equal(rnd_shares(both[i]), 0);
         assert_int_equal(rnd_survivors(both[i]), 0);
         assert_int_equal(rnd_request(both[i]), 0);
         assert_int_equal(rnd_unmask(both[i]), 0);
@@ -2002,26 +2274,34 @@ static void test_cross_round(void **state)
     str_set(field(body, "round_sha256"), hex);
     bad = resign("advertise", body, kp0);
     expect_refused(mp_secagg_advertise_check(bad, w->spec, w->roster, &m),
-                   "the mask key signature does not verify");
+                   "the key signature does not verify");
     mp_envelope_free(bad);
 
-    expect_refused(mp_secagg_keys_accept(&v, r2.keys[0], w->spec, w->roster, kp0, sec0),
+    expect_refused(mp_secagg_keys_accept(&v, r2.keysmsg, w->spec, w->roster, kp0, sec0),
                    "is for round mu-2026, not for round mu-2025");
-    body = dup_body(r2.keys[0]);
+    body = dup_body(r2.keysmsg);
     str_set(field(body, "round_id"), "mu-2025");
     str_set(field(body, "round_sha256"), hex);
     bad = resign("keys", body, w->coord);
     expect_refused(mp_secagg_keys_accept(&v, bad, w->spec, w->roster, kp0, sec0),
-                   "the mask key of fermwerk is not signed by fermwerk");
+                   "the keys of fermwerk are not signed by fermwerk");
     mp_envelope_free(bad);
-    /* Round 2's box from lekstroom to fermwerk in fermwerk's keys message of round 1. */
+    /* Round 2's shares message in round 1, and round 2's box from lekstroom to fermwerk in
+     * fermwerk's shares message of round 1. */
+    expect_refused(
+        mp_secagg_shares_accept(&v, r2.keys[0], w->spec, w->roster, kp0, sec0, r1.share[0]->hash),
+        "shares of the coordinator is for round mu-2026, not for round mu-2025");
     body = dup_body(r1.keys[0]);
     str_set(cJSON_GetArrayItem(field(body, "boxes"), 1),
             cJSON_GetArrayItem(field(r2.keys[0]->body, "boxes"), 1)->valuestring);
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, w->spec, w->roster, kp0, sec0),
-                   "the box from lekstroom does not open");
+    bad = resign("shares", body, w->coord);
+    expect_refused(
+        mp_secagg_shares_accept(&v, bad, w->spec, w->roster, kp0, sec0, r1.share[0]->hash),
+        "the box from lekstroom does not open");
     mp_envelope_free(bad);
+    /* Round 2's share message of fermwerk offered to the aggregator of round 1. */
+    expect_refused(mp_secagg_share_check(r2.share[0], w->spec, w->roster, &r1.adv_u1, &member),
+                   "share of fermwerk is for round mu-2026, not for round mu-2025");
 
     expect_refused(mp_secagg_survivors_parse(&v, r2.surv, w->spec, w->roster),
                    "is for round mu-2026, not for round mu-2025");
@@ -2069,56 +2349,69 @@ static void test_cross_round(void **state)
 
 /* ---- determinism and the sealed secrets ---------------------------------------------------- */
 
-/* Advertising again from the same secrets gives the same bytes (the Shamir coefficients come
- * from the secrets' seed, Ed25519 is deterministic); fresh secrets give another mask key and
- * other boxes, in the same round and in another. */
+/* Advertising and sharing again from the same secrets gives the same bytes (the Shamir
+ * coefficients come from the secrets' seed, the box nonces from round and positions, Ed25519
+ * is deterministic); fresh secrets give other keys and other boxes. */
 static void test_advertise_deterministic(void **state)
 {
     world *w = *state;
-    mp_spec *spec2;
-    load_spec(w, "mu-2026", NULL, "round2.json", &spec2);
-    for (int p = 0; p < NORGS; p++) {
-        mp_secagg_secrets *s, *fresh;
-        cJSON *b1, *b2, *b3, *b4;
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
+    rnd r;
+    rnd_init(&r, w, w->spec, stop);
+    assert_int_equal(rnd_advertise(&r), 0);
+    assert_int_equal(rnd_keys(&r), 0);
+    for (size_t k = 0; k < r.n1; k++) {
+        mp_secagg_secrets *fresh;
+        mp_secagg_view kv;
+        cJSON *b1, *b2, *b3, *s1, *s2, *s3;
         char *t1, *t2, *e1, *e2;
         size_t l1, l2, el1, el2;
-        assert_int_equal(mp_secagg_secrets_new(&s), 0);
+        const mp_keypair *kp = kp_of(&r, k);
         assert_int_equal(mp_secagg_secrets_new(&fresh), 0);
-        assert_memory_not_equal(s, fresh, sizeof *s);
-        assert_int_equal(mp_secagg_advertise(&b1, w->spec, w->roster, w->by_pos[p], s), 0);
-        assert_int_equal(mp_secagg_advertise(&b2, w->spec, w->roster, w->by_pos[p], s), 0);
-        assert_int_equal(mp_secagg_advertise(&b3, w->spec, w->roster, w->by_pos[p], fresh), 0);
-        assert_int_equal(mp_secagg_advertise(&b4, spec2, w->roster, w->by_pos[p], fresh), 0);
+        assert_int_equal(mp_secagg_advertise(&b1, r.spec, w->roster, kp, sec_of(&r, k)), 0);
+        assert_int_equal(mp_secagg_advertise(&b2, r.spec, w->roster, kp, sec_of(&r, k)), 0);
+        assert_int_equal(mp_secagg_advertise(&b3, r.spec, w->roster, kp, fresh), 0);
         assert_int_equal(mp_canon_serialise(&t1, &l1, b1), 0);
         assert_int_equal(mp_canon_serialise(&t2, &l2, b2), 0);
         assert_int_equal(l1, l2);
         assert_memory_equal(t1, t2, l1);
-        assert_int_equal(mp_envelope_sign(&e1, &el1, "advertise", b1, w->by_pos[p]), 0);
-        assert_int_equal(mp_envelope_sign(&e2, &el2, "advertise", b2, w->by_pos[p]), 0);
-        assert_int_equal(el1, el2);
-        assert_memory_equal(e1, e2, el1);
-        /* Other secrets, same round: another key, other boxes. Another round: the same mask
-         * key (the secrets are the same) but boxes bound to the other round. */
         assert_string_not_equal(field(b1, "mask_pk")->valuestring,
                                 field(b3, "mask_pk")->valuestring);
-        for (int j = 0; j < NORGS; j++) {
-            assert_string_not_equal(cJSON_GetArrayItem(field(b1, "boxes"), j)->valuestring,
-                                    cJSON_GetArrayItem(field(b3, "boxes"), j)->valuestring);
-            assert_string_not_equal(cJSON_GetArrayItem(field(b3, "boxes"), j)->valuestring,
-                                    cJSON_GetArrayItem(field(b4, "boxes"), j)->valuestring);
-        }
-        free(e1);
-        free(e2);
+        assert_string_not_equal(field(b1, "box_pk")->valuestring, field(b3, "box_pk")->valuestring);
         free(t1);
         free(t2);
+        /* The share message. */
+        assert_int_equal(
+            mp_secagg_keys_accept(&kv, r.keysmsg, r.spec, w->roster, kp, sec_of(&r, k)), 0);
+        assert_int_equal(mp_secagg_share(&s1, r.spec, &kv, kp, sec_of(&r, k)), 0);
+        assert_int_equal(mp_secagg_share(&s2, r.spec, &kv, kp, sec_of(&r, k)), 0);
+        assert_int_equal(mp_envelope_sign(&e1, &el1, "share", s1, kp), 0);
+        assert_int_equal(mp_envelope_sign(&e2, &el2, "share", s2, kp), 0);
+        assert_int_equal(el1, el2);
+        assert_memory_equal(e1, e2, el1);
+        assert_int_equal(el1, r.share[k]->text_len);
+        assert_memory_equal(e1, r.share[k]->text, el1); /* the one the round used */
+        {
+            mp_secagg_secrets other = *sec_of(&r, k);
+            randombytes_buf(other.seed, sizeof other.seed);
+            assert_int_equal(mp_secagg_share(&s3, r.spec, &kv, kp, &other), 0);
+            sodium_memzero(&other, sizeof other);
+        }
+        for (int j = 0; j < NORGS; j++)
+            assert_string_not_equal(cJSON_GetArrayItem(field(s1, "boxes"), j)->valuestring,
+                                    cJSON_GetArrayItem(field(s3, "boxes"), j)->valuestring);
+        free(e1);
+        free(e2);
         cJSON_Delete(b1);
         cJSON_Delete(b2);
         cJSON_Delete(b3);
-        cJSON_Delete(b4);
-        mp_secagg_secrets_free(s);
+        cJSON_Delete(s1);
+        cJSON_Delete(s2);
+        cJSON_Delete(s3);
+        mp_secagg_view_free(&kv);
         mp_secagg_secrets_free(fresh);
     }
-    mp_spec_free(spec2);
+    rnd_free(&r);
 }
 
 /* The ledger form of the secrets: sealing twice gives different bytes (fresh nonce) that both
@@ -2173,7 +2466,7 @@ static void test_secrets_sealed(void **state)
     a[0] = 2;
     expect_refused(mp_secagg_secrets_open(&back, a, sizeof a, kp, rh, org), "of version 1");
     a[0] = 1;
-    expect_refused(mp_secagg_secrets_open(&back, a, sizeof a - 1, kp, rh, org), "169 bytes");
+    expect_refused(mp_secagg_secrets_open(&back, a, sizeof a - 1, kp, rh, org), "201 bytes");
     assert_ptr_equal(back, (mp_secagg_secrets *)0x1);
     mp_secagg_secrets_free(s);
 }
@@ -2194,7 +2487,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_threshold_below_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_single_vector, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tampered_advertise, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tampered_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tampered_keys_and_share, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tampered_shares, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forward_secrecy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_formats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tampered_unmask, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cross_round, setup, teardown),

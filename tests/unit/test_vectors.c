@@ -126,9 +126,12 @@ static void test_bonawitz_vectors(void **state)
     fill_bytes(sa->s_sk, 32, 0x20);
     fill_bytes(sa->seed, 32, 0x40);
     fill_bytes(sa->noise, 32, 0x60);
+    fill_bytes(sa->c_sk, 32, 0xa0); /* org-a's box secret: a0 .. bf */
     fill_bytes(sb->s_sk, 32, 0x80); /* org-b: s_sk = 80 .. 9f */
     crypto_scalarmult_base(ma.mask_pk, sa->s_sk);
     hex_is(ma.mask_pk, 32, "358072d6365880d1aeea329adf9121383851ed21a28e3b75e965d0d2cd166254");
+    crypto_scalarmult_base(ma.box_pk, sa->c_sk);
+    hex_is(ma.box_pk, 32, "605a725d2a4adfeeb1a29e17edd621c1b7593ee8cdbc44ac6c4ab6e2f805d23c");
     crypto_scalarmult_base(mb.mask_pk, sb->s_sk);
     hex_is(mb.mask_pk, 32, "493e82fc74464a59268817623d2053c5eb8e2cc4a988b4fee179ec6b010d531d");
     mp_secagg_box_nonce(nonce, rh, 0, 1);
@@ -156,13 +159,14 @@ static void test_bonawitz_vectors(void **state)
     memcpy(plain + 32, sa->s_sk, 32);
     memcpy(plain + 64, sa->seed, 32);
     memcpy(plain + 96, sa->noise, 32);
+    memcpy(plain + 128, sa->c_sk, 32);
     memcpy(ad, rh, 32);
     memcpy(ad + 32, "org-a", 5);
     sealed[0] = 1;
     fill_bytes(sealed + 1, 24, 0x00);
     crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + 25, NULL, plain, sizeof plain, ad,
                                                sizeof ad, NULL, sealed + 1, key);
-    hex_is(sealed + 25 + sizeof plain, 16, "555b8eac24fe0e277fbda41f16add002");
+    hex_is(sealed + 25 + sizeof plain, 16, "4491103547ff88ef39e0bd9eec98803e");
     assert_int_equal(mp_secagg_secrets_open(&back, sealed, sizeof sealed, a, rh, "org-a"), 0);
     assert_memory_equal(back, sa, sizeof *sa);
     mp_secagg_secrets_free(back);
