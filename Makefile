@@ -20,7 +20,8 @@ TEST_PKGS := cmocka
 # The report test renders report.html in a real browser and reads the PDFs back.
 TEST_DEB_PKGS := chromium poppler-utils
 DEB_PKGS  := build-essential pkg-config libsodium-dev libssl-dev libsqlite3-dev libcjson-dev \
-             libcmocka-dev python3 openssl libcairo2-dev libpango1.0-dev fonts-dejavu-core
+             libcmocka-dev python3 openssl libcairo2-dev libpango1.0-dev \
+             fonts-dejavu-core
 
 # Fail early with the exact command to run when a package is missing (make deps does it).
 HAVE_PKGS := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)

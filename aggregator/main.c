@@ -79,6 +79,7 @@ static void usage(FILE *f)
             "               [--mechanism distributed_discrete_gaussian|skellam]\n"
             "               [--k-min N] [--participants ID,ID,...]\n"
             "               [--masking pairwise-v1|bonawitz-v1] [--threshold T]\n"
+            "               [--colluders C]\n"
             "      Sign a round specification, store the round and write it for the\n"
             "      contributors. --rho is this release's privacy budget (zCDP), --series-rho\n"
             "      the budget of the whole series (default series id: the region); the noise\n"
@@ -86,16 +87,17 @@ static void usage(FILE *f)
             "      or drop out, for persons counted by up to M organisations (default 2).\n"
             "      --rounding publishes multiples of N (default 1). --masking bonawitz-v1\n"
             "      lets the round survive dropouts: any T participants (default the smallest\n"
-            "      safe value, max(k_min, n/2+1, n-t)) suffice to open the sum.\n"
+            "      safe value, max(k_min, (n+C)/2+1, n-t, C+1)) suffice to open the sum, and\n"
+            "      no aggregator with C colluding participants (default C = t) can unmask one.\n"
             "      --log-dir LOG also appends the roster and round to the transparency log.\n"
             "  round import --db DB --coordinator-key FILE MESSAGE...\n"
-            "      Verify and store submissions (and, with bonawitz-v1, advertise,\n"
+            "      Verify and store submissions (and, with bonawitz-v1, advertise, share,\n"
             "      consistency and unmask messages); each refused one is named with its\n"
             "      reason. A bonawitz-v1 round closes itself once T unmask messages are in.\n"
             "  round advance --db DB --key FILE --out-dir DIR [--round ID]\n"
             "      bonawitz-v1: end the current phase with whoever delivered (at least T)\n"
-            "      and write what the participants need next into DIR: keys-ORG.json,\n"
-            "      survivors.json or unmask-request.json.\n"
+            "      and write what the participants need next into DIR: keys.json,\n"
+            "      shares-ORG.json, survivors.json or unmask-request.json.\n"
             "  round outbox --db DB --key FILE --out-dir DIR [--round ID]\n"
             "      Write the current phase's outgoing messages again.\n"
             "  round status --db DB --coordinator-key FILE [--round ID] [--json]\n"
@@ -130,7 +132,7 @@ typedef struct opts {
         *cms_key, *cms_chain;
     const char *members[MAX_FILES], *previous[MAX_FILES];
     size_t nmembers, nprevious;
-    long long k_min, t, max_orgs, rounding, threshold;
+    long long k_min, t, max_orgs, rounding, threshold, colluders;
     int insecure, json;
 } opts;
 
@@ -184,6 +186,7 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         O_CMSCERT,
         O_CMSKEY,
         O_CMSCHAIN,
+        O_COLLUDERS,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -225,6 +228,7 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         {"cms-cert", required_argument, NULL, O_CMSCERT},
         {"cms-key", required_argument, NULL, O_CMSKEY},
         {"cms-chain", required_argument, NULL, O_CMSCHAIN},
+        {"colluders", required_argument, NULL, O_COLLUDERS},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     int c;
@@ -282,6 +286,7 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         case O_CMSCERT: o->cms_cert = optarg; break;
         case O_CMSKEY: o->cms_key = optarg; break;
         case O_CMSCHAIN: o->cms_chain = optarg; break;
+        case O_COLLUDERS: o->colluders = whole_number(optarg, "--colluders"); break;
         case 'h':
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(EXIT_USAGE);
@@ -515,6 +520,7 @@ static int cmd_round_open(const opts *o)
                         .k_min = o->k_min,
                         .masking = o->masking,
                         .threshold = o->threshold,
+                        .colluders = o->colluders,
                         .participants = o->participants ? parts : NULL,
                         .nparticipants = nparts};
     if (mp_spec_build(&body, &p, roster, cat->json) != 0)
@@ -624,9 +630,9 @@ static int cmd_round_status(const opts *o)
                "\"masking\":\"%s\",\"threshold\":%lld,",
                id, st.state, st.deadline, spec->k_min, mp_spec_scheme_name(spec), spec->threshold);
         if (spec->masking == MP_MASKING_BONAWITZ) {
-            printf("\"phase\":\"%s\",\"advertised\":%zu,\"confirmed\":%zu,\"unmasked\":%zu,"
-                   "\"phase_missing\":[",
-                   sa.phase, sa.advertised, sa.confirmed, sa.unmasked);
+            printf("\"phase\":\"%s\",\"advertised\":%zu,\"shared\":%zu,\"confirmed\":%zu,"
+                   "\"unmasked\":%zu,\"phase_missing\":[",
+                   sa.phase, sa.advertised, sa.shared, sa.confirmed, sa.unmasked);
             for (size_t i = 0; i < sa.nmissing; i++)
                 printf("%s\"%s\"", i ? "," : "", sa.missing[i]);
             printf("],");
@@ -646,10 +652,10 @@ static int cmd_round_status(const opts *o)
         for (size_t i = 0; i < st.nmissing; i++)
             printf("  missing    %s\n", st.missing[i]);
         if (spec->masking == MP_MASKING_BONAWITZ && sa.phase[0] != '\0') {
-            printf("masking %s, threshold %lld: %zu advertised, %zu submitted, %zu confirmed, "
-                   "%zu unmasked\nphase %s: %zu of %zu delivered",
-                   MP_SCHEME_BONAWITZ, spec->threshold, sa.advertised, sa.submitted, sa.confirmed,
-                   sa.unmasked, sa.phase, sa.delivered, sa.expected);
+            printf("masking %s, threshold %lld: %zu advertised, %zu shared, %zu submitted, %zu "
+                   "confirmed, %zu unmasked\nphase %s: %zu of %zu delivered",
+                   MP_SCHEME_BONAWITZ, spec->threshold, sa.advertised, sa.shared, sa.submitted,
+                   sa.confirmed, sa.unmasked, sa.phase, sa.delivered, sa.expected);
             if ((long long)sa.delivered >= spec->threshold)
                 printf(strcmp(sa.phase, "unmask") == 0 ? " (closing)\n" : " (enough to advance)\n");
             else

@@ -225,7 +225,7 @@ static cJSON *verify_unmasking(const char *dir, const mp_spec *spec, const mp_ro
     m = cJSON_CreateObject();
     cJSON_AddStringToObject(m, "scheme", MP_SCHEME_BONAWITZ);
     cJSON_AddNumberToObject(m, "threshold", (double)spec->threshold);
-    adv = cJSON_AddArrayToObject(m, "advertised");
+    adv = cJSON_AddArrayToObject(m, "shared");
     for (size_t j = 0; j < v.n1; j++)
         cJSON_AddItemToArray(adv, cJSON_CreateString(v.m[j].org));
     mp_hex_encode(hash, surv->hash, MP_HASH_BYTES);

@@ -16,29 +16,35 @@
  *
  * Set-up per n: fresh keys for a coordinator and organisations org-0001..org-NNNN, a region
  * file with those organisations written to a temporary directory, the roster built from it
- * with mp_roster_build and signed, and a signed round with masking bonawitz-v1, t = ceil(0.3 n)
- * and the default threshold T = max(k_min, floor(n/2) + 1, n - t) (k_min = 3). The round's
+ * with mp_roster_build and signed, and a signed round with masking bonawitz-v1, t = ceil(0.3 n),
+ * resisting c = t colluders, and the default threshold T = max(k_min, floor((n + c)/2) + 1,
+ * n - t, c + 1) (k_min = 3). The round's
  * catalogue is a small test catalogue (5 cells); the masking functions take d explicitly
  * (mp_secagg_mask, mp_secagg_open), so the vectors are d long, and each submission envelope
  * is built with mp_submission_build for d cells (its size and hash are real).
  *
- * A round, with dropouts in the paper's sense: everyone advertises and receives its keys
- * message, everyone masks its vector, a fraction (lround(dropout * n), a fixed pseudo-random
- * choice, nested across fractions) never submits, the survivors confirm the survivors list,
- * the first T survivors in position order unmask, and the aggregator opens the sum. Every
- * message is signed with mp_envelope_sign and parsed back with mp_envelope_parse.
+ * A round, with dropouts in the paper's sense: everyone advertises, receives the keys message,
+ * sends its key shares and receives its shares message, everyone masks its vector, a fraction
+ * (lround(dropout * n), at most n - T, a fixed pseudo-random choice, nested across fractions) never
+ * submits, the survivors confirm the list, the first T survivors in position order unmask, and the
+ * aggregator opens the sum. Every message is signed with mp_envelope_sign and parsed back with
+ * mp_envelope_parse.
  *
  * What is timed (CLOCK_MONOTONIC):
  *   contributor phases, median over a sample of up to S contributors run one at a time:
  *     advertise      mp_secagg_advertise + sign
- *     keys           parse its keys message + mp_secagg_keys_accept
+ *     keys           parse the keys message + mp_secagg_keys_accept
+ *     share          mp_secagg_share + sign
+ *     shares         parse its shares message + mp_secagg_shares_accept
  *     mask           mp_secagg_mask + mp_submission_build + sign
  *     consistency    parse survivors + mp_secagg_survivors_accept + mp_secagg_consistency + sign
  *     unmask         parse request + mp_secagg_request_accept + mp_secagg_unmask + sign
  *   (the unmask sample is drawn from the first T survivors, whose unmask messages are used);
  *   aggregator phases, whole phase on one thread unless stated:
  *     advertise      parse + mp_secagg_advertise_check of all n advertisements
- *     keys           mp_secagg_keys_build + sign of all n keys messages
+ *     keys           mp_secagg_keys_build + sign of the keys message
+ *     share checks   parse + mp_secagg_share_check of all n share messages
+ *     shares build   mp_secagg_shares_build + sign of all n shares messages
  *     survivors      mp_secagg_survivors_build + sign
  *     consistency    parse + mp_secagg_consistency_check of every survivor's confirmation,
  *                    mp_secagg_request_build + sign
@@ -53,8 +59,9 @@
  * round, so it runs once per n; the masked vectors do not depend on who drops later, so they
  * run once per (n, d). Everything the aggregator uses is real library output.
  *
- * Bytes per contributor: the canonical signed envelopes it sends (advertise, submission,
- * consistency, unmask) and receives (its keys message, survivors, unmask request); medians
+ * Bytes per contributor: the canonical signed envelopes it sends (advertise, share, submission,
+ * consistency, unmask) and receives (the keys message, its shares message, survivors, unmask
+ * request); medians
  * over the sample. The roster and the round, which every scheme needs, are not counted.
  *
  * Output: progress on stderr; Markdown tables on stdout. Exit status 1 on any library error
@@ -216,14 +223,19 @@ typedef struct world {
     size_t n;
     long long t, T;
     mp_keypair *coord;
-    mp_keypair **kp; /* by position among the participants */
+    mp_keypair **kp;         /* by position among the participants */
+    mp_secagg_secrets **sec; /* their round secrets, drawn once per n */
     mp_roster *roster;
     mp_spec *spec;
     char **adv_text;
     size_t *adv_len;
     mp_envelope **adv; /* parsed by the aggregator */
     mp_secagg_view u1; /* the aggregator's view */
-    char **keys_text;
+    char *keys_msg;    /* the keys message */
+    size_t keys_msg_len;
+    char **share_text; /* share messages, by position */
+    size_t *share_len;
+    char **keys_text; /* the shares message of each position */
     size_t *keys_len;
     size_t nsample;
     size_t *sample;        /* positions of the contributor sample */
@@ -327,7 +339,7 @@ static void world_setup(world *w, size_t n)
     if (w->spec->masking != MP_MASKING_BONAWITZ || w->spec->nparticipants != n)
         die("round: not a bonawitz-v1 round of %zu", n);
     w->T = w->spec->threshold;
-    if (w->T != mp_spec_default_threshold(n, 3, w->t))
+    if (w->T != mp_spec_default_threshold(n, 3, w->t, w->t))
         die("round: threshold %lld is not the default", w->T);
 
     w->kp = xcalloc(n, sizeof *w->kp);
@@ -339,6 +351,10 @@ static void world_setup(world *w, size_t n)
     }
     free(by_id);
     free(pubs);
+    w->sec = xcalloc(n, sizeof *w->sec);
+    for (size_t p = 0; p < n; p++)
+        if (mp_secagg_secrets_new(&w->sec[p]) != 0)
+            die("secrets: %s", mp_error_get());
 
     /* Drop order: a fixed shuffle, so that 10% of dropouts are among the 30%. */
     w->perm = xcalloc(n, sizeof *w->perm);
@@ -361,9 +377,11 @@ static void world_free(world *w)
     for (size_t i = 0; i < w->n; i++) {
         free(w->adv_text ? w->adv_text[i] : NULL);
         free(w->keys_text ? w->keys_text[i] : NULL);
+        free(w->share_text ? w->share_text[i] : NULL);
         if (w->adv)
             mp_envelope_free(w->adv[i]);
         mp_keys_free(w->kp[i]);
+        mp_secagg_secrets_free(w->sec[i]);
     }
     for (size_t k = 0; k < w->nsample; k++)
         mp_secagg_view_free(&w->sview[k]);
@@ -374,7 +392,11 @@ static void world_free(world *w)
     free(w->adv);
     free(w->keys_text);
     free(w->keys_len);
+    free(w->share_text);
+    free(w->share_len);
+    free(w->keys_msg);
     free(w->kp);
+    free(w->sec);
     free(w->perm);
     mp_secagg_view_free(&w->u1);
     mp_spec_free(w->spec);
@@ -390,20 +412,36 @@ static void advertise_one(void *ctx, size_t p)
     cJSON *body;
     if (w->adv_text[p] != NULL)
         return; /* a timed sample member */
-    if (mp_secagg_advertise(&body, w->spec, w->roster, w->kp[p]) != 0)
+    if (mp_secagg_advertise(&body, w->spec, w->roster, w->kp[p], w->sec[p]) != 0)
         die("advertise of %s: %s", w->kp[p]->pub.org, mp_error_get());
     w->adv_text[p] = sign_text(&w->adv_len[p], "advertise", body, w->kp[p]);
 }
 
 typedef struct per_n {
-    double c_adv, c_keys, a_adv, a_keys;
-    size_t b_adv, b_keys;
+    double c_adv, c_keys, c_share, c_shares, a_adv, a_keys, a_share, a_shares;
+    size_t b_adv, b_keys, b_share, b_shares;
 } per_n;
+
+/* Member p's share message for U1 (kv). */
+static void share_make(world *w, size_t p, const mp_secagg_view *kv)
+{
+    cJSON *body;
+    if (mp_secagg_share(&body, w->spec, kv, w->kp[p], w->sec[p]) != 0)
+        die("share of %s: %s", w->kp[p]->pub.org, mp_error_get());
+    w->share_text[p] = sign_text(&w->share_len[p], "share", body, w->kp[p]);
+}
+
+static void share_one(void *ctx, size_t p)
+{
+    world *w = ctx;
+    if (w->share_text[p] == NULL)
+        share_make(w, p, &w->u1);
+}
 
 static void phase_advertise_keys(world *w, per_n *r)
 {
     size_t n = w->n, ns = w->nsample;
-    double *tv = xcalloc(ns, sizeof *tv), t0;
+    double *tv = xcalloc(ns, sizeof *tv), *tv2 = xcalloc(ns, sizeof *tv2), t0;
     size_t *bv = xcalloc(ns, sizeof *bv);
 
     w->adv_text = xcalloc(n, sizeof *w->adv_text);
@@ -442,14 +480,74 @@ static void phase_advertise_keys(world *w, per_n *r)
     }
     fprintf(stderr, "  advertise checks: %.3f s\n", r->a_adv);
 
-    /* Aggregator: one keys message per advertiser, from the boxes indexed once (as
+    /* Aggregator: the keys message (U1), signed once. */
+    t0 = now();
+    {
+        cJSON *body;
+        if (mp_secagg_keys_build(&body, w->spec, &w->u1) != 0)
+            die("keys build: %s", mp_error_get());
+        w->keys_msg = sign_text(&w->keys_msg_len, "keys", body, w->coord);
+    }
+    r->a_keys = now() - t0;
+    r->b_keys = w->keys_msg_len;
+    mp_secagg_view_free(&w->u1);
+    {
+        mp_envelope *env = parse(w->keys_msg, w->keys_msg_len, "keys");
+        if (mp_secagg_keys_parse(&w->u1, env, w->spec, w->roster) != 0)
+            die("keys parse: %s", mp_error_get());
+        mp_envelope_free(env);
+    }
+    fprintf(stderr, "  keys build: %.3f s\n", r->a_keys);
+
+    /* Contributors: the sample checks the keys message and makes its share message, timed;
+     * the others on the workers (from the aggregator's U1, which is what the message says). */
+    w->share_text = xcalloc(n, sizeof *w->share_text);
+    w->share_len = xcalloc(n, sizeof *w->share_len);
+    for (size_t k = 0; k < ns; k++) {
+        size_t p = w->sample[k];
+        mp_secagg_view kv;
+        t0 = now();
+        mp_envelope *env = parse(w->keys_msg, w->keys_msg_len, "keys");
+        if (mp_secagg_keys_accept(&kv, env, w->spec, w->roster, w->kp[p], w->sec[p]) != 0)
+            die("keys accept of %s: %s", w->kp[p]->pub.org, mp_error_get());
+        tv[k] = now() - t0;
+        mp_envelope_free(env);
+        if (kv.n1 != n || memcmp(kv.advertised_hash, w->u1.advertised_hash, MP_HASH_BYTES) != 0)
+            die("keys accept: a contributor sees another U1");
+        t0 = now();
+        share_make(w, p, &kv);
+        tv2[k] = now() - t0;
+        bv[k] = w->share_len[p];
+        mp_secagg_view_free(&kv);
+    }
+    r->c_keys = median(tv, ns);
+    r->c_share = median(tv2, ns);
+    r->b_share = median_size(bv, ns);
+    parallel_for(n, share_one, w);
+    fprintf(stderr, "  keys accept: median %.3f s; share: median %.3f s\n", r->c_keys, r->c_share);
+
+    /* Aggregator: check every share message; U2 (everyone here) with the share hashes. */
+    t0 = now();
+    mp_envelope **shares = xcalloc(n, sizeof *shares);
+    for (size_t p = 0; p < n; p++) {
+        size_t member;
+        shares[p] = parse(w->share_text[p], w->share_len[p], "share");
+        if (mp_secagg_share_check(shares[p], w->spec, w->roster, &w->u1, &member) != 0 ||
+            member != p)
+            die("share check: %s", mp_error_get());
+        w->u1.m[p].shared = 1;
+        memcpy(w->u1.m[p].share_hash, shares[p]->hash, MP_HASH_BYTES);
+    }
+    r->a_share = now() - t0;
+
+    /* Aggregator: one shares message per member of U2, from the boxes indexed once (as
      * saround.c's outbox does). */
     t0 = now();
     const char **grid = calloc(n * n, sizeof *grid), **col = calloc(n, sizeof *col);
     if (grid == NULL || col == NULL)
         die("out of memory");
     for (size_t i = 0; i < n; i++) {
-        const cJSON *it, *arr = cJSON_GetObjectItemCaseSensitive(w->adv[i]->body, "boxes");
+        const cJSON *it, *arr = cJSON_GetObjectItemCaseSensitive(shares[i]->body, "boxes");
         size_t q = 0;
         cJSON_ArrayForEach (it, arr)
             if (q < n)
@@ -458,37 +556,42 @@ static void phase_advertise_keys(world *w, per_n *r)
     for (size_t k = 0; k < n; k++) {
         cJSON *body;
         for (size_t i = 0; i < n; i++)
-            col[i] = grid[i * n + w->u1.m[k].pos];
-        if (mp_secagg_keys_build_boxes(&body, w->spec, &w->u1, col, k) != 0)
-            die("keys build: %s", mp_error_get());
-        w->keys_text[k] = sign_text(&w->keys_len[k], "keys", body, w->coord);
+            col[i] = grid[i * n + k];
+        if (mp_secagg_shares_build(&body, w->spec, &w->u1, col, k) != 0)
+            die("shares build: %s", mp_error_get());
+        w->keys_text[k] = sign_text(&w->keys_len[k], "shares", body, w->coord);
     }
     free(grid);
     free(col);
-    r->a_keys = now() - t0;
-    fprintf(stderr, "  keys build: %.3f s\n", r->a_keys);
+    r->a_shares = now() - t0;
+    fprintf(stderr, "  share checks: %.3f s, shares build: %.3f s\n", r->a_share, r->a_shares);
 
-    /* Contributors: the sample checks its keys message (parse + accept), timed. */
+    /* Contributors: the sample checks its shares message (parse + accept), timed. */
     for (size_t k = 0; k < ns; k++) {
         size_t p = w->sample[k];
         t0 = now();
-        mp_envelope *env = parse(w->keys_text[p], w->keys_len[p], "keys");
-        if (mp_secagg_keys_accept(&w->sview[k], env, w->spec, w->roster, w->kp[p]) != 0)
-            die("keys accept of %s: %s", w->kp[p]->pub.org, mp_error_get());
+        mp_envelope *env = parse(w->keys_text[p], w->keys_len[p], "shares");
+        if (mp_secagg_shares_accept(&w->sview[k], env, w->spec, w->roster, w->kp[p], w->sec[p],
+                                    shares[p]->hash) != 0)
+            die("shares accept of %s: %s", w->kp[p]->pub.org, mp_error_get());
         tv[k] = now() - t0;
         mp_envelope_free(env);
         bv[k] = w->keys_len[p];
         if (k == 0)
             memcpy(w->adv_hash, w->sview[k].advertised_hash, MP_HASH_BYTES);
         else if (memcmp(w->adv_hash, w->sview[k].advertised_hash, MP_HASH_BYTES) != 0)
-            die("keys accept: two contributors see different U1 lists");
+            die("shares accept: two contributors see different U2 lists");
         if (w->sview[k].n1 != n)
-            die("keys accept: U1 has %zu members, expected %zu", w->sview[k].n1, n);
+            die("shares accept: U2 has %zu members, expected %zu", w->sview[k].n1, n);
     }
-    r->c_keys = median(tv, ns);
-    r->b_keys = median_size(bv, ns);
-    fprintf(stderr, "  keys accept: median %.3f s\n", r->c_keys);
+    for (size_t p = 0; p < n; p++)
+        mp_envelope_free(shares[p]);
+    free(shares);
+    r->c_shares = median(tv, ns);
+    r->b_shares = median_size(bv, ns);
+    fprintf(stderr, "  shares accept: median %.3f s\n", r->c_shares);
     free(tv);
+    free(tv2);
     free(bv);
 }
 
@@ -513,7 +616,7 @@ static void submit(per_d *pd, size_t p, const mp_secagg_view *v)
     char *text;
     for (size_t c = 0; c < pd->d; c++)
         y[c] = plain(p, c);
-    if (mp_secagg_mask(y, pd->d, w->spec, v, w->kp[p]) != 0)
+    if (mp_secagg_mask(y, pd->d, w->spec, v, w->kp[p], w->sec[p]) != 0)
         die("mask of %s: %s", w->kp[p]->pub.org, mp_error_get());
     if (mp_submission_build(&body, w->spec, w->kp[p]->pub.org, y, pd->d) != 0)
         die("submission of %s: %s", w->kp[p]->pub.org, mp_error_get());
@@ -608,8 +711,8 @@ static void unmask_one(void *ctx, size_t i)
     cJSON *body;
     if (q->unm_text[p] != NULL)
         return;
-    keys = parse(w->keys_text[p], w->keys_len[p], "keys");
-    if (mp_secagg_unmask(&body, w->spec, w->roster, q->sv, keys, w->kp[p], q->surv_hash) != 0)
+    keys = parse(w->keys_text[p], w->keys_len[p], "shares");
+    if (mp_secagg_unmask(&body, w->spec, q->sv, keys, w->kp[p], w->sec[p], q->surv_hash) != 0)
         die("unmask of %s: %s", w->kp[p]->pub.org, mp_error_get());
     mp_envelope_free(keys);
     q->unm_text[p] = sign_text(&q->unm_len[p], "unmask", body, w->kp[p]);
@@ -631,6 +734,10 @@ static void phase_round(per_d *pd, int drop_pct, row *r)
     cJSON *body;
     per_drop q = {0};
 
+    /* The threshold resists c = t colluders (2T > n + t), so small rounds allow fewer dropouts
+     * than the fraction asks for: n = 6 with t = 2 has T = 5 and survives one. */
+    if (drops > n - T)
+        drops = n - T;
     r->n = n;
     r->d = d;
     r->drop_pct = drop_pct;
@@ -745,8 +852,8 @@ static void phase_round(per_d *pd, int drop_pct, row *r)
         mp_envelope *e = parse(req_text, req_len, "unmask-request");
         if (mp_secagg_request_accept(e, w->spec, w->roster, &cview[k], surv->hash) != 0)
             die("request accept of %s: %s", w->kp[p]->pub.org, mp_error_get());
-        mp_envelope *keys = parse(w->keys_text[p], w->keys_len[p], "keys");
-        if (mp_secagg_unmask(&body, w->spec, w->roster, &cview[k], keys, w->kp[p], surv->hash) != 0)
+        mp_envelope *keys = parse(w->keys_text[p], w->keys_len[p], "shares");
+        if (mp_secagg_unmask(&body, w->spec, &cview[k], keys, w->kp[p], w->sec[p], surv->hash) != 0)
             die("unmask of %s: %s", w->kp[p]->pub.org, mp_error_get());
         q.unm_text[p] = sign_text(&q.unm_len[p], "unmask", body, w->kp[p]);
         tv[k] = now() - t0;
@@ -851,50 +958,56 @@ static const char *B_(size_t bytes)
 
 static void print_tables(const row *rows, size_t nrows)
 {
-    printf("Summary (contributor: sum of the medians of its five phases; aggregator: sum of its "
+    printf("Summary (contributor: sum of the medians of its seven steps; aggregator: sum of its "
            "phases; unmasking = unmask checks + open):\n\n");
     printf("| n | d | dropout | t | T | contributor | aggregator | aggregator unmasking | sent "
            "per contributor | received per contributor | (sent+received) / submission |\n");
     printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (size_t i = 0; i < nrows; i++) {
         const row *r = &rows[i];
-        double c = r->pn.c_adv + r->pn.c_keys + r->c_mask + r->c_cons + r->c_unm;
-        double a =
-            r->pn.a_adv + r->pn.a_keys + r->a_surv + r->a_cons + r->a_sum + r->a_checks + r->a_open;
-        size_t sent = r->pn.b_adv + r->b_sub + r->b_cons + r->b_unm;
-        size_t recv = r->pn.b_keys + r->b_surv + r->b_req;
+        double c = r->pn.c_adv + r->pn.c_keys + r->pn.c_share + r->pn.c_shares + r->c_mask +
+                   r->c_cons + r->c_unm;
+        double a = r->pn.a_adv + r->pn.a_keys + r->pn.a_share + r->pn.a_shares + r->a_surv +
+                   r->a_cons + r->a_sum + r->a_checks + r->a_open;
+        size_t sent = r->pn.b_adv + r->pn.b_share + r->b_sub + r->b_cons + r->b_unm;
+        size_t recv = r->pn.b_keys + r->pn.b_shares + r->b_surv + r->b_req;
         printf("| %zu | %zu | %d%% (%zu) | %lld | %lld | %s | %s | %s | %s | %s | %.2fx |\n", r->n,
                r->d, r->drop_pct, r->drops, r->t, r->T, T_(c), T_(a), T_(r->a_checks + r->a_open),
                B_(sent), B_(recv), (double)(sent + recv) / (double)r->b_sub);
     }
     printf("\nContributor phases (median over the sample; parse of what it receives included):"
            "\n\n");
-    printf("| n | d | dropout | advertise | keys | mask + submit | consistency | unmask |\n");
-    printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    printf("| n | d | dropout | advertise | keys | share | shares | mask + submit | consistency | "
+           "unmask |\n");
+    printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (size_t i = 0; i < nrows; i++) {
         const row *r = &rows[i];
-        printf("| %zu | %zu | %d%% | %s | %s | %s | %s | %s |\n", r->n, r->d, r->drop_pct,
-               T_(r->pn.c_adv), T_(r->pn.c_keys), T_(r->c_mask), T_(r->c_cons), T_(r->c_unm));
+        printf("| %zu | %zu | %d%% | %s | %s | %s | %s | %s | %s | %s |\n", r->n, r->d, r->drop_pct,
+               T_(r->pn.c_adv), T_(r->pn.c_keys), T_(r->pn.c_share), T_(r->pn.c_shares),
+               T_(r->c_mask), T_(r->c_cons), T_(r->c_unm));
     }
     printf("\nAggregator phases (whole phase; open with one worker per online CPU):\n\n");
-    printf("| n | d | dropout | advertise checks | keys build | survivors | consistency + "
-           "request | sum | unmask checks | open |\n");
-    printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    printf("| n | d | dropout | advertise checks | keys build | share checks | shares build | "
+           "survivors | consistency + request | sum | unmask checks | open |\n");
+    printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+           "|\n");
     for (size_t i = 0; i < nrows; i++) {
         const row *r = &rows[i];
-        printf("| %zu | %zu | %d%% | %s | %s | %s | %s | %s | %s | %s |\n", r->n, r->d, r->drop_pct,
-               T_(r->pn.a_adv), T_(r->pn.a_keys), T_(r->a_surv), T_(r->a_cons), T_(r->a_sum),
-               T_(r->a_checks), T_(r->a_open));
+        printf("| %zu | %zu | %d%% | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r->n, r->d,
+               r->drop_pct, T_(r->pn.a_adv), T_(r->pn.a_keys), T_(r->pn.a_share),
+               T_(r->pn.a_shares), T_(r->a_surv), T_(r->a_cons), T_(r->a_sum), T_(r->a_checks),
+               T_(r->a_open));
     }
     printf("\nBytes per contributor (signed canonical envelopes):\n\n");
-    printf("| n | d | dropout | sends: advertise | submission | consistency | unmask | "
-           "receives: keys | survivors | unmask request |\n");
-    printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    printf("| n | d | dropout | sends: advertise | share | submission | consistency | unmask | "
+           "receives: keys | shares | survivors | unmask request |\n");
+    printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+           "|\n");
     for (size_t i = 0; i < nrows; i++) {
         const row *r = &rows[i];
-        printf("| %zu | %zu | %d%% | %s | %s | %s | %s | %s | %s | %s |\n", r->n, r->d, r->drop_pct,
-               B_(r->pn.b_adv), B_(r->b_sub), B_(r->b_cons), B_(r->b_unm), B_(r->pn.b_keys),
-               B_(r->b_surv), B_(r->b_req));
+        printf("| %zu | %zu | %d%% | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r->n, r->d,
+               r->drop_pct, B_(r->pn.b_adv), B_(r->pn.b_share), B_(r->b_sub), B_(r->b_cons),
+               B_(r->b_unm), B_(r->pn.b_keys), B_(r->pn.b_shares), B_(r->b_surv), B_(r->b_req));
     }
 }
 
@@ -975,8 +1088,9 @@ int main(int argc, char **argv)
     printf("bonawitz-v1 benchmark: %u worker threads for untimed contributor work, contributor "
            "sample of up to %zu, %ld online CPUs.\n",
            g_threads, g_sample, sysconf(_SC_NPROCESSORS_ONLN));
-    printf("Round: t = ceil(0.3 n), threshold T = max(3, floor(n/2) + 1, n - t) (the default); "
-           "the signed round carries a 5-cell test catalogue and the vectors are d long "
+    printf("Round: t = ceil(0.3 n), colluders c = t, threshold T = max(3, floor((n + c)/2) + 1, "
+           "n - t, c + 1) (the default); dropouts at most n - T; the signed round carries a 5-cell "
+           "test catalogue and the vectors are d long "
            "(mp_secagg_mask and mp_secagg_open take d; submissions are built for d cells).\n"
            "Every opened sum was checked against the sum of the survivors' plain vectors.\n\n");
     print_tables(rows, nrows);

@@ -101,7 +101,7 @@ static void usage(FILE *f)
             "      number and reason; with --report FILE every excluded row with its column\n"
             "      and value (never a BSN). Nothing else is written.\n"
             "  submit  --input CSV --roster FILE --round FILE --coordinator-key FILE\n"
-            "          --key FILE --ledger DB --out FILE [--keys FILE] [--mapping FILE]\n"
+            "          --key FILE --ledger DB --out FILE [--shares FILE] [--mapping FILE]\n"
             "          [--strict] [--json] [--passphrase-file FILE] [--insecure-plaintext-key]\n"
             "          [--report FILE] [--accept-exclusions] [--accept-foreign-gemeenten]\n"
             "          [--accept-stale-export]\n"
@@ -109,13 +109,17 @@ static void usage(FILE *f)
             "      Refused (unless accepted with the flag) when more than 20%% of the rows are\n"
             "      excluded, when most rows are outside the organisation's own gemeenten, or\n"
             "      when the export ends more than 31 days before the period does.\n"
-            "      A bonawitz-v1 round needs --keys: the keys-ORG.json the coordinator sent\n"
-            "      after the advertise phase.\n"
+
+            "      A bonawitz-v1 round needs --shares: the shares-ORG.json the coordinator sent\n"
+            "      after the share phase.\n"
             "\n"
             "  Rounds with masking bonawitz-v1 (they survive dropouts) have more phases; each\n"
             "  takes --roster FILE --round FILE --coordinator-key FILE --key FILE --ledger DB:\n"
             "  advertise --out FILE\n"
-            "      Phase 1: this round's mask key and encrypted key shares for the others.\n"
+            "      Phase 1: this round's box key and mask key, signed (no shares yet).\n"
+            "  share     --keys FILE --out FILE\n"
+            "      Phase 2: check the coordinator's keys.json (who advertised) and box this\n"
+            "      organisation's key shares to each of them.\n"
             "  confirm   --survivors FILE --out FILE\n"
             "      Phase 4: check and sign the coordinator's list of who submitted. One list\n"
             "      per round: a different second list is refused.\n"
@@ -124,6 +128,11 @@ static void usage(FILE *f)
             "      dropped, for the list confirmed and nothing else.\n"
             "  status    --ledger DB [--round ID] [--json]\n"
             "      The phase each round has reached and what to do next.\n"
+            "  forget    --ledger DB --round ID\n"
+            "      Wipe the round's secrets from the ledger (done by itself after unmask).\n"
+            "  abandon   --ledger DB --round ID\n"
+            "      Give the round up: every later message of it is refused. For a ledger\n"
+            "      restored from an earlier copy, or lost, in the middle of a round.\n"
             "  show    MESSAGE [--roster FILE --round FILE --coordinator-key FILE] [--json]\n"
             "      Print exactly what a submission (or advertise, confirm, unmask) file\n"
             "      reveals.\n"
@@ -149,7 +158,7 @@ static void usage(FILE *f)
 typedef struct opts {
     const char *org, *secret_key, *public_key, *kdf, *passphrase_file, *input, *roster, *round,
         *coordinator_key, *mapping, *key, *ledger, *out, *round_id, *series, *rho, *keys,
-        *survivors, *request;
+        *survivors, *request, *shares;
     int insecure, strict, json;
     /* certificates and the organisation's policy */
     const char *policy, *cert, *cert_key, *chain, *cert_passphrase_file, *region, *ca, *crl,
@@ -200,6 +209,7 @@ static void parse_opts(int argc, char **argv, opts *o, int first)
         O_MAX_RHO_ROUND,
         O_MAX_RHO_PERIOD,
         O_LOG_DIR,
+        O_SHARES,
         O_HELP,
         O_REPORT,
         O_ACCEPT /* + enum mp_guard */
@@ -242,6 +252,7 @@ static void parse_opts(int argc, char **argv, opts *o, int first)
         {"max-rho-per-round", required_argument, NULL, O_MAX_RHO_ROUND},
         {"max-rho-per-period", required_argument, NULL, O_MAX_RHO_PERIOD},
         {"log-dir", required_argument, NULL, O_LOG_DIR},
+        {"shares", required_argument, NULL, O_SHARES},
         {"help", no_argument, NULL, O_HELP},
         {"report", required_argument, NULL, O_REPORT},
         {"accept-exclusions", no_argument, NULL, O_ACCEPT + MP_GUARD_EXCLUSIONS},
@@ -302,6 +313,7 @@ static void parse_opts(int argc, char **argv, opts *o, int first)
         case O_ACCEPT + MP_GUARD_EXCLUSIONS:
         case O_ACCEPT + MP_GUARD_FOREIGN:
         case O_ACCEPT + MP_GUARD_STALE: o->accept[c - O_ACCEPT] = 1; break;
+        case O_SHARES: o->shares = optarg; break;
         case 'h':
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(EXIT_USAGE);
@@ -770,6 +782,47 @@ static int cmd_check(const opts *o)
     return 0;
 }
 
+/* The round's sealed secrets from the ledger row (bonawitz-v1), or a refusal saying why they
+ * are not there. */
+static mp_secagg_secrets *ledger_secrets(const mp_ledger_sa *sa, const mp_keypair *kp,
+                                         const mp_spec *spec, const char *ledger)
+{
+    mp_secagg_secrets *s;
+    if (!sa->has_secrets)
+        die(EXIT_REFUSED,
+            "%s: the ledger holds no secrets for round %s (%s): they were wiped (forget, or "
+            "the round is done) or the round was advertised by an earlier version that derived "
+            "them; this organisation cannot take part in the round any more",
+            ledger, spec->round_id, sa->phase);
+    if (mp_secagg_secrets_open(&s, sa->secrets, MP_SECAGG_SEALED_BYTES, kp, spec->env->hash,
+                               kp->pub.org) != 0)
+        die(EXIT_REFUSED, "%s: %s", ledger, mp_error_get());
+    return s;
+}
+
+/* A coordinator message of the round names this organisation as a participant that advertised
+ * (or submitted), but the ledger has no record of the round: it was restored from an earlier
+ * copy, or it is the wrong file. Going on would draw new secrets and mask a second time. */
+static void refuse_restored(const char *ledger, const mp_spec *spec, const char *org,
+                            const char *msg, const char *what)
+{
+    die(EXIT_REFUSED,
+        "%s: this ledger has no record of round %s, but the coordinator holds %s of %s for it "
+        "(%s): the ledger was restored from an earlier copy or is the wrong file; refusing, "
+        "because drawing new secrets would mask twice. If you are sure, abandon the round "
+        "with: %s abandon --round %s --ledger %s",
+        ledger, spec->round_id, what, org, msg, prog, spec->round_id, ledger);
+}
+
+static void refuse_abandoned(const mp_ledger_sa *sa, const char *ledger)
+{
+    if (strcmp(sa->phase, "abandoned") == 0)
+        die(EXIT_REFUSED,
+            "%s: round %s was abandoned in this ledger (%s); this organisation takes no further "
+            "part in it",
+            ledger, sa->round_id, sa->updated);
+}
+
 static int cmd_submit(const opts *o)
 {
     mp_pubkey coord, peers[MP_MAX_ORGS];
@@ -858,23 +911,43 @@ static int cmd_submit(const opts *o)
             capped && cap < spec->privacy.series_rho ? "the organisation's own cap"
                                                      : "the series budget of the round");
 
-    /* bonawitz-v1: the keys message fixes who to mask with; check it before any counting. */
+    /* bonawitz-v1: the shares message fixes who to mask with; check it before any counting. */
     mp_secagg_view view = {0};
+    mp_secagg_secrets *sec = NULL;
     if (spec->masking == MP_MASKING_BONAWITZ) {
-        mp_envelope *kenv;
-        need(o->keys, "--keys (the keys message of the coordinator)");
-        if (!advertised)
-            die(EXIT_REFUSED, "%s has not advertised in round %s (ledger %s): run advertise first",
-                me->id, spec->round_id, o->ledger);
-        if (mp_envelope_load(&kenv, o->keys, "keys") != 0 ||
-            mp_secagg_keys_accept(&view, kenv, spec, roster, kp) != 0)
-            die(EXIT_REFUSED, "%s: refused: %s", o->keys, mp_error_get());
-        free(sa.keys);
-        sa.keys = strdup(kenv->text);
+        mp_envelope *senv;
+        unsigned char own_share[MP_HASH_BYTES];
+        int named = 0, sub = 0;
+        need(o->shares, "--shares (the shares message of the coordinator)");
+        if (advertised)
+            refuse_abandoned(&sa, o->ledger);
+        if (mp_envelope_load(&senv, o->shares, "shares") != 0)
+            die(EXIT_REFUSED, "%s: refused: %s", o->shares, mp_error_get());
+        if (!advertised || sa.share == NULL) {
+            if (mp_secagg_names_org(senv, spec, roster, me->id, &named, &sub) == 0 && named) {
+                if (!advertised)
+                    refuse_restored(o->ledger, spec, me->id, o->shares, "key shares");
+                die(EXIT_REFUSED,
+                    "%s: the shares message names a share message of %s for round %s that this "
+                    "ledger has no record of: the ledger was restored from a copy taken before "
+                    "the share phase. Run share again with the same keys message (it makes the "
+                    "same share message, byte for byte), then submit",
+                    o->ledger, me->id, spec->round_id);
+            }
+            die(EXIT_REFUSED, "%s has not %s in round %s (ledger %s): run %s first", me->id,
+                advertised ? "sent its key shares" : "advertised", spec->round_id, o->ledger,
+                advertised ? "share --keys" : "advertise");
+        }
+        sec = ledger_secrets(&sa, kp, spec, o->ledger);
+        mp_hash(own_share, sa.share, strlen(sa.share));
+        if (mp_secagg_shares_accept(&view, senv, spec, roster, kp, sec, own_share) != 0)
+            die(EXIT_REFUSED, "%s: refused: %s", o->shares, mp_error_get());
+        free(sa.shares);
+        sa.shares = strdup(senv->text);
         mp_hex_encode(sa.advertised_sha256, view.advertised_hash, MP_HASH_BYTES);
         snprintf(sa.phase, sizeof sa.phase, "submitted");
-        mp_envelope_free(kenv);
-        if (sa.keys == NULL)
+        mp_envelope_free(senv);
+        if (sa.shares == NULL)
             die(EXIT_USAGE, "out of memory");
     }
 
@@ -886,9 +959,12 @@ static int cmd_submit(const opts *o)
     memset(counts, 0, d * sizeof *counts);
     cJSON *report = ingest(o, roster, spec, kp->prf_key, counts, me, !o->json);
 
-    /* Noise share, then masks. From here the counts exist only inside vec, masked. */
+    /* Noise share, then masks. From here the counts exist only inside vec, masked. With
+     * bonawitz-v1 the noise comes from the round's sealed noise seed: a submission made again
+     * from the same ledger row (a crash, or a ledger restored from a backup taken after
+     * advertise) is the same vector, never a second noisy draw under the same masks. */
     mp_spec_share_variance(spec, &num, &den);
-    if (mp_rng_new_system(&rng) != 0)
+    if ((sec != NULL ? mp_rng_new_seeded(&rng, sec->noise) : mp_rng_new_system(&rng)) != 0)
         die_lib(EXIT_USAGE);
     for (size_t i = 0; i < d; i++) {
         int64_t z;
@@ -903,10 +979,16 @@ static int cmd_submit(const opts *o)
     for (size_t i = 0; i < spec->nparticipants; i++)
         peers[i] = mp_roster_org(roster, spec->participants[i])->key;
     if ((spec->masking == MP_MASKING_BONAWITZ
-             ? mp_secagg_mask(vec, d, spec, &view, kp)
+             ? mp_secagg_mask(vec, d, spec, &view, kp, sec)
              : mp_mask_apply(vec, d, kp, peers, spec->nparticipants, spec->env->hash)) != 0 ||
-        mp_submission_build(&body, spec, me->id, vec, d) != 0 ||
-        mp_envelope_sign(&text, &len, "submission", body, kp) != 0)
+        mp_submission_build(&body, spec, me->id, vec, d) != 0)
+        die_lib(EXIT_USAGE);
+    /* ... and the same bytes: a bonawitz-v1 submission is dated when its secrets were drawn. */
+    if (sec != NULL &&
+        !cJSON_ReplaceItemInObjectCaseSensitive(body, "created", cJSON_CreateString(sa.secrets_at)))
+        die(EXIT_USAGE, "out of memory");
+    mp_secagg_secrets_free(sec);
+    if (mp_envelope_sign(&text, &len, "submission", body, kp) != 0)
         die_lib(EXIT_USAGE);
 
     /* Ledger row and file together: the row commits only after the file is in place, and the
@@ -1011,14 +1093,16 @@ static void party_open(const opts *o, party *p, int create_ledger)
             p->kp->pub.org);
     if (mp_spec_participant(p->spec, me->id) < 0)
         die(EXIT_REFUSED, "%s is not a participant of round %s", me->id, p->spec->round_id);
+    /* A missing ledger is a ledger without the round (each command says what that means). */
     if (!create_ledger && !mp_file_exists(o->ledger))
-        die(EXIT_REFUSED, "%s: no ledger; %s has not taken part in round %s (advertise first)",
-            o->ledger, me->id, p->spec->round_id);
+        return;
     if (mp_ledger_open(&p->db, o->ledger, create_ledger) != 0)
         die_lib(EXIT_USAGE);
     ledger_owner_guard(p->db, o->ledger, me->id);
     if ((p->has_sa = mp_ledger_sa_get(p->db, p->spec->round_id, &p->sa)) < 0)
         die_lib(EXIT_USAGE);
+    if (p->has_sa)
+        refuse_abandoned(&p->sa, o->ledger);
 }
 
 static void party_close(party *p)
@@ -1074,6 +1158,7 @@ static int cmd_advertise(const opts *o)
     int64_t now;
     need(o->out, "--out");
     party_open(o, &p, 1);
+    mp_secagg_secrets *sec;
     if (p.has_sa) {
         write_again(o, p.sa.advertise, "the advertisement");
         party_close(&p);
@@ -1094,8 +1179,16 @@ static int cmd_advertise(const opts *o)
         else
             cJSON_Delete(a);
     }
-    if (mp_secagg_advertise(&body, p.spec, p.roster, p.kp) != 0)
+    /* Fresh secrets, sealed into the ledger in the transaction that records the advertisement
+     * and before the message is written: a crash after the commit writes the same message
+     * again, one before it leaves nothing behind. */
+    if (mp_secagg_secrets_new(&sec) != 0 ||
+        mp_secagg_advertise(&body, p.spec, p.roster, p.kp, sec) != 0 ||
+        mp_secagg_secrets_seal(p.sa.secrets, sec, p.kp, p.spec->env->hash, p.kp->pub.org) != 0)
         die_lib(EXIT_USAGE);
+    mp_secagg_secrets_free(sec);
+    p.sa.has_secrets = 1;
+    mp_time_format(p.sa.secrets_at, now);
     text = sign_text("advertise", body, p.kp, &len);
     snprintf(p.sa.round_id, sizeof p.sa.round_id, "%s", p.spec->round_id);
     mp_hex_encode(p.sa.round_sha256, p.spec->env->hash, MP_HASH_BYTES);
@@ -1105,11 +1198,67 @@ static int cmd_advertise(const opts *o)
     witness_log(o, p.db, &p.coord, p.kp);
     party_commit_write(o, &p, text, len);
     fprintf(stderr,
-            "%s: wrote %s: %s's mask key for round %s, with its key shares encrypted to each "
-            "of the %zu participants. Send it to the coordinator; submit when the keys message "
-            "arrives.\n",
-            prog, o->out, p.kp->pub.org, p.spec->round_id, p.spec->nparticipants);
+            "%s: wrote %s: %s's box and mask keys for round %s. Send it to the coordinator; "
+            "run share when keys.json arrives.\n",
+            prog, o->out, p.kp->pub.org, p.spec->round_id);
     cJSON_Delete(body);
+    party_close(&p);
+    return 0;
+}
+
+static int cmd_share(const opts *o)
+{
+    party p;
+    mp_envelope *keys;
+    mp_secagg_view v;
+    mp_secagg_secrets *sec;
+    cJSON *body;
+    char *text;
+    size_t len;
+    need(o->keys, "--keys (the keys message of the coordinator)");
+    need(o->out, "--out");
+    party_open(o, &p, 0);
+    if (mp_envelope_load(&keys, o->keys, "keys") != 0)
+        die(EXIT_REFUSED, "%s: refused: %s", o->keys, mp_error_get());
+    if (!p.has_sa) {
+        int named = 0, sub = 0;
+        if (mp_secagg_names_org(keys, p.spec, p.roster, p.kp->pub.org, &named, &sub) == 0 && named)
+            refuse_restored(o->ledger, p.spec, p.kp->pub.org, o->keys, "an advertisement");
+        die(EXIT_REFUSED, "%s has not advertised in round %s (ledger %s): run advertise first",
+            p.kp->pub.org, p.spec->round_id, o->ledger);
+    }
+    if (p.sa.share != NULL) {
+        if (p.sa.keys == NULL || strcmp(p.sa.keys, keys->text) != 0)
+            die(EXIT_REFUSED,
+                "%s: refused: %s already sent its key shares in round %s for another keys "
+                "message; sharing again for a second list could hand out more shares",
+                o->keys, p.kp->pub.org, p.spec->round_id);
+        write_again(o, p.sa.share, "the share message");
+        mp_envelope_free(keys);
+        party_close(&p);
+        return 0;
+    }
+    sec = ledger_secrets(&p.sa, p.kp, p.spec, o->ledger);
+    if (mp_secagg_keys_accept(&v, keys, p.spec, p.roster, p.kp, sec) != 0)
+        die(EXIT_REFUSED, "%s: refused: %s", o->keys, mp_error_get());
+    if (mp_secagg_share(&body, p.spec, &v, p.kp, sec) != 0)
+        die_lib(EXIT_USAGE);
+    mp_secagg_secrets_free(sec);
+    text = sign_text("share", body, p.kp, &len);
+    cJSON_Delete(body);
+    snprintf(p.sa.phase, sizeof p.sa.phase, "shared");
+    p.sa.keys = strdup(keys->text);
+    p.sa.share = text;
+    if (p.sa.keys == NULL)
+        die(EXIT_USAGE, "out of memory");
+    party_commit_write(o, &p, text, len);
+    fprintf(stderr,
+            "%s: wrote %s: %s's key shares for round %s, each boxed to the round key of one of "
+            "the %zu that advertised. Send it to the coordinator; submit when shares-%s.json "
+            "arrives.\n",
+            prog, o->out, p.kp->pub.org, p.spec->round_id, v.n1, p.kp->pub.org);
+    mp_secagg_view_free(&v);
+    mp_envelope_free(keys);
     party_close(&p);
     return 0;
 }
@@ -1127,11 +1276,25 @@ static int cmd_confirm(const opts *o)
     need(o->survivors, "--survivors");
     need(o->out, "--out");
     party_open(o, &p, 0);
-    if (!p.has_sa || strcmp(p.sa.phase, "advertised") == 0)
-        die(EXIT_REFUSED, "%s has not submitted in round %s: there is nothing to confirm",
-            p.kp->pub.org, p.spec->round_id);
     if (mp_envelope_load(&surv, o->survivors, "survivors") != 0)
         die_lib(EXIT_REFUSED);
+    if (!p.has_sa || strcmp(p.sa.phase, "advertised") == 0 || strcmp(p.sa.phase, "shared") == 0) {
+        int named = 0, sub = 0;
+        if (mp_secagg_names_org(surv, p.spec, p.roster, p.kp->pub.org, &named, &sub) == 0) {
+            if (!p.has_sa && (named || sub))
+                refuse_restored(o->ledger, p.spec, p.kp->pub.org, o->survivors,
+                                sub ? "a submission" : "an advertisement");
+            if (p.has_sa && sub)
+                die(EXIT_REFUSED,
+                    "%s: the survivors list names a submission of %s for round %s that this "
+                    "ledger has no record of: the ledger was restored from a copy taken before "
+                    "the submission. Run submit again with the same export and shares message "
+                    "(it makes the same submission, byte for byte), then confirm",
+                    o->ledger, p.kp->pub.org, p.spec->round_id);
+        }
+        die(EXIT_REFUSED, "%s has not submitted in round %s: there is nothing to confirm",
+            p.kp->pub.org, p.spec->round_id);
+    }
     mp_hex_encode(hash, surv->hash, MP_HASH_BYTES);
     if (p.sa.survivors_sha256[0] != '\0') {
         if (strcmp(p.sa.survivors_sha256, hash) != 0)
@@ -1174,7 +1337,7 @@ static int cmd_confirm(const opts *o)
 static int cmd_unmask(const opts *o)
 {
     party p;
-    mp_envelope *surv, *req, *keys;
+    mp_envelope *surv, *req, *shares;
     mp_secagg_view v;
     cJSON *body;
     char *text;
@@ -1188,8 +1351,8 @@ static int cmd_unmask(const opts *o)
             "it has (run confirm first)",
             p.kp->pub.org, p.spec->round_id);
     if (mp_envelope_parse(&surv, p.sa.survivors, strlen(p.sa.survivors), "survivors") != 0 ||
-        mp_secagg_survivors_parse(&v, surv, p.spec, p.roster) != 0 ||
-        mp_envelope_parse(&keys, p.sa.keys, strlen(p.sa.keys), "keys") != 0)
+        mp_secagg_survivors_parse(&v, surv, p.spec, p.roster) != 0 || p.sa.shares == NULL ||
+        mp_envelope_parse(&shares, p.sa.shares, strlen(p.sa.shares), "shares") != 0)
         die(EXIT_USAGE, "ledger: %s", mp_error_get());
     if (mp_envelope_load(&req, o->request, "unmask-request") != 0 ||
         mp_secagg_request_accept(req, p.spec, p.roster, &v, surv->hash) != 0)
@@ -1197,13 +1360,19 @@ static int cmd_unmask(const opts *o)
     if (p.sa.unmask != NULL) {
         write_again(o, p.sa.unmask, "the unmask message");
     } else {
-        if (mp_secagg_unmask(&body, p.spec, p.roster, &v, keys, p.kp, surv->hash) != 0)
+        mp_secagg_secrets *sec = ledger_secrets(&p.sa, p.kp, p.spec, o->ledger);
+        if (mp_secagg_unmask(&body, p.spec, &v, shares, p.kp, sec, surv->hash) != 0)
             die_lib(EXIT_REFUSED);
+        mp_secagg_secrets_free(sec);
         text = sign_text("unmask", body, p.kp, &len);
         cJSON_Delete(body);
         snprintf(p.sa.phase, sizeof p.sa.phase, "unmasked");
         p.sa.unmask = text;
+        /* Nothing after this phase needs the round's secrets: they go with the same commit. */
+        p.sa.has_secrets = 0;
         party_commit_write(o, &p, text, len);
+        if (mp_ledger_sa_scrub(p.db) != 0)
+            die_lib(EXIT_USAGE);
         fprintf(stderr,
                 "%s: wrote %s: %s's shares for round %s: the self-mask shares of the %zu "
                 "survivors and the mask-key shares of the %zu that dropped out, never both for "
@@ -1211,21 +1380,97 @@ static int cmd_unmask(const opts *o)
                 prog, o->out, p.kp->pub.org, p.spec->round_id, v.n2, v.n1 - v.n2);
     }
     mp_envelope_free(req);
-    mp_envelope_free(keys);
+    mp_envelope_free(shares);
     mp_envelope_free(surv);
     mp_secagg_view_free(&v);
     party_close(&p);
     return 0;
 }
 
+/* Wipe a round's secrets from the ledger (a round given up, or one this organisation dropped
+ * out of and will not finish): later phases of it are refused, the messages stay. */
+static int cmd_forget(const opts *o)
+{
+    sqlite3 *db;
+    mp_ledger_sa sa;
+    int found;
+    need(o->ledger, "--ledger");
+    need(o->round_id, "--round ID");
+    if (mp_ledger_open(&db, o->ledger, 0) != 0)
+        die_lib(EXIT_USAGE);
+    if ((found = mp_ledger_sa_get(db, o->round_id, &sa)) < 0)
+        die_lib(EXIT_USAGE);
+    if (!found)
+        die(EXIT_REFUSED, "%s: round %s is not a bonawitz-v1 round of this ledger", o->ledger,
+            o->round_id);
+    if (!sa.has_secrets) {
+        fprintf(stderr, "%s: the ledger holds no secrets of round %s (already wiped)\n", prog,
+                o->round_id);
+    } else {
+        sa.has_secrets = 0;
+        if (mp_store_begin(db) != 0 || mp_ledger_sa_put(db, &sa) != 0 || mp_store_commit(db) != 0 ||
+            mp_ledger_sa_scrub(db) != 0) {
+            mp_store_rollback(db);
+            die_lib(EXIT_USAGE);
+        }
+        fprintf(stderr,
+                "%s: wiped the secrets of round %s from %s (phase %s). The messages stay; this "
+                "organisation can no longer submit or unmask in that round. Backups of the "
+                "ledger made before now still hold them, sealed to the keystore.\n",
+                prog, o->round_id, o->ledger, sa.phase);
+    }
+    mp_ledger_sa_free(&sa);
+    mp_store_close(db);
+    return 0;
+}
+
+/* Give up a round in this ledger (after a restored or lost ledger): every later message of it
+ * is refused, and its secrets, if any, are wiped. */
+static int cmd_abandon(const opts *o)
+{
+    sqlite3 *db;
+    mp_ledger_sa sa;
+    int found;
+    need(o->ledger, "--ledger");
+    need(o->round_id, "--round ID");
+    if (mp_ledger_open(&db, o->ledger, 1) != 0)
+        die_lib(EXIT_USAGE);
+    if ((found = mp_ledger_sa_get(db, o->round_id, &sa)) < 0)
+        die_lib(EXIT_USAGE);
+    if (!found) {
+        memset(&sa, 0, sizeof sa);
+        snprintf(sa.round_id, sizeof sa.round_id, "%s", o->round_id);
+    }
+    if (strcmp(sa.phase, "abandoned") != 0) {
+        snprintf(sa.phase, sizeof sa.phase, "abandoned");
+        sa.has_secrets = 0;
+        if (mp_store_begin(db) != 0 || mp_ledger_sa_put(db, &sa) != 0 || mp_store_commit(db) != 0 ||
+            mp_ledger_sa_scrub(db) != 0) {
+            mp_store_rollback(db);
+            die_lib(EXIT_USAGE);
+        }
+    }
+    fprintf(stderr,
+            "%s: round %s is abandoned in %s: this organisation takes no further part in it "
+            "(every later message of the round is refused)\n",
+            prog, o->round_id, o->ledger);
+    mp_ledger_sa_free(&sa);
+    mp_store_close(db);
+    return 0;
+}
+
 static const char *next_step(const char *phase)
 {
     if (strcmp(phase, "advertised") == 0)
-        return "wait for keys-ORG.json from the coordinator, then: submit --keys FILE";
+        return "wait for keys.json from the coordinator, then: share --keys FILE";
+    if (strcmp(phase, "shared") == 0)
+        return "wait for shares-ORG.json from the coordinator, then: submit --shares FILE";
     if (strcmp(phase, "submitted") == 0)
         return "wait for survivors.json, then: confirm --survivors FILE";
     if (strcmp(phase, "confirmed") == 0)
         return "wait for unmask-request.json, then: unmask --request FILE";
+    if (strcmp(phase, "abandoned") == 0)
+        return "none: abandoned, this organisation takes no further part";
     return "done: nothing more to send for this round";
 }
 
@@ -1297,17 +1542,21 @@ static int show_phase_message(const opts *o, mp_envelope *env, const char *path)
     char hash[MP_HASH_HEX_BYTES];
     const char *what;
     if (strcmp(env->type, "advertise") == 0)
-        what = "this round's public mask key, signed, and for each participant a box only that "
-               "participant can open, holding its Shamir shares of this organisation's "
-               "self-mask seed and round mask key (secrets of this round only, derived from the "
-               "key file; no figure)";
+        what = "this round's two public keys (for the boxes addressed to this organisation and for "
+               "the masks), signed; no share and no figure";
+    else if (strcmp(env->type, "share") == 0)
+        what = "for each organisation that advertised, a box only that organisation's key of this "
+               "round can open, holding its Shamir shares of this organisation's self-mask seed "
+               "and round mask key (random secrets of this round only, kept sealed in the "
+               "ledger; no figure)";
     else if (strcmp(env->type, "consistency") == 0)
         what = "a signature on the hash of the coordinator's list of who submitted: nothing else";
     else if (strcmp(env->type, "unmask") == 0)
-        what = "for each organisation that advertised, one Shamir share: of its self-mask seed "
-               "when it submitted, of its round mask key when it dropped out, never both; "
-               "alone, a share reveals nothing, and together they remove masks only from the "
-               "regional sum";
+        what =
+            "for each organisation that sent key shares, one Shamir share: of its self-mask seed "
+            "when it submitted, of its round mask key when it dropped out, never both; "
+            "alone, a share reveals nothing, and together they remove masks only from the "
+            "regional sum";
     else
         die(EXIT_REFUSED, "%s: a \"%s\" document is not a contributor's message", path, env->type);
     (void)(mp_json_str(env->body, "round_id", &round_id) || mp_json_str(env->body, "org", &org));
@@ -1731,6 +1980,8 @@ int main(int argc, char **argv)
         return cmd_ledger(&o);
     if (strcmp(cmd, "advertise") == 0)
         return cmd_advertise(&o);
+    if (strcmp(cmd, "share") == 0)
+        return cmd_share(&o);
     if (strcmp(cmd, "confirm") == 0)
         return cmd_confirm(&o);
     if (strcmp(cmd, "unmask") == 0)
@@ -1742,6 +1993,16 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "budget") == 0)
         return cmd_budget(&o);
+    if (strcmp(cmd, "abandon") == 0) {
+        if (o.round_id == NULL)
+            o.round_id = o.round;
+        return cmd_abandon(&o);
+    }
+    if (strcmp(cmd, "forget") == 0) {
+        if (o.round_id == NULL)
+            o.round_id = o.round;
+        return cmd_forget(&o);
+    }
     if (strcmp(cmd, "resend") == 0) {
         if (o.round_id == NULL)
             o.round_id = o.round;

@@ -65,6 +65,8 @@ static const char *const migrations[] = {
     mp_sa_migration,
     /* 4: which unmask messages opened a bonawitz-v1 sum (saround.h invariant 4). */
     "ALTER TABLE rounds ADD COLUMN unmasked_by TEXT NOT NULL DEFAULT '';",
+    /* 5: bonawitz-v1 share phase: share messages, the keys message stored (saround.h). */
+    mp_sa_migration_share,
 };
 
 int mp_agg_open(sqlite3 **db, const char *path, int create)
@@ -298,9 +300,10 @@ int mp_agg_import(sqlite3 *db, const char *path, const mp_pubkey *trusted,
     if (mp_envelope_load(&env, path, NULL) != 0)
         return -1;
     if (strcmp(env->type, "submission") != 0 && strcmp(env->type, "advertise") != 0 &&
-        strcmp(env->type, "consistency") != 0 && strcmp(env->type, "unmask") != 0) {
+        strcmp(env->type, "share") != 0 && strcmp(env->type, "consistency") != 0 &&
+        strcmp(env->type, "unmask") != 0) {
         mp_error_set("%s: is a \"%s\" document; round import takes the messages contributors "
-                     "send (submission, advertise, consistency, unmask)",
+                     "send (submission, advertise, share, consistency, unmask)",
                      path, env->type);
         goto out;
     }

@@ -9,6 +9,7 @@
 
 #include "date.h"
 #include "privacy.h"
+#include "secagg.h"
 #include "store.h"
 
 static const char *const migrations[] = {
@@ -66,21 +67,56 @@ static const char *const migrations[] = {
     "  cosigned TEXT NOT NULL)",
     /* 6: the organisation the ledger belongs to, recorded when it is first written */
     "CREATE TABLE owner (org TEXT NOT NULL)",
+    /* 7: bonawitz-v1 per-round secrets drawn at advertise, sealed (secagg.h) and wiped once
+     * no longer needed; rounds the data officer abandoned. The phase constraint changes, so the
+     * table is rebuilt. */
+    "CREATE TABLE sa_rounds_new ("
+    "  round_id TEXT PRIMARY KEY,"
+    "  round_sha256 TEXT NOT NULL,"
+    "  org TEXT NOT NULL,"
+    "  phase TEXT NOT NULL CHECK (phase IN ('advertised', 'shared', 'submitted', 'confirmed', "
+    "'unmasked', 'abandoned')),"
+    "  advertise TEXT,"
+    "  keys TEXT,"
+    "  advertised_sha256 TEXT,"
+    "  survivors TEXT,"
+    "  survivors_sha256 TEXT,"
+    "  consistency TEXT,"
+    "  unmask TEXT,"
+    "  updated TEXT NOT NULL,"
+    "  secrets BLOB,"
+    "  secrets_at TEXT,"
+    "  share TEXT,"
+    "  shares TEXT);"
+    "INSERT INTO sa_rounds_new (round_id, round_sha256, org, phase, advertise, keys, "
+    "advertised_sha256, survivors, survivors_sha256, consistency, unmask, updated) "
+    "SELECT round_id, round_sha256, org, phase, advertise, keys, advertised_sha256, survivors, "
+    "survivors_sha256, consistency, unmask, updated FROM sa_rounds;"
+    "DROP TABLE sa_rounds;"
+    "ALTER TABLE sa_rounds_new RENAME TO sa_rounds",
 };
 
 int mp_ledger_open(sqlite3 **db, const char *path, int create)
 {
-    return mp_store_open(db, path, MP_APP_LEDGER, migrations,
-                         (int)(sizeof migrations / sizeof *migrations), create);
+    if (mp_store_open(db, path, MP_APP_LEDGER, migrations,
+                      (int)(sizeof migrations / sizeof *migrations), create) != 0)
+        return -1;
+    /* Wiped secrets are overwritten with zeros in the file, not merely unlinked from it. */
+    if (mp_store_exec(*db, "PRAGMA secure_delete=ON") != 0) {
+        mp_store_close(*db);
+        return -1;
+    }
+    return 0;
 }
 
 int mp_ledger_owner(sqlite3 *db, char org[41])
 {
-    /* A ledger from before migration 4 has no owner row: its rows still say whose it is. */
+    /* A ledger from before the owner migration has no owner row: its rows still say whose it
+     * is (a round abandoned without a key records no organisation). */
     return mp_store_text(db,
                          "SELECT org FROM (SELECT org FROM owner UNION ALL SELECT org FROM "
                          "submissions UNION ALL SELECT org FROM sa_rounds) WHERE ?1 IS NOT NULL "
-                         "LIMIT 1",
+                         "AND org <> '' LIMIT 1",
                          "", org, 41);
 }
 
@@ -304,7 +340,10 @@ static char *dup_col(sqlite3_stmt *st, int col)
 
 #define SA_COLS                                                                                    \
     "round_id, round_sha256, org, phase, advertise, keys, advertised_sha256, survivors, "          \
-    "survivors_sha256, consistency, unmask, updated"
+    "survivors_sha256, consistency, unmask, updated, secrets_at, secrets, share, shares"
+
+_Static_assert(sizeof(((mp_ledger_sa *)0)->secrets) == MP_SECAGG_SEALED_BYTES,
+               "ledger.h's secrets buffer is one sealed blob");
 
 static void sa_fill(mp_ledger_sa *s, sqlite3_stmt *st)
 {
@@ -321,6 +360,14 @@ static void sa_fill(mp_ledger_sa *s, sqlite3_stmt *st)
     s->consistency = dup_col(st, 9);
     s->unmask = dup_col(st, 10);
     copy_col(s->updated, sizeof s->updated, st, 11);
+    copy_col(s->secrets_at, sizeof s->secrets_at, st, 12);
+    if (sqlite3_column_type(st, 13) == SQLITE_BLOB &&
+        sqlite3_column_bytes(st, 13) == MP_SECAGG_SEALED_BYTES) {
+        memcpy(s->secrets, sqlite3_column_blob(st, 13), MP_SECAGG_SEALED_BYTES);
+        s->has_secrets = 1;
+    }
+    s->share = dup_col(st, 14);
+    s->shares = dup_col(st, 15);
 }
 
 void mp_ledger_sa_free(mp_ledger_sa *s)
@@ -330,6 +377,8 @@ void mp_ledger_sa_free(mp_ledger_sa *s)
     free(s->survivors);
     free(s->consistency);
     free(s->unmask);
+    free(s->share);
+    free(s->shares);
     memset(s, 0, sizeof *s);
 }
 
@@ -360,9 +409,9 @@ int mp_ledger_sa_put(sqlite3 *db, const mp_ledger_sa *s)
     mp_time_format(at, now);
     if (mp_store_prepare(db, &st,
                          "INSERT OR REPLACE INTO sa_rounds (" SA_COLS
-                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
         return -1;
-    const char *text[12] = {s->round_id,
+    const char *text[13] = {s->round_id,
                             s->round_sha256,
                             s->org,
                             s->phase,
@@ -373,13 +422,27 @@ int mp_ledger_sa_put(sqlite3 *db, const mp_ledger_sa *s)
                             s->survivors_sha256[0] ? s->survivors_sha256 : NULL,
                             s->consistency,
                             s->unmask,
-                            at};
-    for (int i = 0; i < 12; i++)
+                            at,
+                            s->secrets_at[0] ? s->secrets_at : NULL};
+    for (int i = 0; i < 13; i++)
         if (text[i] != NULL)
             sqlite3_bind_text(st, i + 1, text[i], -1, SQLITE_STATIC);
+    if (s->has_secrets)
+        sqlite3_bind_blob(st, 14, s->secrets, MP_SECAGG_SEALED_BYTES, SQLITE_STATIC);
+    if (s->share != NULL)
+        sqlite3_bind_text(st, 15, s->share, -1, SQLITE_STATIC);
+    if (s->shares != NULL)
+        sqlite3_bind_text(st, 16, s->shares, -1, SQLITE_STATIC);
     ok = sqlite3_step(st) == SQLITE_DONE;
     sqlite3_finalize(st);
     return ok ? 0 : mp_store_error(db, "cannot record the round's phase");
+}
+
+int mp_ledger_sa_scrub(sqlite3 *db)
+{
+    /* The row's old version may still sit in the write-ahead log until a checkpoint copies
+     * the new one over it; truncate the log so that the wiped blob is gone from both files. */
+    return mp_store_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
 int mp_ledger_sa_list(sqlite3 *db, void (*fn)(const mp_ledger_sa *, void *), void *arg)

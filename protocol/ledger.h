@@ -87,16 +87,27 @@ MP_WUR int mp_ledger_budget_set(sqlite3 *db, const char *series, const char *rho
 
 /*
  * bonawitz-v1 rounds (secagg.h): the phase reached and the messages that make each phase
- * repeatable and checkable - what was advertised, the keys message masked with (its boxes are
- * encrypted to this organisation; they are opened again at unmask time), the one survivors
- * list confirmed, the confirmation and the unmask message. All of it is public or encrypted to
- * this organisation; the round's secrets are derived again from the keystore when needed.
- * Phases: advertised -> submitted -> confirmed -> unmasked.
+ * repeatable and checkable - what was advertised, the keys message shared for and the share
+ * message sent, the shares message masked with (its boxes are encrypted to this round's box
+ * key; they are opened again at unmask time), the one survivors list confirmed, the
+ * confirmation and the unmask message - and the round's secrets, drawn
+ * from the OS at advertise and sealed to the keystore (mp_secagg_secrets_seal): they are
+ * written in the transaction that records the advertisement, before it leaves, so a crash
+ * resumes with the same values, and wiped (set to NULL; the ledger runs with secure_delete and
+ * mp_ledger_sa_scrub truncates the write-ahead log) once the unmask message is stored, or when
+ * the data officer forgets the round. Everything else is public or encrypted to this
+ * organisation. Phases: advertised -> shared -> submitted -> confirmed -> unmasked, or abandoned
+ * (the data officer gave the round up; every later message of it is refused).
  */
 typedef struct mp_ledger_sa {
     char round_id[65], round_sha256[65], org[41], phase[16], updated[21];
-    char advertised_sha256[65], survivors_sha256[65];          /* "" when not yet known */
+    char advertised_sha256[65], survivors_sha256[65]; /* "" when not yet known; advertised_sha256
+                                                       * is the hash of U2, the list masked with */
     char *advertise, *keys, *survivors, *consistency, *unmask; /* malloc'd, NULL when absent */
+    char *share, *shares;                                      /* malloc'd, NULL when absent */
+    char secrets_at[21];                                       /* when they were drawn */
+    int has_secrets;                                           /* 0 once wiped */
+    unsigned char secrets[201];                                /* MP_SECAGG_SEALED_BYTES */
 } mp_ledger_sa;
 
 /* 1 and *s filled when the round has a row, 0 when not, -1 on error. */
@@ -104,6 +115,8 @@ int mp_ledger_sa_get(sqlite3 *db, const char *round_id, mp_ledger_sa *s);
 /* Insert or replace the row (the caller holds the transaction). */
 MP_WUR int mp_ledger_sa_put(sqlite3 *db, const mp_ledger_sa *s);
 void mp_ledger_sa_free(mp_ledger_sa *s);
+/* After a commit that wiped secrets: checkpoint and truncate the write-ahead log. */
+MP_WUR int mp_ledger_sa_scrub(sqlite3 *db);
 MP_WUR int mp_ledger_sa_list(sqlite3 *db, void (*fn)(const mp_ledger_sa *, void *), void *arg);
 
 /* Call fn for each entry, oldest first. */

@@ -518,8 +518,12 @@ static size_t n_included(const model *md)
 static void dropout_warning(model *md)
 {
     const mp_spec *sp = md->in->spec;
-    const cJSON *adv = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(md->in->release, "masking"), "advertised");
+    /* Who took part in the round's key exchange: "shared" (key shares sent) since the share
+     * phase, "advertised" in releases made before it. */
+    const cJSON *masking = cJSON_GetObjectItemCaseSensitive(md->in->release, "masking");
+    const cJSON *adv = cJSON_GetObjectItemCaseSensitive(masking, "shared");
+    if (adv == NULL)
+        adv = cJSON_GetObjectItemCaseSensitive(masking, "advertised");
     size_t n = n_included(md), missing = sp->nparticipants - n, k = 0, o;
     md->warn_head[0] = md->warn_body[0] = '\0';
     if (n >= sp->nparticipants)

@@ -36,6 +36,31 @@ const char mp_sa_migration[] =
     "  made TEXT NOT NULL,"
     "  PRIMARY KEY (round_id, kind));";
 
+/* The share phase: share messages from the participants, the keys message signed once. The
+ * kind constraints change, so both tables are rebuilt. */
+const char mp_sa_migration_share[] =
+    "CREATE TABLE sa_messages_new ("
+    "  round_id TEXT NOT NULL REFERENCES rounds(round_id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('advertise', 'share', 'consistency', 'unmask')),"
+    "  org TEXT NOT NULL,"
+    "  sha256 TEXT NOT NULL UNIQUE,"
+    "  message TEXT NOT NULL,"
+    "  received TEXT NOT NULL,"
+    "  PRIMARY KEY (round_id, kind, org));"
+    "INSERT INTO sa_messages_new SELECT * FROM sa_messages;"
+    "DROP TABLE sa_messages;"
+    "ALTER TABLE sa_messages_new RENAME TO sa_messages;"
+    "CREATE TABLE sa_outgoing_new ("
+    "  round_id TEXT NOT NULL REFERENCES rounds(round_id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('keys', 'survivors', 'unmask-request')),"
+    "  sha256 TEXT NOT NULL,"
+    "  message TEXT NOT NULL,"
+    "  made TEXT NOT NULL,"
+    "  PRIMARY KEY (round_id, kind));"
+    "INSERT INTO sa_outgoing_new SELECT * FROM sa_outgoing;"
+    "DROP TABLE sa_outgoing;"
+    "ALTER TABLE sa_outgoing_new RENAME TO sa_outgoing;";
+
 int mp_sa_phase(sqlite3 *db, const char *round_id, char phase[16])
 {
     int rc = mp_store_text(db, "SELECT phase FROM rounds WHERE round_id = ? AND state = 'open'",
@@ -158,7 +183,7 @@ static int mark_u2(sqlite3 *db, const mp_spec *spec, mp_secagg_view *v)
         if (k < 0 || mp_hex_decode(v->m[k].submission_hash, MP_HASH_BYTES,
                                    (const char *)sqlite3_column_text(st, 1)) != 0) {
             sqlite3_finalize(st);
-            return mp_error_set("store: a submission of %s without an advertisement",
+            return mp_error_set("store: a submission of %s without key shares",
                                 (const char *)sqlite3_column_text(st, 0));
         }
         v->m[k].submitted = 1;
@@ -183,6 +208,79 @@ static int load_outgoing(sqlite3 *db, const char *round_id, const char *kind, mp
     else
         mp_error_set("round %s has no %s message yet", round_id, kind);
     sqlite3_finalize(st);
+    return rc;
+}
+
+/* The stored keys message (U1), verified. */
+static int load_keys(sqlite3 *db, const mp_spec *spec, const mp_roster *roster, mp_secagg_view *v)
+{
+    mp_envelope *env;
+    int rc;
+    if (load_outgoing(db, spec->round_id, "keys", &env) != 0)
+        return -1;
+    rc = mp_secagg_keys_parse(v, env, spec, roster);
+    mp_envelope_free(env);
+    return rc == 0 ? 0 : mp_error_prefix("stored keys message: ");
+}
+
+static int load_kind(sqlite3 *db, const char *round_id, const char *kind, const char *type,
+                     mp_envelope ***out, size_t *n);
+
+/* U2 from the stored keys message and share messages, re-checked, in position order: v holds
+ * the members that sent shares (with their share hashes), u1 (optional) all of U1, and
+ * shares[] (optional, v->n1 of them, caller frees) the share envelopes of v's members. */
+static int load_u2(sqlite3 *db, const mp_spec *spec, const mp_roster *roster, mp_secagg_view *v,
+                   mp_secagg_view *u1, mp_envelope ***shares)
+{
+    mp_secagg_view all = {0};
+    mp_envelope **e = NULL, **byk = NULL;
+    size_t n = 0;
+    int rc = -1;
+    memset(v, 0, sizeof *v);
+    if (load_keys(db, spec, roster, &all) != 0 ||
+        load_kind(db, spec->round_id, "share", "share", &e, &n) != 0)
+        goto out;
+    if ((byk = calloc(all.n1 + 1, sizeof *byk)) == NULL ||
+        (v->m = calloc(all.n1 + 1, sizeof *v->m)) == NULL) {
+        mp_error_set("out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t k;
+        if (mp_secagg_share_check(e[i], spec, roster, &all, &k) != 0 || byk[k] != NULL) {
+            mp_error_prefix("stored share message: ");
+            goto out;
+        }
+        byk[k] = e[i];
+        e[i] = NULL;
+    }
+    for (size_t k = 0; k < all.n1; k++)
+        if (byk[k] != NULL) {
+            v->m[v->n1] = all.m[k];
+            v->m[v->n1].shared = 1;
+            memcpy(v->m[v->n1].share_hash, byk[k]->hash, MP_HASH_BYTES);
+            byk[v->n1++] = byk[k];
+            if (v->n1 - 1 != k)
+                byk[k] = NULL;
+        }
+    rc = 0;
+out:
+    if (rc == 0 && shares != NULL) {
+        *shares = byk;
+        byk = NULL;
+    }
+    for (size_t k = 0; byk != NULL && k < all.n1; k++)
+        mp_envelope_free(byk[k]);
+    free(byk);
+    for (size_t i = 0; e != NULL && i < n; i++)
+        mp_envelope_free(e[i]);
+    free(e);
+    if (rc == 0 && u1 != NULL)
+        *u1 = all;
+    else
+        mp_secagg_view_free(&all);
+    if (rc != 0)
+        mp_secagg_view_free(v);
     return rc;
 }
 
@@ -232,6 +330,8 @@ static const char *phase_of(const char *type)
 {
     if (strcmp(type, "advertise") == 0)
         return "advertise";
+    if (strcmp(type, "share") == 0)
+        return "share";
     if (strcmp(type, "consistency") == 0)
         return "confirm";
     if (strcmp(type, "unmask") == 0)
@@ -279,6 +379,12 @@ int mp_sa_import(sqlite3 *db, const mp_envelope *env, const mp_spec *spec, const
                          spec->round_id);
             goto rollback;
         }
+    } else if (strcmp(env->type, "share") == 0) {
+        size_t member;
+        if (load_keys(db, spec, roster, &v) != 0 ||
+            mp_secagg_share_check(env, spec, roster, &v, &member) != 0)
+            goto rollback;
+        org = v.m[member].org;
     } else {
         size_t member;
         if (load_survivors(db, spec, roster, &v, &surv) != 0)
@@ -350,10 +456,10 @@ int mp_sa_submission_allowed(sqlite3 *db, const mp_spec *spec, const char *org)
         return -1;
     if (strcmp(phase, "submit") != 0)
         return mp_error_set("round %s is in its %s phase; submissions belong to the submit phase "
-                            "(after the keys are sent)",
+                            "(after the shares are sent)",
                             spec->round_id, phase[0] ? phase : "closed");
     if (mp_store_prepare(db, &st,
-                         "SELECT 1 FROM sa_messages WHERE round_id = ? AND kind = 'advertise' "
+                         "SELECT 1 FROM sa_messages WHERE round_id = ? AND kind = 'share' "
                          "AND org = ?"))
         return -1;
     sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
@@ -361,7 +467,7 @@ int mp_sa_submission_allowed(sqlite3 *db, const mp_spec *spec, const char *org)
     step = sqlite3_step(st);
     sqlite3_finalize(st);
     if (step != SQLITE_ROW)
-        return mp_error_set("%s did not advertise keys in round %s, so nobody masked with it; "
+        return mp_error_set("%s did not send key shares in round %s, so nobody masked with it; "
                             "its submission is refused",
                             org, spec->round_id);
     return 0;
@@ -437,21 +543,38 @@ int mp_sa_advance(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
                          spec->round_id, v.n1, spec->nparticipants, spec->threshold);
             goto rollback;
         }
+        if (mp_secagg_keys_build(&body, spec, &v) != 0 ||
+            sign_store(db, spec, "keys", body, coordinator) != 0)
+            goto rollback;
         snprintf(detail, sizeof detail, "%zu advertised", v.n1);
+        strcpy(new_phase, "share");
+    } else if (strcmp(phase, "share") == 0) {
+        mp_secagg_view u1 = {0};
+        if (load_u2(db, spec, roster, &v, &u1, NULL) != 0)
+            goto rollback;
+        size_t n1 = u1.n1;
+        mp_secagg_view_free(&u1);
+        if ((long long)v.n1 < spec->threshold) {
+            mp_error_set("round %s: %zu of %zu advertised participants sent key shares; the "
+                         "threshold is %lld, so the share phase cannot end yet",
+                         spec->round_id, v.n1, n1, spec->threshold);
+            goto rollback;
+        }
+        snprintf(detail, sizeof detail, "%zu shared of %zu advertised", v.n1, n1);
         strcpy(new_phase, "submit");
     } else if (strcmp(phase, "submit") == 0) {
-        if (load_u1(db, spec, roster, &v, &adverts) != 0 || mark_u2(db, spec, &v) != 0)
+        if (load_u2(db, spec, roster, &v, NULL, NULL) != 0 || mark_u2(db, spec, &v) != 0)
             goto rollback;
         if ((long long)v.n2 < spec->threshold || (long long)v.n2 < spec->k_min) {
-            mp_error_set("round %s: %zu of %zu advertised participants submitted; the threshold "
-                         "is %lld and k_min %lld, so the submit phase cannot end yet",
+            mp_error_set("round %s: %zu of %zu participants that sent key shares submitted; the "
+                         "threshold is %lld and k_min %lld, so the submit phase cannot end yet",
                          spec->round_id, v.n2, v.n1, spec->threshold, spec->k_min);
             goto rollback;
         }
         if (mp_secagg_survivors_build(&body, spec, &v) != 0 ||
             sign_store(db, spec, "survivors", body, coordinator) != 0)
             goto rollback;
-        snprintf(detail, sizeof detail, "%zu submitted of %zu advertised", v.n2, v.n1);
+        snprintf(detail, sizeof detail, "%zu submitted of %zu that shared", v.n2, v.n1);
         strcpy(new_phase, "confirm");
     } else if (strcmp(phase, "confirm") == 0) {
         if (load_survivors(db, spec, roster, &v, &surv) != 0 ||
@@ -516,39 +639,45 @@ int mp_sa_outbox(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
         return mp_error_set("%s: cannot create: %s", dir, strerror(errno));
     if (mp_sa_phase(db, spec->round_id, phase) != 0)
         return -1;
+    if (strcmp(phase, "share") == 0) {
+        *nfiles = 1;
+        return write_outgoing(db, spec->round_id, "keys", dir, "keys.json");
+    }
     if (strcmp(phase, "submit") == 0) {
-        mp_secagg_view v;
-        mp_envelope **adverts;
+        mp_secagg_view v, u1;
+        mp_envelope **shares;
         int rc = 0;
-        if (load_u1(db, spec, roster, &v, &adverts) != 0)
+        if (load_u2(db, spec, roster, &v, &u1, &shares) != 0)
             return -1;
-        /* Index every advertisement's boxes once: grid[i * n + p] is the box from member i to
-         * position p (cJSON arrays are lists, so looking each one up would cost O(n^3)). */
-        size_t n = spec->nparticipants;
-        const char **grid = calloc(v.n1 * n + 1, sizeof *grid),
+        /* Index every share message's boxes once: grid[i * n1 + k] is the box from member i of
+         * U2 to member k of U1 (cJSON arrays are lists, so looking each one up would cost
+         * O(n^3)). */
+        size_t n1 = u1.n1;
+        const char **grid = calloc(v.n1 * n1 + 1, sizeof *grid),
                    **col = calloc(v.n1 + 1, sizeof *col);
         if (grid == NULL || col == NULL)
             rc = mp_error_set("out of memory");
         for (size_t i = 0; i < v.n1 && rc == 0; i++) {
-            const cJSON *it, *arr = cJSON_GetObjectItemCaseSensitive(adverts[i]->body, "boxes");
-            size_t p = 0;
+            const cJSON *it, *arr = cJSON_GetObjectItemCaseSensitive(shares[i]->body, "boxes");
+            size_t k = 0;
             cJSON_ArrayForEach (it, arr)
-                if (p < n)
-                    grid[i * n + p++] = cJSON_IsString(it) ? it->valuestring : NULL;
+                if (k < n1)
+                    grid[i * n1 + k++] = cJSON_IsString(it) ? it->valuestring : NULL;
         }
         for (size_t k = 0; k < v.n1 && rc == 0; k++) {
             cJSON *body;
             char *text, name[80];
             size_t len;
+            int to = mp_secagg_member_index(&u1, v.m[k].org);
             for (size_t i = 0; i < v.n1; i++)
-                col[i] = grid[i * n + v.m[k].pos];
-            rc = mp_secagg_keys_build_boxes(&body, spec, &v, col, k);
+                col[i] = grid[i * n1 + (size_t)to];
+            rc = mp_secagg_shares_build(&body, spec, &v, col, k);
             if (rc == 0) {
-                rc = mp_envelope_sign(&text, &len, "keys", body, coordinator);
+                rc = mp_envelope_sign(&text, &len, "shares", body, coordinator);
                 cJSON_Delete(body);
             }
             if (rc == 0) {
-                snprintf(name, sizeof name, "keys-%s.json", v.m[k].org);
+                snprintf(name, sizeof name, "shares-%s.json", v.m[k].org);
                 rc = mp_file_write_in(dir, name, text, len, 0644);
                 free(text);
                 (*nfiles)++;
@@ -556,8 +685,9 @@ int mp_sa_outbox(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
         }
         free(grid);
         free(col);
-        free_envs(adverts, v.n1);
+        free_envs(shares, v.n1);
         mp_secagg_view_free(&v);
+        mp_secagg_view_free(&u1);
         return rc;
     }
     if (strcmp(phase, "confirm") == 0) {
@@ -601,14 +731,15 @@ static int has(sqlite3 *db, const char *round_id, const char *kind, const char *
 
 int mp_sa_status_get(sqlite3 *db, const mp_spec *spec, mp_sa_status *s)
 {
-    static const char *const kinds[] = {"advertise", "submission", "consistency", "unmask"};
-    static const char *const phases[] = {"advertise", "submit", "confirm", "unmask"};
-    int flags[MP_MAX_ORGS][4];
+    static const char *const kinds[] = {"advertise", "share", "submission", "consistency",
+                                        "unmask"};
+    static const char *const phases[] = {"advertise", "share", "submit", "confirm", "unmask"};
+    int flags[MP_MAX_ORGS][5];
     memset(s, 0, sizeof *s);
     if (mp_sa_phase(db, spec->round_id, s->phase) != 0)
         return -1;
     for (size_t i = 0; i < spec->nparticipants; i++)
-        for (int k = 0; k < 4; k++) {
+        for (int k = 0; k < 5; k++) {
             int h = has(db, spec->round_id, kinds[k], spec->participants[i]);
             if (h < 0)
                 return -1;
@@ -616,17 +747,18 @@ int mp_sa_status_get(sqlite3 *db, const mp_spec *spec, mp_sa_status *s)
         }
     for (size_t i = 0; i < spec->nparticipants; i++) {
         s->advertised += (size_t)flags[i][0];
-        s->submitted += (size_t)flags[i][1];
-        s->confirmed += (size_t)flags[i][2];
-        s->unmasked += (size_t)flags[i][3];
+        s->shared += (size_t)flags[i][1];
+        s->submitted += (size_t)flags[i][2];
+        s->confirmed += (size_t)flags[i][3];
+        s->unmasked += (size_t)flags[i][4];
     }
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 5; k++) {
         if (strcmp(s->phase, phases[k]) != 0)
             continue;
         /* Expected now: everyone for advertise; those that delivered the phase before. The
-         * survivors of the confirm phase are the submitters. */
+         * survivors of the confirm and unmask phases are the submitters. */
         for (size_t i = 0; i < spec->nparticipants; i++) {
-            int expected = k == 0 ? 1 : k == 1 ? flags[i][0] : flags[i][1];
+            int expected = k == 0 ? 1 : k <= 2 ? flags[i][k - 1] : flags[i][2];
             if (!expected)
                 continue;
             s->expected++;
@@ -841,9 +973,9 @@ int mp_sa_release_masking(sqlite3 *db, const mp_spec *spec, cJSON **masking)
         goto out;
     cJSON_AddStringToObject(m, "scheme", MP_SCHEME_BONAWITZ);
     cJSON_AddNumberToObject(m, "threshold", (double)spec->threshold);
-    adv = cJSON_AddArrayToObject(m, "advertised");
+    adv = cJSON_AddArrayToObject(m, "shared");
     if (mp_store_prepare(db, &st,
-                         "SELECT org FROM sa_messages WHERE round_id = ? AND kind = 'advertise' "
+                         "SELECT org FROM sa_messages WHERE round_id = ? AND kind = 'share' "
                          "ORDER BY org"))
         goto out;
     sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);

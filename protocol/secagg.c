@@ -16,7 +16,7 @@
 #define PK MP_SECAGG_PK_BYTES
 #define SHARE MP_SHAMIR_SHARE_BYTES
 
-static const char derive_domain[] = "mijlpaal-bonawitz-v1";
+static const char ledger_domain[] = "mijlpaal-ledger-secrets-v1";
 static const char box_domain[] = "mijlpaal-bonawitz-v1-box";
 static const char pair_domain[] = "mijlpaal-bonawitz-v1-pair";
 
@@ -58,38 +58,121 @@ int mp_secagg_member_index(const mp_secagg_view *v, const char *org)
     return -1;
 }
 
-/* D(purpose) of secagg.h: BLAKE2b-256 keyed with the PRF key. */
-void mp_secagg_derive(unsigned char out[32], const mp_keypair *kp, const char *purpose,
-                      const unsigned char round_hash[MP_HASH_BYTES])
+/* ---- per-round secrets ------------------------------------------------------------------- */
+
+static mp_secagg_secrets *secrets_alloc(void)
 {
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, kp->prf_key, MP_PRF_KEY_BYTES, 32);
-    crypto_generichash_update(&st, (const unsigned char *)derive_domain, sizeof derive_domain - 1);
-    crypto_generichash_update(&st, (const unsigned char *)"\n", 1);
-    crypto_generichash_update(&st, (const unsigned char *)purpose, strlen(purpose));
-    crypto_generichash_update(&st, (const unsigned char *)"\n", 1);
-    crypto_generichash_update(&st, round_hash, MP_HASH_BYTES);
-    crypto_generichash_final(&st, out, 32);
-    sodium_memzero(&st, sizeof st);
+    mp_secagg_secrets *s = sodium_malloc(sizeof *s);
+    if (s == NULL)
+        mp_error_set("cannot allocate secure memory");
+    return s;
 }
 
-/* The round's secrets of kp in one sodium_malloc block: b | s_sk | seed. */
-typedef struct secrets {
-    unsigned char b[32], s_sk[32], seed[32];
-} secrets;
-
-static secrets *secrets_derive(const mp_keypair *kp, const mp_spec *spec, unsigned char s_pk[PK])
+int mp_secagg_secrets_new(mp_secagg_secrets **out)
 {
-    secrets *s = sodium_malloc(sizeof *s);
-    if (s == NULL) {
-        mp_error_set("cannot allocate secure memory");
-        return NULL;
+    mp_secagg_secrets *s = secrets_alloc();
+    if (s == NULL)
+        return -1;
+    randombytes_buf(s, sizeof *s);
+    *out = s;
+    return 0;
+}
+
+void mp_secagg_secrets_free(mp_secagg_secrets *s)
+{
+    if (s != NULL)
+        sodium_free(s); /* sodium_free wipes */
+}
+
+void mp_secagg_ledger_key(unsigned char key[32], const mp_keypair *kp)
+{
+    crypto_generichash(key, 32, (const unsigned char *)ledger_domain, sizeof ledger_domain - 1,
+                       kp->prf_key, MP_PRF_KEY_BYTES);
+}
+
+/* AD = round_hash | org: a sealed blob opens only for the round and organisation it was made
+ * for, so rows cannot be swapped between rounds or ledgers. */
+static int ledger_ad(unsigned char ad[MP_HASH_BYTES + 40], size_t *adlen,
+                     const unsigned char round_hash[MP_HASH_BYTES], const char *org)
+{
+    size_t n = strlen(org);
+    if (n > 40)
+        return mp_error_set("organisation id too long");
+    memcpy(ad, round_hash, MP_HASH_BYTES);
+    memcpy(ad + MP_HASH_BYTES, org, n);
+    *adlen = MP_HASH_BYTES + n;
+    return 0;
+}
+
+/* The five secrets in a fixed order, so that the sealed bytes do not depend on struct layout. */
+static void secrets_pack(unsigned char *p, const mp_secagg_secrets *s)
+{
+    memcpy(p, s->b, 32);
+    memcpy(p + 32, s->s_sk, 32);
+    memcpy(p + 64, s->seed, 32);
+    memcpy(p + 96, s->noise, 32);
+    memcpy(p + 128, s->c_sk, 32);
+}
+
+int mp_secagg_secrets_seal(unsigned char out[MP_SECAGG_SEALED_BYTES], const mp_secagg_secrets *s,
+                           const mp_keypair *kp, const unsigned char round_hash[MP_HASH_BYTES],
+                           const char *org)
+{
+    unsigned char ad[MP_HASH_BYTES + 40], *key;
+    size_t adlen = 0;
+    if (ledger_ad(ad, &adlen, round_hash, org) != 0)
+        return -1;
+    if ((key = sodium_malloc(32 + MP_SECAGG_SECRETS_BYTES)) == NULL)
+        return mp_error_set("cannot allocate secure memory");
+    mp_secagg_ledger_key(key, kp);
+    secrets_pack(key + 32, s);
+    out[0] = MP_SECAGG_SEALED_VERSION;
+    randombytes_buf(out + 1, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(
+        out + 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, key + 32,
+        MP_SECAGG_SECRETS_BYTES, ad, adlen, NULL, out + 1, key);
+    sodium_free(key);
+    return 0;
+}
+
+int mp_secagg_secrets_open(mp_secagg_secrets **out, const unsigned char *in, size_t len,
+                           const mp_keypair *kp, const unsigned char round_hash[MP_HASH_BYTES],
+                           const char *org)
+{
+    unsigned char ad[MP_HASH_BYTES + 40], *key;
+    mp_secagg_secrets *s;
+    size_t adlen = 0;
+    int bad;
+    if (len != MP_SECAGG_SEALED_BYTES || in[0] != MP_SECAGG_SEALED_VERSION)
+        return mp_error_set("the round's secrets in the ledger are not %d bytes of version %d",
+                            (int)MP_SECAGG_SEALED_BYTES, MP_SECAGG_SEALED_VERSION);
+    if (ledger_ad(ad, &adlen, round_hash, org) != 0)
+        return -1;
+    if ((key = sodium_malloc(32 + MP_SECAGG_SECRETS_BYTES)) == NULL)
+        return mp_error_set("cannot allocate secure memory");
+    if ((s = secrets_alloc()) == NULL) {
+        sodium_free(key);
+        return -1;
     }
-    mp_secagg_derive(s->b, kp, "self-mask", spec->env->hash);
-    mp_secagg_derive(s->s_sk, kp, "mask-key", spec->env->hash);
-    mp_secagg_derive(s->seed, kp, "shares", spec->env->hash);
-    crypto_scalarmult_base(s_pk, s->s_sk);
-    return s;
+    mp_secagg_ledger_key(key, kp);
+    bad = crypto_aead_xchacha20poly1305_ietf_decrypt(
+        key + 32, NULL, NULL, in + 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+        len - 1 - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, ad, adlen, in + 1, key);
+    if (!bad) {
+        memcpy(s->b, key + 32, 32);
+        memcpy(s->s_sk, key + 64, 32);
+        memcpy(s->seed, key + 96, 32);
+        memcpy(s->noise, key + 128, 32);
+        memcpy(s->c_sk, key + 160, 32);
+    }
+    sodium_free(key);
+    if (bad) {
+        sodium_free(s);
+        return mp_error_set("the round's secrets in the ledger do not open with this keystore "
+                            "(another organisation's key, another round, or a damaged ledger)");
+    }
+    *out = s;
+    return 0;
 }
 
 void mp_secagg_box_nonce(unsigned char nonce[24], const unsigned char round_hash[MP_HASH_BYTES],
@@ -131,38 +214,43 @@ int mp_secagg_pair_seed(unsigned char seed[32], const unsigned char s_sk_a[32],
     return 0;
 }
 
-/* The statement a mask key signature covers. */
-static cJSON *key_statement(const mp_spec *spec, const char *org, const unsigned char pk[PK])
+/* The statement a key signature covers: both per-round public keys of org. */
+static cJSON *key_statement(const mp_spec *spec, const char *org, const unsigned char box_pk[PK],
+                            const unsigned char mask_pk[PK])
 {
-    char hash[MP_HASH_HEX_BYTES], *b64 = mp_base64_encode(pk, PK);
+    char hash[MP_HASH_HEX_BYTES], *b1 = mp_base64_encode(box_pk, PK),
+                                  *b2 = mp_base64_encode(mask_pk, PK);
     cJSON *b = cJSON_CreateObject();
     mp_hex_encode(hash, spec->env->hash, MP_HASH_BYTES);
-    if (b == NULL || b64 == NULL || !cJSON_AddNumberToObject(b, "mijlpaal_mask_key", 1) ||
+    if (b == NULL || b1 == NULL || b2 == NULL ||
+        !cJSON_AddNumberToObject(b, "mijlpaal_mask_key", MP_SECAGG_ADVERTISE_VERSION) ||
         !cJSON_AddStringToObject(b, "round_sha256", hash) ||
-        !cJSON_AddStringToObject(b, "org", org) || !cJSON_AddStringToObject(b, "mask_pk", b64)) {
+        !cJSON_AddStringToObject(b, "org", org) || !cJSON_AddStringToObject(b, "box_pk", b1) ||
+        !cJSON_AddStringToObject(b, "mask_pk", b2)) {
         cJSON_Delete(b);
         b = NULL;
     }
-    free(b64);
+    free(b1);
+    free(b2);
     return b;
 }
 
-/* 0 when key_sig is org's signature of its mask key m->mask_pk for this round. */
+/* 0 when key_sig is org's signature of its keys m->box_pk, m->mask_pk for this round. */
 static int key_sig_check(const mp_spec *spec, const mp_secagg_member *m, const mp_pubkey *key)
 {
-    cJSON *st = key_statement(spec, m->org, m->mask_pk);
+    cJSON *st = key_statement(spec, m->org, m->box_pk, m->mask_pk);
     int rc = st == NULL ? -1 : mp_envelope_verify_detached(m->key_sig, "mask-key", st, key);
     cJSON_Delete(st);
     return rc;
 }
 
 /* Common header of every message body: version field, round id and hash. */
-static cJSON *new_body(const mp_spec *spec, const char *version_field)
+static cJSON *new_body(const mp_spec *spec, const char *version_field, int version)
 {
     char hash[MP_HASH_HEX_BYTES];
     cJSON *b = cJSON_CreateObject();
     mp_hex_encode(hash, spec->env->hash, MP_HASH_BYTES);
-    if (b == NULL || !cJSON_AddNumberToObject(b, version_field, 1) ||
+    if (b == NULL || !cJSON_AddNumberToObject(b, version_field, version) ||
         !cJSON_AddStringToObject(b, "round_id", spec->round_id) ||
         !cJSON_AddStringToObject(b, "round_sha256", hash)) {
         cJSON_Delete(b);
@@ -188,13 +276,22 @@ static int add_b64(cJSON *o, const char *key, const unsigned char *v, size_t n)
     return ok ? 0 : mp_error_set("out of memory");
 }
 
+static int hex_field(const cJSON *body, const char *key, unsigned char out[MP_HASH_BYTES])
+{
+    const char *hex;
+    if (mp_json_str(body, key, &hex) != 0 || mp_hex_decode(out, MP_HASH_BYTES, hex) != 0)
+        return mp_error_set("%s: not a SHA-256 in hex", key);
+    return 0;
+}
+
 /*
  * Check the fields every message has and the signer. The signer is the coordinator when
- * `coordinator` is set, else a participant (returned in *org). `fields` lists the allowed keys.
+ * `coordinator` is set, else a participant (returned in *org). `fields` lists the allowed keys;
+ * the message must be of format `version` (an older one is refused by name).
  */
 static int check_header(const mp_envelope *env, const char *type, const char *version_field,
-                        const char *const *fields, const mp_spec *spec, const mp_roster *roster,
-                        int coordinator, const mp_org **org)
+                        int version, const char *const *fields, const mp_spec *spec,
+                        const mp_roster *roster, int coordinator, const mp_org **org)
 {
     const char *round_id, *hash;
     long long v;
@@ -216,8 +313,14 @@ static int check_header(const mp_envelope *env, const char *type, const char *ve
         *org = o;
         who = o->id;
     }
+    if (mp_json_int(env->body, version_field, 1, 1000, &v) != 0)
+        return mp_error_prefix("%s of %s: ", type, who);
+    if (v != version)
+        return mp_error_set("%s of %s is of format %lld; this version of mijlpaal takes format %d "
+                            "only (bonawitz-v1 with per-round box keys and a separate share "
+                            "phase): make it again with this version",
+                            type, who, v, version);
     if (mp_json_only(env->body, type, fields) != 0 ||
-        mp_json_int(env->body, version_field, 1, 1, &v) != 0 ||
         mp_json_str(env->body, "round_id", &round_id) != 0 ||
         mp_json_str(env->body, "round_sha256", &hash) != 0)
         return mp_error_prefix("%s of %s: ", type, who);
@@ -251,17 +354,20 @@ static int survivors_hash_field(const cJSON *body, const unsigned char want[MP_H
     return 0;
 }
 
-/* ---- the advertised list (U1) ----------------------------------------------------------- */
+/* ---- the lists U1 (advertised) and U2 (shared) ------------------------------------------ */
 
-static cJSON *advertised_json(const mp_secagg_view *v)
+/* Entries in position order; with `shared`, each with the hash of its share message. */
+static cJSON *list_json(const mp_secagg_view *v, int shared)
 {
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; arr != NULL && i < v->n1; i++) {
         cJSON *o = cJSON_CreateObject();
         if (o == NULL || !cJSON_AddItemToArray(arr, o) ||
             cJSON_AddStringToObject(o, "org", v->m[i].org) == NULL ||
+            add_b64(o, "box_pk", v->m[i].box_pk, PK) != 0 ||
             add_b64(o, "mask_pk", v->m[i].mask_pk, PK) != 0 ||
-            add_b64(o, "key_sig", v->m[i].key_sig, MP_SIG_BYTES) != 0) {
+            add_b64(o, "key_sig", v->m[i].key_sig, MP_SIG_BYTES) != 0 ||
+            (shared && add_hex(o, "share_sha256", v->m[i].share_hash, MP_HASH_BYTES) != 0)) {
             cJSON_Delete(arr);
             return NULL;
         }
@@ -280,49 +386,58 @@ static int hash_json(unsigned char out[MP_HASH_BYTES], const cJSON *v)
     return 0;
 }
 
-/* Parse and verify "advertised": participants in position order, each mask key signed by its
- * organisation, keys distinct, at least T of them. */
-static int advertised_parse(mp_secagg_view *v, const cJSON *arr, const mp_spec *spec,
-                            const mp_roster *roster)
+/* Parse and verify "advertised" (U1) or, with `shared`, "shared" (U2): participants in position
+ * order, both keys of each signed by its organisation, keys distinct, at least T of them. */
+static int list_parse(mp_secagg_view *v, const cJSON *arr, const mp_spec *spec,
+                      const mp_roster *roster, int shared)
 {
-    static const char *const fields[] = {"org", "mask_pk", "key_sig", NULL};
+    static const char *const fields[] = {"org", "box_pk", "mask_pk", "key_sig", NULL};
+    static const char *const sfields[] = {"org",     "box_pk",       "mask_pk",
+                                          "key_sig", "share_sha256", NULL};
+    const char *what = shared ? "shared" : "advertised";
     const cJSON *it;
     size_t n = (size_t)cJSON_GetArraySize(arr);
     memset(v, 0, sizeof *v);
     if (n > spec->nparticipants)
-        return mp_error_set("advertised: %zu entries, the round has %zu participants", n,
+        return mp_error_set("%s: %zu entries, the round has %zu participants", what, n,
                             spec->nparticipants);
     if ((long long)n < spec->threshold)
-        return mp_error_set("only %zu participants advertised keys; the threshold is %lld", n,
-                            spec->threshold);
+        return mp_error_set(shared ? "only %zu participants sent key shares; the threshold is %lld"
+                                   : "only %zu participants advertised keys; the threshold is %lld",
+                            n, spec->threshold);
     if ((v->m = calloc(n ? n : 1, sizeof *v->m)) == NULL)
         return mp_error_set("out of memory");
     cJSON_ArrayForEach (it, arr) {
         mp_secagg_member *m = &v->m[v->n1];
-        const char *org, *pk, *sig;
+        const char *org, *bpk, *pk, *sig;
         int pos;
-        if (mp_json_only(it, "advertised", fields) != 0 || mp_json_str(it, "org", &org) != 0 ||
+        if (mp_json_only(it, what, shared ? sfields : fields) != 0 ||
+            mp_json_str(it, "org", &org) != 0 || mp_json_str(it, "box_pk", &bpk) != 0 ||
             mp_json_str(it, "mask_pk", &pk) != 0 || mp_json_str(it, "key_sig", &sig) != 0 ||
+            mp_base64_decode_exact(m->box_pk, PK, bpk) != 0 ||
             mp_base64_decode_exact(m->mask_pk, PK, pk) != 0 ||
-            mp_base64_decode_exact(m->key_sig, MP_SIG_BYTES, sig) != 0)
+            mp_base64_decode_exact(m->key_sig, MP_SIG_BYTES, sig) != 0 ||
+            (shared && hex_field(it, "share_sha256", m->share_hash) != 0))
             goto fail_prefix;
         if ((pos = mp_spec_participant(spec, org)) < 0) {
-            mp_error_set("advertised: %.40s is not a participant of round %s", org, spec->round_id);
+            mp_error_set("%s: %.40s is not a participant of round %s", what, org, spec->round_id);
             goto fail;
         }
         if (v->n1 > 0 && (unsigned)pos <= v->m[v->n1 - 1].pos) {
-            mp_error_set("advertised: %s is out of order or given twice", org);
+            mp_error_set("%s: %s is out of order or given twice", what, org);
             goto fail;
         }
         m->org = spec->participants[pos];
         m->pos = (unsigned)pos;
+        m->shared = shared;
         for (size_t k = 0; k < v->n1; k++)
-            if (sodium_memcmp(v->m[k].mask_pk, m->mask_pk, PK) == 0) {
-                mp_error_set("advertised: %s and %s have the same mask key", v->m[k].org, m->org);
+            if (sodium_memcmp(v->m[k].mask_pk, m->mask_pk, PK) == 0 ||
+                sodium_memcmp(v->m[k].box_pk, m->box_pk, PK) == 0) {
+                mp_error_set("%s: %s and %s have the same key", what, v->m[k].org, m->org);
                 goto fail;
             }
         if (key_sig_check(spec, m, &mp_roster_org(roster, m->org)->key) != 0) {
-            mp_error_set("advertised: the mask key of %s is not signed by %s", m->org, m->org);
+            mp_error_set("%s: the keys of %s are not signed by %s", what, m->org, m->org);
             goto fail;
         }
         v->n1++;
@@ -331,63 +446,203 @@ static int advertised_parse(mp_secagg_view *v, const cJSON *arr, const mp_spec *
         goto fail;
     return 0;
 fail_prefix:
-    mp_error_prefix("advertised entry %zu: ", v->n1 + 1);
+    mp_error_prefix("%s entry %zu: ", what, v->n1 + 1);
 fail:
     mp_secagg_view_free(v);
     return -1;
 }
 
+/* A low-order key would make every pairwise mask with it, or every box to it, a known
+ * constant. */
+static int low_order(const unsigned char pk[PK])
+{
+    unsigned char probe[32], dh[32];
+    memset(probe, 0x5a, sizeof probe);
+    int bad = crypto_scalarmult(dh, probe, pk) != 0;
+    sodium_memzero(dh, sizeof dh);
+    return bad;
+}
+
 /* ---- phase 1: advertise ----------------------------------------------------------------- */
 
 int mp_secagg_advertise(cJSON **body, const mp_spec *spec, const mp_roster *roster,
-                        const mp_keypair *kp)
+                        const mp_keypair *kp, const mp_secagg_secrets *s)
 {
-    unsigned char s_pk[PK], sig[MP_SIG_BYTES], nonce[crypto_box_NONCEBYTES];
-    unsigned char box[MP_SECAGG_BOX_BYTES];
-    unsigned n = (unsigned)spec->nparticipants, t = (unsigned)spec->threshold;
-    int me = mp_spec_participant(spec, kp->pub.org);
-    secrets *s = NULL;
-    mp_rng *rng = NULL;
-    unsigned char *shares = NULL, *plain = NULL; /* 2n shares | one plaintext */
-    cJSON *b = NULL, *st = NULL, *boxes;
-    int rc = -1;
-
+    unsigned char box_pk[PK], mask_pk[PK], sig[MP_SIG_BYTES];
+    cJSON *b = NULL, *st = NULL;
+    (void)roster;
     if (spec->masking != MP_MASKING_BONAWITZ)
         return mp_error_set("round %s uses masking scheme %s, which has no advertise phase",
                             spec->round_id, mp_spec_scheme_name(spec));
-    if (me < 0)
+    if (mp_spec_participant(spec, kp->pub.org) < 0)
         return mp_error_set("%s is not a participant of round %s", kp->pub.org, spec->round_id);
-    if ((s = secrets_derive(kp, spec, s_pk)) == NULL)
-        return -1;
-    shares = sodium_malloc((size_t)2 * n * SHARE + MP_SECAGG_PLAIN_BYTES);
-    if (shares == NULL) {
-        mp_error_set("cannot allocate secure memory");
-        goto out;
+    crypto_scalarmult_base(box_pk, s->c_sk);
+    crypto_scalarmult_base(mask_pk, s->s_sk);
+    if ((st = key_statement(spec, kp->pub.org, box_pk, mask_pk)) == NULL ||
+        mp_envelope_sign_detached(sig, "mask-key", st, kp) != 0 ||
+        (b = new_body(spec, "mijlpaal_advertise", MP_SECAGG_ADVERTISE_VERSION)) == NULL ||
+        !cJSON_AddStringToObject(b, "org", kp->pub.org) || add_b64(b, "box_pk", box_pk, PK) ||
+        add_b64(b, "mask_pk", mask_pk, PK) || add_b64(b, "key_sig", sig, sizeof sig)) {
+        cJSON_Delete(st);
+        cJSON_Delete(b);
+        return mp_error_set("out of memory");
     }
+    cJSON_Delete(st);
+    *body = b;
+    return 0;
+}
+
+int mp_secagg_advertise_check(const mp_envelope *env, const mp_spec *spec, const mp_roster *roster,
+                              mp_secagg_member *out)
+{
+    static const char *const fields[] = {"mijlpaal_advertise",
+                                         "round_id",
+                                         "round_sha256",
+                                         "org",
+                                         "box_pk",
+                                         "mask_pk",
+                                         "key_sig",
+                                         NULL};
+    const mp_org *org;
+    const char *bpk, *pk, *sig;
+    mp_secagg_member mm;
+    if (spec->masking != MP_MASKING_BONAWITZ)
+        return mp_error_set("round %s uses masking scheme %s: there is no advertise phase",
+                            spec->round_id, mp_spec_scheme_name(spec));
+    if (check_header(env, "advertise", "mijlpaal_advertise", MP_SECAGG_ADVERTISE_VERSION, fields,
+                     spec, roster, 0, &org) != 0)
+        return -1;
+    memset(&mm, 0, sizeof mm);
+    if (mp_json_str(env->body, "box_pk", &bpk) != 0 || mp_json_str(env->body, "mask_pk", &pk) ||
+        mp_json_str(env->body, "key_sig", &sig) != 0 ||
+        mp_base64_decode_exact(mm.box_pk, PK, bpk) != 0 ||
+        mp_base64_decode_exact(mm.mask_pk, PK, pk) != 0 ||
+        mp_base64_decode_exact(mm.key_sig, MP_SIG_BYTES, sig) != 0)
+        return mp_error_prefix("advertise of %s: ", org->id);
+    int pos = mp_spec_participant(spec, org->id);
+    mm.org = spec->participants[pos];
+    mm.pos = (unsigned)pos;
+    if (key_sig_check(spec, &mm, &org->key) != 0)
+        return mp_error_set("advertise of %s: the key signature does not verify", org->id);
+    if (low_order(mm.mask_pk))
+        return mp_error_set("advertise of %s: the mask key is degenerate (low order)", org->id);
+    if (low_order(mm.box_pk))
+        return mp_error_set("advertise of %s: the box key is degenerate (low order)", org->id);
+    *out = mm;
+    return 0;
+}
+
+/* ---- phase 2: keys ---------------------------------------------------------------------- */
+
+int mp_secagg_keys_build(cJSON **body, const mp_spec *spec, const mp_secagg_view *v)
+{
+    cJSON *b, *adv;
+    if ((b = new_body(spec, "mijlpaal_keys", MP_SECAGG_KEYS_VERSION)) == NULL)
+        return -1;
+    if ((adv = list_json(v, 0)) == NULL || !cJSON_AddItemToObject(b, "advertised", adv)) {
+        cJSON_Delete(b);
+        return mp_error_set("out of memory");
+    }
+    *body = b;
+    return 0;
+}
+
+static const char *const keys_fields[] = {"mijlpaal_keys", "round_id", "round_sha256", "advertised",
+                                          NULL};
+
+int mp_secagg_keys_parse(mp_secagg_view *v, const mp_envelope *keys, const mp_spec *spec,
+                         const mp_roster *roster)
+{
+    const cJSON *adv;
+    memset(v, 0, sizeof *v);
+    if (check_header(keys, "keys", "mijlpaal_keys", MP_SECAGG_KEYS_VERSION, keys_fields, spec,
+                     roster, 1, NULL) != 0 ||
+        mp_json_arr(keys->body, "advertised", &adv) != 0)
+        return mp_error_prefix("keys: ");
+    return list_parse(v, adv, spec, roster, 0);
+}
+
+/* The member of v that is kp's organisation with the public keys of s, or -1 (reason set). */
+static int own_entry(const mp_secagg_view *v, const mp_keypair *kp, const mp_secagg_secrets *s,
+                     const char *what)
+{
+    unsigned char pk[PK];
+    int self = mp_secagg_member_index(v, kp->pub.org);
+    if (self < 0) {
+        mp_error_set("%s is not among the %s participants", kp->pub.org, what);
+        return -1;
+    }
+    crypto_scalarmult_base(pk, s->s_sk);
+    if (sodium_memcmp(pk, v->m[self].mask_pk, PK) != 0) {
+        mp_error_set("the mask key listed for %s is not the one it advertised (when its ledger "
+                     "was restored from an earlier copy and it advertised again, the coordinator "
+                     "holds the earlier advertisement)",
+                     kp->pub.org);
+        return -1;
+    }
+    crypto_scalarmult_base(pk, s->c_sk);
+    if (sodium_memcmp(pk, v->m[self].box_pk, PK) != 0) {
+        mp_error_set("the box key listed for %s is not the one it advertised", kp->pub.org);
+        return -1;
+    }
+    return self;
+}
+
+int mp_secagg_keys_accept(mp_secagg_view *v, const mp_envelope *keys, const mp_spec *spec,
+                          const mp_roster *roster, const mp_keypair *kp, const mp_secagg_secrets *s)
+{
+    if (mp_secagg_keys_parse(v, keys, spec, roster) != 0)
+        return -1;
+    if (own_entry(v, kp, s, "advertised") < 0) {
+        if (strstr(mp_error_get(), "is not among") != NULL)
+            mp_error_prefix("keys: ");
+        mp_secagg_view_free(v);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- phase 3: share ----------------------------------------------------------------------- */
+
+int mp_secagg_share(cJSON **body, const mp_spec *spec, const mp_secagg_view *v,
+                    const mp_keypair *kp, const mp_secagg_secrets *s)
+{
+    unsigned char nonce[crypto_box_NONCEBYTES], box[MP_SECAGG_BOX_BYTES];
+    unsigned n = (unsigned)spec->nparticipants, t = (unsigned)spec->threshold;
+    int self = mp_secagg_member_index(v, kp->pub.org);
+    mp_rng *rng = NULL;
+    unsigned char *shares = NULL, *plain; /* 2n shares | one plaintext */
+    cJSON *b = NULL, *boxes;
+    int rc = -1;
+    if (self < 0)
+        return mp_error_set("%s is not among the advertised participants", kp->pub.org);
+    unsigned me = v->m[self].pos;
+    if ((shares = sodium_malloc((size_t)2 * n * SHARE + MP_SECAGG_PLAIN_BYTES)) == NULL)
+        return mp_error_set("cannot allocate secure memory");
     plain = shares + (size_t)2 * n * SHARE;
+    /* Shares for every position (index p + 1), so that share j is the same whoever else is in
+     * U1; only the members of U1 get theirs. */
     if (mp_rng_new_seeded(&rng, s->seed) != 0 || mp_shamir_split(rng, s->b, t, n, shares) != 0 ||
         mp_shamir_split(rng, s->s_sk, t, n, shares + (size_t)n * SHARE) != 0)
         goto out;
-    if ((st = key_statement(spec, kp->pub.org, s_pk)) == NULL ||
-        mp_envelope_sign_detached(sig, "mask-key", st, kp) != 0 ||
-        (b = new_body(spec, "mijlpaal_advertise")) == NULL ||
-        !cJSON_AddStringToObject(b, "org", kp->pub.org) || add_b64(b, "mask_pk", s_pk, PK) ||
-        add_b64(b, "key_sig", sig, sizeof sig) ||
+    if ((b = new_body(spec, "mijlpaal_share", MP_SECAGG_SHARE_VERSION)) == NULL ||
+        !cJSON_AddStringToObject(b, "org", kp->pub.org) ||
+        add_hex(b, "advertised_sha256", v->advertised_hash, MP_HASH_BYTES) != 0 ||
         (boxes = cJSON_AddArrayToObject(b, "boxes")) == NULL) {
         mp_error_set("out of memory");
         goto out;
     }
-    for (unsigned j = 0; j < n; j++) {
-        const mp_org *peer = mp_roster_org(roster, spec->participants[j]);
+    for (size_t k = 0; k < v->n1; k++) {
+        unsigned j = v->m[k].pos;
         memcpy(plain, spec->env->hash, MP_HASH_BYTES);
-        store16(plain + MP_HASH_BYTES, (unsigned)me);
+        store16(plain + MP_HASH_BYTES, me);
         store16(plain + MP_HASH_BYTES + 2, j);
         memcpy(plain + MP_HASH_BYTES + 4, shares + (size_t)j * SHARE, SHARE);
         memcpy(plain + MP_HASH_BYTES + 4 + SHARE, shares + (size_t)(n + j) * SHARE, SHARE);
-        mp_secagg_box_nonce(nonce, spec->env->hash, (unsigned)me, j);
-        if (crypto_box_easy(box, plain, MP_SECAGG_PLAIN_BYTES, nonce, peer->key.kx_pk, kp->kx_sk) !=
+        mp_secagg_box_nonce(nonce, spec->env->hash, me, j);
+        if (crypto_box_easy(box, plain, MP_SECAGG_PLAIN_BYTES, nonce, v->m[k].box_pk, s->c_sk) !=
             0) {
-            mp_error_set("cannot encrypt shares to %s (degenerate enrolled key)", peer->id);
+            mp_error_set("cannot encrypt shares to %s (degenerate box key)", v->m[k].org);
             goto out;
         }
         if (add_b64(boxes, NULL, box, sizeof box) != 0)
@@ -398,78 +653,59 @@ int mp_secagg_advertise(cJSON **body, const mp_spec *spec, const mp_roster *rost
     rc = 0;
 out:
     cJSON_Delete(b);
-    cJSON_Delete(st);
     mp_rng_free(rng);
-    if (shares != NULL)
-        sodium_free(shares);
-    sodium_free(s);
+    sodium_free(shares);
     return rc;
 }
 
-int mp_secagg_advertise_check(const mp_envelope *env, const mp_spec *spec, const mp_roster *roster,
-                              mp_secagg_member *out)
+int mp_secagg_share_check(const mp_envelope *env, const mp_spec *spec, const mp_roster *roster,
+                          const mp_secagg_view *v, size_t *member)
 {
-    static const char *const fields[] = {"mijlpaal_advertise",
-                                         "round_id",
-                                         "round_sha256",
-                                         "org",
-                                         "mask_pk",
-                                         "key_sig",
-                                         "boxes",
-                                         NULL};
+    static const char *const fields[] = {
+        "mijlpaal_share", "round_id", "round_sha256", "org", "advertised_sha256", "boxes", NULL};
     const mp_org *org;
-    const char *pk, *sig;
     const cJSON *boxes, *it;
-    unsigned char probe[32], dh[32];
+    unsigned char h[MP_HASH_BYTES];
     size_t k = 0;
-    mp_secagg_member mm, *m = &mm; /* copied to *out only when everything checks */
-
-    if (spec->masking != MP_MASKING_BONAWITZ)
-        return mp_error_set("round %s uses masking scheme %s: there is no advertise phase",
-                            spec->round_id, mp_spec_scheme_name(spec));
-    if (check_header(env, "advertise", "mijlpaal_advertise", fields, spec, roster, 0, &org) != 0)
+    int self;
+    if (check_header(env, "share", "mijlpaal_share", MP_SECAGG_SHARE_VERSION, fields, spec, roster,
+                     0, &org) != 0)
         return -1;
-    memset(m, 0, sizeof *m);
-    if (mp_json_str(env->body, "mask_pk", &pk) != 0 ||
-        mp_json_str(env->body, "key_sig", &sig) != 0 ||
-        mp_json_arr(env->body, "boxes", &boxes) != 0 ||
-        mp_base64_decode_exact(m->mask_pk, PK, pk) != 0 ||
-        mp_base64_decode_exact(m->key_sig, MP_SIG_BYTES, sig) != 0)
-        return mp_error_prefix("advertise of %s: ", org->id);
-    m->pos = (unsigned)mp_spec_participant(spec, org->id);
-    m->org = spec->participants[m->pos];
-    if (key_sig_check(spec, m, &org->key) != 0)
-        return mp_error_set("advertise of %s: the mask key signature does not verify", org->id);
-    /* A low-order key would make every pairwise mask with it a known constant. */
-    memset(probe, 0x5a, sizeof probe);
-    if (crypto_scalarmult(dh, probe, m->mask_pk) != 0)
-        return mp_error_set("advertise of %s: the mask key is degenerate (low order)", org->id);
-    if ((size_t)cJSON_GetArraySize(boxes) != spec->nparticipants)
-        return mp_error_set("advertise of %s has %d boxes, the round has %zu participants", org->id,
-                            cJSON_GetArraySize(boxes), spec->nparticipants);
+    if ((self = mp_secagg_member_index(v, org->id)) < 0)
+        return mp_error_set("share of %s: %s did not advertise keys", org->id, org->id);
+    if (hex_field(env->body, "advertised_sha256", h) != 0 ||
+        mp_json_arr(env->body, "boxes", &boxes) != 0)
+        return mp_error_prefix("share of %s: ", org->id);
+    if (sodium_memcmp(h, v->advertised_hash, MP_HASH_BYTES) != 0)
+        return mp_error_set("share of %s was made for another list of advertised keys than this "
+                            "round's keys message",
+                            org->id);
+    if ((size_t)cJSON_GetArraySize(boxes) != v->n1)
+        return mp_error_set("share of %s has %d boxes for %zu advertised participants", org->id,
+                            cJSON_GetArraySize(boxes), v->n1);
     cJSON_ArrayForEach (it, boxes) {
         unsigned char box[MP_SECAGG_BOX_BYTES];
         if (!cJSON_IsString(it) || mp_base64_decode_exact(box, sizeof box, it->valuestring) != 0)
-            return mp_error_set("advertise of %s: box %zu is not %d bytes of base64", org->id,
-                                k + 1, MP_SECAGG_BOX_BYTES);
+            return mp_error_set("share of %s: box %zu is not %d bytes of base64", org->id, k + 1,
+                                MP_SECAGG_BOX_BYTES);
         k++;
     }
-    *out = mm;
+    *member = (size_t)self;
     return 0;
 }
 
-/* ---- phase 2: keys ---------------------------------------------------------------------- */
+/* ---- phase 3': the shares addressed to one member ------------------------------------------ */
 
-int mp_secagg_keys_build_boxes(cJSON **body, const mp_spec *spec, const mp_secagg_view *v,
-                               const char *const *boxes, size_t to)
+int mp_secagg_shares_build(cJSON **body, const mp_spec *spec, const mp_secagg_view *v,
+                           const char *const *boxes, size_t to)
 {
-    cJSON *b, *adv, *arr;
+    cJSON *b, *list, *arr;
     if (to >= v->n1)
-        return mp_error_set("keys: no member %zu", to);
-    if ((b = new_body(spec, "mijlpaal_keys")) == NULL)
+        return mp_error_set("shares: no member %zu", to);
+    if ((b = new_body(spec, "mijlpaal_shares", MP_SECAGG_SHARES_VERSION)) == NULL)
         return -1;
-    if (!cJSON_AddStringToObject(b, "to", v->m[to].org) || (adv = advertised_json(v)) == NULL ||
-        !cJSON_AddItemToObject(b, "advertised", adv) ||
+    if (!cJSON_AddStringToObject(b, "to", v->m[to].org) || (list = list_json(v, 1)) == NULL ||
+        !cJSON_AddItemToObject(b, "shared", list) ||
         (arr = cJSON_AddArrayToObject(b, "boxes")) == NULL) {
         cJSON_Delete(b);
         return mp_error_set("out of memory");
@@ -477,49 +713,29 @@ int mp_secagg_keys_build_boxes(cJSON **body, const mp_spec *spec, const mp_secag
     for (size_t i = 0; i < v->n1; i++)
         if (boxes[i] == NULL || !cJSON_AddItemToArray(arr, cJSON_CreateString(boxes[i]))) {
             cJSON_Delete(b);
-            return mp_error_set("keys: advertisement of %s has no box for %s", v->m[i].org,
+            return mp_error_set("shares: the share message of %s has no box for %s", v->m[i].org,
                                 v->m[to].org);
         }
     *body = b;
     return 0;
 }
 
-int mp_secagg_keys_build(cJSON **body, const mp_spec *spec, const mp_secagg_view *v,
-                         const mp_envelope *const *adverts, size_t to)
-{
-    const char **boxes;
-    int rc;
-    if (to >= v->n1)
-        return mp_error_set("keys: no member %zu", to);
-    if ((boxes = calloc(v->n1 ? v->n1 : 1, sizeof *boxes)) == NULL)
-        return mp_error_set("out of memory");
-    for (size_t i = 0; i < v->n1; i++) {
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(adverts[i]->body, "boxes");
-        const cJSON *box = cJSON_GetArrayItem(arr, (int)v->m[to].pos);
-        boxes[i] = cJSON_IsString(box) ? box->valuestring : NULL;
-    }
-    rc = mp_secagg_keys_build_boxes(body, spec, v, boxes, to);
-    free(boxes);
-    return rc;
-}
-
-/* Open the box from member `from` to kp (at position `me`) and check its binding. plain is
- * MP_SECAGG_PLAIN_BYTES of secure memory. */
+/* Open the box from member `from` to position `me` with the recipient's box secret and check
+ * its binding. plain is MP_SECAGG_PLAIN_BYTES of secure memory. */
 static int box_open(unsigned char *plain, const char *b64, const mp_spec *spec,
-                    const mp_roster *roster, const mp_secagg_member *from, unsigned me,
-                    const mp_keypair *kp)
+                    const mp_secagg_member *from, unsigned me, const char *me_org,
+                    const unsigned char c_sk[32])
 {
     unsigned char box[MP_SECAGG_BOX_BYTES], nonce[crypto_box_NONCEBYTES];
     unsigned t, x;
-    const mp_org *sender = mp_roster_org(roster, from->org);
     if (mp_base64_decode_exact(box, sizeof box, b64) != 0)
         return mp_error_set("the box from %s is not %d bytes of base64", from->org,
                             MP_SECAGG_BOX_BYTES);
     mp_secagg_box_nonce(nonce, spec->env->hash, from->pos, me);
-    if (crypto_box_open_easy(plain, box, sizeof box, nonce, sender->key.kx_pk, kp->kx_sk) != 0)
+    if (crypto_box_open_easy(plain, box, sizeof box, nonce, from->box_pk, c_sk) != 0)
         return mp_error_set("the box from %s does not open: it was not made by %s for %s in this "
                             "round, or it was altered",
-                            from->org, from->org, kp->pub.org);
+                            from->org, from->org, me_org);
     if (memcmp(plain, spec->env->hash, MP_HASH_BYTES) != 0 ||
         load16(plain + MP_HASH_BYTES) != from->pos || load16(plain + MP_HASH_BYTES + 2) != me)
         return mp_error_set("the box from %s is bound to another round or pair", from->org);
@@ -534,39 +750,45 @@ static int box_open(unsigned char *plain, const char *b64, const mp_spec *spec,
     return 0;
 }
 
-int mp_secagg_keys_accept(mp_secagg_view *v, const mp_envelope *keys, const mp_spec *spec,
-                          const mp_roster *roster, const mp_keypair *kp)
+int mp_secagg_shares_accept(mp_secagg_view *v, const mp_envelope *env, const mp_spec *spec,
+                            const mp_roster *roster, const mp_keypair *kp,
+                            const mp_secagg_secrets *s,
+                            const unsigned char own_share[MP_HASH_BYTES])
 {
     static const char *const fields[] = {
-        "mijlpaal_keys", "round_id", "round_sha256", "to", "advertised", "boxes", NULL};
+        "mijlpaal_shares", "round_id", "round_sha256", "to", "shared", "boxes", NULL};
     const char *to;
-    const cJSON *adv, *boxes;
-    unsigned char s_pk[PK], *plain = NULL;
-    secrets *s = NULL;
+    const cJSON *list, *boxes;
+    unsigned char *plain = NULL;
     int self, rc = -1;
 
     memset(v, 0, sizeof *v);
-    if (check_header(keys, "keys", "mijlpaal_keys", fields, spec, roster, 1, NULL) != 0 ||
-        mp_json_str(keys->body, "to", &to) != 0 || mp_json_arr(keys->body, "advertised", &adv) ||
-        mp_json_arr(keys->body, "boxes", &boxes) != 0)
-        return mp_error_prefix("keys: ");
+    if (check_header(env, "shares", "mijlpaal_shares", MP_SECAGG_SHARES_VERSION, fields, spec,
+                     roster, 1, NULL) != 0 ||
+        mp_json_str(env->body, "to", &to) != 0 || mp_json_arr(env->body, "shared", &list) ||
+        mp_json_arr(env->body, "boxes", &boxes) != 0)
+        return mp_error_prefix("shares: ");
     if (strcmp(to, kp->pub.org) != 0)
-        return mp_error_set("this keys message is addressed to %.40s, not to %s", to, kp->pub.org);
-    if (advertised_parse(v, adv, spec, roster) != 0)
+        return mp_error_set("this shares message is addressed to %.40s, not to %s", to,
+                            kp->pub.org);
+    if (list_parse(v, list, spec, roster, 1) != 0)
         return -1;
-    if ((self = mp_secagg_member_index(v, kp->pub.org)) < 0) {
-        mp_error_set("%s is not among the advertised participants (advertise first)", kp->pub.org);
+    if ((self = own_entry(v, kp, s, "shared")) < 0) {
+        if (strstr(mp_error_get(), "is not among") != NULL)
+            mp_error_set("%s is not among the participants whose key shares the shares message "
+                         "lists (send shares first)",
+                         kp->pub.org);
         goto out;
     }
-    if ((s = secrets_derive(kp, spec, s_pk)) == NULL)
-        goto out;
-    if (sodium_memcmp(s_pk, v->m[self].mask_pk, PK) != 0) {
-        mp_error_set("the mask key listed for %s is not the one it advertised", kp->pub.org);
+    if (sodium_memcmp(v->m[self].share_hash, own_share, MP_HASH_BYTES) != 0) {
+        mp_error_set("the shares message names a different share message of %s than the one it "
+                     "sent",
+                     kp->pub.org);
         goto out;
     }
     if ((size_t)cJSON_GetArraySize(boxes) != v->n1) {
-        mp_error_set("keys: %d boxes for %zu advertised participants", cJSON_GetArraySize(boxes),
-                     v->n1);
+        mp_error_set("shares: %d boxes for %zu participants that sent shares",
+                     cJSON_GetArraySize(boxes), v->n1);
         goto out;
     }
     if ((plain = sodium_malloc(MP_SECAGG_PLAIN_BYTES)) == NULL) {
@@ -576,40 +798,35 @@ int mp_secagg_keys_accept(mp_secagg_view *v, const mp_envelope *keys, const mp_s
     for (size_t i = 0; i < v->n1; i++) {
         const cJSON *box = cJSON_GetArrayItem(boxes, (int)i);
         if (!cJSON_IsString(box)) {
-            mp_error_set("keys: box %zu is not a string", i + 1);
+            mp_error_set("shares: box %zu is not a string", i + 1);
             goto out;
         }
-        if (box_open(plain, box->valuestring, spec, roster, &v->m[i], v->m[self].pos, kp) != 0)
+        if (box_open(plain, box->valuestring, spec, &v->m[i], v->m[self].pos, kp->pub.org,
+                     s->c_sk) != 0)
             goto out;
     }
     rc = 0;
 out:
     if (plain != NULL)
         sodium_free(plain);
-    sodium_free(s);
     if (rc != 0)
         mp_secagg_view_free(v);
     return rc;
 }
 
-/* ---- phase 3: masking ------------------------------------------------------------------- */
+/* ---- phase 4: masking ------------------------------------------------------------------- */
 
 int mp_secagg_mask(uint64_t *vec, size_t d, const mp_spec *spec, const mp_secagg_view *v,
-                   const mp_keypair *kp)
+                   const mp_keypair *kp, const mp_secagg_secrets *s)
 {
-    unsigned char s_pk[PK], seed[32];
+    unsigned char seed[32];
     int self = mp_secagg_member_index(v, kp->pub.org);
-    secrets *s;
     uint64_t *tmp;
     if (self < 0)
         return mp_error_set("%s is not among the advertised participants", kp->pub.org);
-    if ((s = secrets_derive(kp, spec, s_pk)) == NULL)
-        return -1;
     /* Work on a copy so that a failure leaves vec as it was. */
-    if ((tmp = sodium_malloc(d * sizeof *tmp)) == NULL) {
-        sodium_free(s);
+    if ((tmp = sodium_malloc(d * sizeof *tmp)) == NULL)
         return mp_error_set("cannot allocate secure memory");
-    }
     memcpy(tmp, vec, d * sizeof *tmp);
     mp_mask_prg_apply(tmp, d, s->b, +1);
     for (size_t j = 0; j < v->n1; j++) {
@@ -617,7 +834,6 @@ int mp_secagg_mask(uint64_t *vec, size_t d, const mp_spec *spec, const mp_secagg
             continue;
         if (mp_secagg_pair_seed(seed, s->s_sk, &v->m[self], &v->m[j], spec->env->hash) != 0) {
             sodium_free(tmp);
-            sodium_free(s);
             return -1;
         }
         mp_mask_prg_apply(tmp, d, seed, v->m[j].pos > v->m[self].pos ? +1 : -1);
@@ -625,7 +841,6 @@ int mp_secagg_mask(uint64_t *vec, size_t d, const mp_spec *spec, const mp_secagg
     memcpy(vec, tmp, d * sizeof *tmp);
     sodium_memzero(seed, sizeof seed);
     sodium_free(tmp);
-    sodium_free(s);
     return 0;
 }
 
@@ -634,9 +849,9 @@ int mp_secagg_mask(uint64_t *vec, size_t d, const mp_spec *spec, const mp_secagg
 int mp_secagg_survivors_build(cJSON **body, const mp_spec *spec, const mp_secagg_view *v)
 {
     cJSON *b, *adv, *sub;
-    if ((b = new_body(spec, "mijlpaal_survivors")) == NULL)
+    if ((b = new_body(spec, "mijlpaal_survivors", MP_SECAGG_SURVIVORS_VERSION)) == NULL)
         return -1;
-    if ((adv = advertised_json(v)) == NULL || !cJSON_AddItemToObject(b, "advertised", adv) ||
+    if ((adv = list_json(v, 1)) == NULL || !cJSON_AddItemToObject(b, "shared", adv) ||
         (sub = cJSON_AddArrayToObject(b, "submitted")) == NULL) {
         cJSON_Delete(b);
         return mp_error_set("out of memory");
@@ -659,17 +874,18 @@ int mp_secagg_survivors_build(cJSON **body, const mp_spec *spec, const mp_secagg
 int mp_secagg_survivors_parse(mp_secagg_view *v, const mp_envelope *surv, const mp_spec *spec,
                               const mp_roster *roster)
 {
-    static const char *const fields[] = {"mijlpaal_survivors", "round_id",  "round_sha256",
-                                         "advertised",         "submitted", NULL};
+    static const char *const fields[] = {"mijlpaal_survivors", "round_id", "round_sha256", "shared",
+                                         "submitted",          NULL};
     static const char *const sub_fields[] = {"org", "submission_sha256", NULL};
     const cJSON *adv, *sub, *it;
     int last = -1;
     memset(v, 0, sizeof *v);
-    if (check_header(surv, "survivors", "mijlpaal_survivors", fields, spec, roster, 1, NULL) != 0 ||
-        mp_json_arr(surv->body, "advertised", &adv) != 0 ||
+    if (check_header(surv, "survivors", "mijlpaal_survivors", MP_SECAGG_SURVIVORS_VERSION, fields,
+                     spec, roster, 1, NULL) != 0 ||
+        mp_json_arr(surv->body, "shared", &adv) != 0 ||
         mp_json_arr(surv->body, "submitted", &sub) != 0)
         return mp_error_prefix("survivors: ");
-    if (advertised_parse(v, adv, spec, roster) != 0)
+    if (list_parse(v, adv, spec, roster, 1) != 0)
         return mp_error_prefix("survivors: ");
     cJSON_ArrayForEach (it, sub) {
         const char *org, *hash;
@@ -680,7 +896,7 @@ int mp_secagg_survivors_parse(mp_secagg_view *v, const mp_envelope *surv, const 
             goto fail;
         }
         if ((k = mp_secagg_member_index(v, org)) < 0) {
-            mp_error_set("survivors: %.40s submitted but did not advertise", org);
+            mp_error_set("survivors: %.40s submitted but did not send key shares", org);
             goto fail;
         }
         if (k <= last) {
@@ -715,7 +931,7 @@ int mp_secagg_survivors_accept(mp_secagg_view *v, const mp_envelope *surv, const
         return -1;
     if (sodium_memcmp(v->advertised_hash, advertised_hash, MP_HASH_BYTES) != 0) {
         mp_secagg_view_free(v);
-        return mp_error_set("the survivors list names other advertised keys than the keys "
+        return mp_error_set("the survivors list names other participants or keys than the shares "
                             "message %s masked with: refused",
                             org);
     }
@@ -736,7 +952,7 @@ int mp_secagg_survivors_accept(mp_secagg_view *v, const mp_envelope *surv, const
 static cJSON *consistency_body(const mp_spec *spec, const char *org,
                                const unsigned char survivors_hash[MP_HASH_BYTES])
 {
-    cJSON *b = new_body(spec, "mijlpaal_consistency");
+    cJSON *b = new_body(spec, "mijlpaal_consistency", 1);
     if (b == NULL)
         return NULL;
     if (!cJSON_AddStringToObject(b, "org", org) ||
@@ -762,14 +978,56 @@ int mp_secagg_consistency_check(const mp_envelope *env, const mp_spec *spec,
                                          "survivors_sha256",     NULL};
     const mp_org *org;
     int k;
-    if (check_header(env, "consistency", "mijlpaal_consistency", fields, spec, roster, 0, &org) !=
-            0 ||
+    if (check_header(env, "consistency", "mijlpaal_consistency", 1, fields, spec, roster, 0,
+                     &org) != 0 ||
         survivors_hash_field(env->body, survivors_hash, "consistency") != 0)
         return -1;
     if ((k = mp_secagg_member_index(v, org->id)) < 0 || !v->m[k].submitted)
         return mp_error_set("consistency of %s: %s is not a survivor of round %s", org->id, org->id,
                             spec->round_id);
     *member = (size_t)k;
+    return 0;
+}
+
+/* ---- a ledger that does not know the round ------------------------------------------------ */
+
+static int list_has(const cJSON *arr, const char *org)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach (it, arr) {
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(it, "org");
+        if (cJSON_IsString(o) && strcmp(o->valuestring, org) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int mp_secagg_names_org(const mp_envelope *env, const mp_spec *spec, const mp_roster *roster,
+                        const char *org, int *advertised, int *submitted)
+{
+    static const char *const shares_fields[] = {
+        "mijlpaal_shares", "round_id", "round_sha256", "to", "shared", "boxes", NULL};
+    static const char *const surv_fields[] = {
+        "mijlpaal_survivors", "round_id", "round_sha256", "shared", "submitted", NULL};
+    const cJSON *adv, *sub = NULL;
+    int rc;
+    if (strcmp(env->type, "keys") == 0)
+        rc = check_header(env, "keys", "mijlpaal_keys", MP_SECAGG_KEYS_VERSION, keys_fields, spec,
+                          roster, 1, NULL) ||
+             mp_json_arr(env->body, "advertised", &adv);
+    else if (strcmp(env->type, "shares") == 0)
+        rc = check_header(env, "shares", "mijlpaal_shares", MP_SECAGG_SHARES_VERSION, shares_fields,
+                          spec, roster, 1, NULL) ||
+             mp_json_arr(env->body, "shared", &adv);
+    else
+        rc = check_header(env, "survivors", "mijlpaal_survivors", MP_SECAGG_SURVIVORS_VERSION,
+                          surv_fields, spec, roster, 1, NULL) ||
+             mp_json_arr(env->body, "shared", &adv) || mp_json_arr(env->body, "submitted", &sub);
+    if (rc != 0)
+        return -1;
+    /* Whoever is in a shares message or a survivors list sent shares, so advertised before. */
+    *advertised = list_has(adv, org);
+    *submitted = sub != NULL && list_has(sub, org);
     return 0;
 }
 
@@ -783,7 +1041,7 @@ int mp_secagg_request_build(cJSON **body, const mp_spec *spec,
     if ((long long)n < spec->threshold)
         return mp_error_set("%zu confirmations of the survivors list, the threshold is %lld", n,
                             spec->threshold);
-    if ((b = new_body(spec, "mijlpaal_unmask_request")) == NULL)
+    if ((b = new_body(spec, "mijlpaal_unmask_request", 1)) == NULL)
         return -1;
     if (add_hex(b, "survivors_sha256", survivors_hash, MP_HASH_BYTES) != 0 ||
         (arr = cJSON_AddArrayToObject(b, "confirmations")) == NULL) {
@@ -815,7 +1073,7 @@ int mp_secagg_request_accept(const mp_envelope *req, const mp_spec *spec, const 
     const cJSON *arr, *it;
     size_t n = 0;
     int last = -1;
-    if (check_header(req, "unmask-request", "mijlpaal_unmask_request", fields, spec, roster, 1,
+    if (check_header(req, "unmask-request", "mijlpaal_unmask_request", 1, fields, spec, roster, 1,
                      NULL) != 0)
         return -1;
     if (survivors_hash_field(req->body, survivors_hash, "the unmask request") != 0) {
@@ -857,8 +1115,8 @@ int mp_secagg_request_accept(const mp_envelope *req, const mp_spec *spec, const 
     return 0;
 }
 
-int mp_secagg_unmask(cJSON **body, const mp_spec *spec, const mp_roster *roster,
-                     const mp_secagg_view *v, const mp_envelope *keys, const mp_keypair *kp,
+int mp_secagg_unmask(cJSON **body, const mp_spec *spec, const mp_secagg_view *v,
+                     const mp_envelope *shares, const mp_keypair *kp, const mp_secagg_secrets *s,
                      const unsigned char survivors_hash[MP_HASH_BYTES])
 {
     const cJSON *boxes;
@@ -868,11 +1126,12 @@ int mp_secagg_unmask(cJSON **body, const mp_spec *spec, const mp_roster *roster,
     if (self < 0 || !v->m[self].submitted)
         return mp_error_set("%s is not a survivor of round %s: it has nothing to reveal",
                             kp->pub.org, spec->round_id);
-    if (mp_json_arr(keys->body, "boxes", &boxes) != 0 || (size_t)cJSON_GetArraySize(boxes) != v->n1)
-        return mp_error_set("the stored keys message does not match the survivors list");
+    if (mp_json_arr(shares->body, "boxes", &boxes) != 0 ||
+        (size_t)cJSON_GetArraySize(boxes) != v->n1)
+        return mp_error_set("the stored shares message does not match the survivors list");
     if ((plain = sodium_malloc(MP_SECAGG_PLAIN_BYTES)) == NULL)
         return mp_error_set("cannot allocate secure memory");
-    if ((b = new_body(spec, "mijlpaal_unmask")) == NULL ||
+    if ((b = new_body(spec, "mijlpaal_unmask", 1)) == NULL ||
         !cJSON_AddStringToObject(b, "org", kp->pub.org) ||
         add_hex(b, "survivors_sha256", survivors_hash, MP_HASH_BYTES) != 0 ||
         (arr = cJSON_AddArrayToObject(b, "shares")) == NULL) {
@@ -881,8 +1140,8 @@ int mp_secagg_unmask(cJSON **body, const mp_spec *spec, const mp_roster *roster,
     }
     for (size_t j = 0; j < v->n1; j++) {
         const cJSON *box = cJSON_GetArrayItem(boxes, (int)j);
-        if (!cJSON_IsString(box) ||
-            box_open(plain, box->valuestring, spec, roster, &v->m[j], v->m[self].pos, kp) != 0)
+        if (!cJSON_IsString(box) || box_open(plain, box->valuestring, spec, &v->m[j],
+                                             v->m[self].pos, kp->pub.org, s->c_sk) != 0)
             goto out;
         /* Exactly one kind per member: the self-mask share of a survivor, the mask-key share
          * of one that dropped out. */
@@ -910,7 +1169,7 @@ int mp_secagg_unmask_check(const mp_envelope *env, const mp_spec *spec, const mp
     int k;
     size_t j = 0;
     memset(r, 0, sizeof *r);
-    if (check_header(env, "unmask", "mijlpaal_unmask", fields, spec, roster, 0, &org) != 0 ||
+    if (check_header(env, "unmask", "mijlpaal_unmask", 1, fields, spec, roster, 0, &org) != 0 ||
         survivors_hash_field(env->body, survivors_hash, "unmask") != 0)
         return -1;
     if ((k = mp_secagg_member_index(v, org->id)) < 0 || !v->m[k].submitted)
@@ -918,8 +1177,8 @@ int mp_secagg_unmask_check(const mp_envelope *env, const mp_spec *spec, const mp
     if (mp_json_arr(env->body, "shares", &arr) != 0)
         return mp_error_prefix("unmask of %s: ", org->id);
     if ((size_t)cJSON_GetArraySize(arr) != v->n1)
-        return mp_error_set("unmask of %s has %d shares for %zu advertised participants", org->id,
-                            cJSON_GetArraySize(arr), v->n1);
+        return mp_error_set("unmask of %s has %d shares for %zu participants that sent shares",
+                            org->id, cJSON_GetArraySize(arr), v->n1);
     if ((r->shares = sodium_malloc(v->n1 * SHARE + 1)) == NULL)
         return mp_error_set("cannot allocate secure memory");
     cJSON_ArrayForEach (it, arr) {

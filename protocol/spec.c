@@ -147,21 +147,25 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
     pub = cJSON_AddObjectToObject(b, "publication");
     cJSON_AddNumberToObject(pub, "rounding", (double)p->rounding);
     masking = cJSON_AddObjectToObject(b, "masking");
-    if (p->threshold < 0) {
+    if (p->threshold < 0 || p->colluders < 0) {
         cJSON_Delete(b);
-        return mp_error_set("threshold %lld: must be a positive number of participants",
-                            p->threshold);
+        return mp_error_set("threshold %lld, colluders %lld: must be positive numbers of "
+                            "participants",
+                            p->threshold, p->colluders);
     }
     if (p->masking != NULL && strcmp(p->masking, MP_SCHEME_BONAWITZ) == 0) {
         cJSON_AddStringToObject(masking, "scheme", MP_SCHEME_BONAWITZ);
+        long long c = p->colluders > 0 ? p->colluders : p->t;
+        cJSON_AddNumberToObject(masking, "colluders", (double)c);
         cJSON_AddNumberToObject(masking, "threshold",
                                 (double)(p->threshold > 0
                                              ? p->threshold
-                                             : mp_spec_default_threshold(n, p->k_min, p->t)));
+                                             : mp_spec_default_threshold(n, p->k_min, p->t, c)));
     } else if (p->masking == NULL || strcmp(p->masking, MP_SCHEME_PAIRWISE) == 0) {
-        if (p->threshold != 0) {
+        if (p->threshold != 0 || p->colluders != 0) {
             cJSON_Delete(b);
-            return mp_error_set("a threshold applies to masking scheme %s only",
+            return mp_error_set("a threshold and a number of colluders apply to masking scheme %s "
+                                "only",
                                 MP_SCHEME_BONAWITZ);
         }
         cJSON_AddStringToObject(masking, "scheme", MP_SCHEME_PAIRWISE);
@@ -244,13 +248,15 @@ const char *mp_spec_scheme_name(const mp_spec *s)
     return s->masking == MP_MASKING_BONAWITZ ? MP_SCHEME_BONAWITZ : MP_SCHEME_PAIRWISE;
 }
 
-long long mp_spec_default_threshold(size_t n, long long k_min, long long t)
+long long mp_spec_default_threshold(size_t n, long long k_min, long long t, long long c)
 {
-    long long T = (long long)n / 2 + 1;
+    long long T = ((long long)n + c) / 2 + 1;
     if (k_min > T)
         T = k_min;
     if ((long long)n - t > T)
         T = (long long)n - t;
+    if (c + 1 > T)
+        T = c + 1;
     return T;
 }
 
@@ -259,9 +265,10 @@ static int check_masking(mp_spec *s, const cJSON *masking, const char *scheme)
 {
     long long n = (long long)s->nparticipants;
     if (strcmp(scheme, MP_SCHEME_PAIRWISE) == 0) {
-        if (cJSON_GetObjectItemCaseSensitive(masking, "threshold") != NULL)
-            return mp_error_set("masking scheme %s has no threshold (every participant is "
-                                "needed)",
+        if (cJSON_GetObjectItemCaseSensitive(masking, "threshold") != NULL ||
+            cJSON_GetObjectItemCaseSensitive(masking, "colluders") != NULL)
+            return mp_error_set("masking scheme %s has no threshold or colluders (every "
+                                "participant is needed)",
                                 MP_SCHEME_PAIRWISE);
         s->masking = MP_MASKING_PAIRWISE;
         s->threshold = n;
@@ -270,16 +277,34 @@ static int check_masking(mp_spec *s, const cJSON *masking, const char *scheme)
     if (strcmp(scheme, MP_SCHEME_BONAWITZ) != 0)
         return mp_error_set("masking scheme \"%.30s\" is not supported by this version", scheme);
     s->masking = MP_MASKING_BONAWITZ;
-    if (mp_json_int(masking, "threshold", 1, MP_MAX_ORGS, &s->threshold) != 0)
+    if (mp_json_int(masking, "threshold", 1, MP_MAX_ORGS, &s->threshold) != 0 ||
+        mp_json_int(masking, "colluders", 0, MP_MAX_ORGS, &s->colluders) != 0)
         return mp_error_prefix("masking: ");
+    long long c = s->colluders;
     if (s->threshold > n)
         return mp_error_set("masking threshold %lld is more than the %lld participants",
                             s->threshold, n);
-    if (2 * s->threshold <= n)
-        return mp_error_set("masking threshold %lld of %lld participants is not a majority: two "
-                            "groups could each unmask, and an aggregator could show them "
-                            "different lists of who dropped out; use at least %lld",
-                            s->threshold, n, n / 2 + 1);
+    if (c < s->privacy.t)
+        return mp_error_set("masking resists %lld colluders, fewer than the t = %lld the noise "
+                            "assumes; declare colluders >= t",
+                            c, s->privacy.t);
+    if (c >= n)
+        return mp_error_set("masking cannot resist %lld colluders among %lld participants: "
+                            "nobody would be left to protect",
+                            c, n);
+    if (s->threshold <= c)
+        return mp_error_set("masking threshold %lld does not exceed the %lld colluders: they "
+                            "could unmask alone",
+                            s->threshold, c);
+    /* With c participants on its side, an aggregator that shows two groups different survivor
+     * lists gets both confirmed when each group plus the c colluders reaches T, which needs
+     * 2T <= n + c (docs/threat-model.md). */
+    if (2 * s->threshold <= n + c)
+        return mp_error_set("masking threshold %lld of %lld participants does not resist %lld "
+                            "colluders: an aggregator with %lld participants on its side could "
+                            "get two different lists of who dropped out confirmed and unmask one "
+                            "organisation; use a threshold of at least %lld",
+                            s->threshold, n, c, c, (n + c) / 2 + 1);
     if (s->threshold < s->k_min)
         return mp_error_set("masking threshold %lld is below k_min %lld: the sum could be opened "
                             "over fewer organisations than k_min",
@@ -305,7 +330,7 @@ static int parse_body(mp_spec *s, const cJSON *b, const mp_roster *roster)
                                               "share_variance", NULL};
     static const char *const share_fields[] = {"num", "den", NULL};
     static const char *const pub_fields[] = {"rounding", NULL};
-    static const char *const masking_fields[] = {"scheme", "threshold", NULL};
+    static const char *const masking_fields[] = {"scheme", "threshold", "colluders", NULL};
     const cJSON *period, *parts, *priv, *share, *pub, *masking, *cat, *it;
     const char *hash, *start, *end, *opened, *deadline, *mech, *scheme, *delta;
     long long v, num, den;

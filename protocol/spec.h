@@ -9,7 +9,7 @@
  *               "delta":"1e-6","series":ID,"series_rho":DEC,"series_spent":DEC,"t":T,
  *               "max_orgs_per_person":M,"share_variance":{"num":N,"den":D}},
  *    "publication":{"rounding":R},
- *    "masking":{"scheme":"pairwise-v1"} | {"scheme":"bonawitz-v1","threshold":T},
+ *    "masking":{"scheme":"pairwise-v1"} | {"scheme":"bonawitz-v1","threshold":T,"colluders":C},
  *    "catalogue":{...}}
  *
  * The privacy block states the release's budget rho (zCDP), the series it belongs to with the
@@ -27,11 +27,12 @@
  *      (below 3, one participant could subtract its own figures from a total of two and learn
  *      the other's).
  *   3. The catalogue is valid (catalogue.h) and period.start <= period.end, opened < deadline.
- *   4. With masking scheme bonawitz-v1 (secagg.h), the threshold T protects someone:
- *      2T > n (a majority, so that no two disjoint groups can each unmask, and one consistent
- *      list of survivors is all an aggregator can get signed), T >= k_min, T <= n, and
- *      T >= n - t (the noise, calibrated for n - t honest shares, still covers every dropout
- *      the threshold allows).
+ *   4. With masking scheme bonawitz-v1 (secagg.h), the threshold T protects someone against an
+ *      aggregator with C >= t colluding participants: 2T > n + C (no two groups that share
+ *      only the C colluders can each reach T, so one consistent list of survivors is all an
+ *      aggregator can get confirmed), T > C (the colluders cannot unmask alone), T >= k_min,
+ *      T <= n, and T >= n - t (the noise, calibrated for n - t honest shares, still covers
+ *      every dropout the threshold allows).
  */
 #ifndef MP_SPEC_H
 #define MP_SPEC_H
@@ -69,6 +70,7 @@ typedef struct mp_spec {
     long long rounding;  /* publish multiples of this */
     int masking;         /* enum mp_masking */
     long long threshold; /* bonawitz-v1: participants needed to unmask; pairwise-v1: all */
+    long long colluders; /* bonawitz-v1: colluding participants the threshold resists (>= t) */
     mp_catalogue *catalogue;
     mp_envelope *env; /* owned */
 } mp_spec;
@@ -85,6 +87,7 @@ typedef struct mp_spec_params {
     long long k_min;
     const char *masking;             /* NULL = pairwise-v1 */
     long long threshold;             /* bonawitz-v1; 0 = the default mp_spec_default_threshold() */
+    long long colluders;             /* bonawitz-v1; 0 = t */
     const char *const *participants; /* NULL = every organisation of the roster */
     size_t nparticipants;
 } mp_spec_params;
@@ -98,8 +101,8 @@ MP_WUR int mp_spec_from_envelope(mp_spec **out, mp_envelope *env, const mp_roste
 void mp_spec_free(mp_spec *s);
 
 /* The threshold a bonawitz-v1 round gets when none is asked for: the smallest that meets
- * invariant 4, max(k_min, floor(n/2) + 1, n - t). */
-long long mp_spec_default_threshold(size_t n, long long k_min, long long t);
+ * invariant 4, max(k_min, floor((n + c)/2) + 1, n - t, c + 1). */
+long long mp_spec_default_threshold(size_t n, long long k_min, long long t, long long c);
 
 /* "pairwise-v1" or "bonawitz-v1". */
 const char *mp_spec_scheme_name(const mp_spec *s);

@@ -435,3 +435,11 @@ doc = json.load(open(sys.argv[1]))
 print(" ".join(str(c[sys.argv[2]]) for c in doc["body"]["cells"]))
 EOF
 }
+
+# sign_body TYPE BODY KEY OUT: sign a JSON body by hand as TYPE with a plaintext secret key file,
+# the way a coordinator that skips its own checks would (tools/forge), into the canonical
+# envelope OUT.
+FORGE=${FORGE:-$(cd "$BIN/../tools" 2>/dev/null && pwd)/forge}
+sign_body() {
+    "$FORGE" "$1" "$3" "$2" "$4"
+}

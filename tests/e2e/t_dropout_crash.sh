@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bonawitz-v1 phases resume after a crash: the aggregator is killed (SIGKILL) while advancing a
-# phase and while importing, a contributor while confirming and unmasking. After every kill the
+# phase and while importing, a contributor while sharing, confirming and unmasking. After every kill the
 # store or ledger is intact and in the old or the new phase, and running the command again
 # ends exactly where an uninterrupted run ends (the same bytes: every message is deterministic).
 . "$(dirname "$0")/lib.sh"
@@ -25,7 +25,7 @@ print(json.load(sys.stdin).get("phase", ""))'
 }
 copy_db() { rm -f "$2" "$2-wal" "$2-shm"; cp "$1" "$2"; [ -f "$1-wal" ] && cp "$1-wal" "$2-wal"; return 0; }
 
-mkdir -p "$T/adv" "$T/ref" "$T/sub" "$T/conf" "$T/unm"
+mkdir -p "$T/adv" "$T/ref" "$T/share" "$T/sub" "$T/conf" "$T/unm"
 for o in $ORGS; do
     party "$o"
     run "$C" advertise "${P[@]}" --out "$T/adv/$o.json"
@@ -36,7 +36,7 @@ copy_db "$T/agg.db" "$T/base.db"
 run "$A" round advance --db "$T/agg.db" "${CK[@]}" --out-dir "$T/ref"
 expect_rc 0 "reference advance"
 
-section "aggregator killed while advancing from advertise to submit"
+section "aggregator killed while advancing from advertise to share"
 bad=0
 for delay in 1000 3000 6000 10000 15000 25000 40000; do
     copy_db "$T/base.db" "$T/c.db"
@@ -46,21 +46,69 @@ for delay in 1000 3000 6000 10000 15000 25000 40000; do
     ph=$(phase_of "$T/c.db")
     case "$ph" in
     advertise) cmd=advance ;;
+    share) cmd=outbox ;;
+    *) bad=1; echo "  phase '$ph' after ${delay}us"; continue ;;
+    esac
+    rm -rf "$T/out"
+    "$A" round "$cmd" --db "$T/c.db" "${CK[@]}" --out-dir "$T/out" >/dev/null 2>&1 || {
+        bad=1; echo "  round $cmd failed after a kill at ${delay}us"; }
+    cmp -s "$T/ref/keys.json" "$T/out/keys.json" || { bad=1; echo "  keys.json differs (${delay}us)"; }
+done
+check "every kill left an intact store in the old or new phase, and the run resumed to the same keys message" test "$bad" = 0
+
+section "contributor killed while sharing"
+cp "$T/ledger-utrecht.db" "$T/lbase0.db"
+party utrecht
+run "$C" share "${P[@]}" --keys "$T/ref/keys.json" --out "$T/share/utrecht.json"
+expect_rc 0 "reference share message"
+bad=0
+for delay in 1000 3000 6000 10000 15000 25000; do
+    copy_db "$T/lbase0.db" "$T/l.db"
+    rm -f "$T/x.json"
+    LEDGER=$T/l.db party utrecht
+    kill_after "$delay" "$C" share "${P[@]}" --keys "$T/ref/keys.json" --out "$T/x.json"
+    integrity "$T/l.db" || { bad=1; echo "  ledger integrity failed after ${delay}us"; }
+    rm -f "$T/x.json"
+    "$C" share "${P[@]}" --keys "$T/ref/keys.json" --out "$T/x.json" >/dev/null 2>&1 ||
+        { bad=1; echo "  share again failed after a kill at ${delay}us"; }
+    cmp -s "$T/x.json" "$T/share/utrecht.json" || { bad=1; echo "  share message differs (${delay}us)"; }
+done
+check "every kill left an intact ledger, and sharing again gave the same share message" test "$bad" = 0
+for o in stichtse-vecht lekstroom fermwerk rsd-krh uwv; do
+    party "$o"
+    run "$C" share "${P[@]}" --keys "$T/ref/keys.json" --out "$T/share/$o.json"
+done
+run "$A" round import --db "$T/agg.db" "${CP[@]}" "$T"/share/*.json
+expect_rc 0 "six share messages"
+copy_db "$T/agg.db" "$T/base1.db"
+run "$A" round advance --db "$T/agg.db" "${CK[@]}" --out-dir "$T/ref"
+expect_rc 0 "reference advance to submit"
+
+section "aggregator killed while advancing from share to submit"
+bad=0
+for delay in 1000 3000 6000 10000 15000 25000 40000; do
+    copy_db "$T/base1.db" "$T/c.db"
+    rm -rf "$T/out"
+    kill_after "$delay" "$A" round advance --db "$T/c.db" "${CK[@]}" --out-dir "$T/out"
+    integrity "$T/c.db" || { bad=1; echo "  integrity failed after ${delay}us"; }
+    ph=$(phase_of "$T/c.db")
+    case "$ph" in
+    share) cmd=advance ;;
     submit) cmd=outbox ;;
     *) bad=1; echo "  phase '$ph' after ${delay}us"; continue ;;
     esac
     rm -rf "$T/out"
     "$A" round "$cmd" --db "$T/c.db" "${CK[@]}" --out-dir "$T/out" >/dev/null 2>&1 || {
         bad=1; echo "  round $cmd failed after a kill at ${delay}us"; }
-    for f in "$T"/ref/keys-*.json; do
+    for f in "$T"/ref/shares-*.json; do
         cmp -s "$f" "$T/out/$(basename "$f")" || { bad=1; echo "  $(basename "$f") differs (${delay}us)"; }
     done
 done
-check "every kill left an intact store in the old or new phase, and the run resumed to the same keys messages" test "$bad" = 0
+check "every kill left an intact store in the old or new phase, and the run resumed to the same shares messages" test "$bad" = 0
 
 for o in $ORGS; do
     party "$o"
-    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --keys "$T/ref/keys-$o.json" \
+    run "$C" submit --input "$T/in/$o.csv" "${P[@]}" --shares "$T/ref/shares-$o.json" \
         --out "$T/sub/$o.json"
     [ "$RC" -eq 0 ] || { fail "submit $o"; show_output; }
 done

@@ -60,10 +60,10 @@ submit lekstroom "$T/in/foreign.csv" "$T/round.json" "$T/out-foreign.json" "$T/l
 refused foreign "--accept-foreign-gemeenten"
 expect_err_contains "gemeenten of lekstroom" "foreign: the organisation is named"
 run "$C" check --input "$T/in/foreign.csv" --roster "$T/roster.json" --round "$T/round.json" \
-    --coordinator-key "$T/keys/coord.pub" --org lekstroom
+    --coordinator-key "$T/keys/coord.pub" --policy "$T/policies/utrecht.json" --org lekstroom
 expect_rc 1 "foreign: check --org refuses it too"
 run "$C" check --input "$T/in/foreign.csv" --roster "$T/roster.json" --round "$T/round.json" \
-    --coordinator-key "$T/keys/coord.pub"
+    --coordinator-key "$T/keys/coord.pub" --policy "$T/policies/utrecht.json"
 expect_rc 0 "foreign: check without --org cannot tell"
 submit utrecht "$T/in/foreign.csv" "$T/round.json" "$T/out-foreign2.json" "$T/ledger-foreign2.db"
 expect_rc 0 "foreign: the same export is utrecht's own"
@@ -103,7 +103,7 @@ expect_absent "$T/out-owner2.json" "ledger: no submission for utrecht"
 
 section "the row report"
 run "$C" check --input "$T/in/dirty.csv" --roster "$T/roster.json" --round "$T/round.json" \
-    --coordinator-key "$T/keys/coord.pub" --report "$T/rows.csv" --accept-exclusions
+    --coordinator-key "$T/keys/coord.pub" --policy "$T/policies/utrecht.json" --report "$T/rows.csv" --accept-exclusions
 expect_rc 0 "report: check with --report"
 check "report: a header and all 50 excluded rows (no cap)" \
     test "$(head -1 "$T/rows.csv")" = "line,column,reason,value" -a "$(wc -l <"$T/rows.csv")" -eq 51
@@ -111,11 +111,11 @@ check "report: line, column, reason and a description of the BSN" \
     grep -qx '2,bsn,bsn_format,"<bsn: 5 characters, not 8 or 9 digits>"' "$T/rows.csv"
 check "report: no BSN digits" sh -c "! grep -q -e 12345 -f '$T/in/bsns.txt' '$T/rows.csv'"
 run "$C" check --input "$T/in/dirty.csv" --roster "$T/roster.json" --round "$T/round.json" \
-    --coordinator-key "$T/keys/coord.pub" --report "$T/rows2.csv"
+    --coordinator-key "$T/keys/coord.pub" --policy "$T/policies/utrecht.json" --report "$T/rows2.csv"
 expect_rc 1 "report: a refused check still writes the report the data officer asked for"
 expect_present "$T/rows2.csv" "report: written"
 run "$C" check --input "$T/in/no-such.csv" --roster "$T/roster.json" --round "$T/round.json" \
-    --coordinator-key "$T/keys/coord.pub" --report "$T/rows3.csv"
+    --coordinator-key "$T/keys/coord.pub" --policy "$T/policies/utrecht.json" --report "$T/rows3.csv"
 expect_rc 1 "report: an unreadable export"
 check "report: no partial report, no temporary left" sh -c "! ls '$T'/rows3.csv* 2>/dev/null"
 

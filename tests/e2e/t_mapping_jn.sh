@@ -21,7 +21,7 @@ chk() { # chk INPUT OUT.json [ARGS...]: check --json into OUT
     local in=$1 out=$2
     shift 2
     run "$C" check --input "$in" --roster "$T/roster.json" --round "$T/round.json" \
-        --coordinator-key "$T/keys/coord.pub" --json "$@"
+        --coordinator-key "$T/keys/coord.pub" --policy "$T/policies/utrecht.json" --json "$@"
     cp "$OUT" "$out"
 }
 
@@ -131,18 +131,18 @@ section "indicator values and mapping errors"
 echo '{"mijlpaal_mapping":1,"indicators":[{"column":"DGR","spell_type":"doelgroepenregister"}]}' \
     >"$T/bad-jn.mapping.json"
 run "$C" check --input "$T/bad-jn.csv" --roster "$T/roster.json" --round "$T/round.json" \
-    --coordinator-key "$T/keys/coord.pub" --mapping "$T/bad-jn.mapping.json"
+    --coordinator-key "$T/keys/coord.pub" --policy "$T/policies/utrecht.json" --mapping "$T/bad-jn.mapping.json"
 expect_rc 1 "an indicator value that is not J/N excludes the row"
 expect_err_contains "indicator_unknown" "with its own reason"
 echo '{"mijlpaal_mapping":1,"indicators":[{"column":"DGR","flag":"dgr"}]}' >"$T/bad-flag.json"
 run "$C" check --input "$T/bad-jn.csv" --roster "$T/roster.json" --round "$T/round.json" \
-    --coordinator-key "$T/keys/coord.pub" --mapping "$T/bad-flag.json"
+    --coordinator-key "$T/keys/coord.pub" --policy "$T/policies/utrecht.json" --mapping "$T/bad-flag.json"
 expect_rc 1 "an indicator of an unknown flag is refused"
 expect_err_contains 'unknown flag "dgr"' "the mapping error names it"
 echo '{"mijlpaal_mapping":1,"indicators":[{"column":"Geen","flag":"statushouder"}]}' \
     >"$T/missing.json"
 run "$C" check --input "$T/bad-jn.csv" --roster "$T/roster.json" --round "$T/round.json" \
-    --coordinator-key "$T/keys/coord.pub" --mapping "$T/missing.json"
+    --coordinator-key "$T/keys/coord.pub" --policy "$T/policies/utrecht.json" --mapping "$T/missing.json"
 expect_rc 1 "an indicator column missing from the export is refused"
 expect_err_contains 'indicator column "Geen"' "and named"
 

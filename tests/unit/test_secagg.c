@@ -1,12 +1,12 @@
 /*
  * test_secagg.c - masking scheme bonawitz-v1 (protocol/secagg.c), run in memory: six
- * Midden-Utrecht organisations with fresh keys, a signed round with threshold 4 (t = 2), every
- * message signed and parsed back as it would travel. Dropouts at each phase, thresholds, and
- * an aggregator that lies.
+ * Midden-Utrecht organisations with fresh keys, a signed round with threshold 5 (t = 2, resisting
+ * c = 2 colluders), every message signed and parsed back as it would travel. Dropouts at each
+ * phase, thresholds, an aggregator that lies, and one that plays c colluding participants.
  *
- * Where a test needs to know a participant's per-round secrets (to show what an aggregator can
- * and cannot rebuild), it derives them here from secagg.h's definitions with the participant's
- * PRF key, independently of secagg.c; test_formulas checks that the two agree.
+ * Each participant's per-round secrets are drawn with mp_secagg_secrets_new at advertise, as the
+ * contributor does, and kept with the round in memory, so a test can show what an aggregator
+ * can and cannot rebuild; test_formulas checks the masks against secagg.h's definitions.
  */
 #include "testutil.h"
 #include "testworld.h"
@@ -22,7 +22,7 @@
 #include "spec.h"
 
 #define NCELLS 5
-#define THRESHOLD 4 /* the default for n = 6, k_min = 3, t = 2: max(3, 6/2 + 1, 6 - 2) */
+#define THRESHOLD 5 /* the default for n = 6, k_min = 3, t = c = 2: max(3, 8/2 + 1, 6 - 2, 3) */
 #define SB MP_SHAMIR_SHARE_BYTES
 
 static const char catalogue_json[] =
@@ -179,19 +179,6 @@ static int teardown(void **state)
 
 /* ---- the protocol's secrets and masks, re-derived from secagg.h ------------------------- */
 
-static void derive(unsigned char out[32], const mp_keypair *kp, const char *purpose,
-                   const mp_spec *spec)
-{
-    static const char dom[] = "mijlpaal-bonawitz-v1\n";
-    crypto_generichash_state st;
-    assert_int_equal(crypto_generichash_init(&st, kp->prf_key, MP_PRF_KEY_BYTES, 32), 0);
-    crypto_generichash_update(&st, (const unsigned char *)dom, sizeof dom - 1);
-    crypto_generichash_update(&st, (const unsigned char *)purpose, strlen(purpose));
-    crypto_generichash_update(&st, (const unsigned char *)"\n", 1);
-    crypto_generichash_update(&st, spec->env->hash, MP_HASH_BYTES);
-    crypto_generichash_final(&st, out, 32);
-}
-
 /* s_ab from a's secret mask key and b's public one. */
 static void pair_seed(unsigned char seed[32], const unsigned char sk_a[32],
                       const mp_secagg_member *a, const mp_secagg_member *b, const mp_spec *spec)
@@ -238,17 +225,21 @@ static void assert_all_cells_differ(const uint64_t *a, const uint64_t *b)
 /* ---- a round in memory, phase by phase ---------------------------------------------------- */
 
 /* Phase at which each position stops delivering: 0 never advertises, 1 advertises only, 2 also
- * submits, 3 also confirms, 4 delivers everything. Arrays below are by member k (index in U1,
- * which is position order), except stop (by position). */
+ * sends its key shares, 3 also submits, 4 also confirms, 5 delivers everything. Arrays below
+ * are by member k of r->u1, which is U1 after phase 1 and U2 from phase 2 on (position order),
+ * except stop and sec (by position). */
 typedef struct rnd {
     world *w;
     const mp_spec *spec;
     int stop[NORGS];
     size_t n1;
-    mp_envelope *adv[NORGS];
-    mp_secagg_view u1; /* the aggregator's U1, and U2 by the submitted flags */
-    mp_envelope *keys[NORGS];
-    mp_secagg_view views[NORGS]; /* each member's view after accepting its keys message */
+    mp_envelope *adv[NORGS];     /* by member of U1 */
+    mp_secagg_view adv_u1;       /* the aggregator's U1 (kept after u1 becomes U2) */
+    mp_envelope *keysmsg;        /* the keys message */
+    mp_envelope *share[NORGS];   /* share messages, by member of U1 */
+    mp_secagg_view u1;           /* the aggregator's U1, then U2 (with submitted flags: U3) */
+    mp_envelope *keys[NORGS];    /* the shares message of each member of U2 */
+    mp_secagg_view views[NORGS]; /* each member's view of U2 after accepting its shares message */
     uint64_t y[NORGS][NCELLS];   /* masked submissions */
     unsigned char subhash[NORGS][MP_HASH_BYTES];
     mp_envelope *surv;
@@ -260,6 +251,7 @@ typedef struct rnd {
     mp_envelope *unm[NORGS];
     mp_secagg_reveal rev[NORGS];
     size_t nrev;
+    mp_secagg_secrets *sec[NORGS]; /* by position, drawn at advertise */
 } rnd;
 
 static void rnd_init(rnd *r, world *w, const mp_spec *spec, const int stop[NORGS])
@@ -276,21 +268,31 @@ static void rnd_free(rnd *r)
 {
     for (int i = 0; i < NORGS; i++) {
         mp_envelope_free(r->adv[i]);
+        mp_envelope_free(r->share[i]);
         mp_envelope_free(r->keys[i]);
         mp_envelope_free(r->conf[i]);
         mp_envelope_free(r->unm[i]);
         mp_secagg_view_free(&r->views[i]);
         mp_secagg_reveal_free(&r->rev[i]);
+        mp_secagg_secrets_free(r->sec[i]);
     }
+    mp_envelope_free(r->keysmsg);
     mp_envelope_free(r->surv);
     mp_envelope_free(r->req);
     mp_secagg_view_free(&r->sv);
     mp_secagg_view_free(&r->u1);
+    mp_secagg_view_free(&r->adv_u1);
 }
 
 static const mp_keypair *kp_of(const rnd *r, size_t k)
 {
     return r->w->by_pos[r->u1.m[k].pos];
+}
+
+/* Member k's secrets of the round. */
+static const mp_secagg_secrets *sec_of(const rnd *r, size_t k)
+{
+    return r->sec[r->u1.m[k].pos];
 }
 
 /* Phase 1: everyone with stop >= 1 advertises; the aggregator checks each advertisement. */
@@ -300,7 +302,9 @@ static int rnd_advertise(rnd *r)
     for (int p = 0; p < NORGS; p++) {
         if (r->stop[p] < 1)
             continue;
-        assert_int_equal(mp_secagg_advertise(&body, r->spec, r->w->roster, r->w->by_pos[p]), 0);
+        assert_int_equal(mp_secagg_secrets_new(&r->sec[p]), 0);
+        assert_int_equal(
+            mp_secagg_advertise(&body, r->spec, r->w->roster, r->w->by_pos[p], r->sec[p]), 0);
         r->adv[r->n1] = resign("advertise", body, r->w->by_pos[p]);
         if (mp_secagg_advertise_check(r->adv[r->n1], r->spec, r->w->roster, &r->u1.m[r->n1]) != 0)
             return -1;
@@ -310,23 +314,88 @@ static int rnd_advertise(rnd *r)
     return 0;
 }
 
-/* Phases 2 and 3: a keys message to every advertiser, who accepts it; those with stop >= 2 mask
- * and submit (the submission hash is the hash of the masked vector). */
-static int rnd_keys(rnd *r)
+/* The keys message of u1, signed by the coordinator. */
+static mp_envelope *keys_message(const rnd *r, const mp_secagg_view *u1)
 {
     cJSON *body;
+    assert_int_equal(mp_secagg_keys_build(&body, r->spec, u1), 0);
+    return resign("keys", body, r->w->coord);
+}
+
+/* The shares message for member `to` of the list v: from each member of v the box its share
+ * message (in r->share, by U1 member) made for `to`. */
+static mp_envelope *shares_message(const rnd *r, const mp_secagg_view *v, size_t to)
+{
+    const char *boxes[NORGS];
+    int col = mp_secagg_member_index(&r->adv_u1, v->m[to].org);
+    cJSON *body;
+    assert_true(col >= 0);
+    for (size_t i = 0; i < v->n1; i++) {
+        int k = mp_secagg_member_index(&r->adv_u1, v->m[i].org);
+        assert_true(k >= 0);
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(r->share[k]->body, "boxes");
+        boxes[i] = cJSON_GetArrayItem(arr, col)->valuestring;
+    }
+    assert_int_equal(mp_secagg_shares_build(&body, r->spec, v, boxes, to), 0);
+    return resign("shares", body, r->w->coord);
+}
+
+/* Phase 2: the keys message to every advertiser, who accepts it; those with stop >= 2 send
+ * their share message, which the aggregator checks. u1 becomes U2. */
+static int rnd_keys(rnd *r)
+{
+    mp_secagg_view u2 = {0};
+    cJSON *body;
+    r->keysmsg = keys_message(r, &r->u1);
+    /* The aggregator's U1 as it reads the keys message back (with the list's hash). */
+    mp_secagg_view_free(&r->u1);
+    if (mp_secagg_keys_parse(&r->u1, r->keysmsg, r->spec, r->w->roster) != 0)
+        return -1;
+    u2.m = calloc(NORGS, sizeof *u2.m);
+    assert_non_null(u2.m);
+    for (size_t k = 0; k < r->n1; k++) {
+        mp_secagg_view kv;
+        size_t member;
+        unsigned p = r->u1.m[k].pos;
+        if (mp_secagg_keys_accept(&kv, r->keysmsg, r->spec, r->w->roster, kp_of(r, k),
+                                  sec_of(r, k)) != 0) {
+            mp_secagg_view_free(&u2);
+            return -1;
+        }
+        assert_memory_equal(kv.advertised_hash, r->u1.advertised_hash, MP_HASH_BYTES);
+        if (r->stop[p] >= 2) {
+            assert_int_equal(mp_secagg_share(&body, r->spec, &kv, kp_of(r, k), sec_of(r, k)), 0);
+            r->share[k] = resign("share", body, kp_of(r, k));
+            assert_int_equal(
+                mp_secagg_share_check(r->share[k], r->spec, r->w->roster, &r->u1, &member), 0);
+            assert_int_equal(member, k);
+            u2.m[u2.n1] = r->u1.m[k];
+            u2.m[u2.n1].shared = 1;
+            memcpy(u2.m[u2.n1++].share_hash, r->share[k]->hash, MP_HASH_BYTES);
+        }
+        mp_secagg_view_free(&kv);
+    }
+    r->adv_u1 = r->u1;
+    r->u1 = u2;
+    r->n1 = u2.n1;
+    return 0;
+}
+
+/* Phase 3: a shares message to every member of U2, who accepts it; those with stop >= 3 mask
+ * and submit (the submission hash is the hash of the masked vector). */
+static int rnd_shares(rnd *r)
+{
     for (size_t k = 0; k < r->n1; k++) {
         unsigned p = r->u1.m[k].pos;
-        assert_int_equal(
-            mp_secagg_keys_build(&body, r->spec, &r->u1, (const mp_envelope *const *)r->adv, k), 0);
-        r->keys[k] = resign("keys", body, r->w->coord);
-        if (mp_secagg_keys_accept(&r->views[k], r->keys[k], r->spec, r->w->roster, kp_of(r, k)) !=
-            0)
+        int a = mp_secagg_member_index(&r->adv_u1, r->u1.m[k].org);
+        r->keys[k] = shares_message(r, &r->u1, k);
+        if (mp_secagg_shares_accept(&r->views[k], r->keys[k], r->spec, r->w->roster, kp_of(r, k),
+                                    sec_of(r, k), r->share[a]->hash) != 0)
             return -1;
-        if (r->stop[p] < 2)
+        if (r->stop[p] < 3)
             continue;
         memcpy(r->y[k], r->w->plain[p], sizeof r->y[k]);
-        if (mp_secagg_mask(r->y[k], NCELLS, r->spec, &r->views[k], kp_of(r, k)) != 0)
+        if (mp_secagg_mask(r->y[k], NCELLS, r->spec, &r->views[k], kp_of(r, k), sec_of(r, k)) != 0)
             return -1;
         mp_hash(r->subhash[k], r->y[k], sizeof r->y[k]);
         r->u1.m[k].submitted = 1;
@@ -370,7 +439,7 @@ static int rnd_survivors(rnd *r)
     if (rnd_survivors_build(r) != 0)
         return -1;
     for (size_t k = 0; k < r->n1; k++)
-        if (r->sv.m[k].submitted && r->stop[r->u1.m[k].pos] >= 3 && rnd_confirm(r, k) != 0)
+        if (r->sv.m[k].submitted && r->stop[r->u1.m[k].pos] >= 4 && rnd_confirm(r, k) != 0)
             return -1;
     return 0;
 }
@@ -399,7 +468,7 @@ static int rnd_unmask_one(rnd *r, size_t k)
         return -1;
     }
     assert_int_equal(
-        mp_secagg_unmask(&body, r->spec, r->w->roster, &cv, r->keys[k], kp_of(r, k), r->surv->hash),
+        mp_secagg_unmask(&body, r->spec, &cv, r->keys[k], kp_of(r, k), sec_of(r, k), r->surv->hash),
         0);
     mp_secagg_view_free(&cv);
     r->unm[k] = resign("unmask", body, kp_of(r, k));
@@ -414,7 +483,7 @@ static int rnd_unmask_one(rnd *r, size_t k)
 static int rnd_unmask(rnd *r)
 {
     for (size_t k = 0; k < r->n1; k++)
-        if (r->sv.m[k].submitted && r->stop[r->u1.m[k].pos] >= 4 && rnd_unmask_one(r, k) != 0)
+        if (r->sv.m[k].submitted && r->stop[r->u1.m[k].pos] >= 5 && rnd_unmask_one(r, k) != 0)
             return -1;
     return 0;
 }
@@ -441,14 +510,16 @@ static int run_round(world *w, const int stop[NORGS], uint64_t sum[NCELLS])
         phase = 1;
     else if (rnd_keys(&r) != 0)
         phase = 2;
-    else if (rnd_survivors(&r) != 0)
+    else if (rnd_shares(&r) != 0)
         phase = 3;
-    else if (rnd_request(&r) != 0)
+    else if (rnd_survivors(&r) != 0)
         phase = 4;
-    else if (rnd_unmask(&r) != 0)
+    else if (rnd_request(&r) != 0)
         phase = 5;
-    else if (rnd_open(&r, sum, 2) != 0)
+    else if (rnd_unmask(&r) != 0)
         phase = 6;
+    else if (rnd_open(&r, sum, 2) != 0)
+        phase = 7;
     else
         phase = 0;
     rnd_free(&r);
@@ -460,7 +531,7 @@ static void expect_sum(world *w, const int stop[NORGS], const uint64_t sum[NCELL
     for (int c = 0; c < NCELLS; c++) {
         uint64_t want = 0;
         for (int p = 0; p < NORGS; p++)
-            if (stop[p] >= 2)
+            if (stop[p] >= 3)
                 want += w->plain[p][c];
         assert_int_equal(sum[c], want);
     }
@@ -472,15 +543,16 @@ static void expect_sum(world *w, const int stop[NORGS], const uint64_t sum[NCELL
 static void test_formulas(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
     unsigned char sk[NORGS][32], b[32], pk[32], seed[32], seed2[32];
     uint64_t want[NCELLS], total[NCELLS] = {0}, plain_total[NCELLS] = {0};
     rnd r;
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
     for (size_t k = 0; k < r.n1; k++) {
-        derive(sk[k], kp_of(&r, k), "mask-key", r.spec);
+        memcpy(sk[k], sec_of(&r, k)->s_sk, 32);
         crypto_scalarmult_base(pk, sk[k]);
         assert_memory_equal(pk, r.u1.m[k].mask_pk, 32);
         /* Every member's view lists the same keys in the same order. */
@@ -489,7 +561,7 @@ static void test_formulas(void **state)
     }
     for (size_t k = 0; k < r.n1; k++) {
         memcpy(want, w->plain[r.u1.m[k].pos], sizeof want);
-        derive(b, kp_of(&r, k), "self-mask", r.spec);
+        memcpy(b, sec_of(&r, k)->b, 32);
         mp_mask_prg_apply(want, NCELLS, b, +1);
         for (size_t j = 0; j < r.n1; j++) {
             if (j == k)
@@ -513,32 +585,34 @@ static void test_formulas(void **state)
 static void test_everyone_delivers(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
     uint64_t sum[NCELLS];
     if (run_round(w, stop, sum) != 0)
         fail_msg("%s", mp_error_get());
     expect_sum(w, stop, sum);
 }
 
-/* The demo's case: one drops after advertise, one after submit. */
-static void test_two_dropouts(void **state)
+/* The demo's case: one drops out after advertising (its pairwise masks come off with its
+ * rebuilt mask key). */
+static void test_demo_dropout(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 1, 4, 2, 4, 4};
+    int stop[NORGS] = {5, 2, 5, 5, 5, 5};
     uint64_t sum[NCELLS];
     if (run_round(w, stop, sum) != 0)
         fail_msg("%s", mp_error_get());
     expect_sum(w, stop, sum);
 }
 
-/* Any one participant dropping out at any phase: the sum of exactly the submitters. */
+/* Any one participant dropping out at any phase, n - T = 1 being the most the threshold allows:
+ * the sum of exactly the submitters. */
 static void test_one_dropout_each_phase(void **state)
 {
     world *w = *state;
     uint64_t sum[NCELLS];
     for (int p = 0; p < NORGS; p++)
-        for (int s = 0; s < 4; s++) {
-            int stop[NORGS] = {4, 4, 4, 4, 4, 4}, rc;
+        for (int s = 0; s < 5; s++) {
+            int stop[NORGS] = {5, 5, 5, 5, 5, 5}, rc;
             stop[p] = s;
             if ((rc = run_round(w, stop, sum)) != 0)
                 fail_msg("position %d stopping at phase %d: refused in phase %d: %s", p, s, rc,
@@ -547,44 +621,20 @@ static void test_one_dropout_each_phase(void **state)
         }
 }
 
-/* n - T = 2 dropouts is the most the threshold allows: every pair of phases, each for two
- * pairs of positions (together every pair of positions is covered). */
-static void test_two_dropouts_every_phase(void **state)
-{
-    world *w = *state;
-    int pairs[15][2], npairs = 0;
-    uint64_t sum[NCELLS];
-    for (int p = 0; p < NORGS; p++)
-        for (int q = p + 1; q < NORGS; q++) {
-            pairs[npairs][0] = p;
-            pairs[npairs++][1] = q;
-        }
-    for (int s = 0; s < 16; s++)
-        for (int i = 0; i < 2; i++) {
-            const int *pq = pairs[(s + 16 * i) % npairs];
-            int stop[NORGS] = {4, 4, 4, 4, 4, 4}, rc;
-            stop[pq[0]] = s / 4;
-            stop[pq[1]] = s % 4;
-            if ((rc = run_round(w, stop, sum)) != 0)
-                fail_msg("positions %d, %d stopping at phases %d, %d: refused in phase %d: %s",
-                         pq[0], pq[1], s / 4, s % 4, rc, mp_error_get());
-            expect_sum(w, stop, sum);
-        }
-}
-
 /* The phase that must refuse a pattern of dropouts, and what the reason says: the first phase
- * of advertise, submit, confirm, unmask that fewer than T participants complete. */
+ * of advertise, share, submit, confirm, unmask that fewer than T participants complete. */
 static int expected_refusal(const int stop[NORGS], const char **why)
 {
     static const struct {
         int phase;
         const char *why;
-    } at[5] = {{0, NULL},
-               {2, "advertised keys; the threshold is 4"},
-               {3, "submitted, below the threshold 4"},
-               {4, "confirmations of the survivors list, the threshold is 4"},
-               {6, "unmask messages, the threshold is 4"}};
-    for (int s = 1; s <= 4; s++) {
+    } at[6] = {{0, NULL},
+               {2, "advertised keys; the threshold is 5"},
+               {3, "sent key shares; the threshold is 5"},
+               {4, "submitted, below the threshold 5"},
+               {5, "confirmations of the survivors list, the threshold is 5"},
+               {7, "unmask messages, the threshold is 5"}};
+    for (int s = 1; s <= 5; s++) {
         int n = 0;
         for (int p = 0; p < NORGS; p++)
             n += stop[p] >= s;
@@ -615,37 +665,53 @@ static void expect_threshold_refusal(world *w, const int stop[NORGS])
                  why);
 }
 
-/* More dropouts than the threshold allows (3, 4 or 5 of 6 with T = 4), at each phase and mixed
+/* More dropouts than the threshold allows (2 to 5 of 6 with T = 5), at each phase and mixed
  * over the phases: refused, with the threshold named. */
 static void test_too_many_dropouts_refused(void **state)
 {
     world *w = *state;
+    /* Two, at every pair of phases, each for two pairs of positions (together every pair of
+     * positions is covered). */
+    int pairs[15][2], npairs = 0;
+    for (int p = 0; p < NORGS; p++)
+        for (int q = p + 1; q < NORGS; q++) {
+            pairs[npairs][0] = p;
+            pairs[npairs++][1] = q;
+        }
+    for (int s = 0; s < 25; s++)
+        for (int i = 0; i < 2; i++) {
+            const int *pq = pairs[(s + 25 * i) % npairs];
+            int stop[NORGS] = {5, 5, 5, 5, 5, 5};
+            stop[pq[0]] = s / 5;
+            stop[pq[1]] = s % 5;
+            expect_threshold_refusal(w, stop);
+        }
     /* Every set of three at one phase (the phases taking turns), and one set at each. */
     int set = 0;
     for (int a = 0; a < NORGS; a++)
         for (int b = a + 1; b < NORGS; b++)
             for (int c = b + 1; c < NORGS; c++, set++) {
-                int stop[NORGS] = {4, 4, 4, 4, 4, 4};
-                stop[a] = stop[b] = stop[c] = set % 4;
+                int stop[NORGS] = {5, 5, 5, 5, 5, 5};
+                stop[a] = stop[b] = stop[c] = set % 5;
                 expect_threshold_refusal(w, stop);
             }
-    for (int s = 0; s < 4; s++) {
-        int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+    for (int s = 0; s < 5; s++) {
+        int stop[NORGS] = {5, 5, 5, 5, 5, 5};
         stop[1] = stop[3] = stop[4] = s;
         expect_threshold_refusal(w, stop);
     }
     /* Three, at every combination of phases. */
-    for (int s = 0; s < 64; s++) {
-        int stop[NORGS] = {4, 4, 4, 4, 4, 4};
-        stop[0] = s / 16;
-        stop[2] = s / 4 % 4;
-        stop[5] = s % 4;
+    for (int s = 0; s < 125; s++) {
+        int stop[NORGS] = {5, 5, 5, 5, 5, 5};
+        stop[0] = s / 25;
+        stop[2] = s / 5 % 5;
+        stop[5] = s % 5;
         expect_threshold_refusal(w, stop);
     }
     /* Four and five. */
     for (int n = 4; n <= 5; n++)
-        for (int s = 0; s < 4; s++) {
-            int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+        for (int s = 0; s < 5; s++) {
+            int stop[NORGS] = {5, 5, 5, 5, 5, 5};
             for (int p = 0; p < n; p++)
                 stop[NORGS - 1 - p] = s;
             expect_threshold_refusal(w, stop);
@@ -656,13 +722,14 @@ static void test_too_many_dropouts_refused(void **state)
 static void test_open_threads(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 1, 4, 4, 2, 4};
+    int stop[NORGS] = {5, 2, 5, 5, 5, 5};
     static const unsigned threads[] = {0, 1, 3, 8, 16};
     uint64_t sum[NCELLS];
     rnd r;
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
     assert_int_equal(rnd_survivors(&r), 0);
     assert_int_equal(rnd_request(&r), 0);
     assert_int_equal(rnd_unmask(&r), 0);
@@ -731,9 +798,9 @@ static mp_envelope *request_for(const rnd *r, const mp_envelope *surv,
 static void test_lie_dropped_after_submit(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
     const size_t X = 2; /* rsd-krh */
-    unsigned char sk_x[32], b_x[32], got[32], pk[32], seed[32], buf[NORGS * SB];
+    unsigned char sk_x[32], b_x[32], got[32], pk[32], seed[32], buf[(NORGS + 1) * SB];
     uint64_t sum[NCELLS], v[NCELLS];
     mp_secagg_view tmp, va, vb;
     mp_envelope *survb, *confb[NORGS], *reqb, *req1, *unmb;
@@ -744,6 +811,7 @@ static void test_lie_dropped_after_submit(void **state)
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
     assert_string_equal(r.u1.m[X].org, "rsd-krh");
     /* The lie: U2 without X. The list is well formed and signed; only X can tell. */
     r.u1.m[X].submitted = 0;
@@ -772,8 +840,8 @@ static void test_lie_dropped_after_submit(void **state)
     }
 
     /* For X, every unmask message holds a share of its mask key, none of its self-mask seed. */
-    derive(sk_x, kp_of(&r, X), "mask-key", r.spec);
-    derive(b_x, kp_of(&r, X), "self-mask", r.spec);
+    memcpy(sk_x, sec_of(&r, X)->s_sk, 32);
+    memcpy(b_x, sec_of(&r, X)->b, 32);
     assert_int_equal(rebuild(&r, X, got), 0);
     assert_memory_equal(got, sk_x, 32);
     assert_memory_not_equal(got, b_x, 32);
@@ -784,7 +852,7 @@ static void test_lie_dropped_after_submit(void **state)
         unsigned char b_j[32];
         if (j == X)
             continue;
-        derive(b_j, kp_of(&r, j), "self-mask", r.spec);
+        memcpy(b_j, sec_of(&r, j)->b, 32);
         assert_int_equal(rebuild(&r, j, got), 0);
         assert_memory_equal(got, b_j, 32);
     }
@@ -819,7 +887,7 @@ static void test_lie_dropped_after_submit(void **state)
      * is refused by the aggregator's own builder and by X. */
     expect_refused(mp_secagg_request_build(&body, r.spec, survb->hash,
                                            (const mp_envelope *const *)&confb[X], 1),
-                   "1 confirmations of the survivors list, the threshold is 4");
+                   "1 confirmations of the survivors list, the threshold is 5");
     body = dup_body(reqb);
     for (int i = (int)r.n1 - 1; i >= 0; i--)
         if ((size_t)i != X)
@@ -828,22 +896,23 @@ static void test_lie_dropped_after_submit(void **state)
     req1 = resign("unmask-request", body, w->coord);
     accept_list(&r, X, survb, &vb);
     expect_refused(mp_secagg_request_accept(req1, r.spec, w->roster, &vb, survb->hash),
-                   "1 confirmations of the survivors list, the threshold is 4");
+                   "1 confirmations of the survivors list, the threshold is 5");
     /* Even if X answered B anyway, the aggregator would hold one share of b_X: below T, and no
      * mixture with the mask-key shares it holds rebuilds anything. */
     assert_int_equal(
-        mp_secagg_unmask(&body, r.spec, w->roster, &vb, r.keys[X], kp_of(&r, X), survb->hash), 0);
+        mp_secagg_unmask(&body, r.spec, &vb, r.keys[X], kp_of(&r, X), sec_of(&r, X), survb->hash),
+        0);
     unmb = resign("unmask", body, kp_of(&r, X));
     assert_int_equal(mp_secagg_unmask_check(unmb, r.spec, w->roster, &vb, survb->hash, &rb), 0);
     memset(got, 0xaa, sizeof got);
     expect_refused(mp_shamir_combine(rb.shares + X * SB, 1, got), "the threshold is");
     assert_true(sodium_is_zero(got, 32));
     memcpy(buf, rb.shares + X * SB, SB);
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < THRESHOLD - 1; i++)
         memcpy(buf + (i + 1) * SB, r.rev[i].shares + X * SB, SB);
-    expect_refused(mp_shamir_combine(buf, 4, got), "checksum mismatch");
+    expect_refused(mp_shamir_combine(buf, THRESHOLD, got), "checksum mismatch");
     assert_true(sodium_is_zero(got, 32));
-    for (size_t i = 3; i < r.nrev; i++)
+    for (size_t i = THRESHOLD - 1; i < r.nrev; i++)
         memcpy(buf + (i + 1) * SB, r.rev[i].shares + X * SB, SB);
     assert_int_equal(mp_shamir_combine(buf, r.nrev + 1, got), -1);
     assert_true(sodium_is_zero(got, 32));
@@ -865,10 +934,10 @@ static void test_lie_dropped_after_submit(void **state)
 static void test_lie_unmask_requests(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 1}; /* uwv advertises, then drops out */
-    const size_t me = 1, D = 5, V = 0;    /* a checking survivor, the dropout, the victim */
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
+    const size_t me = 1, V = 0; /* a checking survivor, the victim */
     unsigned char sig[MP_SIG_BYTES], b_v[32], sk_v[32], seed[32];
-    mp_envelope *survb, *confb[NORGS] = {0}, *reqb, *req, *conf_d, *other;
+    mp_envelope *survb, *confb[NORGS] = {0}, *reqb, *req, *conf_v, *other;
     const mp_envelope *list[NORGS];
     mp_secagg_view va, vb;
     mp_secagg_reveal revb[NORGS] = {{0}};
@@ -880,12 +949,13 @@ static void test_lie_unmask_requests(void **state)
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
-    assert_int_equal(rnd_survivors(&r), 0); /* list A, confirmed by the five survivors */
-    assert_int_equal(r.nconf, 5);
+    assert_int_equal(rnd_shares(&r), 0);
+    assert_int_equal(rnd_survivors(&r), 0); /* list A, confirmed by all six */
+    assert_int_equal(r.nconf, 6);
     accept_list(&r, me, r.surv, &va);
     const unsigned char *ha = r.surv->hash;
 
-    /* Controls: T confirmations of A, and all five, are accepted. */
+    /* Controls: T confirmations of A, and all six, are accepted. */
     req = request_for(&r, r.surv, r.confs, THRESHOLD);
     assert_int_equal(mp_secagg_request_accept(req, r.spec, w->roster, &va, ha), 0);
     mp_envelope_free(req);
@@ -893,12 +963,12 @@ static void test_lie_unmask_requests(void **state)
     assert_int_equal(mp_secagg_request_accept(req, r.spec, w->roster, &va, ha), 0);
     mp_envelope_free(req);
 
-    /* List B: V dropped. Members 1-4 would accept it; a request for it with four valid
+    /* List B: V dropped. Members 1-5 would accept it; a request for it with their five valid
      * confirmations is good for B and refused by whoever confirmed A. */
     survb = survivors_variant(&r, V);
-    for (size_t k = 1; k <= 4; k++)
+    for (size_t k = 1; k <= 5; k++)
         confb[k] = confirm_list(&r, k, survb);
-    reqb = request_for(&r, survb, (const mp_envelope *const *)&confb[1], 4);
+    reqb = request_for(&r, survb, (const mp_envelope *const *)&confb[1], 5);
     accept_list(&r, me, survb, &vb);
     assert_int_equal(mp_secagg_request_accept(reqb, r.spec, w->roster, &vb, survb->hash), 0);
     expect_refused(mp_secagg_request_accept(reqb, r.spec, w->roster, &va, ha),
@@ -906,15 +976,15 @@ static void test_lie_unmask_requests(void **state)
     /* The aggregator cannot pass a confirmation of B off as one of A either. */
     expect_refused(mp_secagg_consistency_check(confb[1], r.spec, w->roster, &r.sv, ha, &member),
                    "refers to a different list of survivors");
-    /* Why this matters: were the four to answer B as well (no request check), the aggregator
+    /* Why this matters: were the five to answer B as well (no request check), the aggregator
      * would hold V's self-mask seed (from A) and its mask key (from B), and V's vector. */
-    for (size_t k = 1; k <= 4; k++) {
+    for (size_t k = 1; k <= 5; k++) {
         mp_secagg_view vk;
         mp_envelope *u;
         accept_list(&r, k, survb, &vk);
-        assert_int_equal(
-            mp_secagg_unmask(&body, r.spec, w->roster, &vk, r.keys[k], kp_of(&r, k), survb->hash),
-            0);
+        assert_int_equal(mp_secagg_unmask(&body, r.spec, &vk, r.keys[k], kp_of(&r, k),
+                                          sec_of(&r, k), survb->hash),
+                         0);
         u = resign("unmask", body, kp_of(&r, k));
         assert_int_equal(
             mp_secagg_unmask_check(u, r.spec, w->roster, &vk, survb->hash, &revb[k - 1]), 0);
@@ -925,10 +995,10 @@ static void test_lie_unmask_requests(void **state)
     assert_int_equal(rnd_unmask(&r), 0);
     assert_int_equal(rebuild(&r, V, b_v), 0); /* self-mask seed, from A */
     {
-        unsigned char buf[4 * SB];
-        for (size_t i = 0; i < 4; i++)
+        unsigned char buf[THRESHOLD * SB];
+        for (size_t i = 0; i < THRESHOLD; i++)
             memcpy(buf + i * SB, revb[i].shares + V * SB, SB);
-        assert_int_equal(mp_shamir_combine(buf, 4, sk_v), 0); /* mask key, from B */
+        assert_int_equal(mp_shamir_combine(buf, THRESHOLD, sk_v), 0); /* mask key, from B */
     }
     memcpy(v, r.y[V], sizeof v);
     mp_mask_prg_apply(v, NCELLS, b_v, -1);
@@ -942,12 +1012,12 @@ static void test_lie_unmask_requests(void **state)
     /* Fewer than T confirmations: the builder refuses, and so does the contributor when the
      * aggregator builds the request by hand. */
     expect_refused(mp_secagg_request_build(&body, r.spec, ha, r.confs, THRESHOLD - 1),
-                   "3 confirmations of the survivors list, the threshold is 4");
+                   "4 confirmations of the survivors list, the threshold is 5");
     assert_int_equal(mp_secagg_request_build(&body, r.spec, ha, r.confs, THRESHOLD), 0);
     cJSON_DeleteItemFromArray(field(body, "confirmations"), 3);
     req = resign("unmask-request", body, w->coord);
     expect_refused(mp_secagg_request_accept(req, r.spec, w->roster, &va, ha),
-                   "3 confirmations of the survivors list, the threshold is 4: refused");
+                   "4 confirmations of the survivors list, the threshold is 5: refused");
     mp_envelope_free(req);
     /* An empty request. */
     assert_int_equal(mp_secagg_request_build(&body, r.spec, ha, r.confs, THRESHOLD), 0);
@@ -1010,7 +1080,8 @@ static void test_lie_unmask_requests(void **state)
     list[2] = r.confs[1];
     list[3] = r.confs[2];
     list[4] = r.confs[3];
-    req = request_for(&r, r.surv, list, 5);
+    list[5] = r.confs[4];
+    req = request_for(&r, r.surv, list, 6);
     expect_refused(mp_secagg_request_accept(req, r.spec, w->roster, &va, ha),
                    "confirmation of lekstroom out of order or twice");
     mp_envelope_free(req);
@@ -1018,30 +1089,32 @@ static void test_lie_unmask_requests(void **state)
     list[1] = r.confs[0];
     list[2] = r.confs[2];
     list[3] = r.confs[3];
-    req = request_for(&r, r.surv, list, 4);
+    list[4] = r.confs[4];
+    req = request_for(&r, r.surv, list, 5);
     expect_refused(mp_secagg_request_accept(req, r.spec, w->roster, &va, ha),
                    "confirmation of fermwerk out of order or twice");
     mp_envelope_free(req);
 
-    /* A confirmation by the dropout, which signs list A validly but is not a survivor of it,
-     * and one naming an organisation outside the round. */
-    assert_int_equal(mp_secagg_consistency(&body, r.spec, r.u1.m[D].org, ha), 0);
-    conf_d = resign("consistency", body, kp_of(&r, D));
-    expect_refused(mp_secagg_consistency_check(conf_d, r.spec, w->roster, &r.sv, ha, &member),
-                   "uwv is not a survivor");
-    list[0] = r.confs[0];
-    list[1] = r.confs[1];
-    list[2] = r.confs[2];
-    list[3] = conf_d;
-    req = request_for(&r, r.surv, list, 4);
-    expect_refused(mp_secagg_request_accept(req, r.spec, w->roster, &va, ha),
-                   "uwv confirmed but is not a survivor");
+    /* A confirmation of list B by V (signed by V's key, as a participant on the aggregator's
+     * side would sign anything), which B names dropped, and one naming an organisation
+     * outside the round. */
+    assert_int_equal(mp_secagg_consistency(&body, r.spec, r.u1.m[V].org, survb->hash), 0);
+    conf_v = resign("consistency", body, kp_of(&r, V));
+    expect_refused(
+        mp_secagg_consistency_check(conf_v, r.spec, w->roster, &vb, survb->hash, &member),
+        "fermwerk is not a survivor");
+    for (size_t k = 0; k < 4; k++)
+        list[k] = confb[k + 1];
+    list[4] = conf_v;
+    req = request_for(&r, survb, list, 5);
+    expect_refused(mp_secagg_request_accept(req, r.spec, w->roster, &vb, survb->hash),
+                   "fermwerk confirmed but is not a survivor");
     mp_envelope_free(req);
-    list[3] = r.confs[3];
-    list[4] = conf_d; /* four good ones are not enough to carry a bad fifth */
-    req = request_for(&r, r.surv, list, 5);
-    expect_refused(mp_secagg_request_accept(req, r.spec, w->roster, &va, ha),
-                   "uwv confirmed but is not a survivor");
+    list[4] = confb[5];
+    list[5] = conf_v; /* five good ones are not enough to carry a bad sixth */
+    req = request_for(&r, survb, list, 6);
+    expect_refused(mp_secagg_request_accept(req, r.spec, w->roster, &vb, survb->hash),
+                   "fermwerk confirmed but is not a survivor");
     mp_envelope_free(req);
     assert_int_equal(mp_secagg_request_build(&body, r.spec, ha, r.confs, THRESHOLD), 0);
     str_set(field(cJSON_GetArrayItem(field(body, "confirmations"), 3), "org"), "amsterdam");
@@ -1056,7 +1129,7 @@ static void test_lie_unmask_requests(void **state)
     expect_refused(mp_secagg_request_accept(req, r.spec, w->roster, &va, ha), "unmask-request");
     mp_envelope_free(req);
 
-    mp_envelope_free(conf_d);
+    mp_envelope_free(conf_v);
     for (size_t i = 0; i < NORGS; i++) {
         mp_secagg_reveal_free(&revb[i]);
         mp_envelope_free(confb[i]);
@@ -1068,15 +1141,190 @@ static void test_lie_unmask_requests(void **state)
     rnd_free(&r);
 }
 
+/* 2e. An aggregator that controls c = t = 2 participants (it plays their messages: they
+ * advertise and submit as anyone would, then confirm and unmask whatever list it shows them)
+ * shows two survivors lists: A naming the victim V a survivor (so T unmask messages of A give
+ * V's self-mask seed) and B naming it dropped (T of B give V's mask key). Each honest
+ * participant confirms one list, V only A (B leaves its submission out). With the round's
+ * T = 5 > (n + c)/2 every split of the honest between A and B leaves one list below T, and
+ * both requests cannot be built. The same round forced to T = 4 (2T = n + c: every reader of
+ * a round refuses that, test_threshold_below_bound) opens V's vector with a 2-2 split. Returns
+ * 1 when the aggregator rebuilt V's vector under `split` (bit k: member k + 1 confirms B). */
+static int colluders_attack(world *w, unsigned split)
+{
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
+    const size_t V = 0, C1 = 4, C2 = 5; /* the victim; the colluders utrecht and uwv */
+    mp_envelope *lists[2], *conf[2][NORGS] = {{0}}, *req[2] = {0};
+    const mp_envelope *confs[2][NORGS];
+    mp_secagg_view agg[2] = {{0}};
+    mp_secagg_reveal rev[2][NORGS] = {{{0}}};
+    size_t nconf[2] = {0, 0}, nrev[2] = {0, 0};
+    unsigned char secret[2][32], seed[32], buf[NORGS * SB];
+    uint64_t v[NCELLS];
+    int opened = 0;
+    cJSON *body;
+    rnd r;
+
+    rnd_init(&r, w, w->spec, stop);
+    assert_int_equal(rnd_advertise(&r), 0);
+    assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
+    assert_int_equal(rnd_survivors_build(&r), 0);
+    lists[0] = r.surv;
+    lists[1] = survivors_variant(&r, V);
+    for (int l = 0; l < 2; l++)
+        assert_int_equal(mp_secagg_survivors_parse(&agg[l], lists[l], r.spec, w->roster), 0);
+    {
+        mp_secagg_view tmp;
+        expect_refused(mp_secagg_survivors_accept(&tmp, lists[1], r.spec, w->roster, r.u1.m[V].org,
+                                                  r.views[V].advertised_hash, r.subhash[V]),
+                       "says fermwerk did not submit, but it did");
+    }
+    /* Confirmations in position order: the colluders sign both lists, the honest one each. */
+    for (size_t k = 0; k < r.n1; k++) {
+        int colluder = k == C1 || k == C2;
+        int onb = k != V && ((split >> (k - 1)) & 1);
+        for (int l = 0; l < 2; l++)
+            if (colluder || (l == 1) == onb) {
+                conf[l][k] = confirm_list(&r, k, lists[l]);
+                confs[l][nconf[l]++] = conf[l][k];
+            }
+    }
+    for (int l = 0; l < 2; l++) {
+        int rc = mp_secagg_request_build(&body, r.spec, lists[l]->hash, confs[l], nconf[l]);
+        if ((long long)nconf[l] < r.spec->threshold) {
+            refused_at(rc, "confirmations of the survivors list, the threshold is", __LINE__);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        req[l] = resign("unmask-request", body, w->coord);
+        /* Whoever confirmed list l answers it (checking the request first). */
+        for (size_t k = 0; k < r.n1; k++) {
+            mp_secagg_view vk;
+            mp_envelope *u;
+            if (conf[l][k] == NULL)
+                continue;
+            accept_list(&r, k, lists[l], &vk);
+            assert_int_equal(
+                mp_secagg_request_accept(req[l], r.spec, w->roster, &vk, lists[l]->hash), 0);
+            assert_int_equal(mp_secagg_unmask(&body, r.spec, &vk, r.keys[k], kp_of(&r, k),
+                                              sec_of(&r, k), lists[l]->hash),
+                             0);
+            u = resign("unmask", body, kp_of(&r, k));
+            assert_int_equal(mp_secagg_unmask_check(u, r.spec, w->roster, &agg[l], lists[l]->hash,
+                                                    &rev[l][nrev[l]++]),
+                             0);
+            mp_envelope_free(u);
+            mp_secagg_view_free(&vk);
+        }
+    }
+    /* With both requests answered: V's self-mask seed from A, its mask key from B. */
+    if (req[0] != NULL && req[1] != NULL) {
+        for (int l = 0; l < 2; l++) {
+            for (size_t i = 0; i < nrev[l]; i++)
+                memcpy(buf + i * SB, rev[l][i].shares + V * SB, SB);
+            assert_int_equal(mp_shamir_combine(buf, nrev[l], secret[l]), 0);
+        }
+        memcpy(v, r.y[V], sizeof v);
+        mp_mask_prg_apply(v, NCELLS, secret[0], -1);
+        for (size_t j = 0; j < r.n1; j++)
+            if (j != V) {
+                assert_int_equal(mp_secagg_pair_seed(seed, secret[1], &agg[0].m[V], &agg[0].m[j],
+                                                     r.spec->env->hash),
+                                 0);
+                apply_pair(v, seed, &agg[0].m[V], &agg[0].m[j], -1);
+            }
+        opened = vec_equal(v, w->plain[r.u1.m[V].pos]);
+        assert_true(opened);
+    }
+    for (int l = 0; l < 2; l++) {
+        for (size_t k = 0; k < NORGS; k++) {
+            mp_envelope_free(conf[l][k]);
+            mp_secagg_reveal_free(&rev[l][k]);
+        }
+        mp_envelope_free(req[l]);
+        mp_secagg_view_free(&agg[l]);
+    }
+    mp_envelope_free(lists[1]);
+    rnd_free(&r);
+    return opened;
+}
+
+static void test_colluders_one_list(void **state)
+{
+    world *w = *state;
+    int opened = 0;
+    assert_int_equal(w->spec->threshold, 5);
+    assert_int_equal(w->spec->colluders, 2);
+    /* Every split of the three honest non-victims between the lists. */
+    for (unsigned split = 0; split < 8; split++)
+        if (colluders_attack(w, split))
+            fail_msg("split %u: the aggregator with 2 colluders opened one vector", split);
+    /* The bound is what stops it: the same round read as if T = 4 were allowed. */
+    w->spec->threshold = 4;
+    for (unsigned split = 0; split < 8; split++)
+        opened += colluders_attack(w, split);
+    w->spec->threshold = THRESHOLD;
+    assert_int_equal(opened, 3); /* exactly the splits with two honest on each side */
+}
+
+/* The round body edited by hand to T = 4 (or to fewer colluders than t, or T <= c) and signed by
+ * the coordinator: mp_spec_from_envelope, through which the aggregator, every contributor and
+ * the auditor read a round, refuses it and says why. */
+static void test_threshold_below_bound(void **state)
+{
+    world *w = *state;
+    static const struct {
+        long long threshold, colluders;
+        const char *why;
+    } bad[] = {
+        {4, 2, "masking threshold 4 of 6 participants does not resist 2 colluders"},
+        {4, 2, "use a threshold of at least 5"},
+        {5, 1, "masking resists 1 colluders, fewer than the t = 2"},
+        {5, 5, "threshold 5 does not exceed the 5 colluders"},
+        {6, 6, "cannot resist 6 colluders among 6 participants"},
+        {5, 4, "threshold 5 of 6 participants does not resist 4 colluders"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cJSON *body = dup_body(w->spec->env), *masking = field(body, "masking");
+        char *text;
+        size_t len;
+        mp_envelope *env;
+        mp_spec *s = (mp_spec *)0x1;
+        cJSON_SetNumberValue(field(masking, "threshold"), (double)bad[i].threshold);
+        cJSON_SetNumberValue(field(masking, "colluders"), (double)bad[i].colluders);
+        assert_int_equal(mp_envelope_sign(&text, &len, "round", body, w->coord), 0);
+        cJSON_Delete(body);
+        assert_int_equal(mp_envelope_parse(&env, text, len, "round"), 0);
+        free(text);
+        mp_error_clear();
+        refused_at(mp_spec_from_envelope(&s, env, w->roster), bad[i].why, __LINE__);
+        assert_ptr_equal(s, (mp_spec *)0x1);
+        mp_envelope_free(env);
+    }
+    /* Control: the body as it was, re-signed, is read. */
+    {
+        char *text;
+        size_t len;
+        mp_envelope *env;
+        mp_spec *s;
+        assert_int_equal(mp_envelope_sign(&text, &len, "round", w->spec->env->body, w->coord), 0);
+        assert_int_equal(mp_envelope_parse(&env, text, len, "round"), 0);
+        free(text);
+        assert_int_equal(mp_spec_from_envelope(&s, env, w->roster), 0);
+        assert_int_equal(s->threshold, 5);
+        mp_spec_free(s);
+    }
+}
+
 /* 2c. The aggregator shows different lists: a contributor confirms only a survivors list whose
  * advertised keys are exactly those it masked with, and which names its own submission. */
 static void test_lie_survivors_lists(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 4};
-    const size_t Z = 5; /* uwv: left out of one member's keys message */
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
+    const size_t Z = 5; /* uwv: left out of one member's shares message */
     mp_secagg_view u1z = {0}, v0z = {0}, tmp, seen;
-    const mp_envelope *advz[NORGS];
     mp_envelope *keys0z, *survz, *surv, *bad;
     unsigned char h0z[MP_HASH_BYTES], pk[32];
     uint64_t y0z[NCELLS];
@@ -1086,21 +1334,23 @@ static void test_lie_survivors_lists(void **state)
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
-    /* U1 without Z, as the aggregator could have shown it to member 0. */
+    assert_int_equal(rnd_shares(&r), 0);
+    /* U2 without Z, as the aggregator could have shown it to member 0 (Z's shares left out). */
     u1z.m = calloc(NORGS, sizeof *u1z.m);
     assert_non_null(u1z.m);
     for (size_t k = 0; k < r.n1; k++)
         if (k != Z) {
             u1z.m[u1z.n1] = r.u1.m[k];
-            advz[u1z.n1++] = r.adv[k];
+            u1z.m[u1z.n1++].submitted = 0;
         }
-    assert_int_equal(mp_secagg_keys_build(&body, r.spec, &u1z, advz, 0), 0);
-    keys0z = resign("keys", body, w->coord);
-    assert_int_equal(mp_secagg_keys_accept(&v0z, keys0z, r.spec, w->roster, kp_of(&r, 0)), 0);
+    keys0z = shares_message(&r, &u1z, 0);
+    assert_int_equal(mp_secagg_shares_accept(&v0z, keys0z, r.spec, w->roster, kp_of(&r, 0),
+                                             sec_of(&r, 0), r.share[0]->hash),
+                     0);
     assert_int_equal(v0z.n1, NORGS - 1);
     assert_memory_not_equal(v0z.advertised_hash, r.views[0].advertised_hash, MP_HASH_BYTES);
     memcpy(y0z, w->plain[0], sizeof y0z);
-    assert_int_equal(mp_secagg_mask(y0z, NCELLS, r.spec, &v0z, kp_of(&r, 0)), 0);
+    assert_int_equal(mp_secagg_mask(y0z, NCELLS, r.spec, &v0z, kp_of(&r, 0), sec_of(&r, 0)), 0);
     mp_hash(h0z, y0z, sizeof y0z);
 
     /* The full list, naming that submission: member 0 refuses (it masked with five keys). */
@@ -1110,7 +1360,7 @@ static void test_lie_survivors_lists(void **state)
     memset(&tmp, 0x55, sizeof tmp);
     expect_refused(mp_secagg_survivors_accept(&tmp, surv, r.spec, w->roster, r.u1.m[0].org,
                                               v0z.advertised_hash, h0z),
-                   "names other advertised keys than the keys message fermwerk masked with");
+                   "names other participants or keys than the shares message fermwerk masked with");
     assert_null(tmp.m);
     /* Its view of the five does accept the list of five. */
     for (size_t k = 0; k < u1z.n1; k++)
@@ -1127,7 +1377,7 @@ static void test_lie_survivors_lists(void **state)
     for (size_t k = 1; k < u1z.n1; k++)
         expect_refused(mp_secagg_survivors_accept(&tmp, survz, r.spec, w->roster, r.u1.m[k].org,
                                                   r.views[k].advertised_hash, r.subhash[k]),
-                       "names other advertised keys");
+                       "names other participants or keys");
     mp_envelope_free(surv);
     memcpy(r.u1.m[0].submission_hash, r.subhash[0], MP_HASH_BYTES);
 
@@ -1150,9 +1400,9 @@ static void test_lie_survivors_lists(void **state)
     surv = resign("survivors", body, w->coord);
     accept_list(&r, 1, surv, &seen);
     mp_secagg_view_free(&seen);
-    /* Advertised entries exchanged. */
+    /* Entries exchanged. */
     body = dup_body(surv);
-    swap_items(field(body, "advertised"), 1, 2);
+    swap_items(field(body, "shared"), 1, 2);
     bad = resign("survivors", body, w->coord);
     expect_refused(mp_secagg_survivors_parse(&tmp, bad, r.spec, w->roster),
                    "lekstroom is out of order or given twice");
@@ -1160,24 +1410,31 @@ static void test_lie_survivors_lists(void **state)
     /* One member's mask key replaced (by another member's, or a fresh one): its signature no
      * longer covers it. */
     body = dup_body(surv);
-    arr = field(body, "advertised");
+    arr = field(body, "shared");
     str_set(field(cJSON_GetArrayItem(arr, 3), "mask_pk"),
             field(cJSON_GetArrayItem(arr, 4), "mask_pk")->valuestring);
     bad = resign("survivors", body, w->coord);
     expect_refused(mp_secagg_survivors_parse(&tmp, bad, r.spec, w->roster),
-                   "the mask key of stichtse-vecht is not signed by stichtse-vecht");
+                   "the keys of stichtse-vecht are not signed by stichtse-vecht");
     mp_envelope_free(bad);
     body = dup_body(surv);
-    arr = field(body, "advertised");
+    arr = field(body, "shared");
     randombytes_buf(pk, sizeof pk);
+    b64_set(field(cJSON_GetArrayItem(arr, 3), "box_pk"), pk, sizeof pk);
+    bad = resign("survivors", body, w->coord);
+    expect_refused(mp_secagg_survivors_parse(&tmp, bad, r.spec, w->roster),
+                   "the keys of stichtse-vecht are not signed by stichtse-vecht");
+    mp_envelope_free(bad);
+    body = dup_body(surv);
+    arr = field(body, "shared");
     b64_set(field(cJSON_GetArrayItem(arr, 3), "mask_pk"), pk, sizeof pk);
     bad = resign("survivors", body, w->coord);
     expect_refused(mp_secagg_survivors_parse(&tmp, bad, r.spec, w->roster),
-                   "the mask key of stichtse-vecht is not signed by stichtse-vecht");
+                   "the keys of stichtse-vecht are not signed by stichtse-vecht");
     mp_envelope_free(bad);
     /* Key signatures exchanged. */
     body = dup_body(surv);
-    arr = field(body, "advertised");
+    arr = field(body, "shared");
     {
         char *s3 = strdup(field(cJSON_GetArrayItem(arr, 3), "key_sig")->valuestring);
         str_set(field(cJSON_GetArrayItem(arr, 3), "key_sig"),
@@ -1195,7 +1452,7 @@ static void test_lie_survivors_lists(void **state)
     str_set(field(cJSON_GetArrayItem(arr, 4), "org"), "uwv");
     bad = resign("survivors", body, w->coord);
     expect_refused(mp_secagg_survivors_parse(&tmp, bad, r.spec, w->roster),
-                   "uwv submitted but did not advertise");
+                   "uwv submitted but did not send key shares");
     mp_envelope_free(bad);
     body = dup_body(surv);
     arr = field(body, "submitted");
@@ -1218,7 +1475,7 @@ static void test_lie_survivors_lists(void **state)
     rnd_free(&r);
 }
 
-/* 2d. With everything an aggregator legitimately holds in a round with two dropouts (all
+/* 2d. With everything an aggregator legitimately holds in a round with a dropout (all
  * advertisements and keys, every submission, every unmask message), no single organisation's
  * vector comes out, nor the sum of any proper subset of the survivors: the shares give the
  * self-mask seeds of the survivors and the mask keys of the dropped, and the masks between
@@ -1226,7 +1483,7 @@ static void test_lie_survivors_lists(void **state)
 static void test_no_single_vector(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 1, 4, 4, 1, 4}; /* lekstroom and utrecht drop after advertising */
+    int stop[NORGS] = {5, 2, 5, 5, 5, 5}; /* lekstroom sends its shares, then drops out */
     unsigned char sec[NORGS][32], b[32], sk[32], pk[32], seed[32];
     uint64_t sum[NCELLS], open[NORGS][NCELLS];
     size_t surv[NORGS], nsurv = 0;
@@ -1235,11 +1492,12 @@ static void test_no_single_vector(void **state)
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
     assert_int_equal(rnd_survivors(&r), 0);
     assert_int_equal(rnd_request(&r), 0);
     assert_int_equal(rnd_unmask(&r), 0);
     assert_int_equal(r.n1, 6);
-    assert_int_equal(r.sv.n2, 4);
+    assert_int_equal(r.sv.n2, 5);
     assert_int_equal(r.nrev, THRESHOLD);
     assert_int_equal(rnd_open(&r, sum, 2), 0);
     expect_sum(w, stop, sum);
@@ -1247,8 +1505,8 @@ static void test_no_single_vector(void **state)
     /* One secret per member, and which one is fixed by the list. */
     for (size_t j = 0; j < r.n1; j++) {
         assert_int_equal(rebuild(&r, j, sec[j]), 0);
-        derive(b, kp_of(&r, j), "self-mask", r.spec);
-        derive(sk, kp_of(&r, j), "mask-key", r.spec);
+        memcpy(b, sec_of(&r, j)->b, 32);
+        memcpy(sk, sec_of(&r, j)->s_sk, 32);
         if (r.sv.m[j].submitted) {
             assert_memory_equal(sec[j], b, 32);
             assert_memory_not_equal(sec[j], sk, 32);
@@ -1259,7 +1517,7 @@ static void test_no_single_vector(void **state)
             assert_memory_equal(pk, r.sv.m[j].mask_pk, 32);
         }
     }
-    assert_int_equal(nsurv, 4);
+    assert_int_equal(nsurv, 5);
     /* Each survivor's submission with everything rebuildable taken off. */
     for (size_t s = 0; s < nsurv; s++) {
         size_t i = surv[s];
@@ -1274,7 +1532,7 @@ static void test_no_single_vector(void **state)
         /* What is missing is exactly the masks with the other survivors. */
         uint64_t v[NCELLS];
         memcpy(v, open[s], sizeof v);
-        derive(sk, kp_of(&r, i), "mask-key", r.spec);
+        memcpy(sk, sec_of(&r, i)->s_sk, 32);
         for (size_t t = 0; t < nsurv; t++)
             if (t != s) {
                 pair_seed(seed, sk, &r.sv.m[i], &r.sv.m[surv[t]], r.spec);
@@ -1300,30 +1558,37 @@ static void test_no_single_vector(void **state)
 
 /* ---- tampered, replayed, reordered and cross-round messages -------------------------------- */
 
-/* The mask-key statement of secagg.h, signed by kp. */
+/* The key statement of secagg.h, signed by kp. */
 static void sign_key(unsigned char sig[MP_SIG_BYTES], const mp_spec *spec, const char *org,
-                     const unsigned char pk[32], const mp_keypair *kp)
+                     const unsigned char box_pk[32], const unsigned char pk[32],
+                     const mp_keypair *kp)
 {
-    char hex[MP_HASH_HEX_BYTES], *b64 = mp_base64_encode(pk, 32);
+    char hex[MP_HASH_HEX_BYTES], *b1 = mp_base64_encode(box_pk, 32),
+                                 *b64 = mp_base64_encode(pk, 32);
     cJSON *st = cJSON_CreateObject();
+    assert_non_null(b1);
     assert_non_null(b64);
     assert_non_null(st);
     mp_hex_encode(hex, spec->env->hash, MP_HASH_BYTES);
-    assert_non_null(cJSON_AddNumberToObject(st, "mijlpaal_mask_key", 1));
+    assert_non_null(cJSON_AddNumberToObject(st, "mijlpaal_mask_key", 2));
     assert_non_null(cJSON_AddStringToObject(st, "round_sha256", hex));
     assert_non_null(cJSON_AddStringToObject(st, "org", org));
+    assert_non_null(cJSON_AddStringToObject(st, "box_pk", b1));
     assert_non_null(cJSON_AddStringToObject(st, "mask_pk", b64));
     assert_int_equal(mp_envelope_sign_detached(sig, "mask-key", st, kp), 0);
     cJSON_Delete(st);
+    free(b1);
     free(b64);
 }
 
-/* Member k's advertisement with another mask key, validly signed by k itself. */
-static mp_envelope *advertise_with_key(const rnd *r, size_t k, const unsigned char pk[32])
+/* Member k's advertisement with other keys, validly signed by k itself. */
+static mp_envelope *advertise_with_keys(const rnd *r, size_t k, const unsigned char box_pk[32],
+                                        const unsigned char pk[32])
 {
     unsigned char sig[MP_SIG_BYTES];
     cJSON *body = dup_body(r->adv[k]);
-    sign_key(sig, r->spec, r->u1.m[k].org, pk, kp_of(r, k));
+    sign_key(sig, r->spec, r->u1.m[k].org, box_pk, pk, kp_of(r, k));
+    b64_set(field(body, "box_pk"), box_pk, 32);
     b64_set(field(body, "mask_pk"), pk, 32);
     b64_set(field(body, "key_sig"), sig, sizeof sig);
     return resign("advertise", body, kp_of(r, k));
@@ -1343,63 +1608,62 @@ static const char *const low_order_hex[] = {
 static void test_tampered_advertise(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
     mp_secagg_member m;
     mp_secagg_view v;
-    mp_envelope *bad;
+    mp_envelope *bad, *shr;
     mp_keypair *stranger;
-    unsigned char lo[32];
+    unsigned char lo[32], good[32], bpk[32], sig[MP_SIG_BYTES];
     uint64_t y[NCELLS];
     cJSON *body;
     rnd r;
 
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
-    /* Another member's mask key under this member's key signature (the member re-signs). */
+    b64_get(bpk, 32, field(r.adv[0]->body, "box_pk"));
+    /* Another member's mask key, or box key, under this member's key signature. */
     body = dup_body(r.adv[0]);
     str_set(field(body, "mask_pk"), field(r.adv[1]->body, "mask_pk")->valuestring);
     bad = resign("advertise", body, kp_of(&r, 0));
     expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m),
-                   "advertise of fermwerk: the mask key signature does not verify");
+                   "advertise of fermwerk: the key signature does not verify");
     mp_envelope_free(bad);
-    /* Another member's key and key signature. */
     body = dup_body(r.adv[0]);
+    str_set(field(body, "box_pk"), field(r.adv[1]->body, "box_pk")->valuestring);
+    bad = resign("advertise", body, kp_of(&r, 0));
+    expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m),
+                   "advertise of fermwerk: the key signature does not verify");
+    mp_envelope_free(bad);
+    /* Another member's keys and key signature. */
+    body = dup_body(r.adv[0]);
+    str_set(field(body, "box_pk"), field(r.adv[1]->body, "box_pk")->valuestring);
     str_set(field(body, "mask_pk"), field(r.adv[1]->body, "mask_pk")->valuestring);
     str_set(field(body, "key_sig"), field(r.adv[1]->body, "key_sig")->valuestring);
     bad = resign("advertise", body, kp_of(&r, 0));
     expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m),
-                   "the mask key signature does not verify");
+                   "the key signature does not verify");
     mp_envelope_free(bad);
     /* The key replaced in transit (envelope not re-signed). */
     bad = sign_parse("advertise", r.adv[0]->body, kp_of(&r, 0));
     str_set(field(bad->body, "mask_pk"), field(r.adv[2]->body, "mask_pk")->valuestring);
     expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m), "does not verify");
     mp_envelope_free(bad);
-    /* Low-order mask keys, even when the member signs them. */
+    /* Low-order mask and box keys, even when the member signs them. */
+    crypto_scalarmult_base(good, (const unsigned char *)"0123456789abcdef0123456789abcdef");
     for (size_t i = 0; i < sizeof low_order_hex / sizeof *low_order_hex; i++) {
         assert_int_equal(mp_hex_decode(lo, sizeof lo, low_order_hex[i]), 0);
-        bad = advertise_with_key(&r, 0, lo);
+        bad = advertise_with_keys(&r, 0, bpk, lo);
         expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m),
                        "advertise of fermwerk: the mask key is degenerate (low order)");
         mp_envelope_free(bad);
+        bad = advertise_with_keys(&r, 0, lo, good);
+        expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m),
+                       "advertise of fermwerk: the box key is degenerate (low order)");
+        mp_envelope_free(bad);
     }
-    /* Control: a fresh, well-formed key signed by the member passes this check. */
-    crypto_scalarmult_base(lo, (const unsigned char *)"0123456789abcdef0123456789abcdef");
-    bad = advertise_with_key(&r, 0, lo);
+    /* Control: fresh, well-formed keys signed by the member pass this check. */
+    bad = advertise_with_keys(&r, 0, bpk, good);
     assert_int_equal(mp_secagg_advertise_check(bad, r.spec, w->roster, &m), 0);
-    mp_envelope_free(bad);
-    /* A box missing; a box that is not one. */
-    body = dup_body(r.adv[0]);
-    cJSON_DeleteItemFromArray(field(body, "boxes"), 2);
-    bad = resign("advertise", body, kp_of(&r, 0));
-    expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m),
-                   "has 5 boxes, the round has 6 participants");
-    mp_envelope_free(bad);
-    body = dup_body(r.adv[0]);
-    str_set(cJSON_GetArrayItem(field(body, "boxes"), 2), "AAAA");
-    bad = resign("advertise", body, kp_of(&r, 0));
-    expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m),
-                   "box 3 is not 190 bytes of base64");
     mp_envelope_free(bad);
     /* Claiming to be another member; signed by a key outside the roster. */
     body = dup_body(r.adv[0]);
@@ -1413,43 +1677,155 @@ static void test_tampered_advertise(void **state)
     expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m),
                    "signed by a key that is not in the roster");
     mp_envelope_free(bad);
-    expect_refused(mp_secagg_advertise(&body, r.spec, w->roster, stranger),
+    expect_refused(mp_secagg_advertise(&body, r.spec, w->roster, stranger, sec_of(&r, 0)),
                    "amsterdam is not a participant of round mu-2025");
     mp_keys_free(stranger);
-    /* An unknown field. */
+    /* An unknown field; the boxes of format 1. */
     body = dup_body(r.adv[0]);
     assert_non_null(cJSON_AddStringToObject(body, "extra", "x"));
     bad = resign("advertise", body, kp_of(&r, 0));
     expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m), "\"extra\"");
     mp_envelope_free(bad);
 
-    /* A low-order key that the aggregator lets into U1 (skipping the check above): the
-     * member signed it and its boxes are genuine, so the keys message is accepted, but
+    /* A low-order mask key that the aggregator lets into U2 (skipping the check above): the
+     * member signed it and its boxes are genuine, so the shares message is accepted, but
      * masking with it refuses and leaves the vector as it was. */
+    assert_int_equal(rnd_keys(&r), 0);
     assert_int_equal(mp_hex_decode(lo, sizeof lo, low_order_hex[2]), 0);
-    bad = advertise_with_key(&r, 3, lo);
+    sign_key(sig, r.spec, r.u1.m[3].org, r.u1.m[3].box_pk, lo, kp_of(&r, 3));
     memcpy(r.u1.m[3].mask_pk, lo, 32);
-    b64_get(r.u1.m[3].key_sig, MP_SIG_BYTES, field(bad->body, "key_sig"));
-    mp_envelope_free(r.adv[3]);
-    r.adv[3] = bad;
-    assert_int_equal(
-        mp_secagg_keys_build(&body, r.spec, &r.u1, (const mp_envelope *const *)r.adv, 0), 0);
-    r.keys[0] = resign("keys", body, w->coord);
-    assert_int_equal(mp_secagg_keys_accept(&v, r.keys[0], r.spec, w->roster, kp_of(&r, 0)), 0);
+    memcpy(r.u1.m[3].key_sig, sig, sizeof sig);
+    shr = shares_message(&r, &r.u1, 0);
+    assert_int_equal(mp_secagg_shares_accept(&v, shr, r.spec, w->roster, kp_of(&r, 0),
+                                             sec_of(&r, 0), r.share[0]->hash),
+                     0);
     memcpy(y, w->plain[0], sizeof y);
-    expect_refused(mp_secagg_mask(y, NCELLS, r.spec, &v, kp_of(&r, 0)),
+    expect_refused(mp_secagg_mask(y, NCELLS, r.spec, &v, kp_of(&r, 0), sec_of(&r, 0)),
                    "the mask key of stichtse-vecht is degenerate (low order)");
     assert_true(vec_equal(y, w->plain[0]));
     mp_secagg_view_free(&v);
+    mp_envelope_free(shr);
     rnd_free(&r);
 }
 
-static void test_tampered_keys(void **state)
+/* The keys message (U1) and the share messages built on it. */
+static void test_tampered_keys_and_share(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
+    unsigned char sig[MP_SIG_BYTES], pk[32];
+    mp_secagg_view v, u1b;
+    mp_envelope *bad;
+    size_t member;
+    cJSON *body, *adv;
+    rnd r;
+
+    rnd_init(&r, w, w->spec, stop);
+    assert_int_equal(rnd_advertise(&r), 0);
+    assert_int_equal(rnd_keys(&r), 0);
+    const mp_keypair *kp0 = kp_of(&r, 0);
+    const mp_secagg_secrets *sec0 = sec_of(&r, 0);
+    /* The member's own advertisement left out, or its key replaced by another it signed. */
+    body = dup_body(r.keysmsg);
+    cJSON_DeleteItemFromArray(field(body, "advertised"), 0);
+    bad = resign("keys", body, w->coord);
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
+                   "fermwerk is not among the advertised participants");
+    mp_envelope_free(bad);
+    crypto_scalarmult_base(pk, (const unsigned char *)"0123456789abcdef0123456789abcdef");
+    sign_key(sig, r.spec, "fermwerk", r.adv_u1.m[0].box_pk, pk, kp0);
+    body = dup_body(r.keysmsg);
+    adv = cJSON_GetArrayItem(field(body, "advertised"), 0);
+    b64_set(field(adv, "mask_pk"), pk, 32);
+    b64_set(field(adv, "key_sig"), sig, sizeof sig);
+    bad = resign("keys", body, w->coord);
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
+                   "the mask key listed for fermwerk is not the one it advertised");
+    mp_envelope_free(bad);
+    sign_key(sig, r.spec, "fermwerk", pk, r.adv_u1.m[0].mask_pk, kp0);
+    body = dup_body(r.keysmsg);
+    adv = cJSON_GetArrayItem(field(body, "advertised"), 0);
+    b64_set(field(adv, "box_pk"), pk, 32);
+    b64_set(field(adv, "key_sig"), sig, sizeof sig);
+    bad = resign("keys", body, w->coord);
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
+                   "the box key listed for fermwerk is not the one it advertised");
+    mp_envelope_free(bad);
+    /* Two members with the same key; a key not signed by its member. */
+    body = dup_body(r.keysmsg);
+    adv = field(body, "advertised");
+    str_set(field(cJSON_GetArrayItem(adv, 2), "mask_pk"),
+            field(cJSON_GetArrayItem(adv, 1), "mask_pk")->valuestring);
+    bad = resign("keys", body, w->coord);
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
+                   "lekstroom and rsd-krh have the same key");
+    mp_envelope_free(bad);
+    body = dup_body(r.keysmsg);
+    randombytes_buf(pk, sizeof pk);
+    b64_set(field(cJSON_GetArrayItem(field(body, "advertised"), 3), "box_pk"), pk, 32);
+    bad = resign("keys", body, w->coord);
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
+                   "the keys of stichtse-vecht are not signed by stichtse-vecht");
+    mp_envelope_free(bad);
+    /* Fewer advertisers than the threshold. */
+    body = dup_body(r.keysmsg);
+    cJSON_DeleteItemFromArray(field(body, "advertised"), 5);
+    cJSON_DeleteItemFromArray(field(body, "advertised"), 4);
+    bad = resign("keys", body, w->coord);
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0),
+                   "only 4 participants advertised keys; the threshold is 5");
+    mp_envelope_free(bad);
+    /* Signed by a member instead of the coordinator; an unknown field. */
+    bad = resign("keys", dup_body(r.keysmsg), kp_of(&r, 1));
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0), "keys: ");
+    mp_envelope_free(bad);
+    body = dup_body(r.keysmsg);
+    assert_non_null(cJSON_AddStringToObject(body, "extra", "x"));
+    bad = resign("keys", body, w->coord);
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0, sec0), "\"extra\"");
+    mp_envelope_free(bad);
+    /* Control. */
+    assert_int_equal(mp_secagg_keys_accept(&v, r.keysmsg, r.spec, w->roster, kp0, sec0), 0);
+    assert_int_equal(v.n1, NORGS);
+    mp_secagg_view_free(&v);
+
+    /* Share messages: made for another U1 (a keys message without uwv), a box missing, a box
+     * that is not one, from a participant outside U1, by another signer. */
+    assert_int_equal(mp_secagg_share_check(r.share[0], r.spec, w->roster, &r.adv_u1, &member), 0);
+    u1b = r.adv_u1;
+    u1b.n1 = NORGS - 1;
+    memcpy(u1b.advertised_hash, r.adv_u1.advertised_hash, MP_HASH_BYTES);
+    u1b.advertised_hash[0] ^= 1;
+    expect_refused(mp_secagg_share_check(r.share[0], r.spec, w->roster, &u1b, &member),
+                   "share of fermwerk was made for another list of advertised keys");
+    expect_refused(mp_secagg_share_check(r.share[5], r.spec, w->roster, &u1b, &member),
+                   "share of uwv: uwv did not advertise keys");
+    body = dup_body(r.share[0]);
+    cJSON_DeleteItemFromArray(field(body, "boxes"), 2);
+    bad = resign("share", body, kp0);
+    expect_refused(mp_secagg_share_check(bad, r.spec, w->roster, &r.adv_u1, &member),
+                   "share of fermwerk has 5 boxes for 6 advertised participants");
+    mp_envelope_free(bad);
+    body = dup_body(r.share[0]);
+    str_set(cJSON_GetArrayItem(field(body, "boxes"), 2), "AAAA");
+    bad = resign("share", body, kp0);
+    expect_refused(mp_secagg_share_check(bad, r.spec, w->roster, &r.adv_u1, &member),
+                   "share of fermwerk: box 3 is not 190 bytes of base64");
+    mp_envelope_free(bad);
+    bad = resign("share", dup_body(r.share[0]), kp_of(&r, 1));
+    expect_refused(mp_secagg_share_check(bad, r.spec, w->roster, &r.adv_u1, &member),
+                   "claims to be from fermwerk but is signed by lekstroom");
+    mp_envelope_free(bad);
+    rnd_free(&r);
+}
+
+/* The shares message addressed to one member: every box checked, its own entry, U2 >= T. */
+static void test_tampered_shares(void **state)
+{
+    world *w = *state;
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
     static const size_t offsets[] = {0, 15, 16, 100, MP_SECAGG_BOX_BYTES - 1};
-    unsigned char box[MP_SECAGG_BOX_BYTES], sig[MP_SIG_BYTES], pk[32];
+    unsigned char box[MP_SECAGG_BOX_BYTES], h[MP_HASH_BYTES];
     mp_secagg_view v;
     mp_envelope *bad;
     cJSON *body, *boxes;
@@ -1458,7 +1834,12 @@ static void test_tampered_keys(void **state)
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
     const mp_keypair *kp0 = kp_of(&r, 0);
+    const mp_secagg_secrets *sec0 = sec_of(&r, 0);
+    const unsigned char *own = r.share[0]->hash;
+#define SHARES_REFUSED(env, why)                                                                   \
+    expect_refused(mp_secagg_shares_accept(&v, (env), r.spec, w->roster, kp0, sec0, own), (why))
     /* A byte flipped in the box from rsd-krh, re-signed by the coordinator: only the box can
      * tell, and the refusal names its sender. */
     for (size_t i = 0; i < sizeof offsets / sizeof *offsets; i++) {
@@ -1467,111 +1848,169 @@ static void test_tampered_keys(void **state)
         b64_get(box, sizeof box, cJSON_GetArrayItem(boxes, 2));
         box[offsets[i]] ^= 0x01;
         b64_set(cJSON_GetArrayItem(boxes, 2), box, sizeof box);
-        bad = resign("keys", body, w->coord);
+        bad = resign("shares", body, w->coord);
         memset(&v, 0x55, sizeof v);
-        expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
-                       "the box from rsd-krh does not open");
+        SHARES_REFUSED(bad, "the box from rsd-krh does not open");
         assert_null(v.m);
         assert_int_equal(v.n1, 0);
         mp_envelope_free(bad);
     }
     /* The same change in transit, without the coordinator's signature. */
-    bad = sign_parse("keys", r.keys[0]->body, w->coord);
+    bad = sign_parse("shares", r.keys[0]->body, w->coord);
     boxes = field(bad->body, "boxes");
     b64_get(box, sizeof box, cJSON_GetArrayItem(boxes, 2));
     box[20] ^= 0x80;
     b64_set(cJSON_GetArrayItem(boxes, 2), box, sizeof box);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0), "does not verify");
+    SHARES_REFUSED(bad, "does not verify");
     mp_envelope_free(bad);
     /* Boxes exchanged: both genuine, each now under the wrong sender. */
     body = dup_body(r.keys[0]);
     swap_items(field(body, "boxes"), 1, 3);
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
-                   "the box from lekstroom does not open");
+    bad = resign("shares", body, w->coord);
+    SHARES_REFUSED(bad, "the box from lekstroom does not open");
     mp_envelope_free(bad);
-    /* A box moved to another recipient: stichtse-vecht's box for lekstroom, given to
-     * fermwerk in its place. */
+    /* A box moved to another recipient: stichtse-vecht's box for lekstroom, given to fermwerk
+     * in its place. */
     body = dup_body(r.keys[0]);
     str_set(cJSON_GetArrayItem(field(body, "boxes"), 3),
             cJSON_GetArrayItem(field(r.keys[1]->body, "boxes"), 3)->valuestring);
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
-                   "the box from stichtse-vecht does not open");
+    bad = resign("shares", body, w->coord);
+    SHARES_REFUSED(bad, "the box from stichtse-vecht does not open");
     mp_envelope_free(bad);
     /* Every box of lekstroom's message, re-addressed to fermwerk. */
     body = dup_body(r.keys[1]);
     str_set(field(body, "to"), "fermwerk");
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
-                   "the box from fermwerk does not open");
+    bad = resign("shares", body, w->coord);
+    SHARES_REFUSED(bad, "the box from fermwerk does not open");
     mp_envelope_free(bad);
-    /* A keys message replayed to another member. */
-    expect_refused(mp_secagg_keys_accept(&v, r.keys[1], r.spec, w->roster, kp0),
-                   "addressed to lekstroom, not to fermwerk");
+    /* A shares message replayed to another member. */
+    SHARES_REFUSED(r.keys[1], "addressed to lekstroom, not to fermwerk");
     /* A box missing; one that is not a box. */
     body = dup_body(r.keys[0]);
     cJSON_DeleteItemFromArray(field(body, "boxes"), 5);
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
-                   "5 boxes for 6 advertised participants");
+    bad = resign("shares", body, w->coord);
+    SHARES_REFUSED(bad, "shares: 5 boxes for 6 participants that sent shares");
     mp_envelope_free(bad);
     body = dup_body(r.keys[0]);
     str_set(cJSON_GetArrayItem(field(body, "boxes"), 2), "AAAA");
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
-                   "the box from rsd-krh is not 190 bytes of base64");
+    bad = resign("shares", body, w->coord);
+    SHARES_REFUSED(bad, "the box from rsd-krh is not 190 bytes of base64");
     mp_envelope_free(bad);
-    /* The member's own advertisement left out, or its key replaced by another it signed. */
+    /* Its own entry left out; another share message named for it; fewer than T. */
     body = dup_body(r.keys[0]);
-    cJSON_DeleteItemFromArray(field(body, "advertised"), 0);
+    cJSON_DeleteItemFromArray(field(body, "shared"), 0);
     cJSON_DeleteItemFromArray(field(body, "boxes"), 0);
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
-                   "fermwerk is not among the advertised participants");
+    bad = resign("shares", body, w->coord);
+    SHARES_REFUSED(bad, "fermwerk is not among the participants whose key shares");
     mp_envelope_free(bad);
-    crypto_scalarmult_base(pk, (const unsigned char *)"0123456789abcdef0123456789abcdef");
-    sign_key(sig, r.spec, "fermwerk", pk, kp0);
-    body = dup_body(r.keys[0]);
-    b64_set(field(cJSON_GetArrayItem(field(body, "advertised"), 0), "mask_pk"), pk, 32);
-    b64_set(field(cJSON_GetArrayItem(field(body, "advertised"), 0), "key_sig"), sig, sizeof sig);
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
-                   "the mask key listed for fermwerk is not the one it advertised");
-    mp_envelope_free(bad);
-    /* Two members with the same key. */
+    memcpy(h, own, sizeof h);
+    h[0] ^= 1;
     body = dup_body(r.keys[0]);
     {
-        cJSON *adv = field(body, "advertised");
-        str_set(field(cJSON_GetArrayItem(adv, 2), "mask_pk"),
-                field(cJSON_GetArrayItem(adv, 1), "mask_pk")->valuestring);
+        char hex[MP_HASH_HEX_BYTES];
+        mp_hex_encode(hex, h, sizeof h);
+        str_set(field(cJSON_GetArrayItem(field(body, "shared"), 0), "share_sha256"), hex);
     }
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
-                   "lekstroom and rsd-krh have the same mask key");
+    bad = resign("shares", body, w->coord);
+    SHARES_REFUSED(bad, "names a different share message of fermwerk than the one it sent");
     mp_envelope_free(bad);
-    /* Fewer advertisers than the threshold. */
     body = dup_body(r.keys[0]);
-    for (int i = 5; i >= 3; i--) {
-        cJSON_DeleteItemFromArray(field(body, "advertised"), i);
+    for (int i = 5; i >= 4; i--) {
+        cJSON_DeleteItemFromArray(field(body, "shared"), i);
         cJSON_DeleteItemFromArray(field(body, "boxes"), i);
     }
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0),
-                   "only 3 participants advertised keys; the threshold is 4");
+    bad = resign("shares", body, w->coord);
+    SHARES_REFUSED(bad, "only 4 participants sent key shares; the threshold is 5");
     mp_envelope_free(bad);
-    /* Signed by a member instead of the coordinator; an unknown field. */
-    bad = resign("keys", dup_body(r.keys[0]), kp_of(&r, 1));
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0), "keys: ");
+    /* Signed by a member; an unknown field. */
+    bad = resign("shares", dup_body(r.keys[0]), kp_of(&r, 1));
+    SHARES_REFUSED(bad, "shares: ");
     mp_envelope_free(bad);
     body = dup_body(r.keys[0]);
     assert_non_null(cJSON_AddStringToObject(body, "extra", "x"));
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp0), "\"extra\"");
+    bad = resign("shares", body, w->coord);
+    SHARES_REFUSED(bad, "\"extra\"");
     mp_envelope_free(bad);
+#undef SHARES_REFUSED
     /* Control: the untouched message is accepted. */
-    assert_int_equal(mp_secagg_keys_accept(&v, r.keys[0], r.spec, w->roster, kp0), 0);
+    assert_int_equal(mp_secagg_shares_accept(&v, r.keys[0], r.spec, w->roster, kp0, sec0, own), 0);
     mp_secagg_view_free(&v);
+    rnd_free(&r);
+}
+
+/* Forward secrecy: the boxes of a round open only with the recipient's box key of that round.
+ * The long-term X25519 keys of the roster (stolen later, say) open none of them, on either
+ * side; the round's box secret, wiped from the ledger after unmask, opens every one. */
+static void test_forward_secrecy(void **state)
+{
+    world *w = *state;
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
+    unsigned char box[MP_SECAGG_BOX_BYTES], plain[MP_SECAGG_PLAIN_BYTES], nonce[24];
+    rnd r;
+    rnd_init(&r, w, w->spec, stop);
+    assert_int_equal(rnd_advertise(&r), 0);
+    assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
+    for (size_t to = 0; to < r.n1; to++) {
+        const mp_keypair *rk = kp_of(&r, to);
+        const cJSON *boxes = field(r.keys[to]->body, "boxes");
+        for (size_t i = 0; i < r.n1; i++) {
+            const mp_keypair *sk = kp_of(&r, i);
+            b64_get(box, sizeof box, cJSON_GetArrayItem(boxes, (int)i));
+            mp_secagg_box_nonce(nonce, r.spec->env->hash, r.u1.m[i].pos, r.u1.m[to].pos);
+            assert_int_not_equal(
+                crypto_box_open_easy(plain, box, sizeof box, nonce, sk->pub.kx_pk, rk->kx_sk), 0);
+            assert_int_not_equal(
+                crypto_box_open_easy(plain, box, sizeof box, nonce, r.u1.m[i].box_pk, rk->kx_sk),
+                0);
+            assert_int_not_equal(crypto_box_open_easy(plain, box, sizeof box, nonce, sk->pub.kx_pk,
+                                                      sec_of(&r, to)->c_sk),
+                                 0);
+            assert_int_equal(crypto_box_open_easy(plain, box, sizeof box, nonce, r.u1.m[i].box_pk,
+                                                  sec_of(&r, to)->c_sk),
+                             0);
+        }
+    }
+    rnd_free(&r);
+}
+
+/* Messages of the previous format (key shares boxed to long-term keys with the advertisement)
+ * are refused by name, even when validly signed. */
+static void test_old_formats(void **state)
+{
+    world *w = *state;
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
+    mp_secagg_member m;
+    mp_secagg_view v;
+    mp_envelope *bad;
+    cJSON *body;
+    rnd r;
+    rnd_init(&r, w, w->spec, stop);
+    assert_int_equal(rnd_advertise(&r), 0);
+    assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
+    assert_int_equal(rnd_survivors_build(&r), 0);
+    body = dup_body(r.adv[0]);
+    cJSON_SetNumberValue(field(body, "mijlpaal_advertise"), 1);
+    cJSON_DeleteItemFromObject(body, "box_pk");
+    assert_non_null(cJSON_AddItemToObject(body, "boxes", cJSON_CreateArray()));
+    bad = resign("advertise", body, kp_of(&r, 0));
+    expect_refused(mp_secagg_advertise_check(bad, r.spec, w->roster, &m),
+                   "advertise of fermwerk is of format 1; this version of mijlpaal takes format 2 "
+                   "only");
+    mp_envelope_free(bad);
+    body = dup_body(r.keysmsg);
+    cJSON_SetNumberValue(field(body, "mijlpaal_keys"), 1);
+    bad = resign("keys", body, w->coord);
+    expect_refused(mp_secagg_keys_accept(&v, bad, r.spec, w->roster, kp_of(&r, 0), sec_of(&r, 0)),
+                   "keys of the coordinator is of format 1");
+    mp_envelope_free(bad);
+    body = dup_body(r.surv);
+    cJSON_SetNumberValue(field(body, "mijlpaal_survivors"), 1);
+    bad = resign("survivors", body, w->coord);
+    expect_refused(mp_secagg_survivors_parse(&v, bad, r.spec, w->roster),
+                   "survivors of the coordinator is of format 1");
+    mp_envelope_free(bad);
     rnd_free(&r);
 }
 
@@ -1591,7 +2030,7 @@ static void share_of(unsigned char sh[SB], const mp_envelope *unm, size_t j)
 static void test_tampered_unmask(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 1}; /* uwv advertises, then drops out */
+    int stop[NORGS] = {5, 5, 5, 5, 5, 2}; /* uwv sends its shares, then drops out */
     const size_t D = 5;
     unsigned char sh[SB];
     mp_secagg_reveal rv;
@@ -1604,6 +2043,7 @@ static void test_tampered_unmask(void **state)
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
     assert_int_equal(rnd_survivors(&r), 0);
     assert_int_equal(rnd_request(&r), 0);
     assert_int_equal(rnd_unmask(&r), 0);
@@ -1615,19 +2055,19 @@ static void test_tampered_unmask(void **state)
     bad = unmask_with_share(&r, 1, 2, sh);
     memset(&rv, 0x55, sizeof rv);
     expect_refused(mp_secagg_unmask_check(bad, r.spec, w->roster, &r.sv, ha, &rv),
-                   "unmask of lekstroom: share 3 has threshold 4 and index 3, expected 4 and 2");
+                   "unmask of lekstroom: share 3 has threshold 5 and index 3, expected 5 and 2");
     assert_null(rv.shares);
     mp_envelope_free(bad);
     share_of(sh, r.unm[1], 2);
     sh[1] = 3;
     bad = unmask_with_share(&r, 1, 2, sh);
     expect_refused(mp_secagg_unmask_check(bad, r.spec, w->roster, &r.sv, ha, &rv),
-                   "share 3 has threshold 3 and index 2, expected 4 and 2");
+                   "share 3 has threshold 3 and index 2, expected 5 and 2");
     mp_envelope_free(bad);
     share_of(sh, r.unm[0], 2);
     bad = unmask_with_share(&r, 1, 2, sh);
     expect_refused(mp_secagg_unmask_check(bad, r.spec, w->roster, &r.sv, ha, &rv),
-                   "share 3 has threshold 4 and index 1, expected 4 and 2");
+                   "share 3 has threshold 5 and index 1, expected 5 and 2");
     mp_envelope_free(bad);
     share_of(sh, r.unm[1], 2);
     sh[0] = 2;
@@ -1645,11 +2085,12 @@ static void test_tampered_unmask(void **state)
     cJSON_DeleteItemFromArray(field(body, "shares"), 4);
     bad = resign("unmask", body, kp_of(&r, 1));
     expect_refused(mp_secagg_unmask_check(bad, r.spec, w->roster, &r.sv, ha, &rv),
-                   "unmask of lekstroom has 5 shares for 6 advertised participants");
+                   "unmask of lekstroom has 5 shares for 6 participants that sent shares");
     mp_envelope_free(bad);
     /* The dropout has nothing to reveal, and an unmask signed by it is refused. */
-    expect_refused(mp_secagg_unmask(&body, r.spec, w->roster, &r.sv, r.keys[D], kp_of(&r, D), ha),
-                   "uwv is not a survivor of round mu-2025: it has nothing to reveal");
+    expect_refused(
+        mp_secagg_unmask(&body, r.spec, &r.sv, r.keys[D], kp_of(&r, D), sec_of(&r, D), ha),
+        "uwv is not a survivor of round mu-2025: it has nothing to reveal");
     body = dup_body(r.unm[0]);
     str_set(field(body, "org"), "uwv");
     bad = resign("unmask", body, kp_of(&r, D));
@@ -1695,7 +2136,7 @@ static void test_tampered_unmask(void **state)
 static void test_open_refusals(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 1}; /* uwv advertises, then drops out */
+    int stop[NORGS] = {5, 5, 5, 5, 5, 2}; /* uwv sends its shares, then drops out */
     const size_t D = 5;
     unsigned char sh[SB];
     uint64_t sum[NCELLS], before[NCELLS];
@@ -1707,6 +2148,7 @@ static void test_open_refusals(void **state)
     rnd_init(&r, w, w->spec, stop);
     assert_int_equal(rnd_advertise(&r), 0);
     assert_int_equal(rnd_keys(&r), 0);
+    assert_int_equal(rnd_shares(&r), 0);
     assert_int_equal(rnd_survivors(&r), 0);
     assert_int_equal(rnd_request(&r), 0);
     assert_int_equal(rnd_unmask(&r), 0);
@@ -1725,18 +2167,18 @@ static void test_open_refusals(void **state)
         assert_true(vec_equal(sum, before));                                                       \
     } while (0)
 
-    OPEN_REFUSED(r.rev, THRESHOLD - 1, "3 unmask messages, the threshold is 4");
+    OPEN_REFUSED(r.rev, THRESHOLD - 1, "4 unmask messages, the threshold is 5");
     memcpy(tmp, r.rev, sizeof tmp);
     tmp[0] = r.rev[1];
     tmp[1] = r.rev[0];
     OPEN_REFUSED(tmp, 5, "unmask messages out of order or repeated");
     tmp[0] = r.rev[0];
     OPEN_REFUSED(tmp, 5, "unmask messages out of order or repeated");
-    /* The first T are what counts: a fifth out of order does not matter. */
+    /* The first T are what counts: a sixth out of order does not matter. */
     memcpy(tmp, r.rev, sizeof tmp);
-    tmp[4] = r.rev[0];
+    tmp[5] = r.rev[0];
     memcpy(sum, before, sizeof sum);
-    assert_int_equal(mp_secagg_open(sum, NCELLS, r.spec, &r.sv, tmp, 5, 2), 0);
+    assert_int_equal(mp_secagg_open(sum, NCELLS, r.spec, &r.sv, tmp, 6, 2), 0);
     expect_sum(w, stop, sum);
 
     /* A damaged share that passes the message checks (right index and threshold), for a
@@ -1780,7 +2222,7 @@ static void test_open_refusals(void **state)
 static void test_cross_round(void **state)
 {
     world *w = *state;
-    int stop[NORGS] = {4, 4, 4, 4, 4, 4};
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
     mp_spec *spec2, *spec1b, *pairwise;
     mp_secagg_member m;
     mp_secagg_view v, va;
@@ -1803,21 +2245,23 @@ static void test_cross_round(void **state)
     for (int i = 0; i < 2; i++) {
         assert_int_equal(rnd_advertise(both[i]), 0);
         assert_int_equal(rnd_keys(both[i]), 0);
+        assert_int_equal(rnd_shares(both[i]), 0);
         assert_int_equal(rnd_survivors(both[i]), 0);
         assert_int_equal(rnd_request(both[i]), 0);
         assert_int_equal(rnd_unmask(both[i]), 0);
         assert_int_equal(rnd_open(both[i], sum, 2), 0);
         expect_sum(w, stop, sum);
     }
-    /* Per-round keys differ. */
+    /* Per-round keys differ (fresh secrets each round). */
     for (size_t k = 0; k < r1.n1; k++)
         assert_memory_not_equal(r1.u1.m[k].mask_pk, r2.u1.m[k].mask_pk, 32);
     const mp_keypair *kp0 = kp_of(&r1, 0);
+    const mp_secagg_secrets *sec0 = sec_of(&r1, 0);
     accept_list(&r1, 0, r1.surv, &va);
 
     expect_refused(mp_secagg_advertise_check(r2.adv[0], w->spec, w->roster, &m),
                    "advertise of fermwerk is for round mu-2026, not for round mu-2025");
-    assert_int_equal(mp_secagg_advertise(&body, spec1b, w->roster, kp0), 0);
+    assert_int_equal(mp_secagg_advertise(&body, spec1b, w->roster, kp0, sec0), 0);
     bad = resign("advertise", body, kp0);
     expect_refused(mp_secagg_advertise_check(bad, w->spec, w->roster, &m),
                    "advertise of fermwerk was made for a different version of round mu-2025 "
@@ -1830,26 +2274,34 @@ static void test_cross_round(void **state)
     str_set(field(body, "round_sha256"), hex);
     bad = resign("advertise", body, kp0);
     expect_refused(mp_secagg_advertise_check(bad, w->spec, w->roster, &m),
-                   "the mask key signature does not verify");
+                   "the key signature does not verify");
     mp_envelope_free(bad);
 
-    expect_refused(mp_secagg_keys_accept(&v, r2.keys[0], w->spec, w->roster, kp0),
+    expect_refused(mp_secagg_keys_accept(&v, r2.keysmsg, w->spec, w->roster, kp0, sec0),
                    "is for round mu-2026, not for round mu-2025");
-    body = dup_body(r2.keys[0]);
+    body = dup_body(r2.keysmsg);
     str_set(field(body, "round_id"), "mu-2025");
     str_set(field(body, "round_sha256"), hex);
     bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, w->spec, w->roster, kp0),
-                   "the mask key of fermwerk is not signed by fermwerk");
+    expect_refused(mp_secagg_keys_accept(&v, bad, w->spec, w->roster, kp0, sec0),
+                   "the keys of fermwerk are not signed by fermwerk");
     mp_envelope_free(bad);
-    /* Round 2's box from lekstroom to fermwerk in fermwerk's keys message of round 1. */
+    /* Round 2's shares message in round 1, and round 2's box from lekstroom to fermwerk in
+     * fermwerk's shares message of round 1. */
+    expect_refused(
+        mp_secagg_shares_accept(&v, r2.keys[0], w->spec, w->roster, kp0, sec0, r1.share[0]->hash),
+        "shares of the coordinator is for round mu-2026, not for round mu-2025");
     body = dup_body(r1.keys[0]);
     str_set(cJSON_GetArrayItem(field(body, "boxes"), 1),
             cJSON_GetArrayItem(field(r2.keys[0]->body, "boxes"), 1)->valuestring);
-    bad = resign("keys", body, w->coord);
-    expect_refused(mp_secagg_keys_accept(&v, bad, w->spec, w->roster, kp0),
-                   "the box from lekstroom does not open");
+    bad = resign("shares", body, w->coord);
+    expect_refused(
+        mp_secagg_shares_accept(&v, bad, w->spec, w->roster, kp0, sec0, r1.share[0]->hash),
+        "the box from lekstroom does not open");
     mp_envelope_free(bad);
+    /* Round 2's share message of fermwerk offered to the aggregator of round 1. */
+    expect_refused(mp_secagg_share_check(r2.share[0], w->spec, w->roster, &r1.adv_u1, &member),
+                   "share of fermwerk is for round mu-2026, not for round mu-2025");
 
     expect_refused(mp_secagg_survivors_parse(&v, r2.surv, w->spec, w->roster),
                    "is for round mu-2026, not for round mu-2025");
@@ -1880,7 +2332,7 @@ static void test_cross_round(void **state)
         free(tw_write_round(w->dir, w->coord, w->roster, w->catalogue, &p, "pairwise.json",
                             &pairwise));
         assert_int_equal(pairwise->masking, MP_MASKING_PAIRWISE);
-        expect_refused(mp_secagg_advertise(&body, pairwise, w->roster, kp0),
+        expect_refused(mp_secagg_advertise(&body, pairwise, w->roster, kp0, sec0),
                        "round mu-2027 uses masking scheme pairwise-v1, which has no advertise "
                        "phase");
         expect_refused(mp_secagg_advertise_check(r1.adv[0], pairwise, w->roster, &m),
@@ -1895,56 +2347,128 @@ static void test_cross_round(void **state)
     mp_spec_free(spec1b);
 }
 
-/* ---- determinism ---------------------------------------------------------------------------- */
+/* ---- determinism and the sealed secrets ---------------------------------------------------- */
 
-/* Advertising again after a crash gives the same bytes: the secrets, the shares and the key
- * signature are all derived from the PRF key and the round. */
+/* Advertising and sharing again from the same secrets gives the same bytes (the Shamir
+ * coefficients come from the secrets' seed, the box nonces from round and positions, Ed25519
+ * is deterministic); fresh secrets give other keys and other boxes. */
 static void test_advertise_deterministic(void **state)
 {
     world *w = *state;
-    mp_spec *spec2;
-    load_spec(w, "mu-2026", NULL, "round2.json", &spec2);
-    for (int p = 0; p < NORGS; p++) {
-        cJSON *b1, *b2, *b3;
-        char *t1, *t2, *t3, *e1, *e2;
-        size_t l1, l2, l3, el1, el2;
-        assert_int_equal(mp_secagg_advertise(&b1, w->spec, w->roster, w->by_pos[p]), 0);
-        assert_int_equal(mp_secagg_advertise(&b2, w->spec, w->roster, w->by_pos[p]), 0);
-        assert_int_equal(mp_secagg_advertise(&b3, spec2, w->roster, w->by_pos[p]), 0);
+    int stop[NORGS] = {5, 5, 5, 5, 5, 5};
+    rnd r;
+    rnd_init(&r, w, w->spec, stop);
+    assert_int_equal(rnd_advertise(&r), 0);
+    assert_int_equal(rnd_keys(&r), 0);
+    for (size_t k = 0; k < r.n1; k++) {
+        mp_secagg_secrets *fresh;
+        mp_secagg_view kv;
+        cJSON *b1, *b2, *b3, *s1, *s2, *s3;
+        char *t1, *t2, *e1, *e2;
+        size_t l1, l2, el1, el2;
+        const mp_keypair *kp = kp_of(&r, k);
+        assert_int_equal(mp_secagg_secrets_new(&fresh), 0);
+        assert_int_equal(mp_secagg_advertise(&b1, r.spec, w->roster, kp, sec_of(&r, k)), 0);
+        assert_int_equal(mp_secagg_advertise(&b2, r.spec, w->roster, kp, sec_of(&r, k)), 0);
+        assert_int_equal(mp_secagg_advertise(&b3, r.spec, w->roster, kp, fresh), 0);
         assert_int_equal(mp_canon_serialise(&t1, &l1, b1), 0);
         assert_int_equal(mp_canon_serialise(&t2, &l2, b2), 0);
-        assert_int_equal(mp_canon_serialise(&t3, &l3, b3), 0);
         assert_int_equal(l1, l2);
         assert_memory_equal(t1, t2, l1);
-        /* The signed envelopes too (Ed25519 is deterministic). */
-        assert_int_equal(mp_envelope_sign(&e1, &el1, "advertise", b1, w->by_pos[p]), 0);
-        assert_int_equal(mp_envelope_sign(&e2, &el2, "advertise", b2, w->by_pos[p]), 0);
-        assert_int_equal(el1, el2);
-        assert_memory_equal(e1, e2, el1);
-        /* Another round: another key, other boxes. */
         assert_string_not_equal(field(b1, "mask_pk")->valuestring,
                                 field(b3, "mask_pk")->valuestring);
-        for (int j = 0; j < NORGS; j++)
-            assert_string_not_equal(cJSON_GetArrayItem(field(b1, "boxes"), j)->valuestring,
-                                    cJSON_GetArrayItem(field(b3, "boxes"), j)->valuestring);
-        /* Another organisation: another key. */
-        if (p > 0) {
-            cJSON *b0;
-            assert_int_equal(mp_secagg_advertise(&b0, w->spec, w->roster, w->by_pos[p - 1]), 0);
-            assert_string_not_equal(field(b1, "mask_pk")->valuestring,
-                                    field(b0, "mask_pk")->valuestring);
-            cJSON_Delete(b0);
-        }
-        free(e1);
-        free(e2);
+        assert_string_not_equal(field(b1, "box_pk")->valuestring, field(b3, "box_pk")->valuestring);
         free(t1);
         free(t2);
-        free(t3);
+        /* The share message. */
+        assert_int_equal(
+            mp_secagg_keys_accept(&kv, r.keysmsg, r.spec, w->roster, kp, sec_of(&r, k)), 0);
+        assert_int_equal(mp_secagg_share(&s1, r.spec, &kv, kp, sec_of(&r, k)), 0);
+        assert_int_equal(mp_secagg_share(&s2, r.spec, &kv, kp, sec_of(&r, k)), 0);
+        assert_int_equal(mp_envelope_sign(&e1, &el1, "share", s1, kp), 0);
+        assert_int_equal(mp_envelope_sign(&e2, &el2, "share", s2, kp), 0);
+        assert_int_equal(el1, el2);
+        assert_memory_equal(e1, e2, el1);
+        assert_int_equal(el1, r.share[k]->text_len);
+        assert_memory_equal(e1, r.share[k]->text, el1); /* the one the round used */
+        {
+            mp_secagg_secrets other = *sec_of(&r, k);
+            randombytes_buf(other.seed, sizeof other.seed);
+            assert_int_equal(mp_secagg_share(&s3, r.spec, &kv, kp, &other), 0);
+            sodium_memzero(&other, sizeof other);
+        }
+        for (int j = 0; j < NORGS; j++)
+            assert_string_not_equal(cJSON_GetArrayItem(field(s1, "boxes"), j)->valuestring,
+                                    cJSON_GetArrayItem(field(s3, "boxes"), j)->valuestring);
+        free(e1);
+        free(e2);
         cJSON_Delete(b1);
         cJSON_Delete(b2);
         cJSON_Delete(b3);
+        cJSON_Delete(s1);
+        cJSON_Delete(s2);
+        cJSON_Delete(s3);
+        mp_secagg_view_free(&kv);
+        mp_secagg_secrets_free(fresh);
     }
-    mp_spec_free(spec2);
+    rnd_free(&r);
+}
+
+/* The ledger form of the secrets: sealing twice gives different bytes (fresh nonce) that both
+ * open to the same secrets, and so to the same advertisement; a blob opens only for its round,
+ * its organisation and its keystore, and not once a byte is changed. */
+static void test_secrets_sealed(void **state)
+{
+    world *w = *state;
+    const mp_keypair *kp = w->by_pos[0];
+    const char *org = kp->pub.org;
+    const unsigned char *rh = w->spec->env->hash;
+    unsigned char a[MP_SECAGG_SEALED_BYTES], b[MP_SECAGG_SEALED_BYTES], other[MP_HASH_BYTES];
+    mp_secagg_secrets *s, *back = (mp_secagg_secrets *)0x1;
+    cJSON *b1, *b2;
+    char *t1, *t2;
+    size_t l1, l2;
+    assert_int_equal(mp_secagg_secrets_new(&s), 0);
+    assert_int_equal(mp_secagg_secrets_seal(a, s, kp, rh, org), 0);
+    assert_int_equal(mp_secagg_secrets_seal(b, s, kp, rh, org), 0);
+    assert_memory_not_equal(a, b, sizeof a);
+    assert_int_equal(a[0], MP_SECAGG_SEALED_VERSION);
+    for (size_t i = 0; i + 32 <= sizeof a; i++) { /* not in the clear */
+        assert_memory_not_equal(a + i, s->b, 32);
+        assert_memory_not_equal(a + i, s->s_sk, 32);
+    }
+    assert_int_equal(mp_secagg_secrets_open(&back, b, sizeof b, kp, rh, org), 0);
+    assert_memory_equal(back, s, sizeof *s);
+    assert_int_equal(mp_secagg_advertise(&b1, w->spec, w->roster, kp, s), 0);
+    assert_int_equal(mp_secagg_advertise(&b2, w->spec, w->roster, kp, back), 0);
+    assert_int_equal(mp_canon_serialise(&t1, &l1, b1), 0);
+    assert_int_equal(mp_canon_serialise(&t2, &l2, b2), 0);
+    assert_int_equal(l1, l2);
+    assert_memory_equal(t1, t2, l1);
+    free(t1);
+    free(t2);
+    cJSON_Delete(b1);
+    cJSON_Delete(b2);
+    mp_secagg_secrets_free(back);
+
+    back = (mp_secagg_secrets *)0x1;
+    memcpy(other, rh, sizeof other);
+    other[0] ^= 1;
+    expect_refused(mp_secagg_secrets_open(&back, a, sizeof a, kp, other, org), "do not open");
+    expect_refused(mp_secagg_secrets_open(&back, a, sizeof a, kp, rh, "lekstroom"), "do not open");
+    expect_refused(mp_secagg_secrets_open(&back, a, sizeof a, w->by_pos[1], rh, org),
+                   "do not open with this keystore");
+    for (size_t i = 1; i < sizeof a; i += 37) {
+        a[i] ^= 0x20;
+        expect_refused(mp_secagg_secrets_open(&back, a, sizeof a, kp, rh, org), "do not open");
+        a[i] ^= 0x20;
+    }
+    a[0] = 2;
+    expect_refused(mp_secagg_secrets_open(&back, a, sizeof a, kp, rh, org), "of version 1");
+    a[0] = 1;
+    expect_refused(mp_secagg_secrets_open(&back, a, sizeof a - 1, kp, rh, org), "201 bytes");
+    assert_ptr_equal(back, (mp_secagg_secrets *)0x1);
+    mp_secagg_secrets_free(s);
 }
 
 int main(void)
@@ -1952,21 +2476,26 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_formulas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_everyone_delivers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_two_dropouts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_demo_dropout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_dropout_each_phase, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_two_dropouts_every_phase, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_many_dropouts_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lie_dropped_after_submit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lie_unmask_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lie_survivors_lists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_colluders_one_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threshold_below_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_single_vector, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tampered_advertise, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tampered_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tampered_keys_and_share, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tampered_shares, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forward_secrecy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_formats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tampered_unmask, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cross_round, setup, teardown),
         cmocka_unit_test_setup_teardown(test_advertise_deterministic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secrets_sealed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

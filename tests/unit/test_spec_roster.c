@@ -484,20 +484,44 @@ static void test_masking_threshold_refusals(void **state)
     world *w = *state;
     mp_spec_params p;
 
-    /* Not a majority: T = 3 = n/2 meets k_min = 3 and n - t = 3, but two groups of three could
-     * each unmask. */
-    p = bonawitz_params(3, 3, 3);
-    expect_build_refused(w, &p, "masking threshold 3 of 6 participants is not a majority");
-    expect_build_refused(w, &p, "use at least 4");
-    p.threshold = 2;
-    expect_build_refused(w, &p, "is not a majority");
-    p.threshold = 1;
-    expect_build_refused(w, &p, "is not a majority");
-    p.threshold = 4;
+    /* Not enough against the colluders: c = t = 3 needs 2T > 9; T = 3 and 4 meet k_min = 3
+     * and n - t = 3, but two groups sharing the three colluders could each reach T. */
+    p = bonawitz_params(4, 3, 3);
+    expect_build_refused(w, &p,
+                         "masking threshold 4 of 6 participants does not resist 3 "
+                         "colluders");
+    expect_build_refused(w, &p, "use a threshold of at least 5");
+    p.threshold = 3;
+    expect_build_refused(w, &p, "masking threshold 3 does not exceed the 3 colluders");
+    p.threshold = 5;
     expect_build_ok(w, &p);
+    /* The example: n = 6, T = 4 falls to two colluders, resists one. */
+    p = bonawitz_params(4, 1, 3);
+    p.colluders = 2;
+    expect_build_refused(w, &p, "masking threshold 4 of 6 participants does not resist 2");
+    p.colluders = 1;
+    p.t = 2;
+    expect_build_refused(w, &p, "fewer than the t = 2");
+    p.colluders = 2;
+    p.threshold = 5;
+    expect_build_ok(w, &p);
+    /* c colluders: T must exceed c, and c must leave someone honest. */
+    p = bonawitz_params(5, 2, 3);
+    p.colluders = 5;
+    expect_build_refused(w, &p, "masking threshold 5 does not exceed the 5 colluders");
+    p.colluders = 6;
+    expect_build_refused(w, &p, "cannot resist 6 colluders among 6 participants");
+    p.colluders = 4;
+    expect_build_refused(w, &p, "does not resist 4 colluders");
+    p.threshold = 6;
+    expect_build_ok(w, &p);
+    p.threshold = 2;
+    p.colluders = 0;
+    p.t = 0;
+    expect_build_refused(w, &p, "does not resist 0 colluders");
 
     /* Below k_min. */
-    p = bonawitz_params(4, 2, 5);
+    p = bonawitz_params(4, 1, 5);
     expect_build_refused(w, &p, "masking threshold 4 is below k_min 5");
     p.threshold = 5;
     expect_build_ok(w, &p);
@@ -523,7 +547,7 @@ static void test_masking_threshold_refusals(void **state)
     expect_build_refused(w, &p, "masking threshold 5 lets 1 of 6 participants drop out");
     p.threshold = 6;
     expect_build_ok(w, &p);
-    p = bonawitz_params(4, 2, 3); /* n - t = 4 exactly */
+    p = bonawitz_params(5, 1, 3); /* n - t = 5 exactly */
     expect_build_ok(w, &p);
 
     /* An odd number of participants: 3 of 5 is a majority, 2 of 5 is not. */
@@ -531,9 +555,14 @@ static void test_masking_threshold_refusals(void **state)
     p = bonawitz_params(3, 2, 3);
     p.participants = five;
     p.nparticipants = 5;
+    expect_build_refused(w, &p, "masking threshold 3 of 5 participants does not resist 2");
+    p.threshold = 4;
     expect_build_ok(w, &p);
+    p = bonawitz_params(3, 0, 3);
+    p.participants = five;
+    p.nparticipants = 5;
     p.threshold = 2;
-    expect_build_refused(w, &p, "masking threshold 2 of 5 participants is not a majority");
+    expect_build_refused(w, &p, "masking threshold 2 of 5 participants does not resist 0");
     p.threshold = 6;
     expect_build_refused(w, &p, "masking threshold 6 is more than the 5 participants");
 
@@ -541,17 +570,23 @@ static void test_masking_threshold_refusals(void **state)
      * scheme. */
     p = good_params();
     p.threshold = 4;
-    expect_build_refused(w, &p, "a threshold applies to masking scheme bonawitz-v1 only");
+    expect_build_refused(w, &p,
+                         "a threshold and a number of colluders apply to masking scheme "
+                         "bonawitz-v1 only");
     p.masking = MP_SCHEME_PAIRWISE;
-    expect_build_refused(w, &p, "a threshold applies to masking scheme bonawitz-v1 only");
+    expect_build_refused(w, &p, "apply to masking scheme bonawitz-v1 only");
+    p.threshold = 0;
+    p.colluders = 1;
+    expect_build_refused(w, &p, "apply to masking scheme bonawitz-v1 only");
+    p.colluders = 0;
     p.threshold = 0;
     expect_build_ok(w, &p);
     p.masking = "bonawitz-v2";
     expect_build_refused(w, &p, "unknown masking scheme \"bonawitz-v2\"");
 }
 
-/* The default threshold is max(k_min, floor(n/2) + 1, n - t): the smallest that meets every
- * bound of invariant 4. */
+/* The default threshold is max(k_min, floor((n + c)/2) + 1, n - t, c + 1) with c = t unless
+ * declared: the smallest that meets every bound of invariant 4. */
 static void test_masking_threshold_default(void **state)
 {
     world *w = *state;
@@ -560,17 +595,18 @@ static void test_masking_threshold_default(void **state)
     static const struct {
         long long t, k_min, want;
     } six[] = {
-        {2, 3, 4}, /* n/2 + 1 and n - t */
-        {3, 3, 4}, /* n/2 + 1 */
-        {5, 3, 4}, /* n/2 + 1, t as large as allowed */
+        {2, 3, 5}, /* (n + c)/2 + 1 */
+        {3, 3, 5}, /* (n + c)/2 + 1 */
+        {5, 3, 6}, /* (n + c)/2 + 1, t as large as allowed */
         {1, 3, 5}, /* n - t */
         {0, 3, 6}, /* n - t: nobody may drop out */
-        {2, 5, 5}, /* k_min */
+        {2, 6, 6}, /* k_min */
         {4, 6, 6}, /* k_min */
     };
     for (size_t i = 0; i < sizeof six / sizeof *six; i++) {
         mp_spec_params p = bonawitz_params(0, six[i].t, six[i].k_min);
-        assert_int_equal(mp_spec_default_threshold(NORGS, six[i].k_min, six[i].t), six[i].want);
+        assert_int_equal(mp_spec_default_threshold(NORGS, six[i].k_min, six[i].t, six[i].t),
+                         six[i].want);
         built_masking(w, &p, &scheme, &T);
         assert_string_equal(scheme, MP_SCHEME_BONAWITZ);
         assert_int_equal(T, six[i].want);
@@ -583,9 +619,9 @@ static void test_masking_threshold_default(void **state)
     built_masking(w, &p, &scheme, &T);
     assert_int_equal(T, 3);
     /* An explicit threshold is kept; pairwise-v1 has none. */
-    p = bonawitz_params(5, 2, 3);
+    p = bonawitz_params(6, 2, 3);
     built_masking(w, &p, &scheme, &T);
-    assert_int_equal(T, 5);
+    assert_int_equal(T, 6);
     p = good_params();
     built_masking(w, &p, &scheme, &T);
     assert_string_equal(scheme, MP_SCHEME_PAIRWISE);
@@ -594,12 +630,13 @@ static void test_masking_threshold_default(void **state)
     /* Over a grid: the default meets every bound, and one less breaks one (it is the least). */
     for (long long n = 3; n <= 40; n++)
         for (long long k = 3; k <= n; k++)
-            for (long long t = 0; t < n; t++) {
-                long long d = mp_spec_default_threshold((size_t)n, k, t);
-                assert_true(2 * d > n && d >= k && d <= n && d >= n - t);
-                long long e = d - 1;
-                assert_false(2 * e > n && e >= k && e <= n && e >= n - t);
-            }
+            for (long long t = 0; t < n; t++)
+                for (long long c = t; c < n; c++) {
+                    long long d = mp_spec_default_threshold((size_t)n, k, t, c);
+                    assert_true(2 * d > n + c && d > c && d >= k && d <= n && d >= n - t);
+                    long long e = d - 1;
+                    assert_false(2 * e > n + c && e > c && e >= k && e <= n && e >= n - t);
+                }
 }
 
 /* A loaded round carries its scheme and threshold; a signed body that breaks invariant 4 is
@@ -625,7 +662,8 @@ static void test_masking_threshold_load(void **state)
         double threshold;
         const char *why;
     } bad[] = {
-        {3, "is not a majority"},
+        {4, "does not resist 2 colluders"},
+        {2, "does not exceed the 2 colluders"},
         {7, "is more than the 6 participants"},
         {0, "threshold"},
         {-1, "threshold"},
@@ -644,11 +682,29 @@ static void test_masking_threshold_load(void **state)
                      mp_error_get(), bad[i].why);
         free(path);
     }
-    /* Below n - t = 4 (t = 2 in this body). */
-    cJSON_ReplaceItemInObjectCaseSensitive(masking, "threshold", cJSON_CreateNumber(4));
+    /* Above the colluder bound (t = c = 2 in this body). */
+    cJSON_ReplaceItemInObjectCaseSensitive(masking, "threshold", cJSON_CreateNumber(6));
     path = tw_write_signed(w->dir, "ok-threshold.json", "round", body, w->coord);
     assert_int_equal(mp_spec_load(&s, path, w->roster), 0);
-    assert_int_equal(s->threshold, 4);
+    assert_int_equal(s->threshold, 6);
+    assert_int_equal(s->colluders, 2);
+    mp_spec_free(s);
+    free(path);
+    /* Colluders below t, or missing. */
+    cJSON_ReplaceItemInObjectCaseSensitive(masking, "colluders", cJSON_CreateNumber(1));
+    path = tw_write_signed(w->dir, "few-colluders.json", "round", body, w->coord);
+    s = NULL;
+    assert_int_equal(mp_spec_load(&s, path, w->roster), -1);
+    assert_non_null(strstr(mp_error_get(), "fewer than the t = 2"));
+    free(path);
+    cJSON_DeleteItemFromObjectCaseSensitive(masking, "colluders");
+    path = tw_write_signed(w->dir, "no-colluders.json", "round", body, w->coord);
+    assert_int_equal(mp_spec_load(&s, path, w->roster), -1);
+    assert_non_null(strstr(mp_error_get(), "colluders"));
+    free(path);
+    cJSON_AddNumberToObject(masking, "colluders", 2);
+    path = tw_write_signed(w->dir, "ok-threshold.json", "round", body, w->coord);
+    assert_int_equal(mp_spec_load(&s, path, w->roster), 0);
     mp_spec_free(s);
     free(path);
     /* No threshold at all for bonawitz-v1; a threshold for pairwise-v1. */
@@ -659,6 +715,11 @@ static void test_masking_threshold_load(void **state)
     assert_non_null(strstr(mp_error_get(), "threshold"));
     free(path);
     cJSON_ReplaceItemInObjectCaseSensitive(masking, "scheme", cJSON_CreateString("pairwise-v1"));
+    path = tw_write_signed(w->dir, "pairwise-colluders.json", "round", body, w->coord);
+    assert_int_equal(mp_spec_load(&s, path, w->roster), -1);
+    assert_non_null(strstr(mp_error_get(), "has no threshold or colluders"));
+    free(path);
+    cJSON_DeleteItemFromObjectCaseSensitive(masking, "colluders");
     path = tw_write_signed(w->dir, "pairwise-plain.json", "round", body, w->coord);
     assert_int_equal(mp_spec_load(&s, path, w->roster), 0);
     assert_int_equal(s->masking, MP_MASKING_PAIRWISE);

@@ -270,7 +270,7 @@ static void test_ledger(void **state)
     assert_int_equal(access(f->path, F_OK), -1);
     assert_int_equal(mp_ledger_open(&db, f->path, 1), 0);
     assert_int_equal(tdb_int(db, "PRAGMA application_id"), MP_APP_LEDGER);
-    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 6);
+    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 7);
     /* The owner: none yet; the first one recorded stays. */
     char owner[41];
     assert_int_equal(mp_ledger_owner(db, owner), 0);
@@ -381,6 +381,66 @@ static void test_ledger_budget(void **state)
     mp_store_close(db);
 }
 
+/* A schema-3 ledger with a bonawitz-v1 round in progress (secrets derived, none stored) and a
+ * finished one migrates to schema 4: the rows and their messages stay, they hold no secrets,
+ * and the new phases (shared, abandoned) can be recorded. */
+static void test_ledger_migrates_v3(void **state)
+{
+    struct fx *f = *state;
+    sqlite3 *raw, *db;
+    mp_ledger_sa sa;
+    assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(raw,
+                     "PRAGMA application_id = 1297108017;"
+                     "CREATE TABLE submissions (round_id TEXT PRIMARY KEY, round_sha256 TEXT NOT "
+                     "NULL, org TEXT NOT NULL, masked_sha256 TEXT NOT NULL, submission_sha256 TEXT "
+                     "NOT NULL UNIQUE, submission TEXT NOT NULL, created TEXT NOT NULL, series "
+                     "TEXT NOT NULL DEFAULT '', rho TEXT NOT NULL DEFAULT '0');"
+                     "CREATE TABLE budgets (series TEXT PRIMARY KEY, rho TEXT NOT NULL, set_at "
+                     "TEXT NOT NULL);"
+                     "CREATE TABLE sa_rounds (round_id TEXT PRIMARY KEY, round_sha256 TEXT NOT "
+                     "NULL, org TEXT NOT NULL, phase TEXT NOT NULL CHECK (phase IN ('advertised', "
+                     "'submitted', 'confirmed', 'unmasked')), advertise TEXT NOT NULL, keys TEXT, "
+                     "advertised_sha256 TEXT, survivors TEXT, survivors_sha256 TEXT, consistency "
+                     "TEXT, unmask TEXT, updated TEXT NOT NULL);"
+                     "INSERT INTO sa_rounds VALUES ('r1', 'aa', 'utrecht', 'submitted', "
+                     "'{\"adv\":1}', '{\"keys\":1}', 'bb', NULL, NULL, NULL, NULL, "
+                     "'2026-01-10T10:00:00Z');"
+                     "INSERT INTO sa_rounds VALUES ('r0', 'cc', 'utrecht', 'unmasked', "
+                     "'{\"adv\":0}', NULL, NULL, NULL, NULL, NULL, '{\"u\":0}', "
+                     "'2026-01-09T10:00:00Z');"
+                     "PRAGMA user_version = 3;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    assert_int_equal(MP_APP_LEDGER, 1297108017);
+    sqlite3_close(raw);
+    if (mp_ledger_open(&db, f->path, 0) != 0)
+        fail_msg("%s", mp_error_get());
+    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 7);
+    assert_int_equal(mp_ledger_sa_get(db, "r1", &sa), 1);
+    assert_string_equal(sa.phase, "submitted");
+    assert_string_equal(sa.advertise, "{\"adv\":1}");
+    assert_string_equal(sa.keys, "{\"keys\":1}");
+    assert_string_equal(sa.advertised_sha256, "bb");
+    assert_int_equal(sa.has_secrets, 0);
+    assert_null(sa.share);
+    /* The new phases fit the new constraint. */
+    snprintf(sa.phase, sizeof sa.phase, "abandoned");
+    assert_int_equal(mp_store_begin(db), 0);
+    assert_int_equal(mp_ledger_sa_put(db, &sa), 0);
+    assert_int_equal(mp_store_commit(db), 0);
+    mp_ledger_sa_free(&sa);
+    assert_int_equal(mp_ledger_sa_get(db, "r1", &sa), 1);
+    assert_string_equal(sa.phase, "abandoned");
+    mp_ledger_sa_free(&sa);
+    assert_int_equal(mp_ledger_sa_get(db, "r0", &sa), 1);
+    assert_string_equal(sa.unmask, "{\"u\":0}");
+    mp_ledger_sa_free(&sa);
+    assert_int_equal(tdb_int(db, "PRAGMA secure_delete"), 1);
+    mp_store_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +452,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ledger, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ledger_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ledger_migrates_v3, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

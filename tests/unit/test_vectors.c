@@ -103,45 +103,77 @@ static void test_keys_envelope_mask_pseudonym(void **state)
     mp_keys_free(b);
 }
 
-/* bonawitz-v1 (docs/protocol.md section 10): derived round secrets, a box nonce and a pair
- * seed, for round_hash = SHA-256("round"), org-a at position 0 and org-b at position 1. */
+/* bonawitz-v1 (docs/protocol.md section 10): per-round secrets given as test values (in use they
+ * are drawn from the OS), the ledger key and the sealed form of the secrets, a box nonce and a
+ * pair seed, for round_hash = SHA-256("round"), org-a at position 0 and org-b at position 1. */
+static void fill_bytes(unsigned char *p, size_t n, unsigned char first)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (unsigned char)(first + i);
+}
+
 static void test_bonawitz_vectors(void **state)
 {
     (void)state;
     mp_keypair *a = kp_from_seed("org-a", 0x00), *b = kp_from_seed("org-b", 0x20);
-    unsigned char rh[MP_HASH_BYTES], v[32], nonce[24], seed[32];
+    unsigned char rh[MP_HASH_BYTES], nonce[24], seed[32], key[32];
+    unsigned char plain[MP_SECAGG_SECRETS_BYTES], sealed[MP_SECAGG_SEALED_BYTES], ad[37];
+    mp_secagg_secrets *sa, *sb, *back;
     mp_secagg_member ma = {0}, mb = {0};
     uint64_t w[3] = {0, 0, 0};
     mp_hash(rh, "round", 5);
-    mp_secagg_derive(v, a, "self-mask", rh);
-    hex_is(v, 32, "51a23fc35ae1099b305ab99a3621afa1ca75f97552e74b31d0f0e2930c957e20");
-    mp_secagg_derive(v, a, "mask-key", rh);
-    crypto_scalarmult_base(ma.mask_pk, v);
-    hex_is(ma.mask_pk, 32, "c59ed07121f8651921ae8ab09b0f022beb5ff8d7e6e3da2712b1d3778576ef6e");
-    mp_secagg_derive(v, b, "mask-key", rh);
-    crypto_scalarmult_base(mb.mask_pk, v);
-    hex_is(mb.mask_pk, 32, "a9ab43678468b40ff0e4d3b7fe940ce1b36cbd9a90202c8590a1173315fff82e");
-    mp_secagg_derive(v, a, "shares", rh);
-    hex_is(v, 32, "941967749d1dcd425f49479367268fb772d31929fa6aec4b01266e513ed609cc");
+    assert_int_equal(mp_secagg_secrets_new(&sa), 0);
+    assert_int_equal(mp_secagg_secrets_new(&sb), 0);
+    fill_bytes(sa->b, 32, 0x00); /* org-a: b = 00 01 .. 1f, s_sk = 20 .. 3f, ... */
+    fill_bytes(sa->s_sk, 32, 0x20);
+    fill_bytes(sa->seed, 32, 0x40);
+    fill_bytes(sa->noise, 32, 0x60);
+    fill_bytes(sa->c_sk, 32, 0xa0); /* org-a's box secret: a0 .. bf */
+    fill_bytes(sb->s_sk, 32, 0x80); /* org-b: s_sk = 80 .. 9f */
+    crypto_scalarmult_base(ma.mask_pk, sa->s_sk);
+    hex_is(ma.mask_pk, 32, "358072d6365880d1aeea329adf9121383851ed21a28e3b75e965d0d2cd166254");
+    crypto_scalarmult_base(ma.box_pk, sa->c_sk);
+    hex_is(ma.box_pk, 32, "605a725d2a4adfeeb1a29e17edd621c1b7593ee8cdbc44ac6c4ab6e2f805d23c");
+    crypto_scalarmult_base(mb.mask_pk, sb->s_sk);
+    hex_is(mb.mask_pk, 32, "493e82fc74464a59268817623d2053c5eb8e2cc4a988b4fee179ec6b010d531d");
     mp_secagg_box_nonce(nonce, rh, 0, 1);
     hex_is(nonce, 24, "a484589d45abfbd35ec82d1571790777e8b57fa69f38d411");
     ma.pos = 0;
     mb.pos = 1;
     ma.org = "org-a";
     mb.org = "org-b";
-    mp_secagg_derive(v, b, "mask-key", rh);
-    assert_int_equal(mp_secagg_pair_seed(seed, v, &mb, &ma, rh), 0); /* from b's side */
-    hex_is(seed, 32, "f70b3d7eeb3b2ca8678d986db22e87ca0e11a342a307cfaa6823c702ac136a71");
-    mp_secagg_derive(v, a, "mask-key", rh);
+    assert_int_equal(mp_secagg_pair_seed(seed, sb->s_sk, &mb, &ma, rh), 0); /* from b's side */
+    hex_is(seed, 32, "821a1739a9e97ac11307bc4f554e9d7dab3a864ae73e9c0c25f5de9e0ebb80c5");
     unsigned char seed2[32];
-    assert_int_equal(mp_secagg_pair_seed(seed2, v, &ma, &mb, rh), 0); /* and from a's */
+    assert_int_equal(mp_secagg_pair_seed(seed2, sa->s_sk, &ma, &mb, rh), 0); /* and from a's */
     assert_memory_equal(seed, seed2, 32);
-    mp_secagg_derive(v, a, "self-mask", rh);
-    mp_mask_prg_apply(w, 3, v, +1);
+    mp_mask_prg_apply(w, 3, sa->b, +1);
     char words[64];
     snprintf(words, sizeof words, "%016llx %016llx %016llx", (unsigned long long)w[0],
              (unsigned long long)w[1], (unsigned long long)w[2]);
-    assert_string_equal(words, "4fb8d7bddb66779c 318e8073044801b1 2b0186b5366f8f87");
+    assert_string_equal(words, "6a19c5d97d2bfd39 494adcb87703bd8d cc6adebc6fd8358a");
+
+    /* The ledger key, and org-a's secrets sealed by hand with nonce 00 .. 17: what
+     * mp_secagg_secrets_open must open. */
+    mp_secagg_ledger_key(key, a);
+    hex_is(key, 32, "d6505a8c379dc8a9b9a586d3afb4393e7c8f9e3f5ea196c4e1ef06c7dfc9b2cf");
+    memcpy(plain, sa->b, 32);
+    memcpy(plain + 32, sa->s_sk, 32);
+    memcpy(plain + 64, sa->seed, 32);
+    memcpy(plain + 96, sa->noise, 32);
+    memcpy(plain + 128, sa->c_sk, 32);
+    memcpy(ad, rh, 32);
+    memcpy(ad + 32, "org-a", 5);
+    sealed[0] = 1;
+    fill_bytes(sealed + 1, 24, 0x00);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + 25, NULL, plain, sizeof plain, ad,
+                                               sizeof ad, NULL, sealed + 1, key);
+    hex_is(sealed + 25 + sizeof plain, 16, "4491103547ff88ef39e0bd9eec98803e");
+    assert_int_equal(mp_secagg_secrets_open(&back, sealed, sizeof sealed, a, rh, "org-a"), 0);
+    assert_memory_equal(back, sa, sizeof *sa);
+    mp_secagg_secrets_free(back);
+    mp_secagg_secrets_free(sa);
+    mp_secagg_secrets_free(sb);
     mp_keys_free(a);
     mp_keys_free(b);
 }
