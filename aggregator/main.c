@@ -745,14 +745,19 @@ static int cmd_log(const opts *o)
 /* serve: its own options, so the service's flags stay out of the other commands. */
 static int cmd_serve(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"db", required_argument, NULL, 'd'},         {"coordinator-key", required_argument, NULL, 'k'},
-        {"tls-cert", required_argument, NULL, 'c'},   {"tls-key", required_argument, NULL, 'K'},
-        {"ca", required_argument, NULL, 'a'},         {"listen", required_argument, NULL, 'l'},
-        {"release-dir", required_argument, NULL, 'r'}, {"max-body", required_argument, NULL, 'm'},
-        {"rate", required_argument, NULL, 'R'},       {"burst", required_argument, NULL, 'B'},
-        {"timeout", required_argument, NULL, 't'},    {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {{"db", required_argument, NULL, 'd'},
+                                       {"coordinator-key", required_argument, NULL, 'k'},
+                                       {"tls-cert", required_argument, NULL, 'c'},
+                                       {"tls-key", required_argument, NULL, 'K'},
+                                       {"ca", required_argument, NULL, 'a'},
+                                       {"listen", required_argument, NULL, 'l'},
+                                       {"release-dir", required_argument, NULL, 'r'},
+                                       {"max-body", required_argument, NULL, 'm'},
+                                       {"rate", required_argument, NULL, 'R'},
+                                       {"burst", required_argument, NULL, 'B'},
+                                       {"timeout", required_argument, NULL, 't'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
     mp_server_config c = {.host = "127.0.0.1", .port = 8443};
     const char *key = NULL, *listen = NULL;
     int ch;

@@ -851,8 +851,7 @@ static char *server_call(mp_client *cl, const opts *o, const char *what, const c
     snprintf(path, sizeof path, "/v1/rounds/%s/%s", o->round_id, what);
     if (mp_client_request(cl, path, body, len, status, &resp, &rlen) != 0)
         die(EXIT_USAGE, "%s%s", mp_error_get(),
-            body ? "; the submission is in the ledger: run the same command again to send it"
-                 : "");
+            body ? "; the submission is in the ledger: run the same command again to send it" : "");
     if (*status == want)
         return resp;
     mp_client_error_of(resp, code, sizeof code, reason, sizeof reason);
@@ -868,8 +867,7 @@ static void deliver_server(void *arg, const opts *o, const char *round_id, const
 {
     long status;
     char hash[MP_HASH_HEX_BYTES];
-    fprintf(stderr, "%s: sending the submission for round %s to %s\n", prog, round_id,
-            o->server);
+    fprintf(stderr, "%s: sending the submission for round %s to %s\n", prog, round_id, o->server);
     free(server_call(arg, o, "submissions", text, len, 201, &status));
     mp_hash_hex(hash, text, len);
     fprintf(stderr, "%s: %s: submission for round %s %s (sha256 %.16s...)\n", prog, o->server,

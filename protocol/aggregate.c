@@ -294,8 +294,7 @@ int mp_agg_import(sqlite3 *db, const char *path, const mp_pubkey *trusted,
 }
 
 int mp_agg_import_text(sqlite3 *db, const char *text, size_t len, const char *path,
-                       const mp_pubkey *trusted, char org_id[MP_ORG_ID_MAX + 1],
-                       char round_id[65])
+                       const mp_pubkey *trusted, char org_id[MP_ORG_ID_MAX + 1], char round_id[65])
 {
     mp_envelope *env = NULL;
     mp_roster *roster = NULL;

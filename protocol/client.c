@@ -96,8 +96,8 @@ static void pause_ms(long ms)
         ;
 }
 
-int mp_client_request(mp_client *c, const char *path, const char *body, size_t len,
-                      long *status, char **resp, size_t *resp_len)
+int mp_client_request(mp_client *c, const char *path, const char *body, size_t len, long *status,
+                      char **resp, size_t *resp_len)
 {
     char url[2048];
     long delay = 250;

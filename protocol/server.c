@@ -60,7 +60,7 @@ typedef struct request {
     struct evhttp_request *req;
     const char *method;
     char path[256];
-    char oin[MP_OIN_LEN + 1];  /* from the client certificate; "" when none */
+    char oin[MP_OIN_LEN + 1];    /* from the client certificate; "" when none */
     char who[MP_ORG_ID_MAX + 1]; /* member id once known, else the OIN, else "-" */
 } request;
 
@@ -249,8 +249,8 @@ static int stored_hash(sqlite3 *db, const char *round_id, const char *org,
                        char hash[MP_HASH_HEX_BYTES])
 {
     sqlite3_stmt *st;
-    if (mp_store_prepare(db, &st,
-                         "SELECT submission_sha256 FROM submissions WHERE round_id = ? AND org = ?"))
+    if (mp_store_prepare(
+            db, &st, "SELECT submission_sha256 FROM submissions WHERE round_id = ? AND org = ?"))
         return -1;
     sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, org, -1, SQLITE_STATIC);
@@ -271,8 +271,7 @@ static void post_submission(request *r, const mp_spec *spec, const mp_org *me)
     size_t len = evbuffer_get_length(in), max = s->cfg->max_body ? s->cfg->max_body : 4u << 20;
     mp_envelope *env = NULL;
     const char *rid;
-    char hash[MP_HASH_HEX_BYTES], have[MP_HASH_HEX_BYTES], org_id[MP_ORG_ID_MAX + 1],
-        round_id[65];
+    char hash[MP_HASH_HEX_BYTES], have[MP_HASH_HEX_BYTES], org_id[MP_ORG_ID_MAX + 1], round_id[65];
     if (len > max) {
         reply_error(r, 413, "too_large", "the body is %zu bytes; at most %zu are accepted", len,
                     max);
@@ -297,8 +296,7 @@ static void post_submission(request *r, const mp_spec *spec, const mp_org *me)
         goto out;
     }
     if (mp_json_str(env->body, "round_id", &rid) != 0 || strcmp(rid, spec->round_id) != 0) {
-        reply_error(r, 400, "wrong_round", "the submission is not for round %s",
-                    spec->round_id);
+        reply_error(r, 400, "wrong_round", "the submission is not for round %s", spec->round_id);
         goto out;
     }
     /* Invariant 2: only the organisation the connection authenticated may post it. */
@@ -382,8 +380,7 @@ static void send_release_file(request *r, const mp_spec *spec, const char *file)
     }
     snprintf(path, sizeof path, "%s/%s/%s", s->cfg->release_dir, spec->round_id, file);
     if (!mp_file_exists(path) || mp_file_read(path, MAX_RELEASE_FILE, &buf, &len) != 0) {
-        reply_error(r, 404, "not_found", "no such file in the release of round %s",
-                    spec->round_id);
+        reply_error(r, 404, "not_found", "no such file in the release of round %s", spec->round_id);
         return;
     }
     reply(r, 200, content_type(file), buf, len);
@@ -397,7 +394,10 @@ static void handle(struct evhttp_request *req, void *arg)
     mp_roster *roster = NULL;
     mp_spec *spec = NULL;
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-    r.method = cmd == EVHTTP_REQ_GET ? "GET" : cmd == EVHTTP_REQ_POST ? "POST" : "OTHER";
+    r.method = cmd == EVHTTP_REQ_GET    ? "GET"
+               : cmd == EVHTTP_REQ_POST ? "POST"
+               : cmd == EVHTTP_REQ_HEAD ? "HEAD"
+                                        : "OTHER";
     const char *uri = evhttp_request_get_uri(req);
     size_t i = 0;
     for (; uri[i] && uri[i] != '?' && i + 1 < sizeof r.path; i++)
@@ -445,8 +445,8 @@ static void handle(struct evhttp_request *req, void *arg)
     const mp_org *me = member_by_oin(roster, r.oin);
     if (me == NULL) {
         reply_error(&r, 403, "not_a_member",
-                    "the organisation with OIN %s is not a member of the roster of round %s",
-                    r.oin, id);
+                    "the organisation with OIN %s is not a member of the roster of round %s", r.oin,
+                    id);
         goto out;
     }
     snprintf(r.who, sizeof r.who, "%s", me->id);
@@ -560,7 +560,10 @@ int mp_server_run(const mp_server_config *cfg)
     evhttp_set_max_body_size(s->http, (ev_ssize_t)(2 * max));
     evhttp_set_max_headers_size(s->http, MAX_HEADERS);
     evhttp_set_timeout(s->http, cfg->timeout > 0 ? cfg->timeout : 30);
-    evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+    /* Every common method reaches the handler, so that a wrong one gets a JSON 405. */
+    evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     evhttp_set_bevcb(s->http, make_bev, s);
     evhttp_set_gencb(s->http, handle, s);
     if ((s->sock = evhttp_bind_socket_with_handle(s->http, cfg->host, cfg->port)) == NULL) {
