@@ -925,6 +925,20 @@ static int cmd_run(const opts *o)
     snprintf(roster, sizeof roster, "%s/roster.json", dir);
     snprintf(round, sizeof round, "%s/round.json", dir);
     fprintf(stderr, "%s: fetching roster and round %s from %s\n", prog, o->round_id, o->server);
+    {
+        long status;
+        char *st = server_call(cl, o, "status", NULL, 0, 200, &status);
+        cJSON *j = cJSON_Parse(st);
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "masking");
+        int pairwise = cJSON_IsString(m) && strcmp(m->valuestring, "pairwise-v1") == 0;
+        cJSON_Delete(j);
+        free(st);
+        if (!pairwise)
+            die(EXIT_REFUSED,
+                "round %s does not use masking pairwise-v1; run takes only pairwise-v1 rounds "
+                "for now: use advertise, submit, confirm and unmask with files",
+                o->round_id);
+    }
     fetch_to(cl, o, "roster", roster);
     fetch_to(cl, o, "round", round);
     opts r = *o;

@@ -162,11 +162,11 @@ check "after kill -9 and restart both accepted submissions are there" \
 integrity "$DB" && pass "the store passes SQLite's integrity check" || fail "integrity check"
 
 section "kill -9 of a contributor"
-# A bucket of two requests refilled every 50 s: run fetches roster and round, records its
+# A bucket of three requests refilled every 50 s: run fetches status, roster and round, records its
 # submission in the ledger, and then waits (429 Retry-After) to POST: it is killed there.
 stop_server
 NSTARTS=3
-start_server --burst 2 --rate 0.02 || e2e_finish
+start_server --burst 3 --rate 0.02 --timeout 1 || e2e_finish
 "$C" run --server "$URL" --round-id "$ROUND_ID" --input "$T/in/lekstroom.csv" \
     --key "$T/keys/lekstroom.key" --insecure-plaintext-key --coordinator-key "$T/keys/coord.pub" \
     --policy "$T/policies/lekstroom.json" --ledger "$T/ledger-lekstroom.db" \
@@ -181,6 +181,22 @@ kill -KILL "$cpid" 2>/dev/null
 wait "$cpid" 2>/dev/null
 check "the contributor was waiting to POST when killed" grep -q 'HTTP 429' "$T/log/lekstroom-run.err"
 check "nothing reached the server" test "$(stored_sha lekstroom)" = none
+for _ in 1 2 3 4; do hit utrecht GET status; done
+expect_refusal 429 rate_limited "a fourth request within the bucket of three"
+# A connection that sends nothing is closed after --timeout (1 s here).
+check "a stalled connection is closed by the timeout" python3 - "$PORT" <<'EOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(10)
+t = time.time()
+try:
+    closed = s.recv(1) == b""
+except ConnectionResetError:
+    closed = True
+except socket.timeout:
+    closed = False
+sys.exit(0 if closed and time.time() - t < 8 else 1)
+EOF
 run "$C" resend --ledger "$T/ledger-lekstroom.db" --round "$ROUND_ID" --out "$T/lek-before.json"
 expect_rc 0 "the ledger holds the submission made before the kill"
 stop_server
@@ -217,6 +233,20 @@ code=$(curl -s -o "$BODY_F" -w '%{http_code}' --cacert "$T/ca/ca.pem" --cert "$T
 check "a path outside the release is refused (HTTP $code)" test "$code" = 400 -o "$code" = 404
 run "$AU" verify --coordinator-key "$T/keys/coord.pub" --ca "$T/ca/ca.pem" "$T/releases/$ROUND_ID"
 expect_rc 0 "the auditor verifies the release of the round run over HTTPS"
+
+section "bonawitz-v1 is not taken over HTTP (yet)"
+open_round "$DB" "$T/roster.json" "$T/round-sa.json" --masking bonawitz-v1 --round-id srv-sa
+SA_DUMP=$(db_sha "$DB")
+CODE=$(curl -s -o "$BODY_F" -w '%{http_code}' --cacert "$T/ca/ca.pem" --cert "$T/ca/utrecht.pem" \
+    --key "$T/ca/utrecht.key" --data-binary "@$T/utrecht.json" "$URL/v1/rounds/srv-sa/submissions")
+expect_refusal 501 not_supported "a submission to a bonawitz-v1 round"
+expect_db_unchanged "$DB" "$SA_DUMP" "bonawitz-v1 over HTTP"
+run "$C" run --server "$URL" --round-id srv-sa --input "$T/in/utrecht.csv" \
+    --key "$T/keys/utrecht.key" --insecure-plaintext-key --coordinator-key "$T/keys/coord.pub" \
+    --policy "$T/policies/utrecht.json" --ledger "$T/ledger-sa-utrecht.db" \
+    --tls-cert "$T/ca/utrecht.pem" --tls-key "$T/ca/utrecht.key" --ca "$T/ca/ca.pem" --yes
+expect_rc 1 "contributor run on a bonawitz-v1 round"
+expect_err_contains "pairwise-v1" "it says which rounds it takes"
 
 section "logs and shutdown"
 check "one line per request: time, org, method, path, status" \
