@@ -279,5 +279,7 @@ rc=$?
 SPID=
 check "SIGTERM stops the server cleanly (exit $rc)" test "$rc" -eq 0
 check "it says it closed the store" grep -q 'store closed' "$SLOG"
+check "no sanitizer report from the server or a background contributor" \
+    bash -c "! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' '$SLOG' '$T/log/lekstroom-run.err' '$T'/log/confirm-*.out"
 
 e2e_finish
