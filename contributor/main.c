@@ -883,6 +883,20 @@ static void fetch_to(mp_client *cl, const opts *o, const char *what, const char 
     free(doc);
 }
 
+/* The fetched roster and round are removed however run ends (die exits). */
+static char run_dir[128];
+static void run_dir_remove(void)
+{
+    char path[160];
+    if (run_dir[0] == '\0')
+        return;
+    snprintf(path, sizeof path, "%s/roster.json", run_dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/round.json", run_dir);
+    unlink(path);
+    rmdir(run_dir);
+}
+
 static int cmd_run(const opts *o)
 {
     mp_client *cl;
@@ -919,11 +933,15 @@ static int cmd_run(const opts *o)
     }
     /* Roster and round come from the server but are checked exactly as submit checks files:
      * coordinator signature, certificates, co-signatures, this organisation's policy. */
-    char dir[] = "/tmp/mijlpaal-run.XXXXXX", roster[64], round[64];
-    if (mkdtemp(dir) == NULL)
+    char roster[160], round[160];
+    const char *tmp = getenv("TMPDIR");
+    if (tmp == NULL || tmp[0] == '\0' || strlen(tmp) > sizeof run_dir - 20)
+        tmp = "/tmp";
+    snprintf(run_dir, sizeof run_dir, "%s/mijlpaal-run.XXXXXX", tmp);
+    if (mkdtemp(run_dir) == NULL || atexit(run_dir_remove) != 0)
         die(EXIT_USAGE, "cannot create a temporary directory: %s", strerror(errno));
-    snprintf(roster, sizeof roster, "%s/roster.json", dir);
-    snprintf(round, sizeof round, "%s/round.json", dir);
+    snprintf(roster, sizeof roster, "%s/roster.json", run_dir);
+    snprintf(round, sizeof round, "%s/round.json", run_dir);
     fprintf(stderr, "%s: fetching roster and round %s from %s\n", prog, o->round_id, o->server);
     {
         long status;
@@ -947,9 +965,6 @@ static int cmd_run(const opts *o)
     r.out = NULL;
     r.ask = !o->yes;
     int rc = submit_round(&r, deliver_server, cl);
-    unlink(roster);
-    unlink(round);
-    rmdir(dir);
     mp_client_free(cl);
     return rc;
 }

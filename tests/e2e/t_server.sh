@@ -68,6 +68,11 @@ print(r[0] if r else "none")
 EOF
 }
 
+# run keeps the fetched roster and round in a temporary directory it removes however it ends
+# (but a kill -9); here they would stay in the test's directory.
+export TMPDIR=$T/tmp
+mkdir -p "$TMPDIR"
+
 start_server || e2e_finish
 
 section "TLS layer"
@@ -267,6 +272,9 @@ run "$C" run --server "$URL" --round-id srv-sa --input "$T/in/utrecht.csv" \
     --tls-cert "$T/ca/utrecht.pem" --tls-key "$T/ca/utrecht.key" --ca "$T/ca/ca.pem" --yes
 expect_rc 1 "contributor run on a bonawitz-v1 round"
 expect_err_contains "pairwise-v1" "it says which rounds it takes"
+
+check "run leaves no temporary files behind, except the one killed with -9" \
+    test "$(find "$TMPDIR" -name 'mijlpaal-run.*' | wc -l)" -le 1
 
 section "logs and shutdown"
 check "one line per request: time, org, method, path, status" \
