@@ -15,13 +15,15 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
 
-PKGS      := libsodium openssl sqlite3 libcjson pangocairo cairo-pdf
+# libevent (evhttp, OpenSSL bufferevents) for `aggregator serve`, libcurl for `contributor run`.
+PKGS      := libsodium openssl sqlite3 libcjson pangocairo cairo-pdf libevent_openssl libevent \
+             libcurl
 TEST_PKGS := cmocka
 # The report test renders report.html in a real browser and reads the PDFs back.
 TEST_DEB_PKGS := chromium poppler-utils
 DEB_PKGS  := build-essential pkg-config libsodium-dev libssl-dev libsqlite3-dev libcjson-dev \
-             libcmocka-dev python3 openssl libcairo2-dev libpango1.0-dev \
-             fonts-dejavu-core
+             libcmocka-dev python3 openssl libcairo2-dev libpango1.0-dev fonts-dejavu-core \
+             libevent-dev libcurl4-openssl-dev
 
 # Fail early with the exact command to run when a package is missing (make deps does it).
 HAVE_PKGS := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
@@ -51,7 +53,8 @@ FORGE   := $(BUILD)/tools/forge
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all clean test test-plain test-asan unit e2e demo demo-dropout demo-attacks install deps \
+.PHONY: all clean test test-plain test-asan unit e2e demo demo-dropout demo-attacks demo-server \
+        install deps \
         check-deps format \
         format-check bench fuzz
 
@@ -145,6 +148,13 @@ demo-attacks:
 	@if ! pkg-config --exists $(PKGS) 2>/dev/null; then ./tools/install-deps $(DEB_PKGS); fi
 	@$(MAKE) --no-print-directory all
 	@BIN=$(abspath $(BUILD)/bin) FORGE=$(abspath $(FORGE)) ./tools/demo-attacks
+
+# The aggregator as an HTTPS service with mutual TLS on loopback; six contributors run the
+# round against it in parallel (contributor run --server), then close, publish, audit.
+demo-server:
+	@if ! pkg-config --exists $(PKGS) 2>/dev/null; then ./tools/install-deps $(DEB_PKGS); fi
+	@$(MAKE) --no-print-directory all
+	@BIN=$(abspath $(BUILD)/bin) ./tools/demo-server
 
 bench: all
 	@BIN=$(abspath $(BUILD)/bin) ./bench/ingest.sh

@@ -9,6 +9,7 @@
  * deadline passed), 2 usage or system error.
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 
 #include "canon.h"
 #include "cert.h"
+#include "client.h"
 #include "catalogue.h"
 #include "date.h"
 #include "encoding.h"
@@ -109,9 +111,16 @@ static void usage(FILE *f)
             "      Refused (unless accepted with the flag) when more than 20%% of the rows are\n"
             "      excluded, when most rows are outside the organisation's own gemeenten, or\n"
             "      when the export ends more than 31 days before the period does.\n"
-
             "      A bonawitz-v1 round needs --shares: the shares-ORG.json the coordinator sent\n"
             "      after the share phase.\n"
+
+            "  run     --server https://HOST:PORT --round-id ID --input CSV --key FILE\n"
+            "          --coordinator-key FILE --ledger DB --tls-cert CERT.pem --tls-key KEY.pem\n"
+            "          --ca CA.pem [--mapping FILE] [--policy FILE] [--yes]\n"
+            "      The same as submit against the aggregator's HTTPS service (mutual TLS with\n"
+            "      this organisation's certificate): fetch and check roster and round, confirm\n"
+            "      on the terminal (or --yes), send; retries with backoff, and a submission\n"
+            "      already in the ledger is sent again instead of a new one (pairwise-v1).\n"
             "\n"
             "  Rounds with masking bonawitz-v1 (they survive dropouts) have more phases; each\n"
             "  takes --roster FILE --round FILE --coordinator-key FILE --key FILE --ledger DB:\n"
@@ -160,6 +169,9 @@ typedef struct opts {
         *coordinator_key, *mapping, *key, *ledger, *out, *round_id, *series, *rho, *keys,
         *survivors, *request, *shares;
     int insecure, strict, json;
+    /* run: the aggregator's HTTPS service */
+    const char *server, *tls_cert, *tls_key;
+    int yes, ask;
     /* certificates and the organisation's policy */
     const char *policy, *cert, *cert_key, *chain, *cert_passphrase_file, *region, *ca, *crl,
         *min_participants, *min_t, *max_rho_round, *max_rho_period, *log_dir;
@@ -210,6 +222,10 @@ static void parse_opts(int argc, char **argv, opts *o, int first)
         O_MAX_RHO_PERIOD,
         O_LOG_DIR,
         O_SHARES,
+        O_SERVER,
+        O_TLS_CERT,
+        O_TLS_KEY,
+        O_YES,
         O_HELP,
         O_REPORT,
         O_ACCEPT /* + enum mp_guard */
@@ -253,6 +269,10 @@ static void parse_opts(int argc, char **argv, opts *o, int first)
         {"max-rho-per-period", required_argument, NULL, O_MAX_RHO_PERIOD},
         {"log-dir", required_argument, NULL, O_LOG_DIR},
         {"shares", required_argument, NULL, O_SHARES},
+        {"server", required_argument, NULL, O_SERVER},
+        {"tls-cert", required_argument, NULL, O_TLS_CERT},
+        {"tls-key", required_argument, NULL, O_TLS_KEY},
+        {"yes", no_argument, NULL, O_YES},
         {"help", no_argument, NULL, O_HELP},
         {"report", required_argument, NULL, O_REPORT},
         {"accept-exclusions", no_argument, NULL, O_ACCEPT + MP_GUARD_EXCLUSIONS},
@@ -314,6 +334,10 @@ static void parse_opts(int argc, char **argv, opts *o, int first)
         case O_ACCEPT + MP_GUARD_FOREIGN:
         case O_ACCEPT + MP_GUARD_STALE: o->accept[c - O_ACCEPT] = 1; break;
         case O_SHARES: o->shares = optarg; break;
+        case O_SERVER: o->server = optarg; break;
+        case O_TLS_CERT: o->tls_cert = optarg; break;
+        case O_TLS_KEY: o->tls_key = optarg; break;
+        case O_YES: o->yes = 1; break;
         case 'h':
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(EXIT_USAGE);
@@ -823,7 +847,27 @@ static void refuse_abandoned(const mp_ledger_sa *sa, const char *ledger)
             ledger, sa->round_id, sa->updated);
 }
 
-static int cmd_submit(const opts *o)
+/* Where a built submission goes once the ledger holds it: a file (submit) or the server (run). */
+typedef void deliver_fn(void *arg, const opts *o, const char *round_id, const char *text,
+                        size_t len);
+
+/* run without --yes: the data officer confirms on the terminal what it agrees to. */
+static void confirm_on_terminal(const char *round_id)
+{
+    FILE *tty = fopen("/dev/tty", "r+");
+    char line[16] = "";
+    if (tty == NULL)
+        die(EXIT_USAGE, "no terminal to confirm round %s on: read the above and run with --yes",
+            round_id);
+    fprintf(tty, "Take part in round %s? [y/N] ", round_id);
+    fflush(tty);
+    int yes = fgets(line, sizeof line, tty) != NULL && (line[0] == 'y' || line[0] == 'Y');
+    fclose(tty);
+    if (!yes)
+        die(EXIT_REFUSED, "not confirmed: nothing was counted or sent for round %s", round_id);
+}
+
+static int submit_round(const opts *o, deliver_fn *deliver, void *deliver_arg)
 {
     mp_pubkey coord, peers[MP_MAX_ORGS];
     mp_roster *roster;
@@ -840,9 +884,10 @@ static int cmd_submit(const opts *o)
 
     need(o->key, "--key");
     need(o->ledger, "--ledger");
-    need(o->out, "--out");
     mp_policy *pol;
     load_round(o, &coord, &roster, &spec, &pol);
+    if (o->round_id != NULL && strcmp(spec->round_id, o->round_id) != 0)
+        die(EXIT_REFUSED, "%s: is round %s, not %s", o->round, spec->round_id, o->round_id);
     if (mp_keys_open(&kp, o->key, o->passphrase_file, o->insecure) != 0)
         die_lib(EXIT_USAGE);
     policy_owner(pol, kp);
@@ -861,7 +906,7 @@ static int cmd_submit(const opts *o)
             "the deadline of round %s has passed; the aggregator would refuse the "
             "submission",
             spec->round_id);
-    if (mp_file_exists(o->out))
+    if (o->out != NULL && mp_file_exists(o->out))
         die(EXIT_USAGE, "%s: already exists; choose another --out", o->out);
     /* Look in an existing ledger without creating one: a refused run leaves no file behind.
      * The organisation's own record of its privacy spend is what counts, not the round's. */
@@ -910,6 +955,9 @@ static int cmd_submit(const opts *o)
             me->id, spent, spec->privacy.series, spec->round_id, spec->privacy.rho_text, cap,
             capped && cap < spec->privacy.series_rho ? "the organisation's own cap"
                                                      : "the series budget of the round");
+
+    if (o->ask)
+        confirm_on_terminal(spec->round_id);
 
     /* bonawitz-v1: the shares message fixes who to mask with; check it before any counting. */
     mp_secagg_view view = {0};
@@ -1027,21 +1075,17 @@ static int cmd_submit(const opts *o)
         die_lib(EXIT_USAGE);
     }
     mp_store_close(db);
-    if (mp_file_write_atomic(o->out, text, len, 0644) != 0)
-        die(EXIT_USAGE,
-            "%s; the submission is recorded in the ledger: write it with %s resend "
-            "--ledger %s --round %s --out FILE",
-            mp_error_get(), prog, o->ledger, spec->round_id);
+    deliver(deliver_arg, o, spec->round_id, text, len);
     if (report != NULL) {
         cJSON_AddStringToObject(report, "round_id", spec->round_id);
         cJSON_AddStringToObject(report, "org", me->id);
-        cJSON_AddStringToObject(report, "out", o->out);
+        cJSON_AddStringToObject(report, o->out ? "out" : "server", o->out ? o->out : o->server);
         cJSON_AddNumberToObject(report, "cells", (double)d);
         cJSON_AddStringToObject(report, "submission_sha256", e.submission_sha256);
         cJSON_AddItemToObject(report, "agreement", agreement);
         agreement = NULL;
         print_json(report);
-    } else
+    } else if (o->out != NULL)
         fprintf(stderr,
                 "%s: wrote %s: masked submission of %s for round %s (%zu cells, sha256 "
                 "%.16s...)\n  Check what it reveals with: %s show %s\n",
@@ -1057,6 +1101,154 @@ static int cmd_submit(const opts *o)
     mp_spec_free(spec);
     mp_roster_free(roster);
     return 0;
+}
+
+static void deliver_file(void *arg, const opts *o, const char *round_id, const char *text,
+                         size_t len)
+{
+    if (mp_file_write_atomic(o->out, text, len, 0644) != 0)
+        die(EXIT_USAGE,
+            "%s; the submission is recorded in the ledger: write it with %s resend "
+            "--ledger %s --round %s --out FILE",
+            mp_error_get(), prog, o->ledger, round_id);
+}
+
+static int cmd_submit(const opts *o)
+{
+    need(o->out, "--out");
+    return submit_round(o, deliver_file, NULL);
+}
+
+/* ---- run: the whole round against the aggregator's HTTPS service ------------------------- */
+
+/* GET or POST one resource of the round; exits on anything but `want` (the server's error
+ * and reason quoted), except that a POST answered "replay" means the server holds exactly
+ * these bytes already. */
+static char *server_call(mp_client *cl, const opts *o, const char *what, const char *body,
+                         size_t len, long want, long *status)
+{
+    char path[256], code[64], reason[MP_ERROR_MAX];
+    char *resp;
+    size_t rlen;
+    snprintf(path, sizeof path, "/v1/rounds/%s/%s", o->round_id, what);
+    if (mp_client_request(cl, path, body, len, status, &resp, &rlen) != 0)
+        die(EXIT_USAGE, "%s%s", mp_error_get(),
+            body ? "; the submission is in the ledger: run the same command again to send it" : "");
+    if (*status == want)
+        return resp;
+    mp_client_error_of(resp, code, sizeof code, reason, sizeof reason);
+    if (body != NULL && *status == 409 && strcmp(code, "replay") == 0)
+        return resp;
+    free(resp);
+    die(EXIT_REFUSED, "%s %s%s: refused by the server (HTTP %ld %s): %s", body ? "POST" : "GET",
+        o->server, path, *status, code[0] ? code : "-", reason[0] ? reason : "no reason given");
+}
+
+static void deliver_server(void *arg, const opts *o, const char *round_id, const char *text,
+                           size_t len)
+{
+    long status;
+    char hash[MP_HASH_HEX_BYTES];
+    fprintf(stderr, "%s: sending the submission for round %s to %s\n", prog, round_id, o->server);
+    free(server_call(arg, o, "submissions", text, len, 201, &status));
+    mp_hash_hex(hash, text, len);
+    fprintf(stderr, "%s: %s: submission for round %s %s (sha256 %.16s...)\n", prog, o->server,
+            round_id, status == 201 ? "accepted and stored" : "was stored already", hash);
+}
+
+static void fetch_to(mp_client *cl, const opts *o, const char *what, const char *path)
+{
+    long status;
+    char *doc = server_call(cl, o, what, NULL, 0, 200, &status);
+    if (mp_file_write_atomic(path, doc, strlen(doc), 0600) != 0)
+        die_lib(EXIT_USAGE);
+    free(doc);
+}
+
+/* The fetched roster and round are removed however run ends (die exits). */
+static char run_dir[128];
+static void run_dir_remove(void)
+{
+    char path[160];
+    if (run_dir[0] == '\0')
+        return;
+    snprintf(path, sizeof path, "%s/roster.json", run_dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/round.json", run_dir);
+    unlink(path);
+    rmdir(run_dir);
+}
+
+static int cmd_run(const opts *o)
+{
+    mp_client *cl;
+    sqlite3 *db;
+    mp_ledger_entry e;
+    need(o->server, "--server");
+    need(o->round_id, "--round-id");
+    need(o->ledger, "--ledger");
+    need(o->tls_cert, "--tls-cert (this organisation's certificate)");
+    need(o->tls_key, "--tls-key");
+    need(o->ca, "--ca (the region's CA file)");
+    if (mp_client_new(&cl, o->server, o->tls_cert, o->tls_key, o->ca, 8) != 0)
+        die_lib(EXIT_USAGE);
+    /* Resume: a submission in the ledger is the one to send, never a fresh one. */
+    if (mp_file_exists(o->ledger)) {
+        char *text = NULL;
+        size_t len = 0;
+        int found;
+        if (mp_ledger_open(&db, o->ledger, 0) != 0 ||
+            (found = mp_ledger_find(db, o->round_id, &e)) < 0 ||
+            (found && mp_ledger_submission(db, o->round_id, &text, &len) != 0))
+            die_lib(EXIT_USAGE);
+        mp_store_close(db);
+        if (found) {
+            fprintf(stderr,
+                    "%s: the ledger holds the submission for round %s (made %s): sending "
+                    "that one again\n",
+                    prog, o->round_id, e.created);
+            deliver_server(cl, o, o->round_id, text, len);
+            free(text);
+            mp_client_free(cl);
+            return 0;
+        }
+    }
+    /* Roster and round come from the server but are checked exactly as submit checks files:
+     * coordinator signature, certificates, co-signatures, this organisation's policy. */
+    char roster[160], round[160];
+    const char *tmp = getenv("TMPDIR");
+    if (tmp == NULL || tmp[0] == '\0' || strlen(tmp) > sizeof run_dir - 20)
+        tmp = "/tmp";
+    snprintf(run_dir, sizeof run_dir, "%s/mijlpaal-run.XXXXXX", tmp);
+    if (mkdtemp(run_dir) == NULL || atexit(run_dir_remove) != 0)
+        die(EXIT_USAGE, "cannot create a temporary directory: %s", strerror(errno));
+    snprintf(roster, sizeof roster, "%s/roster.json", run_dir);
+    snprintf(round, sizeof round, "%s/round.json", run_dir);
+    fprintf(stderr, "%s: fetching roster and round %s from %s\n", prog, o->round_id, o->server);
+    {
+        long status;
+        char *st = server_call(cl, o, "status", NULL, 0, 200, &status);
+        cJSON *j = cJSON_Parse(st);
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "masking");
+        int pairwise = cJSON_IsString(m) && strcmp(m->valuestring, "pairwise-v1") == 0;
+        cJSON_Delete(j);
+        free(st);
+        if (!pairwise)
+            die(EXIT_REFUSED,
+                "round %s does not use masking pairwise-v1; run takes only pairwise-v1 rounds "
+                "for now: use advertise, submit, confirm and unmask with files",
+                o->round_id);
+    }
+    fetch_to(cl, o, "roster", roster);
+    fetch_to(cl, o, "round", round);
+    opts r = *o;
+    r.roster = roster;
+    r.round = round;
+    r.out = NULL;
+    r.ask = !o->yes;
+    int rc = submit_round(&r, deliver_server, cl);
+    mp_client_free(cl);
+    return rc;
 }
 
 /* ---- bonawitz-v1 phases ------------------------------------------------------------------ */
@@ -1974,6 +2166,8 @@ int main(int argc, char **argv)
         return cmd_check(&o);
     if (strcmp(cmd, "submit") == 0)
         return cmd_submit(&o);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(&o);
     if (strcmp(cmd, "show") == 0)
         return cmd_show(&o, optind < argc ? argv[optind] : NULL);
     if (strcmp(cmd, "ledger") == 0)

@@ -286,6 +286,18 @@ static int round_state(sqlite3 *db, const char *round_id, char state[16])
 int mp_agg_import(sqlite3 *db, const char *path, const mp_pubkey *trusted,
                   char org_id[MP_ORG_ID_MAX + 1], char round_id[65])
 {
+    unsigned char *buf;
+    size_t len;
+    if (mp_file_read(path, MP_ENVELOPE_MAX, &buf, &len) != 0)
+        return -1;
+    int rc = mp_agg_import_text(db, (const char *)buf, len, path, trusted, org_id, round_id);
+    free(buf);
+    return rc;
+}
+
+int mp_agg_import_text(sqlite3 *db, const char *text, size_t len, const char *path,
+                       const mp_pubkey *trusted, char org_id[MP_ORG_ID_MAX + 1], char round_id[65])
+{
     mp_envelope *env = NULL;
     mp_roster *roster = NULL;
     mp_spec *spec = NULL;
@@ -297,8 +309,10 @@ int mp_agg_import(sqlite3 *db, const char *path, const mp_pubkey *trusted,
     int64_t now;
     int rc = -1, step;
 
-    if (mp_envelope_load(&env, path, NULL) != 0)
+    if (mp_envelope_parse(&env, text, len, NULL) != 0) {
+        mp_error_prefix("%s: ", path);
         return -1;
+    }
     if (strcmp(env->type, "submission") != 0 && strcmp(env->type, "advertise") != 0 &&
         strcmp(env->type, "share") != 0 && strcmp(env->type, "consistency") != 0 &&
         strcmp(env->type, "unmask") != 0) {

@@ -60,6 +60,11 @@ MP_WUR int mp_agg_round_load(sqlite3 *db, const char *round_id, const mp_pubkey 
 MP_WUR int mp_agg_import(sqlite3 *db, const char *path, const mp_pubkey *trusted,
                          char org_id[MP_ORG_ID_MAX + 1], char round_id[65]);
 
+/* The same for a message in memory (the HTTPS service); `name` prefixes errors. */
+MP_WUR int mp_agg_import_text(sqlite3 *db, const char *text, size_t len, const char *name,
+                              const mp_pubkey *trusted, char org_id[MP_ORG_ID_MAX + 1],
+                              char round_id[65]);
+
 MP_WUR int mp_agg_status(sqlite3 *db, const mp_spec *spec, mp_round_status *st);
 
 MP_WUR int mp_agg_close(sqlite3 *db, const char *round_id, const mp_pubkey *trusted);
