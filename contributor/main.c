@@ -483,8 +483,11 @@ static cJSON *agree_to_round(const mp_policy *pol, const mp_roster *r, const mp_
                 o->cert_org, o->oin ? o->oin : "-");
     }
     if (s->masking == MP_MASKING_BONAWITZ)
-        fprintf(stderr, "  masking       %s: any %lld of the %zu can open the sum\n",
-                mp_spec_scheme_name(s), s->threshold, s->nparticipants);
+        fprintf(
+            stderr,
+            "  masking       %s: any %lld of the %zu can open the sum; no coordinator with %lld "
+            "colluding participants can unmask one organisation\n",
+            mp_spec_scheme_name(s), s->threshold, s->nparticipants, s->colluders);
     else
         fprintf(stderr, "  masking       %s: all %zu are needed to open the sum\n",
                 mp_spec_scheme_name(s), s->nparticipants);

@@ -321,6 +321,8 @@ int mp_policy_agreement(cJSON **out, const mp_policy *p, const mp_roster *r, con
     cJSON_AddNumberToObject(j, "n", (double)s->nparticipants);
     cJSON_AddNumberToObject(j, "threshold", (double)s->threshold);
     cJSON_AddNumberToObject(j, "t", (double)s->privacy.t);
+    if (s->masking == MP_MASKING_BONAWITZ)
+        cJSON_AddNumberToObject(j, "colluders", (double)s->colluders);
     cJSON_AddStringToObject(j, "masking", mp_spec_scheme_name(s));
     cJSON_AddStringToObject(j, "rho", s->privacy.rho_text);
     cJSON_AddStringToObject(j, "epsilon", s->privacy.epsilon_text);

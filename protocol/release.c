@@ -3,6 +3,8 @@
  */
 #include "release.h"
 
+#include "nlformat.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -326,7 +328,21 @@ int mp_release_csv(char **out, size_t *len, const cJSON *release, const mp_spec 
     sb_printf(&s, "\xEF\xBB\xBF"
                   "Mijlpaal;Uitsplitsing;Categorie;Aantal personen;Foutmarge (95%%);"
                   "Onbetrouwbaar;Ruwe ruis-som;Ondergrens (95%%);Bovengrens (95%%);Weergave;"
-                  "Reden onderdrukking\r\n");
+                  "Reden onderdrukking;Regio;Periode;Reeks;Publicatie\r\n");
+    /* Every row says what it belongs to, so that rows pasted into another sheet keep it. */
+    char period[64], tail[512];
+    sbuf t = {0};
+    mp_nl_period(period, sizeof period, spec->period_start, spec->period_end);
+    sb_printf(&t, ";");
+    csv_field(&t, spec->region);
+    sb_printf(&t, ";");
+    csv_field(&t, period);
+    sb_printf(&t, ";");
+    csv_field(&t, spec->privacy.series);
+    sb_printf(&t, ";");
+    csv_field(&t, spec->round_id);
+    snprintf(tail, sizeof tail, "%s", t.p && !t.oom ? t.p : "");
+    free(t.p);
     cJSON_ArrayForEach (cell, cells) {
         const mp_metric *m = metric_of(spec->catalogue, str_or(cell, "metric", ""));
         csv_field(&s, m ? m->title : str_or(cell, "metric", ""));
@@ -336,12 +352,12 @@ int mp_release_csv(char **out, size_t *len, const cJSON *release, const mp_spec 
                           : "Totaal");
         sb_printf(&s, ";");
         csv_field(&s, str_or(cell, "band", ""));
-        sb_printf(&s, ";%lld;%s;%s;%lld;%lld;%lld;%s;%s\r\n", int_of(cell, "value"),
+        sb_printf(&s, ";%lld;%s;%s;%lld;%lld;%lld;%s;%s%s\r\n", int_of(cell, "value"),
                   str_or(cell, "moe95", ""),
                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cell, "unreliable")) ? "ja" : "",
                   int_of(cell, "noisy"), int_of(cell, "lower"), int_of(cell, "upper"),
                   csv_word(str_or(cell, "shown_as", "value")),
-                  csv_word(str_or(cell, "suppressed", "")));
+                  csv_word(str_or(cell, "suppressed", "")), tail);
     }
     cJSON_ArrayForEach (rate, rates) {
         const char *why = str_or(rate, "suppressed", "");
@@ -355,7 +371,7 @@ int mp_release_csv(char **out, size_t *len, const cJSON *release, const mp_spec 
         decimal_nl(&s, str_or(rate, "lower", ""));
         sb_printf(&s, ";");
         decimal_nl(&s, str_or(rate, "upper", ""));
-        sb_printf(&s, ";%s;%s\r\n", *why ? "" : "getal", csv_word(why));
+        sb_printf(&s, ";%s;%s%s\r\n", *why ? "" : "getal", csv_word(why), tail);
     }
     return sb_done(&s, out, len);
 }
