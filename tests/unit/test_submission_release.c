@@ -15,6 +15,7 @@
 #include "keys.h"
 #include "mask.h"
 #include "postprocess.h"
+#include "nlformat.h"
 #include "release.h"
 #include "roster.h"
 #include "spec.h"
@@ -825,32 +826,38 @@ static void test_release_csv(void **state)
     }
     assert_true(len >= 2 && csv[len - 2] == '\r' && csv[len - 1] == '\n');
     assert_int_equal(lines, 1 + NCELLS + 2);
-    /* Header: eleven ';'-separated columns, the first seven as before. */
+    /* Header: fifteen ';'-separated columns, the first seven as before; every row ends with
+     * what it belongs to: region, period in words, series, release (round id). */
     char *eol = strstr(csv, "\r\n");
     size_t semis = 0;
     for (char *p = csv; p < eol; p++)
         semis += *p == ';';
-    assert_int_equal(semis, 10);
+    assert_int_equal(semis, 14);
     assert_non_null(strstr(csv, "\xEF\xBB\xBFMijlpaal;Uitsplitsing;Categorie;Aantal personen;"
                                 "Foutmarge (95%);Onbetrouwbaar;Ruwe ruis-som;Ondergrens (95%);"
-                                "Bovengrens (95%);Weergave;Reden onderdrukking\r\n"));
+                                "Bovengrens (95%);Weergave;Reden onderdrukking;Regio;Periode;"
+                                "Reeks;Publicatie\r\n"));
+    char tail[256], period[64];
+    mp_nl_period(period, sizeof period, w->spec->period_start, w->spec->period_end);
+    snprintf(tail, sizeof tail, ";%s;%s;%s;%s\r\n", w->spec->region, period,
+             w->spec->privacy.series, w->spec->round_id);
     /* A title holding ';' is quoted; a breakdown row names its dimension and band. */
     assert_non_null(strstr(csv, "\r\n\"Stand; bijstand\";Totaal;;193;"));
     assert_non_null(strstr(csv, "\r\n\"Stand; bijstand\";Geslacht;man;120;"));
     assert_non_null(strstr(csv, "\r\nWerkend;Totaal;;37;"));
     /* The unknown-sex band of 3 is a small cell: marked "ja", the noisy figure, its interval
      * from 0, shown as "minder dan" for the reason "kleine cel". */
-    char line[200];
+    char line[400];
     const cJSON *x = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rel, "cells"), STAND_X);
     assert_string_equal(str_of(x, "shown_as"), "less_than");
     snprintf(line, sizeof line,
-             ";Geslacht;" SCRIPT_LABEL ";3;%s;ja;3;0;%lld;minder dan;kleine cel\r\n",
-             str_of(x, "moe95"), int_of(x, "upper"));
+             ";Geslacht;" SCRIPT_LABEL ";3;%s;ja;3;0;%lld;minder dan;kleine cel%s",
+             str_of(x, "moe95"), int_of(x, "upper"), tail);
     assert_non_null(strstr(csv, line));
     /* A value row: no mark, its bounds, "getal". */
     const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rel, "cells"), STAND_M);
-    snprintf(line, sizeof line, ";Geslacht;man;120;%s;;120;%lld;%lld;getal;\r\n",
-             str_of(m, "moe95"), int_of(m, "lower"), int_of(m, "upper"));
+    snprintf(line, sizeof line, ";Geslacht;man;120;%s;;120;%lld;%lld;getal;%s", str_of(m, "moe95"),
+             int_of(m, "lower"), int_of(m, "upper"), tail);
     assert_non_null(strstr(csv, line));
     /* Rates with a decimal comma, no decimal point. */
     const cJSON *rates = cJSON_GetObjectItemCaseSensitive(rel, "rates");
@@ -864,11 +871,11 @@ static void test_release_csv(void **state)
             *dot = ',';
         }
     /* 37 of 193 = 19.17 % */
-    snprintf(line, sizeof line, "\r\nAandeel werkend;Percentage;;19,2;%s;;;%s;%s;getal;\r\n",
-             f[0][0], f[1][0], f[2][0]);
+    snprintf(line, sizeof line, "\r\nAandeel werkend;Percentage;;19,2;%s;;;%s;%s;getal;%s", f[0][0],
+             f[1][0], f[2][0], tail);
     assert_non_null(strstr(csv, line));
-    snprintf(line, sizeof line, "\r\nAandeel niet werkend;Percentage;;80,8;%s;;;%s;%s;getal;\r\n",
-             f[0][1], f[1][1], f[2][1]);
+    snprintf(line, sizeof line, "\r\nAandeel niet werkend;Percentage;;80,8;%s;;;%s;%s;getal;%s",
+             f[0][1], f[1][1], f[2][1], tail);
     assert_non_null(strstr(csv, line));
     assert_null(strstr(csv, "19.2"));
     free(csv);
