@@ -2033,6 +2033,21 @@ static void split_pair(const char *arg, const char *flag, char id[MP_ORG_ID_MAX 
     *value = eq + 1;
 }
 
+/* Each "ID=VALUE" argument as {"id":ID, key:VALUE} in arr. */
+static void add_pairs(cJSON *arr, const char *const *args, size_t n, const char *flag,
+                      const char *key)
+{
+    for (size_t i = 0; i < n; i++) {
+        char id[MP_ORG_ID_MAX + 1];
+        const char *value;
+        cJSON *e = cJSON_CreateObject();
+        split_pair(args[i], flag, id, &value);
+        cJSON_AddStringToObject(e, "id", id);
+        cJSON_AddStringToObject(e, key, value);
+        cJSON_AddItemToArray(arr, e);
+    }
+}
+
 static long long whole(const char *v, const char *flag)
 {
     char *end;
@@ -2044,7 +2059,7 @@ static long long whole(const char *v, const char *flag)
 
 static int cmd_policy_init(const opts *o)
 {
-    cJSON *p = cJSON_CreateObject(), *orgs, *series;
+    cJSON *p = cJSON_CreateObject();
     need(o->out, "--out (policy.json next to the keystore)");
     need(o->org, "--org (this organisation's id)");
     need(o->region, "--region (the region's id)");
@@ -2063,32 +2078,16 @@ static int cmd_policy_init(const opts *o)
     cJSON_AddStringToObject(p, "ca_file", o->ca);
     if (o->crl != NULL)
         cJSON_AddStringToObject(p, "crl_file", o->crl);
-    orgs = cJSON_AddArrayToObject(p, "organisations");
-    for (size_t i = 0; i < o->nmembers; i++) {
-        char id[MP_ORG_ID_MAX + 1];
-        const char *oin;
-        cJSON *e = cJSON_CreateObject();
-        split_pair(o->members[i], "--member", id, &oin);
-        cJSON_AddStringToObject(e, "id", id);
-        cJSON_AddStringToObject(e, "oin", oin);
-        cJSON_AddItemToArray(orgs, e);
-    }
+    add_pairs(cJSON_AddArrayToObject(p, "organisations"), o->members, o->nmembers, "--member",
+              "oin");
     cJSON_AddNumberToObject(p, "min_participants",
                             (double)whole(o->min_participants, "--min-participants"));
     cJSON_AddNumberToObject(p, "min_t", (double)whole(o->min_t, "--min-t"));
     cJSON_AddStringToObject(p, "max_rho_per_round", o->max_rho_round);
     if (o->max_rho_period != NULL)
         cJSON_AddStringToObject(p, "max_rho_per_period", o->max_rho_period);
-    series = cJSON_AddArrayToObject(p, "series");
-    for (size_t i = 0; i < o->nbudgets; i++) {
-        char id[MP_ORG_ID_MAX + 1];
-        const char *budget;
-        cJSON *e = cJSON_CreateObject();
-        split_pair(o->budgets[i], "--series-budget", id, &budget);
-        cJSON_AddStringToObject(e, "id", id);
-        cJSON_AddStringToObject(e, "budget", budget);
-        cJSON_AddItemToArray(series, e);
-    }
+    add_pairs(cJSON_AddArrayToObject(p, "series"), o->budgets, o->nbudgets, "--series-budget",
+              "budget");
     if (mp_policy_write(o->out, p) != 0)
         die_lib(EXIT_USAGE);
     cJSON_Delete(p);
