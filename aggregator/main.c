@@ -21,6 +21,7 @@
 #include "canon.h"
 #include "catalogue.h"
 #include "cert.h"
+#include "version.h"
 #include "cms.h"
 #include "date.h"
 #include "encoding.h"
@@ -874,6 +875,14 @@ static int cmd_serve(int argc, char **argv)
     return 0;
 }
 
+/* Arguments left over after the options of a command that takes none are a mistake (a
+ * misspelt option value, a missing "--"), never silently ignored. */
+static void no_stray(int argc, char **argv)
+{
+    if (optind < argc)
+        die(EXIT_USAGE, "unexpected argument \"%s\" (see --help)", argv[optind]);
+}
+
 int main(int argc, char **argv)
 {
     opts o;
@@ -886,12 +895,18 @@ int main(int argc, char **argv)
         usage(cmd ? stdout : stderr);
         return cmd ? 0 : EXIT_USAGE;
     }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        mp_version_print(prog);
+        return 0;
+    }
     if (strcmp(cmd, "round") == 0) {
         if (sub == NULL || sub[0] == '-') {
             usage(sub ? stdout : stderr);
             return sub ? 0 : EXIT_USAGE;
         }
         parse_opts(argc, argv, 3, &o);
+        if (strcmp(sub, "import") != 0)
+            no_stray(argc, argv);
         if (strcmp(sub, "open") == 0)
             return cmd_round_open(&o);
         if (strcmp(sub, "import") == 0)
@@ -921,6 +936,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(argc, argv);
     parse_opts(argc, argv, 2, &o);
+    no_stray(argc, argv);
     if (strcmp(cmd, "keygen") == 0)
         return cmd_keygen(&o);
     if (strcmp(cmd, "roster") == 0)

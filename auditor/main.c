@@ -23,6 +23,7 @@
 
 #include "canon.h"
 #include "cert.h"
+#include "version.h"
 #include "cms.h"
 #include "encoding.h"
 #include "envelope.h"
@@ -721,6 +722,10 @@ int main(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        mp_version_print(prog);
+        return 0;
     }
     if (strcmp(argv[1], "log") == 0)
         return cmd_log(argc, argv);

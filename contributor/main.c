@@ -20,6 +20,7 @@
 
 #include "canon.h"
 #include "cert.h"
+#include "version.h"
 #include "client.h"
 #include "catalogue.h"
 #include "date.h"
@@ -2133,6 +2134,14 @@ static int cmd_policy_show(const opts *o)
     return 0;
 }
 
+/* Arguments left over after the options of a command that takes none are a mistake (a
+ * misspelt option value, a missing "--"), never silently ignored. */
+static void no_stray(int argc, char **argv)
+{
+    if (optind < argc)
+        die(EXIT_USAGE, "unexpected argument \"%s\" (see --help)", argv[optind]);
+}
+
 int main(int argc, char **argv)
 {
     opts o;
@@ -2144,10 +2153,15 @@ int main(int argc, char **argv)
         usage(cmd ? stdout : stderr);
         return cmd ? 0 : EXIT_USAGE;
     }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        mp_version_print(prog);
+        return 0;
+    }
     /* Two-word commands: "roster sign", "policy init", "policy show". */
     if (strcmp(cmd, "roster") == 0 || strcmp(cmd, "policy") == 0) {
         const char *sub = argc > 2 ? argv[2] : "";
         parse_opts(argc, argv, &o, 3);
+        no_stray(argc, argv);
         if (strcmp(cmd, "roster") == 0 && strcmp(sub, "sign") == 0)
             return cmd_roster_sign(&o);
         if (strcmp(cmd, "policy") == 0 && strcmp(sub, "init") == 0)
@@ -2158,6 +2172,8 @@ int main(int argc, char **argv)
     }
     /* "resend --round ID" reads better than --round-id; --round means an ID there. */
     parse_opts(argc, argv, &o, 2);
+    if (strcmp(cmd, "show") != 0)
+        no_stray(argc, argv);
     if (strcmp(cmd, "certify") == 0)
         return cmd_certify(&o);
     if (strcmp(cmd, "witness") == 0)

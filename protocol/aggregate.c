@@ -596,10 +596,19 @@ static int write_bundle(sqlite3 *db, const mp_spec *spec, const mp_roster *roste
     char tmpdir[PATH_MAX], subdir[PATH_MAX], name[80], hash[MP_HASH_HEX_BYTES];
     mp_envelope *env = NULL;
     sqlite3_stmt *st = NULL;
-    char *csv = NULL, *html = NULL, *pdf = NULL;
-    size_t csvlen, htmllen, pdflen;
+    char *csv = NULL, *html = NULL, *pdf = NULL, dir[PATH_MAX];
+    size_t csvlen, htmllen, pdflen, dl = strlen(out_dir);
     int rc = -1, made = 0;
 
+    /* "release/" and "release" are the same directory (a trailing slash would otherwise put
+     * the staging directory inside the one it is renamed to). */
+    while (dl > 1 && out_dir[dl - 1] == '/')
+        dl--;
+    if (dl >= sizeof dir)
+        return mp_error_set("%.64s...: path too long", out_dir);
+    memcpy(dir, out_dir, dl);
+    dir[dl] = '\0';
+    out_dir = dir;
     if (mp_envelope_parse(&env, release, release_len, "release") != 0 ||
         mp_release_csv(&csv, &csvlen, env->body, spec) != 0)
         goto out;

@@ -65,6 +65,7 @@
 #include "bsn.h"
 #include "codes.h"
 #include "date.h"
+#include "version.h"
 #include "error.h"
 #include "rng.h"
 
@@ -1567,6 +1568,10 @@ int main(int argc, char **argv)
     unsigned long total = 0, dirty = 0;
     char day[11];
 
+    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+        mp_version_print("mijlpaal-synth");
+        return 0;
+    }
     parse_args(argc, argv, &opt);
     load_region(&r, opt.region);
     assign_styles(&r, opt.excel_org);
