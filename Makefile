@@ -7,8 +7,14 @@
 #   make install    PREFIX=/usr/local DESTDIR= ; programs get a mijlpaal- prefix
 #   make deps       install the Debian packages the build needs (apt-get; sudo when not root)
 #
-# Layout: protocol/ is the library (libmijlpaal.a); contributor/, aggregator/ and auditor/
-# are thin programs over it; tools/ holds the synthetic-data generator.
+# Layout: protocol/ is the library (libmijlpaal.a), one folder per concern in pipeline order:
+#   core/ (errors, files, canonical JSON, dates, SQLite), ingest/ (export -> distinct counts),
+#   privacy/ (noise, budgets, post-processing), crypto/ (keys, envelopes, certificates, masking),
+#   round/ (roster, policy, round, submissions, the aggregator's store, the ledger),
+#   log/ (transparency log, witnesses), release/ (release, report), net/ (HTTPS server, client).
+# contributor/, aggregator/ and auditor/ are thin programs over it; tools/ holds the
+# synthetic-data generator, the test CA and the demos. Headers are included by name
+# ("keys.h"): each folder is on the include path, so moving a module never edits its users.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -33,15 +39,19 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 endif
 
+LIB_DIRS := $(sort $(dir $(wildcard protocol/*/*.h)))
+LIB_INC  := $(patsubst %/,-I%,$(LIB_DIRS))
+LIB_HDR  := $(wildcard protocol/*/*.h)
+
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) \
-              -pthread -Iprotocol $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+              -pthread $(LIB_INC) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  := $(PKG_LIBS) -lm -pthread
 LDFLAGS ?=
 
-LIB_SRC := $(sort $(wildcard protocol/*.c))
+LIB_SRC := $(sort $(wildcard protocol/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB     := $(BUILD)/libmijlpaal.a
 
@@ -70,17 +80,17 @@ endif
 deps:
 	@./tools/install-deps $(DEB_PKGS)
 
-$(BUILD)/%.o: %.c $(wildcard protocol/*.h)
+$(BUILD)/%.o: %.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # The noise samplers must not touch floating point (Mironov 2012): compiling it with
 # general-purpose registers only turns any float or double use into a compile error.
-$(BUILD)/protocol/noise.o: protocol/noise.c $(wildcard protocol/*.h)
+$(BUILD)/protocol/privacy/noise.o: protocol/privacy/noise.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -mgeneral-regs-only -c $< -o $@
 
-$(BUILD)/protocol/skellam.o: protocol/skellam.c $(wildcard protocol/*.h)
+$(BUILD)/protocol/privacy/skellam.o: protocol/privacy/skellam.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -mgeneral-regs-only -c $< -o $@
 
@@ -162,12 +172,12 @@ bench: all
 # Coverage-guided fuzzing of every parser (clang + libFuzzer; not part of make test).
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
-               -fsanitize=fuzzer,address,undefined -Iprotocol $(PKG_CFLAGS)
+               -fsanitize=fuzzer,address,undefined $(LIB_INC) $(PKG_CFLAGS)
 fuzz:
 	@mkdir -p $(BUILD)/fuzz
 	@set -e; for t in tests/fuzz/fuzz_*.c; do \
 	  n=$$(basename $$t .c); \
-	  clang $(FUZZ_CFLAGS) $$t $(filter-out protocol/noise.c,$(LIB_SRC)) protocol/noise.c \
+	  clang $(FUZZ_CFLAGS) $$t $(LIB_SRC) \
 	    -o $(BUILD)/fuzz/$$n $(LDLIBS); \
 	  mkdir -p $(BUILD)/fuzz/corpus-$$n; \
 	  if [ $$n = fuzz_documents ]; then \
@@ -185,7 +195,7 @@ install: all
 	install -m 0644 data/regions/*.json $(DESTDIR)$(PREFIX)/share/mijlpaal/regions/
 	install -m 0644 data/catalogues/*.json $(DESTDIR)$(PREFIX)/share/mijlpaal/catalogues/
 
-FORMAT_SRC = $(wildcard protocol/*.[ch] contributor/*.c aggregator/*.c auditor/*.c tools/*.c \
+FORMAT_SRC = $(wildcard protocol/*/*.[ch] contributor/*.c aggregator/*.c auditor/*.c tools/*.c \
                tests/unit/*.[ch] tests/fuzz/*.c bench/*.c)
 
 format:

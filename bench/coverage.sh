@@ -19,10 +19,10 @@ cd "$TOP"
 make --no-print-directory BUILD="$BUILD" "$BUILD/libmijlpaal.a" "$BUILD/bin/mijlpaal-synth" >&2
 LIBS=$(pkg-config --cflags --libs libsodium openssl sqlite3 libcjson)
 # shellcheck disable=SC2086
-cc -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -Iprotocol bench/utility.c \
+cc -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 $(for d in protocol/*/; do printf -- "-I%s " "${d%/}";  done) bench/utility.c \
   "$BUILD/libmijlpaal.a" $LIBS -lm -o "$BUILD/bench-utility"
 # shellcheck disable=SC2086
-cc -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -Iprotocol bench/coverage.c \
+cc -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 $(for d in protocol/*/; do printf -- "-I%s " "${d%/}";  done) bench/coverage.c \
   "$BUILD/libmijlpaal.a" $LIBS -lm -o "$BUILD/bench-coverage"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mijlpaal-coverage.XXXXXX")

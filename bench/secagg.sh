@@ -21,7 +21,7 @@ cd "$TOP"
 make --no-print-directory BUILD="$BUILD" "$BUILD/libmijlpaal.a" >&2
 # shellcheck disable=SC2046
 cc -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -pthread \
-  -Iprotocol bench/secagg_bench.c "$BUILD/libmijlpaal.a" \
+$(for d in protocol/*/; do printf -- "-I%s " "${d%/}";  done) bench/secagg_bench.c "$BUILD/libmijlpaal.a" \
   $(pkg-config --cflags --libs libsodium openssl sqlite3 libcjson) -lm -pthread \
   -o "$BUILD/bench-secagg"
 

@@ -1,5 +1,5 @@
 /*
- * secagg_bench.c - cost of masking scheme bonawitz-v1 (protocol/secagg.h) per contributor and
+ * secagg_bench.c - cost of masking scheme bonawitz-v1 (protocol/crypto/secagg.h) per contributor and
  * for the aggregator: time per phase and bytes per contributor, for n organisations, vector
  * length d and a fraction of dropouts, with the opened sum checked against the plain sum.
  *

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The transparency log's cost (protocol/tlog.h, tlog_dir.h): the Merkle tree at 10^6 entries
+# The transparency log's cost (protocol/log/tlog.h, tlog_dir.h): the Merkle tree at 10^6 entries
 # (bench/tlog_bench.c: append, proofs, peak memory), then the log work of one demo round (the
 # real programs: `aggregator log append` of the demo's release into a fresh log and `auditor
 # log verify` of it) against the whole demo round (tools/demo, which itself publishes into a log
@@ -14,7 +14,7 @@ cd "$TOP"
 make --no-print-directory BUILD="$BUILD" all >&2
 # shellcheck disable=SC2046
 cc -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror \
-  -Iprotocol bench/tlog_bench.c "$BUILD/libmijlpaal.a" \
+$(for d in protocol/*/; do printf -- "-I%s " "${d%/}";  done) bench/tlog_bench.c "$BUILD/libmijlpaal.a" \
   $(pkg-config --cflags --libs libsodium openssl sqlite3 libcjson) -lm -pthread \
   -o "$BUILD/bench-tlog"
 echo "tlog bench: $(nproc) CPUs, $(uname -srm), $(cc --version | head -n 1)" >&2

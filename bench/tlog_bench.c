@@ -1,5 +1,5 @@
 /*
- * tlog_bench.c - the transparency log's Merkle tree at scale (protocol/tlog.h).
+ * tlog_bench.c - the transparency log's Merkle tree at scale (protocol/log/tlog.h).
  *
  * Appends N entries of 256 bytes (default 10^6), then generates and verifies P inclusion
  * proofs of random entries and P consistency proofs between random sizes (default 10^4 each).

@@ -17,7 +17,7 @@ REGION=${REGION:-midden-utrecht}
 cd "$TOP"
 make --no-print-directory BUILD="$BUILD" "$BUILD/libmijlpaal.a" "$BUILD/bin/mijlpaal-synth" >&2
 # shellcheck disable=SC2046
-cc -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -Iprotocol bench/utility.c \
+cc -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 $(for d in protocol/*/; do printf -- "-I%s " "${d%/}";  done) bench/utility.c \
   "$BUILD/libmijlpaal.a" $(pkg-config --cflags --libs libsodium openssl sqlite3 libcjson) -lm \
   -o "$BUILD/bench-utility"
 

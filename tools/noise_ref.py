@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent exact model of protocol/noise.c over the same ChaCha20 stream as protocol/rng.c.
+"""Independent exact model of protocol/privacy/noise.c over the same ChaCha20 stream as protocol/core/rng.c.
 
 Exponents are computed with Python big integers and Fractions (no 128-bit reasoning), so a
 decision-for-decision match with the C code checks its mixed-radix arithmetic and mul_divmod.

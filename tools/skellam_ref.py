@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent exact model of protocol/skellam.c over the same ChaCha20 stream as protocol/rng.c.
+"""Independent exact model of protocol/privacy/skellam.c over the same ChaCha20 stream as protocol/core/rng.c.
 
 Python big integers throughout (no 128-bit reasoning), so a decision-for-decision match with the
 C code checks its fixed-width arithmetic. Besides consuming the generator in the same order, the

@@ -43,7 +43,7 @@
  *     approximations, stated here so that they can be checked and changed.
  *
  * Output is a pure function of the arguments (on one platform: durations use double arithmetic
- * and log()): the seeded ChaCha20 generator of protocol/rng.h is keyed with
+ * and log()): the seeded ChaCha20 generator of protocol/core/rng.h is keyed with
  * BLAKE2b("mijlpaal-synth-v1" || seed as 8 bytes little-endian || region id).
  *
  * Dirty rows (--dirty): that fraction of rows is replaced by a row with exactly one defect,

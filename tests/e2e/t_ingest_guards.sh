@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The guards before a submission (protocol/guard.h, docs/guide-data-officer.md): an export with
+# The guards before a submission (protocol/ingest/guard.h, docs/guide-data-officer.md): an export with
 # too many excluded rows, one of another organisation's gemeenten, a stale one, and a ledger of
 # another organisation are each refused with exit 1, a reason naming the override, and nothing
 # written (no submission, no ledger); the override lets it through. --report FILE lists every

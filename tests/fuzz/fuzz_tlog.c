@@ -1,6 +1,6 @@
 /*
  * fuzz_tlog.c - libFuzzer target for the transparency log's parsers (make fuzz): signed notes,
- * checkpoints, verifier keys and log entry headers (protocol/note.c, tlog_dir.c).
+ * checkpoints, verifier keys and log entry headers (protocol/log/note.c, tlog_dir.c).
  *
  * Besides the sanitizers it checks what callers rely on: a parsed note re-serialises to exactly
  * its input; a parsed checkpoint formats back to exactly its text; a parsed verifier key

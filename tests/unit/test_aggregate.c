@@ -1,5 +1,5 @@
 /*
- * test_aggregate.c - the aggregator's store and round state machine (protocol/aggregate.c):
+ * test_aggregate.c - the aggregator's store and round state machine (protocol/round/aggregate.c):
  * a real signed roster and round for Midden-Utrecht, six masked submissions of known plain
  * vectors, every refusal checked to leave the store exactly as it was.
  */

@@ -1,5 +1,5 @@
 /*
- * test_canon.c - canonical JSON (protocol/canon.c): the exact bytes that are signed.
+ * test_canon.c - canonical JSON (protocol/core/canon.c): the exact bytes that are signed.
  */
 #include "testutil.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_catalogue.c - metric catalogues (protocol/catalogue.c): parsing, validation, the vector
+ * test_catalogue.c - metric catalogues (protocol/ingest/catalogue.c): parsing, validation, the vector
  * layout and the counting semantics of docs/catalogue-format.md.
  */
 #include "testutil.h"

@@ -1,5 +1,5 @@
 /*
- * test_cms.c - detached CMS signatures of a release (protocol/cms.c), with certificates made
+ * test_cms.c - detached CMS signatures of a release (protocol/crypto/cms.c), with certificates made
  * by tools/test-ca (stock openssl commands), and cross-checked with the openssl command line.
  */
 #include "testutil.h"

@@ -1,5 +1,5 @@
 /*
- * test_envelope.c - signed envelopes (protocol/envelope.c).
+ * test_envelope.c - signed envelopes (protocol/crypto/envelope.c).
  *
  * The known-answer envelope below was captured once from mp_envelope_sign and checked against
  * an independent implementation (Python `cryptography`: Ed25519 over

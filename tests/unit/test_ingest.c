@@ -1,5 +1,5 @@
 /*
- * test_ingest.c - from a spells CSV to distinct-person counts (protocol/ingest.c), with a real
+ * test_ingest.c - from a spells CSV to distinct-person counts (protocol/ingest/ingest.c), with a real
  * signed roster for Midden-Utrecht built in the fixture.
  */
 #include "testutil.h"

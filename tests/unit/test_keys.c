@@ -1,5 +1,5 @@
 /*
- * test_keys.c - keystores and public key files (protocol/keys.c).
+ * test_keys.c - keystores and public key files (protocol/crypto/keys.c).
  */
 #include "testutil.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_mask.c - pairwise masking for secure aggregation (protocol/mask.c).
+ * test_mask.c - pairwise masking for secure aggregation (protocol/crypto/mask.c).
  *
  * The seed and the PRG are recomputed here from their definition in mask.h with libsodium
  * primitives directly, so that a change to either is caught, not just self-consistency.

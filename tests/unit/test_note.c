@@ -1,5 +1,5 @@
 /*
- * test_note.c - C2SP signed notes, checkpoints and cosignatures (protocol/note.c).
+ * test_note.c - C2SP signed notes, checkpoints and cosignatures (protocol/log/note.c).
  *
  * Known answers: the published example of golang.org/x/mod/sumdb/note (the PeterNeumann key,
  * its verifier key, its note and signature, which Ed25519 being deterministic must reproduce

@@ -1,5 +1,5 @@
 /*
- * test_saround.c - a bonawitz-v1 round through the aggregator's store (protocol/saround.c),
+ * test_saround.c - a bonawitz-v1 round through the aggregator's store (protocol/round/saround.c),
  * with one participant that reveals false shares: the round does not close on the first T
  * unmask messages when they include the bad one, the store stays as it was, and once one more
  * honest unmask message is in, the round closes without the bad one, records which T opened

@@ -1,5 +1,5 @@
 /*
- * test_secagg.c - masking scheme bonawitz-v1 (protocol/secagg.c), run in memory: six
+ * test_secagg.c - masking scheme bonawitz-v1 (protocol/crypto/secagg.c), run in memory: six
  * Midden-Utrecht organisations with fresh keys, a signed round with threshold 5 (t = 2, resisting
  * c = 2 colluders), every message signed and parsed back as it would travel. Dropouts at each
  * phase, thresholds, an aggregator that lies, and one that plays c colluding participants.

@@ -1,5 +1,5 @@
 /*
- * test_shamir.c - t-of-n Shamir secret sharing (protocol/shamir.c).
+ * test_shamir.c - t-of-n Shamir secret sharing (protocol/crypto/shamir.c).
  *
  * The known-answer test is re-derived here from the definition in shamir.h: the coefficients
  * are drawn from a second rng with the same seed, and the polynomials are evaluated both with

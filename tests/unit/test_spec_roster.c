@@ -1,6 +1,6 @@
 /*
- * test_spec_roster.c - the signed roster (protocol/roster.c) and round specification
- * (protocol/spec.c), built from data/regions/midden-utrecht.json with fresh keys.
+ * test_spec_roster.c - the signed roster (protocol/round/roster.c) and round specification
+ * (protocol/round/spec.c), built from data/regions/midden-utrecht.json with fresh keys.
  */
 #include "testutil.h"
 #include "testworld.h"

@@ -1,6 +1,6 @@
 /*
- * test_submission_release.c - checking submissions (protocol/submission.c) and building and
- * rendering the release (protocol/release.c), on a real signed roster and round.
+ * test_submission_release.c - checking submissions (protocol/round/submission.c) and building and
+ * rendering the release (protocol/release/release.c), on a real signed roster and round.
  */
 #include "testutil.h"
 #include "testworld.h"

@@ -1,5 +1,5 @@
 /*
- * test_tlog.c - the RFC 9162 Merkle tree (protocol/tlog.c).
+ * test_tlog.c - the RFC 9162 Merkle tree (protocol/log/tlog.c).
  *
  * Known answers: the eight-entry tree used by Certificate Transparency implementations since
  * RFC 6962 (entries "", 00, 10, 2021, 3031, 40414243, 5051525354555657,

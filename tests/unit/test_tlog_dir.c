@@ -1,5 +1,5 @@
 /*
- * test_tlog_dir.c - the log as static files (protocol/tlog_dir.c): appends, checkpoints and
+ * test_tlog_dir.c - the log as static files (protocol/log/tlog_dir.c): appends, checkpoints and
  * their history, cosignatures, the crash leftovers that must be ignored, and the tampering
  * that must be found; and the auditor's budget check over the rounds of a log (roundlog.c).
  */
@@ -274,7 +274,7 @@ static void test_extends_catches_fork(void **state)
     tu_rmdir(dir);
 }
 
-/* The auditor's budget check over the rounds of a log (protocol/roundlog.c). */
+/* The auditor's budget check over the rounds of a log (protocol/log/roundlog.c). */
 static void test_budget_over_all_rounds(void **state)
 {
     (void)state;
