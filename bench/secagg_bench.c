@@ -1,6 +1,6 @@
 /*
- * secagg_bench.c - cost of masking scheme bonawitz-v1 (protocol/crypto/secagg.h) per contributor and
- * for the aggregator: time per phase and bytes per contributor, for n organisations, vector
+ * secagg_bench.c - cost of masking scheme bonawitz-v1 (protocol/crypto/secagg.h) per contributor
+ * and for the aggregator: time per phase and bytes per contributor, for n organisations, vector
  * length d and a fraction of dropouts, with the opened sum checked against the plain sum.
  *
  * Not part of `make`; bench/secagg.sh builds and runs the grid. By hand, from the repository

@@ -2,7 +2,8 @@
  * fuzz_csv.c - libFuzzer target for the CSV reader (not built by default).
  *
  *   clang -std=c17 -D_DEFAULT_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iprotocol \
- *     tests/fuzz/fuzz_csv.c protocol/ingest/csv.c protocol/core/error.c -Iprotocol/ingest -Iprotocol/core -lsodium -o fuzz_csv
+ *     tests/fuzz/fuzz_csv.c protocol/ingest/csv.c protocol/core/error.c -Iprotocol/ingest
+ * -Iprotocol/core -lsodium -o fuzz_csv
  *   ./fuzz_csv -max_len=200000
  *
  * The reader takes a path, so each input is written to one temporary file. Besides the

@@ -1,5 +1,6 @@
 /*
- * test_bsn_date.c - the BSN elfproef (protocol/ingest/bsn.c) and calendar arithmetic (protocol/core/date.c).
+ * test_bsn_date.c - the BSN elfproef (protocol/ingest/bsn.c) and calendar arithmetic
+ * (protocol/core/date.c).
  *
  * The day numbers are checked against a counter that simply walks the calendar one day at a
  * time from a known anchor (1900-01-01 is day -25567, as `date -u -d 1900-01-01 +%s` / 86400

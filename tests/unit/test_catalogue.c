@@ -1,6 +1,6 @@
 /*
- * test_catalogue.c - metric catalogues (protocol/ingest/catalogue.c): parsing, validation, the vector
- * layout and the counting semantics of docs/catalogue-format.md.
+ * test_catalogue.c - metric catalogues (protocol/ingest/catalogue.c): parsing, validation, the
+ * vector layout and the counting semantics of docs/catalogue-format.md.
  */
 #include "testutil.h"
 

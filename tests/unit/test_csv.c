@@ -1,5 +1,6 @@
 /*
- * test_csv.c - the streaming CSV reader (protocol/ingest/csv.c) on real files in a temporary directory.
+ * test_csv.c - the streaming CSV reader (protocol/ingest/csv.c) on real files in a temporary
+ * directory.
  */
 #include "testutil.h"
 

@@ -1,7 +1,7 @@
 /*
- * test_fileio_encoding.c - whole-file reads, atomic and secret writes (protocol/core/fileio.c), hex,
- * base64, document hashes and the wire byte order (protocol/core/encoding.c), and the code lists of
- * the spells export (protocol/ingest/codes.c).
+ * test_fileio_encoding.c - whole-file reads, atomic and secret writes (protocol/core/fileio.c),
+ * hex, base64, document hashes and the wire byte order (protocol/core/encoding.c), and the code
+ * lists of the spells export (protocol/ingest/codes.c).
  */
 #include "testutil.h"
 

@@ -1,6 +1,6 @@
 /*
- * test_ingest.c - from a spells CSV to distinct-person counts (protocol/ingest/ingest.c), with a real
- * signed roster for Midden-Utrecht built in the fixture.
+ * test_ingest.c - from a spells CSV to distinct-person counts (protocol/ingest/ingest.c), with a
+ * real signed roster for Midden-Utrecht built in the fixture.
  */
 #include "testutil.h"
 #include "testworld.h"

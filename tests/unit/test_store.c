@@ -1,5 +1,6 @@
 /*
- * test_store.c - SQLite stores (protocol/core/store.c) and the contributor ledger (protocol/round/ledger.c).
+ * test_store.c - SQLite stores (protocol/core/store.c) and the contributor ledger
+ * (protocol/round/ledger.c).
  */
 #include "testutil.h"
 #include "testdb.h"

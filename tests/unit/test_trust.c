@@ -1,7 +1,7 @@
 /*
  * test_trust.c - what keeps the coordinator from being the authority: certificate bindings
- * under the region's CA (protocol/crypto/cert.c), the co-signed roster (protocol/round/roster.c), each
- * organisation's own policy (protocol/round/policy.c) and the ledger's records behind it
+ * under the region's CA (protocol/crypto/cert.c), the co-signed roster (protocol/round/roster.c),
+ * each organisation's own policy (protocol/round/policy.c) and the ledger's records behind it
  * (protocol/round/ledger.c, schema version 4).
  *
  * Certificates come from tools/test-ca, run once for the whole program on a temporary
