@@ -116,12 +116,18 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB)
 	  $(shell pkg-config --libs $(TEST_PKGS)) $(LDLIBS)
 
 unit: check-deps $(LIB) $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; (cd tests/unit && ../../$$t); done
+	@./tests/unit/run-all $(UNIT_BIN)
 
 e2e: all
 	@BIN=$(abspath $(BUILD)/bin) FORGE=$(abspath $(FORGE)) ./tests/e2e/run-all
 
-test-plain: unit e2e
+# Build with every core first, then run the unit and the end-to-end tests (each runs one test
+# per core itself: tests/unit/run-all, tests/e2e/run-all).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+test-plain:
+	@$(MAKE) --no-print-directory -j$(JOBS) all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory e2e
 
 # Everything once more under AddressSanitizer and UndefinedBehaviorSanitizer, in its own tree.
 test-asan:
