@@ -88,6 +88,7 @@ check "test CA installed" test -x "$PREFIX/share/mijlpaal/test-ca"
 export PATH=$PREFIX/bin:$PATH
 
 section "man pages: every command of every program's --help, and the exit codes"
+# A command of --help is a line "  NAME [WORD] ARGS" followed by its description (indented 6).
 # man_has PROG CMD: the page has a .B CMD entry in its COMMANDS section
 man_has() {
     sed -n '/^\.SH COMMANDS/,/^\.SH [^C]/p' "$REPO_DIR/docs/man/mijlpaal-$1.1" |
@@ -95,7 +96,8 @@ man_has() {
 }
 for p in contributor aggregator; do
     "$BIN/mijlpaal-$p" --help 2>&1 |
-        awk '/^  [a-z]/ { w = $1; if ($2 ~ /^[a-z]+$/) w = w " " $2; print w }' |
+        awk '/^  [a-z]/ { w = $1; if ($2 ~ /^[a-z]+$/) w = w " " $2; next }
+             /^      [^ ]/ { if (w != "") print w; w = "" }' |
         sort -u >"$T/cmds-$p"
     while read -r c; do
         [ -n "$c" ] || continue
