@@ -15,13 +15,13 @@
 unset MIJLPAAL_NOW
 
 X=$REPO_DIR/tests/guides/extract.py
-GUIDES="README.md docs/guide-data-officer.md docs/guide-coordinator.md docs/guide-auditor.md
-docs/server.md"
+GUIDES=(README.md docs/guide-data-officer.md docs/guide-coordinator.md docs/guide-auditor.md
+    docs/server.md)
 
 section "the block convention holds in every guide"
-run bash -c "cd '$REPO_DIR' && python3 '$X' --check $(echo $GUIDES)"
+run bash -c 'cd "$1" && shift && python3 "$@"' - "$REPO_DIR" "$X" --check "${GUIDES[@]}"
 expect_rc 0 "every block is sh or text, every skip has a reason, every part is included"
-run bash -c "cd '$REPO_DIR' && python3 '$X' --list $(echo $GUIDES)"
+run bash -c 'cd "$1" && shift && python3 "$@"' - "$REPO_DIR" "$X" --list "${GUIDES[@]}"
 nskip=$(grep -c ': skip: ' "$OUT")
 nrun=$(grep -cE ': (run|part |include )' "$OUT")
 echo "       $nrun blocks run, $nskip skipped:"
@@ -39,7 +39,7 @@ printf 'text\n\n    mijlpaal-auditor verify x\n' >"$T/indented.md"
 run python3 "$X" --check "$T/indented.md"
 expect_rc 2 "an indented command is refused"
 
-for g in $GUIDES; do
+for g in "${GUIDES[@]}"; do
     python3 "$X" "$REPO_DIR/$g" >"$T/$(basename "$g" .md).sh" || fail "extract $g"
 done
 
@@ -60,6 +60,7 @@ guide() {
     local name=$1 dir=$2
     (cd "$dir" && bash "$T/$name.sh") </dev/null >"$T/$name.log" 2>&1
     RC=$?
+    # shellcheck disable=SC2034 # ERR is read by the lib.sh helpers
     OUT=$T/$name.log ERR=$T/$name.log
     if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$T/$name.log"; then
         fail "sanitizer report in $name"
