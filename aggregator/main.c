@@ -20,6 +20,7 @@
 #include "aggregate.h"
 #include "canon.h"
 #include "catalogue.h"
+#include "cli.h"
 #include "cert.h"
 #include "version.h"
 #include "cms.h"
@@ -295,7 +296,7 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         case O_CMSCHAIN: o->cms_chain = optarg; break;
         case O_COLLUDERS: o->colluders = whole_number(optarg, "--colluders"); break;
         case 'h':
-        case O_HELP: usage(stdout); exit(0);
+        case O_HELP: mp_cli_help(stdout, usage, prog, argc, argv, first); exit(0);
         default: usage(stderr); exit(EXIT_USAGE);
         }
     }
@@ -851,7 +852,7 @@ static int cmd_serve(int argc, char **argv)
         case 'R': c.rate = atof(optarg); break;
         case 'B': c.burst = atof(optarg); break;
         case 't': c.timeout = (int)whole_number(optarg, "--timeout"); break;
-        case 'h': usage(stdout); exit(0);
+        case 'h': mp_cli_help(stdout, usage, prog, argc, argv, 2); exit(0);
         default: usage(stderr); exit(EXIT_USAGE);
         }
     }

@@ -23,6 +23,7 @@
 
 #include "canon.h"
 #include "cert.h"
+#include "cli.h"
 #include "version.h"
 #include "cms.h"
 #include "encoding.h"
@@ -78,45 +79,45 @@ static void fail_lib(void)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: %s verify --coordinator-key FILE --ca FILE [--crl FILE] [--json]\n"
-            "                 [--log-dir LOG [--witness-key K]... [--min-cosigners N]]\n"
-            "                 [--require-cms] RELEASE_DIR...\n"
-            "       %s log verify --log-dir LOG --coordinator-key K [--witness-key K]...\n"
-            "                 [--min-cosigners N] [--all-published] [--json]\n"
-            "       %s log consistency --log-dir LOG --coordinator-key K OLD NEW\n"
-            "       %s log vkey --public-key FILE (--name NAME | --witness)\n"
+            "usage: %s COMMAND [OPTIONS]\n"
             "\n"
-            "Verifies a release directory written by `mijlpaal-aggregator publish`:\n"
-            "  RELEASE_DIR/roster.json, round.json, release.json, release.csv, report.html,\n"
-            "  report.pdf, submissions/ORG.json, series/ROUND.json (earlier releases)\n"
-            "against the coordinator's public key and the region's CA trust file (--ca, with\n"
-            "CRLs in it or in --crl), which you must obtain yourself (not from the\n"
-            "directory): every member's key must be bound by its certificate and every member\n"
-            "must have co-signed the roster. Prints one line: the verdict, or the first check\n"
-            "that failed.\n"
+            "Commands:\n"
+            "  verify --coordinator-key FILE --ca FILE [--crl FILE] [--json]\n"
+            "         [--log-dir LOG [--witness-key K]... [--min-cosigners N]]\n"
+            "         [--require-cms] RELEASE_DIR...\n"
+            "      Verify release directories written by `mijlpaal-aggregator publish`:\n"
+            "      RELEASE_DIR/roster.json, round.json, release.json, release.csv,\n"
+            "      report.html, report.pdf, submissions/ORG.json, series/ROUND.json (earlier\n"
+            "      releases) against the coordinator's public key and the region's CA trust\n"
+            "      file (--ca, with CRLs in it or in --crl), which you must obtain yourself\n"
+            "      (not from the directory): every member's key must be bound by its\n"
+            "      certificate and every member must have co-signed the roster. Prints one\n"
+            "      line: the verdict, or the first check that failed.\n"
+            "      Given several releases, each is verified and then their privacy spend is\n"
+            "      recomputed from the signed round specifications: per series, the sum of\n"
+            "      the releases' budgets must stay within the series budget, and each round\n"
+            "      must have declared at least the spend of the releases published before it.\n"
+            "      With --log-dir, the transparency log LOG is verified too (as by log\n"
+            "      verify) and each release's release.json, round.json and roster.json must\n"
+            "      be in it. With release.json.p7s present (required with --require-cms), it\n"
+            "      must be a valid CMS signature of release.json by a certificate issued\n"
+            "      under the CA file (what `openssl cms -verify` checks).\n"
+            "  log verify --log-dir LOG --coordinator-key K [--witness-key K]...\n"
+            "         [--min-cosigners N] [--all-published] [--json]\n"
+            "      Every checkpoint of LOG signed by the coordinator (and only by it and the\n"
+            "      witnesses given), consistency proofs along the checkpoint history, an\n"
+            "      inclusion proof of every entry; then every round in the log, the ones\n"
+            "      never published named (refused with --all-published), and each series'\n"
+            "      privacy spend recomputed over all of them.\n"
+            "  log consistency --log-dir LOG --coordinator-key K OLD NEW\n"
+            "      Checkpoint file NEW (of LOG) extends checkpoint file OLD; a fork fails.\n"
+            "  log vkey --public-key FILE (--name NAME | --witness)\n"
+            "      A public key file in the verifier-key form (name+id+key) used for\n"
+            "      --coordinator-key/--witness-key.\n"
             "\n"
-            "Given several releases, each is verified and then their privacy spend is\n"
-            "recomputed from the signed round specifications: per series, the sum of the\n"
-            "releases' budgets must stay within the series budget, and each round must have\n"
-            "declared at least the spend of the releases published before it.\n"
-            "\n"
-            "With --log-dir, the transparency log LOG is verified too (as by log verify) and\n"
-            "each release's release.json, round.json and roster.json must be in it. With\n"
-            "release.json.p7s present (required with --require-cms), it must be a valid CMS\n"
-            "signature of release.json by a certificate issued under the CA file (what\n"
-            "`openssl cms -verify` checks).\n"
-            "\n"
-            "log verify: every checkpoint of LOG signed by the coordinator (and only by it\n"
-            "and the witnesses given), consistency proofs along the checkpoint history, an\n"
-            "inclusion proof of every entry; then every round in the log, the ones never\n"
-            "published named (refused with --all-published), and each series' privacy spend\n"
-            "recomputed over all of them. log consistency: checkpoint file NEW (of LOG)\n"
-            "extends checkpoint file OLD; a fork fails. log vkey: a public key file in the\n"
-            "verifier-key form (name+id+key) used for --coordinator-key/--witness-key.\n"
             "Keys K: a mijlpaal public key file, or a verifier key (text or file).\n"
-            "\n"
             "Exit codes: 0 verified, 1 verification failed, 2 usage or system error.\n",
-            prog, prog, prog, prog);
+            prog);
 }
 
 static char *path_in(const char *dir, const char *name)
@@ -686,7 +687,7 @@ static int cmd_log(int argc, char **argv)
         case 'n': lo.name = optarg; break;
         case 'W': lo.as_witness = 1; break;
         case 'j': json_out = 1; break;
-        case 'h': usage(stdout); return 0;
+        case 'h': mp_cli_help(stdout, usage, prog, argc, argv, 3); return 0;
         default: usage(stderr); return EXIT_USAGE;
         }
     }
@@ -746,7 +747,7 @@ int main(int argc, char **argv)
             break;
         case 'R': require_cms = 1; break;
         case 'm': lo.min_cosigners = whole(optarg, "--min-cosigners"); break;
-        case 'h': usage(stdout); return 0;
+        case 'h': mp_cli_help(stdout, usage, prog, argc, argv, 2); return 0;
         default: usage(stderr); return EXIT_USAGE;
         }
     }

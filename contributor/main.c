@@ -20,6 +20,7 @@
 
 #include "canon.h"
 #include "cert.h"
+#include "cli.h"
 #include "version.h"
 #include "client.h"
 #include "catalogue.h"
@@ -340,7 +341,7 @@ static void parse_opts(int argc, char **argv, opts *o, int first)
         case O_TLS_KEY: o->tls_key = optarg; break;
         case O_YES: o->yes = 1; break;
         case 'h':
-        case O_HELP: usage(stdout); exit(0);
+        case O_HELP: mp_cli_help(stdout, usage, prog, argc, argv, first); exit(0);
         default: usage(stderr); exit(EXIT_USAGE);
         }
     }

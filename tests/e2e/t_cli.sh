@@ -13,10 +13,28 @@ for c in "submit" "check" "roster sign" "policy init" "witness"; do
     # shellcheck disable=SC2086
     run "$C" $c --help
     expect_rc 0 "contributor $c --help"
-    expect_out_contains "usage:" "contributor $c --help prints the usage"
+    expect_out_contains "usage: mijlpaal-contributor $c [OPTIONS]" "contributor $c --help: its own usage"
+    if grep -q '^  keygen ' "$OUT"; then
+        fail "contributor $c --help prints the other commands too"
+    else
+        pass "contributor $c --help prints only its own entry"
+    fi
 done
-run "$A" round open --help
-expect_rc 0 "aggregator round open --help"
+run "$C" submit --help
+expect_out_contains "--accept-stale-export" "submit --help lists every option of submit"
+expect_out_contains "Exit codes:" "and the notes that hold for every command"
+for c in "round open" "round import" "publish" "serve" "log append" "roster draft"; do
+    # shellcheck disable=SC2086
+    run "$A" $c --help
+    expect_rc 0 "aggregator $c --help"
+    expect_out_contains "usage: mijlpaal-aggregator $c [OPTIONS]" "aggregator $c --help: its own usage"
+done
+for c in "verify" "log verify" "log consistency" "log vkey"; do
+    # shellcheck disable=SC2086
+    run "$AU" $c --help
+    expect_rc 0 "auditor $c --help"
+    expect_out_contains "usage: mijlpaal-auditor $c [OPTIONS]" "auditor $c --help: its own usage"
+done
 
 section "stray arguments are an error"
 run "$C" status --ledger "$T/none.db" extra
