@@ -203,12 +203,14 @@ int mp_roundlog_control(const char *log_dir, const char *origin, const mp_keypai
     if (mp_envelope_parse(&env, doc, doc_len, type) != 0)
         goto out;
     if (origin == NULL) {
-        const cJSON *reg;
-        const char *region;
+        mp_roster *r;
+        /* Only the region's id is read, as in mp_roundlog_origin. */
         if (mp_envelope_parse(&renv, roster_text, roster_len, NULL) != 0 ||
-            mp_json_obj(renv->body, "region", &reg) != 0 || mp_json_str(reg, "id", &region) != 0)
+            mp_roster_from_envelope(&r, renv, NULL) != 0)
             goto out;
-        snprintf(def, sizeof def, MP_ROUNDLOG_ORIGIN_PREFIX "%s", region);
+        renv = NULL; /* owned by the roster now */
+        snprintf(def, sizeof def, MP_ROUNDLOG_ORIGIN_PREFIX "%s", r->region_id);
+        mp_roster_free(r);
         origin = def;
     }
     if (batch_copy(b, "roster", roster_text, roster_len) != 0 ||
