@@ -14,6 +14,7 @@
 #include "encoding.h"
 #include "envelope.h"
 #include "keys.h"
+#include "ledger.h"
 #include "mask.h"
 #include "roster.h"
 #include "roundctl.h"
@@ -362,6 +363,47 @@ static void test_migration_6(void **state)
                          SQLITE_OK);
 }
 
+/* The contributor's record of cancellations (ledger schema 8). */
+static void test_ledger_cancel(void **state)
+{
+    world *w = *state;
+    char *path = tu_path(w->dir, "ledger.db");
+    sqlite3 *db;
+    mp_ledger_cancel c = {0}, got;
+    size_t n;
+    assert_int_equal(mp_ledger_open(&db, path, 1), 0);
+    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 8);
+    assert_int_equal(mp_ledger_cancel_get(db, "r1", &got), 0);
+    snprintf(c.round_id, sizeof c.round_id, "r1");
+    snprintf(c.round_sha256, sizeof c.round_sha256, "ab");
+    snprintf(c.series, sizeof c.series, "mu");
+    snprintf(c.rho, sizeof c.rho, "1");
+    snprintf(c.reason, sizeof c.reason, "re-run");
+    c.charged = 1;
+    assert_int_equal(mp_ledger_cancel_put(db, &c, "{}"), 0);
+    assert_int_equal(mp_ledger_cancel_get(db, "r1", &got), 1);
+    assert_int_equal(got.charged, 1);
+    assert_string_equal(got.reason, "re-run");
+    assert_string_equal(got.recorded, "2026-01-15T09:00:00Z");
+    /* Recorded once: a second record of the same round is refused. */
+    assert_int_equal(mp_ledger_cancel_put(db, &c, "{}"), -1);
+    snprintf(c.round_id, sizeof c.round_id, "r2");
+    c.charged = 0;
+    assert_int_equal(mp_ledger_cancel_put(db, &c, "{}"), 0);
+    assert_int_equal(mp_ledger_cancel_count(db, "mu", 1, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(mp_ledger_cancel_count(db, "mu", 0, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(mp_ledger_cancel_count(db, "other", 0, &n), 0);
+    assert_int_equal(n, 0);
+    /* A cancellation never changes the spend: that is the submissions' business. */
+    double spent;
+    assert_int_equal(mp_ledger_spent(db, "mu", &spent), 0);
+    assert_true(spent == 0);
+    mp_store_close(db);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +412,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_extend_in_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_in_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ledger_cancel, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
