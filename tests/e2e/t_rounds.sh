@@ -203,6 +203,32 @@ EOF
 submit rsd-krh "$T/in/rsd-krh.csv" "$T/c2.json" "$T/sub-c/rsd-krh-2.json" "$T/lc-rsd-krh.db"
 expect_rc 0 "rsd-krh, never charged for c, takes part in c2"
 
+section "bonawitz-v1: a cancellation ends the round for the contributor and wipes its secrets"
+open_round "$T/agg.db" "$T/roster.json" "$T/d.json" --round-id d --series mu \
+    --period 2025-01-01:2025-06-30 --deadline 2026-12-01T00:00:00Z --masking bonawitz-v1 ||
+    e2e_finish
+SA=(--roster "$T/roster.json" --round "$T/d.json" "${PUB[@]}" --key "$T/keys/uwv.key"
+    --insecure-plaintext-key --policy "$T/policies/uwv.json" --ledger "$T/ld-uwv.db")
+run "$C" advertise "${SA[@]}" --out "$T/d-adv-uwv.json"
+expect_rc 0 "uwv advertises in round d"
+run "$A" round import --db "$T/agg.db" "${PUB[@]}" "$T/d-adv-uwv.json"
+expect_rc 0 "the advertisement is imported"
+run "$A" round cancel --db "$T/agg.db" "${CK[@]}" --round d --reason "test" --out "$T/d-cancel.json"
+expect_rc 0 "round cancel d in its advertise phase"
+run "$A" round advance --db "$T/agg.db" "${CK[@]}" --round d --out-dir "$T/d-out"
+expect_rc 1 "a cancelled bonawitz-v1 round does not advance"
+cancel_rec uwv "$T/d.json" "$T/d-cancel.json" "$T/ld-uwv.db"
+expect_out_contains "not charged" "an advertisement carries no figure: not charged"
+check "uwv's secrets for round d are wiped" python3 - "$T/ld-uwv.db" <<'EOF2'
+import sqlite3, sys
+r = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT phase, secrets IS NULL FROM sa_rounds WHERE round_id = 'd'").fetchone()
+sys.exit(0 if r == ("abandoned", 1) else 1)
+EOF2
+run "$C" advertise "${SA[@]}" --out "$T/d-adv-uwv-2.json"
+expect_rc 1 "nothing more of the cancelled round"
+expect_err_contains "round cancelled" "advertise names the cancellation"
+
 section "the auditor's budget over the log"
 run "$AU" log verify --log-dir "$T/tlog" "${PUB[@]}" --json
 expect_rc 0 "log verify"
