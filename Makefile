@@ -4,7 +4,8 @@
 #   make test       unit, end-to-end and statistical tests, then all again under ASan+UBSan
 #   make demo       a whole Midden-Utrecht round on synthetic data
 #   make demo-dropout  the same round surviving two dropouts (masking bonawitz-v1)
-#   make install    PREFIX=/usr/local DESTDIR= ; programs get a mijlpaal- prefix
+#   make install    PREFIX=/usr/local DESTDIR= ; programs get a mijlpaal- prefix; docs, man pages
+#   make uninstall  the same PREFIX and DESTDIR: removes what install wrote
 #   make deps       install the Debian packages the build needs (apt-get; sudo when not root)
 #
 # Layout: protocol/ is the library (libmijlpaal.a), one folder per concern in pipeline order:
@@ -64,7 +65,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all clean test test-plain test-asan unit e2e demo demo-dropout demo-attacks demo-server \
-        install deps \
+        install uninstall deps \
         check-deps format \
         format-check bench fuzz
 
@@ -116,12 +117,18 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB)
 	  $(shell pkg-config --libs $(TEST_PKGS)) $(LDLIBS)
 
 unit: check-deps $(LIB) $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; (cd tests/unit && ../../$$t); done
+	@./tests/unit/run-all $(UNIT_BIN)
 
 e2e: all
 	@BIN=$(abspath $(BUILD)/bin) FORGE=$(abspath $(FORGE)) ./tests/e2e/run-all
 
-test-plain: unit e2e
+# Build with every core first, then run the unit and the end-to-end tests (each runs one test
+# per core itself: tests/unit/run-all, tests/e2e/run-all).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+test-plain:
+	@$(MAKE) --no-print-directory -j$(JOBS) all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory e2e
 
 # Everything once more under AddressSanitizer and UndefinedBehaviorSanitizer, in its own tree.
 test-asan:
@@ -187,13 +194,32 @@ fuzz:
 	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/corpus-$$n; \
 	done
 
+# Programs, man pages, the region and catalogue data, the throwaway test CA (for a rehearsal on
+# one machine, docs/guide-coordinator.md; never for production) and the documentation.
+# Every path is under $(DESTDIR)$(PREFIX); make uninstall removes exactly these files.
+DOCDIR    = $(PREFIX)/share/doc/mijlpaal
+DATADIR   = $(PREFIX)/share/mijlpaal
+MANDIR    = $(PREFIX)/share/man/man1
+DOC_FILES = README.md LICENSE $(wildcard docs/*.md) docs/mijlpaal-aggregator.service
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-	  $(DESTDIR)$(PREFIX)/share/mijlpaal/regions $(DESTDIR)$(PREFIX)/share/mijlpaal/catalogues
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR) $(DESTDIR)$(DATADIR)/regions \
+	  $(DESTDIR)$(DATADIR)/catalogues $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 0644 data/regions/*.json $(DESTDIR)$(PREFIX)/share/mijlpaal/regions/
-	install -m 0644 data/catalogues/*.json $(DESTDIR)$(PREFIX)/share/mijlpaal/catalogues/
+	install -m 0644 docs/man/*.1 $(DESTDIR)$(MANDIR)/
+	install -m 0644 data/regions/*.json $(DESTDIR)$(DATADIR)/regions/
+	install -m 0644 data/catalogues/*.json $(DESTDIR)$(DATADIR)/catalogues/
+	install -m 0755 tools/test-ca $(DESTDIR)$(DATADIR)/test-ca
+	install -m 0644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(BINS:$(BUILD)/bin/%=$(DESTDIR)$(PREFIX)/bin/%)
+	rm -f $(patsubst docs/man/%,$(DESTDIR)$(MANDIR)/%,$(wildcard docs/man/*.1))
+	rm -f $(patsubst data/%,$(DESTDIR)$(DATADIR)/%,$(wildcard data/regions/*.json data/catalogues/*.json))
+	rm -f $(DESTDIR)$(DATADIR)/test-ca
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES)))
+	-rmdir $(DESTDIR)$(DATADIR)/regions $(DESTDIR)$(DATADIR)/catalogues $(DESTDIR)$(DATADIR) \
+	  $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 FORMAT_SRC = $(wildcard protocol/*/*.[ch] contributor/*.c aggregator/*.c auditor/*.c tools/*.c \
                tests/unit/*.[ch] tests/fuzz/*.c bench/*.c)
