@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "aggregate.h"
+#include "aggrounds.h"
 #include "canon.h"
 #include "catalogue.h"
 #include "cli.h"
@@ -30,6 +31,7 @@
 #include "fileio.h"
 #include "keys.h"
 #include "roster.h"
+#include "roundctl.h"
 #include "roundlog.h"
 #include "saround.h"
 #include "server.h"
@@ -103,6 +105,20 @@ static void usage(FILE *f)
             "      shares-ORG.json, survivors.json or unmask-request.json.\n"
             "  round outbox --db DB --key FILE --out-dir DIR [--round ID]\n"
             "      Write the current phase's outgoing messages again.\n"
+            "  round list   --db DB [--json]\n"
+            "      Every round in the store: state and phase, masking, period, series,\n"
+            "      deadline, what was received. Several rounds may be open at once; where a\n"
+            "      command takes [--round ID], the default is the one round not finished.\n"
+            "  round extend --db DB --key FILE --round ID --deadline T [--out FILE]\n"
+            "               [--log-dir LOG [--log-origin NAME]]\n"
+            "      Move an open round's deadline later: a signed round-extend document\n"
+            "      (default file round-extend-ID.json) for the participants (--extension).\n"
+            "  round cancel --db DB --key FILE --round ID --reason TEXT [--out FILE]\n"
+            "               [--log-dir LOG [--log-origin NAME]]\n"
+            "      Cancel a round not yet published: a signed round-cancel document (default\n"
+            "      round-cancel-ID.json) naming the submissions the store holds; nothing of\n"
+            "      the round is accepted afterwards. Organisations that never submitted are\n"
+            "      not charged for it (mijlpaal-contributor cancel records it).\n"
             "  round status --db DB --coordinator-key FILE [--round ID] [--json]\n"
             "      Who has delivered and who is missing (per phase with bonawitz-v1).\n"
             "  round close  --db DB --coordinator-key FILE [--round ID]\n"
@@ -137,7 +153,7 @@ typedef struct opts {
     const char *org, *secret_key, *public_key, *kdf, *passphrase_file, *region, *key, *out, *db,
         *roster, *catalogue, *period, *deadline, *rho, *series, *series_rho, *mechanism, *round_id,
         *participants, *coordinator_key, *out_dir, *masking, *ca, *log_dir, *log_origin, *cms_cert,
-        *cms_key, *cms_chain;
+        *cms_key, *cms_chain, *reason;
     const char *members[MAX_FILES], *previous[MAX_FILES];
     size_t nmembers, nprevious;
     long long k_min, t, max_orgs, rounding, threshold, colluders;
@@ -195,6 +211,7 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         O_CMSKEY,
         O_CMSCHAIN,
         O_COLLUDERS,
+        O_REASON,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -237,6 +254,7 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         {"cms-key", required_argument, NULL, O_CMSKEY},
         {"cms-chain", required_argument, NULL, O_CMSCHAIN},
         {"colluders", required_argument, NULL, O_COLLUDERS},
+        {"reason", required_argument, NULL, O_REASON},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     int c;
@@ -295,6 +313,7 @@ static void parse_opts(int argc, char **argv, int first, opts *o)
         case O_CMSKEY: o->cms_key = optarg; break;
         case O_CMSCHAIN: o->cms_chain = optarg; break;
         case O_COLLUDERS: o->colluders = whole_number(optarg, "--colluders"); break;
+        case O_REASON: o->reason = optarg; break;
         case 'h':
         case O_HELP: mp_cli_help(stdout, usage, prog, argc, argv, first); exit(0);
         default: usage(stderr); exit(EXIT_USAGE);
@@ -337,7 +356,7 @@ static void round_of(const opts *o, sqlite3 *db, char id[65])
 {
     if (o->round_id != NULL)
         snprintf(id, 65, "%s", o->round_id);
-    else if (mp_agg_latest_round(db, id) != 0)
+    else if (mp_agg_default_round(db, id) != 0)
         die_lib(EXIT_REFUSED);
 }
 
@@ -732,6 +751,140 @@ static int cmd_round_phase(const opts *o, int advance)
     return 0;
 }
 
+/* round list: every round in the store. */
+static int cmd_round_list(const opts *o)
+{
+    sqlite3 *db = open_db(o, 0);
+    cJSON *list, *it;
+    if (mp_agg_round_list(db, &list) != 0)
+        die_lib(EXIT_USAGE);
+    if (o->json) {
+        char *text = cJSON_PrintUnformatted(list);
+        if (text == NULL)
+            die(EXIT_USAGE, "out of memory");
+        printf("%s\n", text);
+        free(text);
+    } else {
+        printf("%-40s %-9s %-9s %-11s %-21s %-14s %-20s %s\n", "ROUND", "STATE", "PHASE", "MASKING",
+               "PERIOD", "SERIES", "DEADLINE", "RECEIVED");
+        cJSON_ArrayForEach (it, list) {
+#define S(k) cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, k))
+#define N(k) (long long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, k))
+            char period[24], received[96];
+            snprintf(period, sizeof period, "%s:%s", S("period_start"), S("period_end"));
+            if (strcmp(S("masking"), MP_SCHEME_BONAWITZ) == 0)
+                snprintf(received, sizeof received,
+                         "%lld adv, %lld shr, %lld sub, %lld conf, %lld unm of %lld",
+                         N("advertised"), N("shared"), N("submissions"), N("confirmed"),
+                         N("unmasked"), N("participants"));
+            else
+                snprintf(received, sizeof received, "%lld of %lld submitted", N("submissions"),
+                         N("participants"));
+            printf("%-40s %-9s %-9s %-11s %-21s %-14s %-20s %s%s\n", S("round_id"), S("state"),
+                   S("phase")[0] ? S("phase") : "-", S("masking"), period, S("series"),
+                   S("deadline"), received,
+                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "extended")) ? " (extended)"
+                                                                                  : "");
+            if (S("reason") != NULL)
+                printf("  cancelled %s: %s\n", S("cancelled"), S("reason"));
+#undef S
+#undef N
+        }
+    }
+    cJSON_Delete(list);
+    mp_store_close(db);
+    return 0;
+}
+
+/* A round management document into the transparency log (round extend / cancel --log-dir). */
+static void log_control(const opts *o, sqlite3 *db, const mp_keypair *kp, const char *id,
+                        const char *type, const char *doc, size_t len)
+{
+    mp_roster *roster;
+    mp_spec *spec;
+    uint64_t added, size;
+    if (mp_agg_round_load(db, id, &kp->pub, &roster, &spec) != 0 ||
+        mp_roundlog_control(o->log_dir, o->log_origin, kp, roster->env->text, roster->env->text_len,
+                            spec->env->text, spec->env->text_len, type, doc, len, &added,
+                            &size) != 0)
+        die(EXIT_USAGE,
+            "the %s of round %s is stored, but not in the log (run the command "
+            "again to append it): %s",
+            type, id, mp_error_get());
+    fprintf(stderr, "%s: transparency log %s: %llu new entries, checkpoint of %llu signed\n", prog,
+            o->log_dir, (unsigned long long)added, (unsigned long long)size);
+    mp_spec_free(spec);
+    mp_roster_free(roster);
+}
+
+/* round extend / round cancel. Running either again on a round already extended to that
+ * deadline, or already cancelled, writes (and logs) the stored document again: that is how
+ * an interrupted run is finished. */
+static int cmd_round_control(const opts *o, int cancel)
+{
+    const char *type = cancel ? MP_ROUNDCTL_CANCEL_TYPE : MP_ROUNDCTL_EXTEND_TYPE;
+    mp_keypair *kp;
+    sqlite3 *db;
+    char *doc = NULL, out[PATH_MAX];
+    size_t len;
+    int64_t deadline = 0;
+    int again = 0;
+    need(o->round_id, "--round (which round; round list shows them)");
+    if (cancel)
+        need(o->reason, "--reason TEXT");
+    else
+        need(o->deadline, "--deadline YYYY-MM-DDTHH:MM:SSZ");
+    if (!cancel && mp_time_parse(o->deadline, &deadline) != 0)
+        die(EXIT_USAGE, "--deadline: %s", mp_error_get());
+    if (o->out != NULL)
+        snprintf(out, sizeof out, "%s", o->out);
+    else
+        snprintf(out, sizeof out, "%s-%.64s.json", type, o->round_id);
+    db = open_db(o, 0);
+    kp = open_key(o);
+    int have = mp_agg_round_doc(db, o->round_id, type, &doc, &len);
+    if (have < 0)
+        die_lib(EXIT_USAGE);
+    if (have) {
+        mp_envelope *env;
+        const char *dl;
+        if (mp_envelope_parse(&env, doc, len, type) != 0)
+            die_lib(EXIT_USAGE);
+        int64_t t;
+        again = cancel || (mp_json_str(env->body, "deadline", &dl) == 0 &&
+                           mp_time_parse(dl, &t) == 0 && t == deadline);
+        mp_envelope_free(env);
+        if (!again) {
+            free(doc);
+            doc = NULL;
+        }
+    }
+    if (mp_file_exists(out))
+        die(EXIT_USAGE, "%s: already exists; refusing to overwrite a signed document (--out)", out);
+    if (!again && (cancel ? mp_agg_round_cancel(db, o->round_id, kp, o->reason, &doc, &len)
+                          : mp_agg_round_extend(db, o->round_id, kp, deadline, &doc, &len)) != 0)
+        die_lib(EXIT_REFUSED);
+    if (mp_file_write_atomic(out, doc, len, 0644) != 0)
+        die(EXIT_USAGE, "the %s is stored, but %s (run the command again to write it)", type,
+            mp_error_get());
+    if (o->log_dir != NULL)
+        log_control(o, db, kp, o->round_id, type, doc, len);
+    if (cancel)
+        fprintf(stderr,
+                "%s: round %s %scancelled; send %s to the participants (organisations that "
+                "never submitted are not charged for it)\n",
+                prog, o->round_id, again ? "was already " : "", out);
+    else
+        fprintf(stderr, "%s: round %s: deadline %s %s; send %s to the participants\n", prog,
+                o->round_id, o->deadline, again ? "was already in force" : "in force", out);
+    if (o->json)
+        printf("{\"round_id\":\"%s\",\"document\":\"%s\"}\n", o->round_id, out);
+    free(doc);
+    mp_keys_free(kp);
+    mp_store_close(db);
+    return 0;
+}
+
 /* The release's public documents into the transparency log (publish --log-dir, log append). */
 static void log_release(const opts *o, const mp_keypair *kp, const char *release_dir)
 {
@@ -920,6 +1073,12 @@ int main(int argc, char **argv)
             return cmd_round_phase(&o, 1);
         if (strcmp(sub, "outbox") == 0)
             return cmd_round_phase(&o, 0);
+        if (strcmp(sub, "list") == 0)
+            return cmd_round_list(&o);
+        if (strcmp(sub, "extend") == 0)
+            return cmd_round_control(&o, 0);
+        if (strcmp(sub, "cancel") == 0)
+            return cmd_round_control(&o, 1);
         die(EXIT_USAGE, "unknown command \"round %s\" (see --help)", sub);
     }
     if (strcmp(cmd, "roster") == 0 && sub != NULL && sub[0] != '-') {

@@ -506,8 +506,17 @@ static mp_tlogdir *verify_log(const logopts *lo, int quiet)
         fail_lib();
     if (mp_roundlog_rounds(d, &r, &nr) != 0 || mp_roundlog_budget_check(r, nr) != 0)
         fail_lib();
+    size_t cancelled = 0;
     for (size_t i = 0; i < nr; i++)
-        if (r[i].release_index == UINT64_MAX) {
+        if (r[i].release_index == UINT64_MAX && r[i].cancel_index != UINT64_MAX) {
+            /* Cancelled, signed and logged: not a round that was opened and hidden. */
+            cancelled++;
+            fprintf(stderr, "%s: NOTE: round %s was cancelled (log entry %" PRIu64 "); %s\n", prog,
+                    r[i].round_id, r[i].cancel_index,
+                    r[i].charged ? "submissions of it are in the log, so its rho still counts "
+                                   "in its series"
+                                 : "nothing of it was submitted, so it spent no budget");
+        } else if (r[i].release_index == UINT64_MAX) {
             unpublished++;
             fprintf(stderr,
                     "%s: NOTE: round %s was opened (log entry %" PRIu64 ", rho %.6g of series "
@@ -528,8 +537,13 @@ static mp_tlogdir *verify_log(const logopts *lo, int quiet)
                 printf("%s\"%s\"", k++ ? "," : "", wit[i].name);
         printf("],\"rounds\":%zu,\"unpublished\":[", nr);
         for (size_t i = 0, k = 0; i < nr; i++)
-            if (r[i].release_index == UINT64_MAX)
+            if (r[i].release_index == UINT64_MAX && r[i].cancel_index == UINT64_MAX)
                 printf("%s\"%s\"", k++ ? "," : "", r[i].round_id);
+        printf("],\"cancelled\":[");
+        for (size_t i = 0, k = 0; i < nr; i++)
+            if (r[i].release_index == UINT64_MAX && r[i].cancel_index != UINT64_MAX)
+                printf("%s{\"round_id\":\"%s\",\"charged\":%s}", k++ ? "," : "", r[i].round_id,
+                       r[i].charged ? "true" : "false");
         printf("]}\n");
     } else if (!quiet) {
         printf("OK: log %s (%s) verified: %" PRIu64 " entries, %zu checkpoint(s) signed by log "
@@ -540,9 +554,9 @@ static mp_tlogdir *verify_log(const logopts *lo, int quiet)
         for (size_t i = 0, k = 0; i < lo->nwitness; i++)
             if (rep.witness_signed[i])
                 printf("%s%s", k++ ? ", " : " (", wit[i].name);
-        printf("%s; %zu round(s) in the log, %zu not published; privacy spend within every "
-               "series budget over all of them\n",
-               rep.cosigned ? ")" : "", nr, unpublished);
+        printf("%s; %zu round(s) in the log, %zu not published, %zu cancelled; privacy spend "
+               "within every series budget over all of them\n",
+               rep.cosigned ? ")" : "", nr, unpublished, cancelled);
     }
     free(vk);
     free(r);

@@ -39,6 +39,7 @@
 #include "policy.h"
 #include "privacy.h"
 #include "roster.h"
+#include "roundctl.h"
 #include "secagg.h"
 #include "skellam.h"
 #include "spec.h"
@@ -149,12 +150,19 @@ static void usage(FILE *f)
             "      reveals.\n"
             "  ledger  --ledger DB [--json]\n"
             "      List what this organisation submitted.\n"
+            "  cancel  --cancellation FILE --roster FILE --round FILE --coordinator-key FILE\n"
+            "          --key FILE --ledger DB\n"
+            "      Record the coordinator's signed cancellation of a round: nothing more of it\n"
+            "      is sent. A round this organisation never submitted to is not charged to its\n"
+            "      budget; once its submission left, the round stays charged.\n"
             "  budget  --ledger DB --series ID [--rho R] [--json]\n"
             "      Show what this organisation spent of a series' privacy budget; with --rho\n"
             "      set its own cap (submit refuses rounds that would exceed it).\n"
             "  resend  --ledger DB --round ID --out FILE\n"
             "      Write a stored submission again (a new one with fresh noise is refused).\n"
             "\n"
+            "Every command that reads a round takes --extension FILE: the coordinator's\n"
+            "signed round-extend document, whose later deadline then applies.\n"
             "Every command that reads a roster takes --policy FILE (default: policy.json in the\n"
             "directory of --key) and refuses a roster or round outside it, with the reason;\n"
             "before taking part it prints what the round agrees to.\n"
@@ -169,7 +177,7 @@ static void usage(FILE *f)
 typedef struct opts {
     const char *org, *secret_key, *public_key, *kdf, *passphrase_file, *input, *roster, *round,
         *coordinator_key, *mapping, *key, *ledger, *out, *round_id, *series, *rho, *keys,
-        *survivors, *request, *shares;
+        *survivors, *request, *shares, *extension, *cancellation;
     int insecure, strict, json;
     /* run: the aggregator's HTTPS service */
     const char *server, *tls_cert, *tls_key;
@@ -224,6 +232,8 @@ static void parse_opts(int argc, char **argv, opts *o, int first)
         O_MAX_RHO_PERIOD,
         O_LOG_DIR,
         O_SHARES,
+        O_EXTENSION,
+        O_CANCELLATION,
         O_SERVER,
         O_TLS_CERT,
         O_TLS_KEY,
@@ -271,6 +281,8 @@ static void parse_opts(int argc, char **argv, opts *o, int first)
         {"max-rho-per-period", required_argument, NULL, O_MAX_RHO_PERIOD},
         {"log-dir", required_argument, NULL, O_LOG_DIR},
         {"shares", required_argument, NULL, O_SHARES},
+        {"extension", required_argument, NULL, O_EXTENSION},
+        {"cancellation", required_argument, NULL, O_CANCELLATION},
         {"server", required_argument, NULL, O_SERVER},
         {"tls-cert", required_argument, NULL, O_TLS_CERT},
         {"tls-key", required_argument, NULL, O_TLS_KEY},
@@ -336,6 +348,8 @@ static void parse_opts(int argc, char **argv, opts *o, int first)
         case O_ACCEPT + MP_GUARD_FOREIGN:
         case O_ACCEPT + MP_GUARD_STALE: o->accept[c - O_ACCEPT] = 1; break;
         case O_SHARES: o->shares = optarg; break;
+        case O_EXTENSION: o->extension = optarg; break;
+        case O_CANCELLATION: o->cancellation = optarg; break;
         case O_SERVER: o->server = optarg; break;
         case O_TLS_CERT: o->tls_cert = optarg; break;
         case O_TLS_KEY: o->tls_key = optarg; break;
@@ -430,6 +444,16 @@ static void load_round(const opts *o, mp_pubkey *coord, mp_roster **roster, mp_s
     *roster = load_roster(o, pol, coord, 1);
     if (mp_spec_load(spec, o->round, *roster))
         die_lib(EXIT_REFUSED);
+    /* A signed extension of this very round moves its deadline later (roundctl.h). */
+    if (o->extension != NULL) {
+        mp_envelope *ext;
+        int64_t previous, deadline;
+        if (mp_envelope_load(&ext, o->extension, MP_ROUNDCTL_EXTEND_TYPE) != 0 ||
+            mp_roundctl_extend_check(ext, *spec, coord, &previous, &deadline) != 0)
+            die(EXIT_REFUSED, "%s: refused: %s", o->extension, mp_error_get());
+        mp_envelope_free(ext);
+        (*spec)->deadline = deadline;
+    }
     if (policy != NULL)
         *policy = pol;
     else
@@ -872,6 +896,21 @@ static void confirm_on_terminal(const char *round_id)
         die(EXIT_REFUSED, "not confirmed: nothing was counted or sent for round %s", round_id);
 }
 
+/* A round whose cancellation this ledger recorded takes nothing more from this organisation. */
+static void refuse_cancelled(sqlite3 *db, const char *round_id, const char *ledger)
+{
+    mp_ledger_cancel c;
+    int rc = mp_ledger_cancel_get(db, round_id, &c);
+    if (rc < 0)
+        die_lib(EXIT_USAGE);
+    if (rc > 0)
+        die(EXIT_REFUSED,
+            "round %s: refused: round cancelled (recorded in %s on %s: %s); it takes no more "
+            "messages%s",
+            round_id, ledger, c.recorded, c.reason,
+            c.charged ? "" : ", and this organisation was not charged for it");
+}
+
 static int submit_round(const opts *o, deliver_fn *deliver, void *deliver_arg)
 {
     mp_pubkey coord, peers[MP_MAX_ORGS];
@@ -926,6 +965,7 @@ static int submit_round(const opts *o, deliver_fn *deliver, void *deliver_arg)
         if (mp_ledger_open(&db, o->ledger, 0) != 0)
             die_lib(EXIT_USAGE);
         ledger_owner_guard(db, o->ledger, me->id);
+        refuse_cancelled(db, spec->round_id, o->ledger);
         policy_usage(db, spec, &usage, seen);
         found = mp_ledger_find(db, spec->round_id, &e);
         if (found >= 0 && (advertised = mp_ledger_sa_get(db, spec->round_id, &sa)) < 0)
@@ -1296,6 +1336,7 @@ static void party_open(const opts *o, party *p, int create_ledger)
     if (mp_ledger_open(&p->db, o->ledger, create_ledger) != 0)
         die_lib(EXIT_USAGE);
     ledger_owner_guard(p->db, o->ledger, me->id);
+    refuse_cancelled(p->db, p->spec->round_id, o->ledger);
     if ((p->has_sa = mp_ledger_sa_get(p->db, p->spec->round_id, &p->sa)) < 0)
         die_lib(EXIT_USAGE);
     if (p->has_sa)
@@ -1874,6 +1915,82 @@ static int cmd_ledger(const opts *o)
     return 0;
 }
 
+/* cancel: record the coordinator's signed cancellation of a round this organisation knows
+ * (its round file, verified like every other command's). The round stays charged when this
+ * organisation's masked input left for it (decisions R1); either way nothing more of it is
+ * sent, and a bonawitz-v1 round's secrets are wiped so that no later unmask can be asked. */
+static int cmd_cancel(const opts *o)
+{
+    mp_pubkey coord;
+    mp_roster *roster;
+    mp_spec *spec;
+    mp_keypair *kp;
+    mp_envelope *env;
+    mp_roundctl_cancel rc;
+    mp_ledger_cancel c = {0};
+    mp_ledger_entry e;
+    mp_ledger_sa sa = {0};
+    sqlite3 *db;
+    int listed, found, has_sa;
+    need(o->cancellation, "--cancellation FILE (the coordinator's round-cancel document)");
+    need(o->key, "--key");
+    need(o->ledger, "--ledger");
+    load_round(o, &coord, &roster, &spec, NULL);
+    if (mp_keys_open(&kp, o->key, o->passphrase_file, o->insecure) != 0)
+        die_lib(EXIT_USAGE);
+    if (mp_envelope_load(&env, o->cancellation, MP_ROUNDCTL_CANCEL_TYPE) != 0 ||
+        mp_roundctl_cancel_check(env, spec, &coord, kp->pub.org, &rc, &listed) != 0)
+        die(EXIT_REFUSED, "%s: refused: %s", o->cancellation, mp_error_get());
+    if (mp_ledger_open(&db, o->ledger, 1) != 0)
+        die_lib(EXIT_USAGE);
+    ledger_owner_guard(db, o->ledger, kp->pub.org);
+    found = mp_ledger_cancel_get(db, spec->round_id, &c);
+    if (found < 0)
+        die_lib(EXIT_USAGE);
+    if (found) {
+        printf("round %s: cancellation already recorded on %s (%s)\n", spec->round_id, c.recorded,
+               c.charged ? "still charged" : "not charged");
+        goto done;
+    }
+    if ((found = mp_ledger_find(db, spec->round_id, &e)) < 0 ||
+        (has_sa = mp_ledger_sa_get(db, spec->round_id, &sa)) < 0)
+        die_lib(EXIT_USAGE);
+    snprintf(c.round_id, sizeof c.round_id, "%s", spec->round_id);
+    mp_hex_encode(c.round_sha256, spec->env->hash, MP_HASH_BYTES);
+    snprintf(c.series, sizeof c.series, "%s", spec->privacy.series);
+    snprintf(c.rho, sizeof c.rho, "%s", spec->privacy.rho_text);
+    snprintf(c.reason, sizeof c.reason, "%s", rc.reason);
+    /* Its own record decides; a listing it has no record of (a ledger restored from an older
+     * copy) is believed too, since believing it can only cost budget, never privacy. */
+    c.charged = found || listed;
+    if (has_sa) {
+        snprintf(sa.phase, sizeof sa.phase, "abandoned");
+        sa.has_secrets = 0;
+        sodium_memzero(sa.secrets, sizeof sa.secrets);
+    }
+    if (mp_store_begin(db) != 0 || mp_ledger_owner_set(db, kp->pub.org) != 0 ||
+        mp_ledger_cancel_put(db, &c, env->text) != 0 ||
+        (has_sa && mp_ledger_sa_put(db, &sa) != 0) || mp_store_commit(db) != 0) {
+        mp_store_rollback(db);
+        die_lib(EXIT_USAGE);
+    }
+    if (has_sa && mp_ledger_sa_scrub(db) != 0)
+        die_lib(EXIT_USAGE);
+    printf("round %s: cancellation recorded (%s). %s\n", spec->round_id, rc.reason,
+           c.charged ? "This organisation's masked input had left for it, so its rho stays "
+                       "charged to the series (and to the period)."
+                     : "This organisation never submitted to it: it is not charged, and a new "
+                       "round over the same period is judged without it.");
+done:
+    mp_ledger_sa_free(&sa);
+    mp_store_close(db);
+    mp_envelope_free(env);
+    mp_keys_free(kp);
+    mp_spec_free(spec);
+    mp_roster_free(roster);
+    return 0;
+}
+
 static int cmd_budget(const opts *o)
 {
     sqlite3 *db;
@@ -1889,12 +2006,20 @@ static int cmd_budget(const opts *o)
     if (mp_ledger_spent(db, o->series, &spent) != 0 ||
         (has = mp_ledger_budget_get(db, o->series, cap)) < 0)
         die_lib(EXIT_USAGE);
+    size_t charged = 0, free_ = 0;
+    if (mp_ledger_cancel_count(db, o->series, 1, &charged) != 0 ||
+        mp_ledger_cancel_count(db, o->series, 0, &free_) != 0)
+        die_lib(EXIT_USAGE);
     if (o->json)
-        printf("{\"series\":\"%s\",\"spent\":%.6g,\"cap\":%s%s%s}\n", o->series, spent,
-               has ? "\"" : "", has ? cap : "null", has ? "\"" : "");
+        printf("{\"series\":\"%s\",\"spent\":%.6g,\"cap\":%s%s%s,\"cancelled_charged\":%zu,"
+               "\"cancelled_not_charged\":%zu}\n",
+               o->series, spent, has ? "\"" : "", has ? cap : "null", has ? "\"" : "", charged,
+               free_);
     else
-        printf("series %s: spent rho %.6g; own cap %s\n", o->series, spent,
-               has ? cap : "not set (the round's series budget applies)");
+        printf("series %s: spent rho %.6g; own cap %s; cancelled rounds: %zu still charged "
+               "(this organisation had submitted), %zu not charged\n",
+               o->series, spent, has ? cap : "not set (the round's series budget applies)", charged,
+               free_);
     mp_store_close(db);
     return 0;
 }
@@ -2206,6 +2331,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "budget") == 0)
         return cmd_budget(&o);
+    if (strcmp(cmd, "cancel") == 0)
+        return cmd_cancel(&o);
     if (strcmp(cmd, "abandon") == 0) {
         if (o.round_id == NULL)
             o.round_id = o.round;

@@ -160,6 +160,83 @@ out:
     return rc;
 }
 
+/* The "submission-hash" document of one submission. */
+static int batch_submission_hash(batch *b, const char *round_id, const char *org, const char *hash)
+{
+    cJSON *o;
+    char *text;
+    size_t len;
+    int rc;
+    if ((o = cJSON_CreateObject()) == NULL || !cJSON_AddStringToObject(o, "org", org) ||
+        !cJSON_AddStringToObject(o, "round_id", round_id) ||
+        !cJSON_AddStringToObject(o, "submission_sha256", hash)) {
+        cJSON_Delete(o);
+        return mp_error_set("out of memory");
+    }
+    rc = mp_canon_serialise(&text, &len, o);
+    cJSON_Delete(o);
+    if (rc != 0)
+        return -1;
+    return batch_add(b, "submission-hash", text, len);
+}
+
+static int batch_copy(batch *b, const char *type, const char *text, size_t len)
+{
+    char *copy = malloc(len ? len : 1);
+    if (copy == NULL)
+        return mp_error_set("out of memory");
+    memcpy(copy, text, len);
+    return batch_add(b, type, copy, len);
+}
+
+int mp_roundlog_control(const char *log_dir, const char *origin, const mp_keypair *coordinator,
+                        const char *roster_text, size_t roster_len, const char *round_text,
+                        size_t round_len, const char *type, const char *doc, size_t doc_len,
+                        uint64_t *added, uint64_t *size)
+{
+    batch *b = calloc(1, sizeof *b);
+    mp_envelope *env = NULL, *renv = NULL;
+    char def[MP_CHECKPOINT_ORIGIN_MAX + 1];
+    int rc = -1;
+    if (b == NULL)
+        return mp_error_set("out of memory");
+    if (mp_envelope_parse(&env, doc, doc_len, type) != 0)
+        goto out;
+    if (origin == NULL) {
+        mp_roster *r;
+        /* Only the region's id is read, as in mp_roundlog_origin. */
+        if (mp_envelope_parse(&renv, roster_text, roster_len, NULL) != 0 ||
+            mp_roster_from_envelope(&r, renv, NULL) != 0)
+            goto out;
+        renv = NULL; /* owned by the roster now */
+        snprintf(def, sizeof def, MP_ROUNDLOG_ORIGIN_PREFIX "%s", r->region_id);
+        mp_roster_free(r);
+        origin = def;
+    }
+    if (batch_copy(b, "roster", roster_text, roster_len) != 0 ||
+        batch_copy(b, "round", round_text, round_len) != 0)
+        goto out;
+    const cJSON *subs = cJSON_GetObjectItemCaseSensitive(env->body, "submissions"), *it;
+    const char *round_id =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(env->body, "round_id"));
+    cJSON_ArrayForEach (it, subs) {
+        const char *org, *hash;
+        if (round_id == NULL || mp_json_str(it, "org", &org) != 0 ||
+            mp_json_str(it, "submission_sha256", &hash) != 0 ||
+            batch_submission_hash(b, round_id, org, hash) != 0)
+            goto out;
+    }
+    if (batch_copy(b, type, doc, doc_len) != 0)
+        goto out;
+    rc = mp_tlogdir_append(log_dir, origin, coordinator->sign_sk, b->doc, b->n, added, size);
+out:
+    mp_envelope_free(env);
+    mp_envelope_free(renv);
+    batch_free(b);
+    free(b);
+    return rc;
+}
+
 /* The body of an entry's document, parsed as an envelope of `type`. */
 static int entry_envelope(const mp_tlogdir *d, uint64_t i, const char *type, mp_envelope **out)
 {
@@ -196,16 +273,47 @@ static int round_fields(mp_roundlog_round *r, const mp_envelope *e)
     return 0;
 }
 
+/* A "submission-hash" entry: its round, if already in the log, counts one more submission (a
+ * hash of a round not (yet) in the log is the publish batch's business, checked elsewhere). */
+static int submission_hash_seen(const mp_tlogdir *d, uint64_t i, mp_roundlog_round *r, size_t nr)
+{
+    unsigned char *entry;
+    const unsigned char *doc;
+    size_t elen, dlen;
+    cJSON *j;
+    const char *id;
+    if (mp_tlogdir_entry(d, i, &entry, &elen, &doc, &dlen) != 0)
+        return -1;
+    j = cJSON_ParseWithLength((const char *)doc, dlen);
+    free(entry);
+    if (j == NULL || mp_json_str(j, "round_id", &id) != 0) {
+        cJSON_Delete(j);
+        return mp_error_set("%s/entries/%08llu: malformed submission-hash document", d->path,
+                            (unsigned long long)i);
+    }
+    for (size_t k = 0; k < nr; k++)
+        if (strcmp(r[k].round_id, id) == 0)
+            r[k].submissions++;
+    cJSON_Delete(j);
+    return 0;
+}
+
 int mp_roundlog_rounds(const mp_tlogdir *d, mp_roundlog_round **out, size_t *n)
 {
     mp_roundlog_round *r = NULL;
     size_t nr = 0, cap = 0;
     for (uint64_t i = 0; i < d->cp.size; i++) {
         int is_round = strcmp(d->meta[i].type, "round") == 0;
+        int is_cancel = strcmp(d->meta[i].type, "round-cancel") == 0;
         mp_envelope *e;
         const char *id;
         size_t k;
-        if (!is_round && strcmp(d->meta[i].type, "release") != 0)
+        if (strcmp(d->meta[i].type, "submission-hash") == 0) {
+            if (submission_hash_seen(d, i, r, nr) != 0)
+                goto fail;
+            continue;
+        }
+        if (!is_round && !is_cancel && strcmp(d->meta[i].type, "release") != 0)
             continue;
         if (entry_envelope(d, i, d->meta[i].type, &e) != 0)
             goto fail;
@@ -242,21 +350,37 @@ int mp_roundlog_rounds(const mp_tlogdir *d, mp_roundlog_round **out, size_t *n)
             }
             r[nr].spec_index = i;
             r[nr].release_index = UINT64_MAX;
-            for (size_t j = 0; j < nr; j++)
-                if (strcmp(r[j].series, r[nr].series) == 0)
-                    r[nr].spent_before += r[j].rho;
+            r[nr].cancel_index = UINT64_MAX;
             nr++;
         } else if (k == nr) {
-            mp_error_set("%s/entries/%08llu: a release of round %s, whose specification is not "
+            mp_error_set("%s/entries/%08llu: a %s of round %s, whose specification is not "
                          "in the log before it",
-                         d->path, (unsigned long long)i, id);
+                         d->path, (unsigned long long)i, is_cancel ? "cancellation" : "release",
+                         id);
             mp_envelope_free(e);
             goto fail;
+        } else if (is_cancel) {
+            const cJSON *subs = cJSON_GetObjectItemCaseSensitive(e->body, "submissions");
+            size_t listed = cJSON_IsArray(subs) ? (size_t)cJSON_GetArraySize(subs) : 0;
+            if (r[k].cancel_index == UINT64_MAX)
+                r[k].cancel_index = i;
+            if (listed > r[k].submissions)
+                r[k].submissions = listed;
         } else if (r[k].release_index == UINT64_MAX) {
             r[k].release_index = i;
         }
         mp_envelope_free(e);
     }
+    /* Charged unless cancelled with nothing of it submitted anywhere in the log; a round spent
+     * nothing only for the rounds opened after its cancellation (decisions R2). */
+    for (size_t i = 0; i < nr; i++)
+        r[i].charged = !(r[i].cancel_index != UINT64_MAX && r[i].submissions == 0 &&
+                         r[i].release_index == UINT64_MAX);
+    for (size_t i = 0; i < nr; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(r[j].series, r[i].series) == 0 &&
+                (r[j].charged || r[j].cancel_index > r[i].spec_index))
+                r[i].spent_before += r[j].rho;
     *out = r;
     *n = nr;
     return 0;

@@ -5,6 +5,8 @@
  * Documents appended (tlog_dir.h; a document already in the log is not appended again):
  *
  *   at round open (optional):  "roster" (roster.json), "round" (round.json)
+ *   at round extend / cancel:   "roster", "round", ("submission-hash" per submission the
+ *                               cancellation lists), "round-extend" or "round-cancel"
  *   at publish:                 "roster", "round", one "submission-hash" per included
  *                               submission, "survivors" and "unmask-request" (bonawitz-v1),
  *                               "release" (release.json) last
@@ -18,7 +20,10 @@
  *
  * From a verified log (mp_roundlog_rounds) the auditor gets every round whose specification is
  * in it, whether a release of it is, and the privacy spend per series over all those rounds,
- * published or not: a round opened and never published still spent its budget.
+ * published or not: a round opened and never published still spent its budget. The one
+ * exception is a round cancelled ("round-cancel", roundctl.h) with no "submission-hash" of it
+ * anywhere in the log and none listed by its cancellation: it spent nothing, for the rounds
+ * opened after its cancellation (decisions R2).
  */
 #ifndef MP_ROUNDLOG_H
 #define MP_ROUNDLOG_H
@@ -50,7 +55,22 @@ typedef struct mp_roundlog_round {
     double rho, series_rho, series_spent; /* as the specification declares them */
     double spent_before;                  /* the series' rho of the rounds before it in the log */
     uint64_t spec_index, release_index;   /* entries; release_index UINT64_MAX: not published */
+    uint64_t cancel_index;                /* its "round-cancel" entry; UINT64_MAX: none */
+    size_t submissions;                   /* "submission-hash" entries of it, or submissions
+                                           * its cancellation lists (the larger) */
+    int charged;                          /* 0 only for a cancelled round nothing of which can
+                                           * have been opened (decisions R2) */
 } mp_roundlog_round;
+
+/* Append a round management document (roundctl.h: "round-extend" or "round-cancel") after
+ * the round's roster and specification (not appended again when already in the log); a
+ * cancellation is preceded by one "submission-hash" per submission it lists, so that the log
+ * shows who stays charged. The origin defaults to the one of the roster's region. */
+MP_WUR int mp_roundlog_control(const char *log_dir, const char *origin,
+                               const mp_keypair *coordinator, const char *roster_text,
+                               size_t roster_len, const char *round_text, size_t round_len,
+                               const char *type, const char *doc, size_t doc_len, uint64_t *added,
+                               uint64_t *size);
 
 /* Every round in a loaded log, in log order; malloc'd array in *out. Fails on a malformed
  * round or release document, a release of a round not in the log, or two specifications with

@@ -67,6 +67,18 @@ static const char *const migrations[] = {
     "ALTER TABLE rounds ADD COLUMN unmasked_by TEXT NOT NULL DEFAULT '';",
     /* 5: bonawitz-v1 share phase: share messages, the keys message stored (saround.h). */
     mp_sa_migration_share,
+    /* 6: round management (aggrounds.c): the deadline in force after extensions ('' : the
+     * specification's), when the round was cancelled (NULL: not), and the signed extension and
+     * cancellation documents. */
+    "ALTER TABLE rounds ADD COLUMN deadline TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE rounds ADD COLUMN cancelled TEXT;"
+    "CREATE TABLE round_docs ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  round_id TEXT NOT NULL REFERENCES rounds(round_id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('round-extend', 'round-cancel')),"
+    "  sha256 TEXT NOT NULL UNIQUE,"
+    "  doc TEXT NOT NULL,"
+    "  made TEXT NOT NULL);",
 };
 
 int mp_agg_open(sqlite3 **db, const char *path, int create)
@@ -158,29 +170,47 @@ int mp_agg_log_verify(sqlite3 *db, size_t *n)
     return rc == SQLITE_DONE ? 0 : mp_store_error(db, "reading the log");
 }
 
+/* A cancelled round with no submission in the store spent nothing (decisions R1); every other
+ * round counts, open ones too. */
+#define CHARGED                                                                                    \
+    " AND (cancelled IS NULL OR EXISTS (SELECT 1 FROM submissions s WHERE s.round_id = "           \
+    "rounds.round_id))"
+
 int mp_agg_series_spent(sqlite3 *db, const char *series, const char *exclude_round, double *spent)
 {
-    return mp_store_sum_rho(db, "SELECT rho FROM rounds WHERE series = ? AND round_id != ?", series,
-                            exclude_round ? exclude_round : "", spent);
+    return mp_store_sum_rho(db, "SELECT rho FROM rounds WHERE series = ? AND round_id != ?" CHARGED,
+                            series, exclude_round ? exclude_round : "", spent);
+}
+
+/* The rounds of the series stored before this one (by insertion): what it had to declare as
+ * spent. A round opened later (a next round while this one is being published) is not. */
+static int series_spent_before(sqlite3 *db, const char *series, const char *round_id, double *spent)
+{
+    return mp_store_sum_rho(db,
+                            "SELECT rho FROM rounds WHERE series = ?1 AND round_id != ?2 AND "
+                            "rowid < COALESCE((SELECT rowid FROM rounds WHERE round_id = ?2), "
+                            "9223372036854775807)" CHARGED,
+                            series, round_id, spent);
 }
 
 /* Refuse when this round's budget, on top of every other round of its series in the store
  * (open ones reserve theirs), exceeds the series budget. */
 static int check_budget(sqlite3 *db, const mp_spec *spec)
 {
-    double spent;
-    if (mp_agg_series_spent(db, spec->privacy.series, spec->round_id, &spent) != 0)
+    double spent, before;
+    if (mp_agg_series_spent(db, spec->privacy.series, spec->round_id, &spent) != 0 ||
+        series_spent_before(db, spec->privacy.series, spec->round_id, &before) != 0)
         return -1;
     if (spent + spec->privacy.rho > spec->privacy.series_rho * (1 + 1e-9))
         return mp_error_set("over budget: series %s has rounds of rho %.6g in this store; with "
                             "round %s (rho %s) it would exceed its budget %s",
                             spec->privacy.series, spent, spec->round_id, spec->privacy.rho_text,
                             spec->privacy.series_rho_text);
-    if (spec->privacy.series_spent + 1e-9 < spent)
+    if (spec->privacy.series_spent + 1e-9 < before)
         return mp_error_set("round %s says series %s spent %s before it, but this store has "
                             "rounds of rho %.6g in it",
                             spec->round_id, spec->privacy.series, spec->privacy.series_spent_text,
-                            spent);
+                            before);
     return 0;
 }
 
@@ -245,7 +275,8 @@ int mp_agg_round_load(sqlite3 *db, const char *round_id, const mp_pubkey *truste
     int rc = -1;
     *roster = NULL;
     *spec = NULL;
-    if (mp_store_prepare(db, &st, "SELECT roster, spec FROM rounds WHERE round_id = ?") != 0)
+    if (mp_store_prepare(db, &st, "SELECT roster, spec, deadline FROM rounds WHERE round_id = ?") !=
+        0)
         return -1;
     sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
@@ -262,6 +293,10 @@ int mp_agg_round_load(sqlite3 *db, const char *round_id, const mp_pubkey *truste
         mp_spec_from_envelope(spec, senv, *roster) != 0)
         goto out;
     senv = NULL;
+    /* An extension (aggrounds.c) replaces the deadline: every check against it reads it here. */
+    const unsigned char *dl = sqlite3_column_text(st, 2);
+    if (dl != NULL && dl[0] != '\0' && mp_time_parse((const char *)dl, &(*spec)->deadline) != 0)
+        goto out;
     rc = 0;
 out:
     sqlite3_finalize(st);
@@ -277,7 +312,10 @@ out:
 
 static int round_state(sqlite3 *db, const char *round_id, char state[16])
 {
-    int rc = mp_store_text(db, "SELECT state FROM rounds WHERE round_id = ?", round_id, state, 16);
+    int rc = mp_store_text(db,
+                           "SELECT CASE WHEN cancelled IS NULL THEN state ELSE 'cancelled' END "
+                           "FROM rounds WHERE round_id = ?",
+                           round_id, state, 16);
     if (rc == 0)
         return mp_error_set("no round \"%.64s\" in this store", round_id);
     return rc < 0 ? -1 : 0;
@@ -329,6 +367,10 @@ int mp_agg_import_text(sqlite3 *db, const char *text, size_t len, const char *pa
     if (mp_agg_round_load(db, round_id, trusted, &roster, &spec) != 0 ||
         round_state(db, round_id, state) != 0)
         goto fail;
+    if (strcmp(state, "cancelled") == 0) {
+        mp_error_set("round %s: refused: round cancelled; it takes no more messages", round_id);
+        goto fail;
+    }
     if (strcmp(env->type, "submission") != 0) {
         if (mp_sa_import(db, env, spec, roster, org_id) != 0)
             goto fail;
@@ -810,8 +852,10 @@ int mp_agg_publish_series(sqlite3 *db, const char *round_id, const mp_keypair *c
         if (mp_series_add(&series, p, spec, roster) != 0)
             goto out;
     }
-    if (strcmp(state, "open") == 0) {
-        mp_error_set("round %s is still open (close it first)", round_id);
+    if (strcmp(state, "open") == 0 || strcmp(state, "cancelled") == 0) {
+        mp_error_set(strcmp(state, "open") == 0 ? "round %s is still open (close it first)"
+                                                : "round %s is cancelled; it is never published",
+                     round_id);
         goto out;
     }
     if (mp_file_exists(out_dir)) {

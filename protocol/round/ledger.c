@@ -94,6 +94,18 @@ static const char *const migrations[] = {
     "survivors_sha256, consistency, unmask, updated FROM sa_rounds;"
     "DROP TABLE sa_rounds;"
     "ALTER TABLE sa_rounds_new RENAME TO sa_rounds",
+    /* 8: cancellations this organisation verified (roundctl.h), and whether the round stays
+     * charged to its budget (decisions R1): the rows of `submissions` decide the spend, this
+     * table only records what was learnt and refuses every later message of the round. */
+    "CREATE TABLE cancelled ("
+    "  round_id TEXT PRIMARY KEY,"
+    "  round_sha256 TEXT NOT NULL,"
+    "  series TEXT NOT NULL,"
+    "  rho TEXT NOT NULL,"
+    "  charged INTEGER NOT NULL CHECK (charged IN (0, 1)),"
+    "  reason TEXT NOT NULL,"
+    "  cancellation TEXT NOT NULL,"
+    "  recorded TEXT NOT NULL)",
 };
 
 int mp_ledger_open(sqlite3 **db, const char *path, int create)
@@ -498,4 +510,73 @@ int mp_ledger_witnessed_put(sqlite3 *db, const char *origin, uint64_t size, cons
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : mp_store_error(db, "cannot record the witnessed checkpoint");
+}
+
+int mp_ledger_cancel_get(sqlite3 *db, const char *round_id, mp_ledger_cancel *c)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (mp_store_prepare(db, &st,
+                         "SELECT round_id, round_sha256, series, rho, charged, reason, recorded "
+                         "FROM cancelled WHERE round_id = ?") != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && c != NULL) {
+        copy_col(c->round_id, sizeof c->round_id, st, 0);
+        copy_col(c->round_sha256, sizeof c->round_sha256, st, 1);
+        copy_col(c->series, sizeof c->series, st, 2);
+        copy_col(c->rho, sizeof c->rho, st, 3);
+        c->charged = sqlite3_column_int(st, 4);
+        copy_col(c->reason, sizeof c->reason, st, 5);
+        copy_col(c->recorded, sizeof c->recorded, st, 6);
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "ledger lookup");
+}
+
+int mp_ledger_cancel_put(sqlite3 *db, const mp_ledger_cancel *c, const char *cancellation)
+{
+    sqlite3_stmt *st;
+    int64_t now;
+    char at[21];
+    int rc;
+    if (mp_time_now(&now) != 0 ||
+        mp_store_prepare(db, &st,
+                         "INSERT INTO cancelled (round_id, round_sha256, series, rho, charged, "
+                         "reason, cancellation, recorded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") != 0)
+        return -1;
+    mp_time_format(at, now);
+    sqlite3_bind_text(st, 1, c->round_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, c->round_sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, c->series, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, c->rho, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, c->charged ? 1 : 0);
+    sqlite3_bind_text(st, 6, c->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, cancellation, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, at, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return mp_store_error(db, "cannot record the cancellation in the ledger");
+    return 0;
+}
+
+int mp_ledger_cancel_count(sqlite3 *db, const char *series, int charged, size_t *n)
+{
+    sqlite3_stmt *st;
+    int rc;
+    *n = 0;
+    if (mp_store_prepare(db, &st,
+                         "SELECT count(*) FROM cancelled WHERE series = ? AND charged = ?") != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, charged ? 1 : 0);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *n = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : mp_store_error(db, "ledger lookup");
 }

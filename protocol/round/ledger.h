@@ -119,6 +119,27 @@ void mp_ledger_sa_free(mp_ledger_sa *s);
 MP_WUR int mp_ledger_sa_scrub(sqlite3 *db);
 MP_WUR int mp_ledger_sa_list(sqlite3 *db, void (*fn)(const mp_ledger_sa *, void *), void *arg);
 
+/*
+ * Cancelled rounds (roundctl.h): a verified cancellation is recorded once; afterwards every
+ * message of the round is refused. `charged` is 1 when the organisation's masked input left
+ * for the round (a row in submissions) or the cancellation lists a submission of it: then the
+ * round stays in the spend, because other members' shares or the aggregator's store may still
+ * open a sum that contains it (decisions R1). Charged or not, the spend is what `submissions`
+ * holds: a round it never submitted to never entered it.
+ */
+typedef struct mp_ledger_cancel {
+    char round_id[65], round_sha256[65], series[41], rho[32];
+    int charged;
+    char reason[801], recorded[21];
+} mp_ledger_cancel;
+
+/* 1 and *c filled (c may be NULL) when the round's cancellation is recorded, 0 when not, -1. */
+int mp_ledger_cancel_get(sqlite3 *db, const char *round_id, mp_ledger_cancel *c);
+/* Record a cancellation (the caller holds the transaction). */
+MP_WUR int mp_ledger_cancel_put(sqlite3 *db, const mp_ledger_cancel *c, const char *cancellation);
+/* How many cancelled rounds of a series are (charged 1) or are not (0) charged. */
+MP_WUR int mp_ledger_cancel_count(sqlite3 *db, const char *series, int charged, size_t *n);
+
 /* Call fn for each entry, oldest first. */
 MP_WUR int mp_ledger_list(sqlite3 *db, void (*fn)(const mp_ledger_entry *, void *), void *arg);
 

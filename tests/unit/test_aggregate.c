@@ -189,7 +189,7 @@ static void test_open_creates_wal_store(void **state)
     char *mode = tdb_text(w->db, "PRAGMA journal_mode", 1);
     assert_string_equal(mode, "wal");
     free(mode);
-    assert_int_equal(tdb_int(w->db, "PRAGMA user_version"), 5);
+    assert_int_equal(tdb_int(w->db, "PRAGMA user_version"), 6);
     assert_int_equal(tdb_int(w->db, "PRAGMA application_id"), MP_APP_AGGREGATOR);
     assert_int_equal(tdb_int(w->db, "PRAGMA foreign_keys"), 1);
     assert_int_equal(tdb_int(w->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "

@@ -271,7 +271,7 @@ static void test_ledger(void **state)
     assert_int_equal(access(f->path, F_OK), -1);
     assert_int_equal(mp_ledger_open(&db, f->path, 1), 0);
     assert_int_equal(tdb_int(db, "PRAGMA application_id"), MP_APP_LEDGER);
-    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 7);
+    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 8);
     /* The owner: none yet; the first one recorded stays. */
     char owner[41];
     assert_int_equal(mp_ledger_owner(db, owner), 0);
@@ -418,7 +418,7 @@ static void test_ledger_migrates_v3(void **state)
     sqlite3_close(raw);
     if (mp_ledger_open(&db, f->path, 0) != 0)
         fail_msg("%s", mp_error_get());
-    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 7);
+    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 8);
     assert_int_equal(mp_ledger_sa_get(db, "r1", &sa), 1);
     assert_string_equal(sa.phase, "submitted");
     assert_string_equal(sa.advertise, "{\"adv\":1}");

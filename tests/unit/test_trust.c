@@ -1606,7 +1606,7 @@ static void test_ledger_migration_v3(void **state)
 
     if (mp_ledger_open(&db, path, 0) != 0)
         fail_msg("open: %s", mp_error_get());
-    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 7);
+    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 8);
     mp_ledger_entry e;
     assert_int_equal(mp_ledger_find(db, "old-1", &e), 1);
     assert_string_equal(e.series, "mu");
@@ -1635,7 +1635,7 @@ static void test_ledger_migration_v3(void **state)
     mp_store_close(db);
     /* Reopening does not migrate again. */
     assert_int_equal(mp_ledger_open(&db, path, 0), 0);
-    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 7);
+    assert_int_equal(tdb_int(db, "PRAGMA user_version"), 8);
     assert_int_equal(tdb_int(db, "SELECT count(*) FROM submissions"), 3);
     mp_store_close(db);
     free(path);
