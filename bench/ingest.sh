@@ -23,25 +23,26 @@ mkdir -p "$OUT"
 [ -x /usr/bin/time ] || "$TOP/tools/install-deps" time
 cd "$OUT"
 
-# A fresh round to check against (plaintext keys: benchmark only); the exports are kept.
-rm -f ./*.key ./*.pub roster.json round.json agg.db agg.db-wal agg.db-shm
+# A fresh round to check against, on the region's trust set up as the demo does it
+# (tools/demo-lib.sh: test CA, certified keys, policies, agreed roster; plaintext keys:
+# benchmark only); the exports are kept.
+rm -rf ca keys bindings policies cosigs ledgers roster-draft.json roster.json round.json \
+  agg.db agg.db-wal agg.db-shm
+REGION_ID=midden-utrecht
+ORGS="utrecht stichtse-vecht lekstroom fermwerk rsd-krh uwv"
+. "$TOP/tools/demo-lib.sh"
 {
-  "$BIN/mijlpaal-aggregator" keygen --org coordinator --secret-key c.key --public-key c.pub \
-    --insecure-plaintext-key 2>/dev/null
-  m=""
-  for o in utrecht stichtse-vecht lekstroom fermwerk rsd-krh uwv; do
-    "$BIN/mijlpaal-contributor" keygen --org $o --secret-key $o.key --public-key $o.pub \
-      --insecure-plaintext-key 2>/dev/null
-    m="$m --member $o.pub"
-  done
   # shellcheck disable=SC2086
-  "$BIN/mijlpaal-aggregator" roster --region "$REGION" \
-    --key c.key --insecure-plaintext-key $m --out roster.json
+  REGION=$REGION_ID SERIES_BUDGET=2 setup_trust "$REGION" $ORGS
   "$BIN/mijlpaal-aggregator" round open --db agg.db --roster roster.json \
     --catalogue "$TOP/data/catalogues/midden-utrecht.json" --period 2026-01-01:2026-06-30 \
-    --deadline 2099-01-01T00:00:00Z --rho 0.5 --series-rho 2 --key c.key --insecure-plaintext-key \
-    --out round.json
-} >/dev/null
+    --deadline 2099-01-01T00:00:00Z --rho 0.5 --series-rho 2 --key keys/coordinator.key \
+    --insecure-plaintext-key --out round.json
+} >setup.log 2>&1 || {
+  cat setup.log >&2
+  echo "ingest.sh: setting up the round failed (above)" >&2
+  exit 1
+}
 
 # measure NAME ROWS CMD...: RUNS runs under GNU time, one line "NAME ROWS cpu wall rss" with
 # the medians (seconds, seconds, KiB) appended to results.txt.
@@ -81,7 +82,7 @@ for rows in $SIZES; do
   echo "== $f: $n rows, $(du -h "$f" | cut -f1)" >&2
   cat "$f" >/dev/null # into the page cache, for every command alike
   check="$BIN/mijlpaal-contributor check --input $f --roster roster.json --round round.json \
-    --coordinator-key c.pub"
+    --coordinator-key keys/coordinator.pub --policy policies/uwv.json --org uwv"
   # shellcheck disable=SC2086
   $check --json 2>/dev/null | python3 -c 'import json, sys; print(sys.argv[1], json.load(sys.stdin)["persons"])' "$n" >>persons.txt
   measure cat "$n" cat "$f"
