@@ -35,14 +35,24 @@ static int body_period(const cJSON *body, int32_t *start, int32_t *end)
 int mp_series_add(mp_series *s, const char *path, const mp_spec *spec, const mp_roster *roster)
 {
     mp_envelope *env;
-    const cJSON *priv;
-    const char *series, *region, *round;
-    int32_t start, end, os, oe;
-    size_t at;
     if (s->n == MP_SERIES_MAX)
         return mp_error_set("%s: a series holds at most %d earlier releases", path, MP_SERIES_MAX);
     if (mp_envelope_load(&env, path, "release") != 0)
         return -1;
+    return mp_series_add_envelope(s, env, path, spec, roster);
+}
+
+int mp_series_add_envelope(mp_series *s, mp_envelope *env, const char *path, const mp_spec *spec,
+                           const mp_roster *roster)
+{
+    const cJSON *priv;
+    const char *series, *region, *round;
+    int32_t start, end, os, oe;
+    size_t at;
+    if (s->n == MP_SERIES_MAX) {
+        mp_envelope_free(env);
+        return mp_error_set("%s: a series holds at most %d earlier releases", path, MP_SERIES_MAX);
+    }
     if (mp_envelope_verify(env, &roster->coordinator) != 0) {
         mp_envelope_free(env);
         return mp_error_prefix("%s: not signed by the roster's coordinator: ", path);

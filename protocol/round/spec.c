@@ -243,9 +243,26 @@ static int check_privacy(mp_spec *s, const char *mech, const char *delta, uint64
     return 0;
 }
 
+const char *mp_masking_name(enum mp_masking m)
+{
+    return m == MP_MASKING_BONAWITZ ? MP_SCHEME_BONAWITZ : MP_SCHEME_PAIRWISE;
+}
+
+int mp_masking_parse(enum mp_masking *out, const char *name)
+{
+    if (name != NULL && strcmp(name, MP_SCHEME_PAIRWISE) == 0)
+        *out = MP_MASKING_PAIRWISE;
+    else if (name != NULL && strcmp(name, MP_SCHEME_BONAWITZ) == 0)
+        *out = MP_MASKING_BONAWITZ;
+    else
+        return mp_error_set("unknown masking scheme \"%.40s\" (%s or %s)", name ? name : "",
+                            MP_SCHEME_PAIRWISE, MP_SCHEME_BONAWITZ);
+    return 0;
+}
+
 const char *mp_spec_scheme_name(const mp_spec *s)
 {
-    return s->masking == MP_MASKING_BONAWITZ ? MP_SCHEME_BONAWITZ : MP_SCHEME_PAIRWISE;
+    return mp_masking_name((enum mp_masking)s->masking);
 }
 
 long long mp_spec_default_threshold(size_t n, long long k_min, long long t, long long c)
