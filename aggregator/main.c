@@ -53,9 +53,17 @@ static void die(int code, const char *fmt, ...)
     exit(code);
 }
 
+/* The one place a library failure becomes an exit code (README): a system failure (I/O, out
+ * of memory, a busy or broken store; error.h) is 2 wherever it happens; a refusal is `code`,
+ * 1 for a refused document, 2 where the refused input is an argument (a key file, a path). */
+static int lib_code(int code)
+{
+    return mp_error_kind_get() == MP_ERR_SYSTEM ? EXIT_USAGE : code;
+}
+
 static void die_lib(int code)
 {
-    die(code, "%s", mp_error_get());
+    die(lib_code(code), "%s", mp_error_get());
 }
 
 static void usage(FILE *f)
@@ -447,7 +455,7 @@ static int cmd_roster_agree(const opts *o, int argc, char **argv)
             die_lib(EXIT_REFUSED);
     }
     if (mp_roster_agree(&body, draft, cosigs, n) != 0)
-        die(EXIT_REFUSED, "%s: %s", o->roster, mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s: %s", o->roster, mp_error_get());
     write_signed(o->out, "roster-agreed", body, kp);
     fprintf(stderr, "%s: agreed roster (all %zu members co-signed) written to %s\n", prog,
             draft->norgs, o->out);
@@ -584,7 +592,7 @@ static int cmd_round_import(const opts *o, int argc, char **argv)
 {
     mp_pubkey coord;
     sqlite3 *db;
-    int refused = 0, n = 0;
+    int refused = 0, n = 0, system = 0;
     char rounds[8][65];
     size_t nrounds = 0;
     trusted_key(o, &coord);
@@ -594,8 +602,11 @@ static int cmd_round_import(const opts *o, int argc, char **argv)
     for (int i = optind; i < argc; i++) {
         char org[MP_ORG_ID_MAX + 1] = "", round[65] = "";
         if (mp_agg_import(db, argv[i], &coord, org, round) != 0) {
-            fprintf(stderr, "%s: refused %s\n", prog, mp_error_get());
+            int sys = mp_error_kind_get() == MP_ERR_SYSTEM;
+            fprintf(stderr, "%s: %s %s\n", prog, sys ? "could not import" : "refused",
+                    mp_error_get());
             refused++;
+            system |= sys;
             continue;
         }
         n++;
@@ -610,8 +621,10 @@ static int cmd_round_import(const opts *o, int argc, char **argv)
     for (size_t i = 0; i < nrounds; i++)
         try_close(db, &coord, rounds[i]);
     mp_store_close(db);
+    /* Exit 2 when any file could not be read (try again), else 1 when any was refused. */
     if (refused)
-        die(EXIT_REFUSED, "%d of %d file(s) refused; the store holds only the %d accepted", refused,
+        die(system ? EXIT_USAGE : EXIT_REFUSED,
+            "%d of %d file(s) not imported; the store holds only the %d accepted", refused,
             refused + n, n);
     return 0;
 }

@@ -70,10 +70,16 @@ static void die(int code, const char *fmt, ...)
 
 static mp_ca *trust_ca; /* the region's CA, from --ca: what binds keys to organisations */
 
-/* A library failure: refused (exit 1) or system (exit 2), as the failure site said. */
+/* The one place a library failure becomes an exit code (README): a system failure (I/O, out
+ * of memory; error.h) is 2 wherever it happens; a refusal is `code` (1: verification failed). */
+static int lib_code(int code)
+{
+    return mp_error_kind_get() == MP_ERR_SYSTEM ? EXIT_USAGE : code;
+}
+
 static void fail_lib(void)
 {
-    die(mp_error_exit_code(), "%s", mp_error_get());
+    die(lib_code(EXIT_FAILED), "%s", mp_error_get());
 }
 
 static void usage(FILE *f)
@@ -416,9 +422,9 @@ static int cmd_log_consistency(const logopts *lo, const char *old_path, const ch
         fail_lib();
     note_key(&coord, lo->coord, MP_NOTE_TYPE_ED25519, d->cp.origin);
     if (mp_note_verify(on, &coord, 1, 0, NULL) != 0)
-        die(EXIT_FAILED, "%s: %s", old_path, mp_error_get());
+        die(lib_code(EXIT_FAILED), "%s: %s", old_path, mp_error_get());
     if (mp_note_verify(nn, &coord, 1, 0, NULL) != 0)
-        die(EXIT_FAILED, "%s: %s", new_path, mp_error_get());
+        die(lib_code(EXIT_FAILED), "%s: %s", new_path, mp_error_get());
     if (strcmp(oc.origin, nc.origin) != 0 || strcmp(nc.origin, d->cp.origin) != 0)
         die(EXIT_FAILED, "the checkpoints are of different logs (%s, %s; this is %s)", oc.origin,
             nc.origin, d->cp.origin);
@@ -434,7 +440,7 @@ static int cmd_log_consistency(const logopts *lo, const char *old_path, const ch
                         mp_tlog_consistency_verify(oc.size, nc.size, oc.root, nc.root, &p) != 0)) {
         fprintf(stderr, "%s: the two checkpoints:\n--- %s\n%s--- %s\n%s", prog, old_path, on->text,
                 new_path, nn->text);
-        die(EXIT_FAILED, "%s does not extend %s: %s", new_path, old_path, mp_error_get());
+        die(lib_code(EXIT_FAILED), "%s does not extend %s: %s", new_path, old_path, mp_error_get());
     }
     printf("OK: %s (%" PRIu64 " entries) extends %s (%" PRIu64 " entries): consistency proof "
            "of %zu hashes verified\n",

@@ -62,10 +62,17 @@ static void die(int code, const char *fmt, ...)
     exit(code);
 }
 
-/* The library's last error, as a refusal (1) or a system error (2). */
+/* The one place a library failure becomes an exit code (README): a system failure (I/O, out
+ * of memory, a busy or broken store; error.h) is 2 wherever it happens; a refusal is `code`,
+ * 1 for a refused document, 2 where the refused input is an argument (a key file, a path). */
+static int lib_code(int code)
+{
+    return mp_error_kind_get() == MP_ERR_SYSTEM ? EXIT_USAGE : code;
+}
+
 static void die_lib(int code)
 {
-    die(code, "%s", mp_error_get());
+    die(lib_code(code), "%s", mp_error_get());
 }
 
 static void usage(FILE *f)
@@ -411,7 +418,7 @@ static mp_roster *load_roster(const opts *o, const mp_policy *pol, const mp_pubk
     if (mp_roster_load(&roster, o->roster, coord) != 0 ||
         (need_agreed && mp_roster_require_agreed(roster) != 0) ||
         mp_roster_check_bindings(roster, ca, now) != 0 || mp_policy_check_roster(pol, roster) != 0)
-        die(EXIT_REFUSED, "%s: refused: %s", o->roster, mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s: refused: %s", o->roster, mp_error_get());
     mp_ca_free(ca);
     return roster;
 }
@@ -468,7 +475,7 @@ static cJSON *agree_to_round(const mp_policy *pol, const mp_roster *r, const mp_
 {
     cJSON *a;
     if (mp_policy_check_round(pol, s, u) != 0)
-        die(EXIT_REFUSED, "round %s refused: %s", s->round_id, mp_error_get());
+        die(lib_code(EXIT_REFUSED), "round %s refused: %s", s->round_id, mp_error_get());
     if (mp_policy_agreement(&a, pol, r, s, u) != 0)
         die_lib(EXIT_USAGE);
     char start[11], end[11];
@@ -687,7 +694,7 @@ static cJSON *ingest(const opts *o, const mp_roster *roster, const mp_spec *spec
             "export or run without --strict to exclude them",
             o->input, rep.excluded);
     if (guarded && mp_guard_check(&rep, &g) != 0)
-        die(EXIT_REFUSED, "%s: %s", o->input, mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s: %s", o->input, mp_error_get());
     return report;
 }
 
@@ -706,7 +713,7 @@ static void witness_log(const opts *o, sqlite3 *db, const mp_pubkey *coord, cons
         return;
     snprintf(path, sizeof path, "%s/checkpoint", o->log_dir);
     if (mp_checkpoint_load(path, &n, &cp) != 0 || mp_time_now(&now) != 0)
-        die(EXIT_REFUSED, "%s", mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s", mp_error_get());
     mp_note_free(n);
     if (mp_ledger_witnessed_get(db, cp.origin, &last) < 0)
         die_lib(EXIT_USAGE);
@@ -717,7 +724,7 @@ static void witness_log(const opts *o, sqlite3 *db, const mp_pubkey *coord, cons
                     "%s: the checkpoint %s cosigned before:\n%s\nthe log's latest checkpoint:\n"
                     "%s\n",
                     prog, kp->pub.org, last, latest);
-        die(EXIT_REFUSED, "%s", mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s", mp_error_get());
     }
     if (mp_store_begin(db) != 0 || mp_ledger_witnessed_put(db, cp.origin, size, cosigned) != 0 ||
         mp_store_commit(db) != 0) {
@@ -824,7 +831,7 @@ static mp_secagg_secrets *ledger_secrets(const mp_ledger_sa *sa, const mp_keypai
             ledger, spec->round_id, sa->phase);
     if (mp_secagg_secrets_open(&s, sa->secrets, MP_SECAGG_SEALED_BYTES, kp, spec->env->hash,
                                kp->pub.org) != 0)
-        die(EXIT_REFUSED, "%s: %s", ledger, mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s: %s", ledger, mp_error_get());
     return s;
 }
 
@@ -974,7 +981,7 @@ static int submit_round(const opts *o, deliver_fn *deliver, void *deliver_arg)
         if (advertised)
             refuse_abandoned(&sa, o->ledger);
         if (mp_envelope_load(&senv, o->shares, "shares") != 0)
-            die(EXIT_REFUSED, "%s: refused: %s", o->shares, mp_error_get());
+            die(lib_code(EXIT_REFUSED), "%s: refused: %s", o->shares, mp_error_get());
         if (!advertised || sa.share == NULL) {
             if (mp_secagg_names_org(senv, spec, roster, me->id, &named, &sub) == 0 && named) {
                 if (!advertised)
@@ -993,7 +1000,7 @@ static int submit_round(const opts *o, deliver_fn *deliver, void *deliver_arg)
         sec = ledger_secrets(&sa, kp, spec, o->ledger);
         mp_hash(own_share, sa.share, strlen(sa.share));
         if (mp_secagg_shares_accept(&view, senv, spec, roster, kp, sec, own_share) != 0)
-            die(EXIT_REFUSED, "%s: refused: %s", o->shares, mp_error_get());
+            die(lib_code(EXIT_REFUSED), "%s: refused: %s", o->shares, mp_error_get());
         free(sa.shares);
         sa.shares = strdup(senv->text);
         mp_hex_encode(sa.advertised_sha256, view.advertised_hash, MP_HASH_BYTES);
@@ -1415,7 +1422,7 @@ static int cmd_share(const opts *o)
     need(o->out, "--out");
     party_open(o, &p, 0);
     if (mp_envelope_load(&keys, o->keys, "keys") != 0)
-        die(EXIT_REFUSED, "%s: refused: %s", o->keys, mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s: refused: %s", o->keys, mp_error_get());
     if (!p.has_sa) {
         int named = 0, sub = 0;
         if (mp_secagg_names_org(keys, p.spec, p.roster, p.kp->pub.org, &named, &sub) == 0 && named)
@@ -1436,7 +1443,7 @@ static int cmd_share(const opts *o)
     }
     sec = ledger_secrets(&p.sa, p.kp, p.spec, o->ledger);
     if (mp_secagg_keys_accept(&v, keys, p.spec, p.roster, p.kp, sec) != 0)
-        die(EXIT_REFUSED, "%s: refused: %s", o->keys, mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s: refused: %s", o->keys, mp_error_get());
     if (mp_secagg_share(&body, p.spec, &v, p.kp, sec) != 0)
         die_lib(EXIT_USAGE);
     mp_secagg_secrets_free(sec);
@@ -1508,7 +1515,7 @@ static int cmd_confirm(const opts *o)
         mp_hex_decode(adv, MP_HASH_BYTES, p.sa.advertised_sha256) != 0)
         die(EXIT_USAGE, "the ledger has no submission of round %s", p.spec->round_id);
     if (mp_secagg_survivors_accept(&v, surv, p.spec, p.roster, p.kp->pub.org, adv, own) != 0)
-        die(EXIT_REFUSED, "%s: %s", o->survivors, mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s: %s", o->survivors, mp_error_get());
     if (mp_secagg_consistency(&body, p.spec, p.kp->pub.org, surv->hash) != 0)
         die_lib(EXIT_USAGE);
     text = sign_text("consistency", body, p.kp, &len);
@@ -1552,7 +1559,7 @@ static int cmd_unmask(const opts *o)
         die(EXIT_USAGE, "ledger: %s", mp_error_get());
     if (mp_envelope_load(&req, o->request, "unmask-request") != 0 ||
         mp_secagg_request_accept(req, p.spec, p.roster, &v, surv->hash) != 0)
-        die(EXIT_REFUSED, "%s: %s", o->request, mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s: %s", o->request, mp_error_get());
     if (p.sa.unmask != NULL) {
         write_again(o, p.sa.unmask, "the unmask message");
     } else {

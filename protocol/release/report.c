@@ -128,7 +128,7 @@ int mp_series_load_dir(mp_series *s, const char *dir, const mp_spec *spec, const
         if (n == MP_SERIES_MAX)
             rc = mp_error_set("%s: more than %d earlier releases", dir, MP_SERIES_MAX);
         else if ((names[n] = strdup(e->d_name)) == NULL)
-            rc = mp_error_set("out of memory");
+            rc = mp_error_system("out of memory");
         else
             n++;
     }
@@ -582,7 +582,7 @@ static int model_build(model *md, const mp_report_in *in)
     md->rel[md->nrel++] = in->release;
     md->items = calloc(c->nmetrics + c->nrates, sizeof *md->items);
     if (md->items == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     for (size_t i = 0; i < c->nmetrics + c->nrates; i++) {
         item *it = &md->items[md->nitems];
         if (i < c->nmetrics) {
@@ -1005,7 +1005,7 @@ int mp_report_html(char **out, size_t *len, const mp_report_in *in)
     }
     if ((f = open_memstream(&buf, &blen)) == NULL) {
         model_free(&md);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     const mp_catalogue *c = in->spec->catalogue;
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"nl\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -1058,7 +1058,7 @@ int mp_report_html(char **out, size_t *len, const mp_report_in *in)
     model_free(&md);
     if (fclose(f) != 0 || buf == NULL) {
         free(buf);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     *out = buf;
     *len = blen;

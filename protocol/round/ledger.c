@@ -190,7 +190,7 @@ int mp_ledger_submission(sqlite3 *db, const char *round_id, char **text, size_t 
             (*text)[*len] = '\0';
             rc = 0;
         } else {
-            mp_error_set("out of memory");
+            mp_error_system("out of memory");
         }
     } else {
         mp_error_set("no submission for round %.64s in the ledger", round_id);
@@ -478,7 +478,8 @@ int mp_ledger_witnessed_get(sqlite3 *db, const char *origin, char **checkpoint)
         return 1;
     if (rc == SQLITE_DONE)
         return 0;
-    return rc == SQLITE_NOMEM ? mp_error_set("out of memory") : mp_store_error(db, "ledger lookup");
+    return rc == SQLITE_NOMEM ? mp_error_system("out of memory")
+                              : mp_store_error(db, "ledger lookup");
 }
 
 int mp_ledger_witnessed_put(sqlite3 *db, const char *origin, uint64_t size, const char *checkpoint)

@@ -72,7 +72,7 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
     mp_spec *check = NULL;
 
     if (b == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (n > MP_MAX_ORGS) {
         cJSON_Delete(b);
         return mp_error_set("too many participants");
@@ -179,7 +179,7 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
     if (cat == NULL || masking == NULL || priv == NULL || share == NULL || pub == NULL ||
         period == NULL || parts == NULL) {
         cJSON_Delete(b);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     /* Validate by parsing it the way every participant will (all but the signature, which
      * does not exist yet). */
@@ -189,7 +189,7 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
             mp_catalogue_free(check->catalogue);
         free(check);
         cJSON_Delete(b);
-        return check == NULL ? mp_error_set("out of memory")
+        return check == NULL ? mp_error_system("out of memory")
                              : mp_error_prefix("round specification: ");
     }
     mp_spec_free(check);
@@ -419,7 +419,7 @@ int mp_spec_from_envelope(mp_spec **out, mp_envelope *env, const mp_roster *rost
 {
     mp_spec *s = calloc(1, sizeof *s);
     if (s == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (strcmp(env->type, "round") != 0 || parse_body(s, env->body, roster) != 0 ||
         mp_envelope_verify(env, &roster->coordinator) != 0) {
         mp_catalogue_free(s->catalogue);

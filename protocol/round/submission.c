@@ -33,7 +33,7 @@ int mp_submission_build(cJSON **body, const mp_spec *spec, const char *org, cons
         !cJSON_AddStringToObject(b, "masked", vec) || !cJSON_AddStringToObject(b, "created", ts)) {
         free(vec);
         cJSON_Delete(b);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     free(vec);
     *body = b;
