@@ -677,7 +677,8 @@ static int cmd_round_status(const opts *o)
                    MP_SCHEME_BONAWITZ, spec->threshold, sa.advertised, sa.shared, sa.submitted,
                    sa.confirmed, sa.unmasked, sa.phase, sa.delivered, sa.expected);
             if ((long long)sa.delivered >= spec->threshold)
-                printf(strcmp(sa.phase, "unmask") == 0 ? " (closing)\n" : " (enough to advance)\n");
+                printf(mp_phase_parse(sa.phase) == MP_PHASE_UNMASK ? " (closing)\n"
+                                                                   : " (enough to advance)\n");
             else
                 printf(" (%lld more needed to advance)\n",
                        spec->threshold - (long long)sa.delivered);

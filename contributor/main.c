@@ -828,7 +828,7 @@ static mp_secagg_secrets *ledger_secrets(const mp_ledger_sa *sa, const mp_keypai
             "%s: the ledger holds no secrets for round %s (%s): they were wiped (forget, or "
             "the round is done) or the round was advertised by an earlier version that derived "
             "them; this organisation cannot take part in the round any more",
-            ledger, spec->round_id, sa->phase);
+            ledger, spec->round_id, mp_member_phase_name(sa->phase));
     if (mp_secagg_secrets_open(&s, sa->secrets, MP_SECAGG_SEALED_BYTES, kp, spec->env->hash,
                                kp->pub.org) != 0)
         die(lib_code(EXIT_REFUSED), "%s: %s", ledger, mp_error_get());
@@ -851,7 +851,7 @@ static void refuse_restored(const char *ledger, const mp_spec *spec, const char 
 
 static void refuse_abandoned(const mp_ledger_sa *sa, const char *ledger)
 {
-    if (strcmp(sa->phase, "abandoned") == 0)
+    if (sa->phase == MP_MEMBER_ABANDONED)
         die(EXIT_REFUSED,
             "%s: round %s was abandoned in this ledger (%s); this organisation takes no further "
             "part in it",
@@ -1004,7 +1004,7 @@ static int submit_round(const opts *o, deliver_fn *deliver, void *deliver_arg)
         free(sa.shares);
         sa.shares = strdup(senv->text);
         mp_hex_encode(sa.advertised_sha256, view.advertised_hash, MP_HASH_BYTES);
-        snprintf(sa.phase, sizeof sa.phase, "submitted");
+        sa.phase = MP_MEMBER_SUBMITTED;
         mp_envelope_free(senv);
         if (sa.shares == NULL)
             die(EXIT_USAGE, "out of memory");
@@ -1396,7 +1396,7 @@ static int cmd_advertise(const opts *o)
     snprintf(p.sa.round_id, sizeof p.sa.round_id, "%s", p.spec->round_id);
     mp_hex_encode(p.sa.round_sha256, p.spec->env->hash, MP_HASH_BYTES);
     snprintf(p.sa.org, sizeof p.sa.org, "%s", p.kp->pub.org);
-    snprintf(p.sa.phase, sizeof p.sa.phase, "advertised");
+    p.sa.phase = MP_MEMBER_ADVERTISED;
     p.sa.advertise = text;
     witness_log(o, p.db, &p.coord, p.kp);
     party_commit_write(o, &p, text, len);
@@ -1449,7 +1449,7 @@ static int cmd_share(const opts *o)
     mp_secagg_secrets_free(sec);
     text = sign_text("share", body, p.kp, &len);
     cJSON_Delete(body);
-    snprintf(p.sa.phase, sizeof p.sa.phase, "shared");
+    p.sa.phase = MP_MEMBER_SHARED;
     p.sa.keys = strdup(keys->text);
     p.sa.share = text;
     if (p.sa.keys == NULL)
@@ -1481,7 +1481,7 @@ static int cmd_confirm(const opts *o)
     party_open(o, &p, 0);
     if (mp_envelope_load(&surv, o->survivors, "survivors") != 0)
         die_lib(EXIT_REFUSED);
-    if (!p.has_sa || strcmp(p.sa.phase, "advertised") == 0 || strcmp(p.sa.phase, "shared") == 0) {
+    if (!p.has_sa || p.sa.phase == MP_MEMBER_ADVERTISED || p.sa.phase == MP_MEMBER_SHARED) {
         int named = 0, sub = 0;
         if (mp_secagg_names_org(surv, p.spec, p.roster, p.kp->pub.org, &named, &sub) == 0) {
             if (!p.has_sa && (named || sub))
@@ -1519,7 +1519,7 @@ static int cmd_confirm(const opts *o)
     if (mp_secagg_consistency(&body, p.spec, p.kp->pub.org, surv->hash) != 0)
         die_lib(EXIT_USAGE);
     text = sign_text("consistency", body, p.kp, &len);
-    snprintf(p.sa.phase, sizeof p.sa.phase, "confirmed");
+    p.sa.phase = MP_MEMBER_CONFIRMED;
     snprintf(p.sa.survivors_sha256, sizeof p.sa.survivors_sha256, "%s", hash);
     p.sa.survivors = strdup(surv->text);
     p.sa.consistency = text;
@@ -1569,7 +1569,7 @@ static int cmd_unmask(const opts *o)
         mp_secagg_secrets_free(sec);
         text = sign_text("unmask", body, p.kp, &len);
         cJSON_Delete(body);
-        snprintf(p.sa.phase, sizeof p.sa.phase, "unmasked");
+        p.sa.phase = MP_MEMBER_UNMASKED;
         p.sa.unmask = text;
         /* Nothing after this phase needs the round's secrets: they go with the same commit. */
         p.sa.has_secrets = 0;
@@ -1620,7 +1620,7 @@ static int cmd_forget(const opts *o)
                 "%s: wiped the secrets of round %s from %s (phase %s). The messages stay; this "
                 "organisation can no longer submit or unmask in that round. Backups of the "
                 "ledger made before now still hold them, sealed to the keystore.\n",
-                prog, o->round_id, o->ledger, sa.phase);
+                prog, o->round_id, o->ledger, mp_member_phase_name(sa.phase));
     }
     mp_ledger_sa_free(&sa);
     mp_store_close(db);
@@ -1644,8 +1644,8 @@ static int cmd_abandon(const opts *o)
         memset(&sa, 0, sizeof sa);
         snprintf(sa.round_id, sizeof sa.round_id, "%s", o->round_id);
     }
-    if (strcmp(sa.phase, "abandoned") != 0) {
-        snprintf(sa.phase, sizeof sa.phase, "abandoned");
+    if (sa.phase != MP_MEMBER_ABANDONED) {
+        sa.phase = MP_MEMBER_ABANDONED;
         sa.has_secrets = 0;
         if (mp_store_begin(db) != 0 || mp_ledger_sa_put(db, &sa) != 0 || mp_store_commit(db) != 0 ||
             mp_ledger_sa_scrub(db) != 0) {
@@ -1662,19 +1662,18 @@ static int cmd_abandon(const opts *o)
     return 0;
 }
 
-static const char *next_step(const char *phase)
+static const char *next_step(enum mp_member_phase phase)
 {
-    if (strcmp(phase, "advertised") == 0)
+    switch (phase) {
+    case MP_MEMBER_ADVERTISED:
         return "wait for keys.json from the coordinator, then: share --keys FILE";
-    if (strcmp(phase, "shared") == 0)
+    case MP_MEMBER_SHARED:
         return "wait for shares-ORG.json from the coordinator, then: submit --shares FILE";
-    if (strcmp(phase, "submitted") == 0)
-        return "wait for survivors.json, then: confirm --survivors FILE";
-    if (strcmp(phase, "confirmed") == 0)
-        return "wait for unmask-request.json, then: unmask --request FILE";
-    if (strcmp(phase, "abandoned") == 0)
-        return "none: abandoned, this organisation takes no further part";
-    return "done: nothing more to send for this round";
+    case MP_MEMBER_SUBMITTED: return "wait for survivors.json, then: confirm --survivors FILE";
+    case MP_MEMBER_CONFIRMED: return "wait for unmask-request.json, then: unmask --request FILE";
+    case MP_MEMBER_ABANDONED: return "none: abandoned, this organisation takes no further part";
+    default: return "done: nothing more to send for this round";
+    }
 }
 
 typedef struct status_arg {
@@ -1691,10 +1690,11 @@ static void print_sa(const mp_ledger_sa *s, void *arg)
     if (a->o->json)
         printf("{\"round_id\":\"%s\",\"org\":\"%s\",\"masking\":\"%s\",\"phase\":\"%s\","
                "\"updated\":\"%s\",\"next\":\"%s\"}\n",
-               s->round_id, s->org, MP_SCHEME_BONAWITZ, s->phase, s->updated, next_step(s->phase));
-    else
-        printf("%-32s %-16s %-10s %s  next: %s\n", s->round_id, s->org, s->phase, s->updated,
+               s->round_id, s->org, MP_SCHEME_BONAWITZ, mp_member_phase_name(s->phase), s->updated,
                next_step(s->phase));
+    else
+        printf("%-32s %-16s %-10s %s  next: %s\n", s->round_id, s->org,
+               mp_member_phase_name(s->phase), s->updated, next_step(s->phase));
 }
 
 static void print_pairwise(const mp_ledger_entry *e, void *arg)

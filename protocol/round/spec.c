@@ -153,7 +153,12 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
                             "participants",
                             p->threshold, p->colluders);
     }
-    if (p->masking != NULL && strcmp(p->masking, MP_SCHEME_BONAWITZ) == 0) {
+    enum mp_masking scheme = MP_MASKING_PAIRWISE;
+    if (p->masking != NULL && mp_masking_parse(&scheme, p->masking) != 0) {
+        cJSON_Delete(b);
+        return -1;
+    }
+    if (scheme == MP_MASKING_BONAWITZ) {
         cJSON_AddStringToObject(masking, "scheme", MP_SCHEME_BONAWITZ);
         long long c = p->colluders > 0 ? p->colluders : p->t;
         cJSON_AddNumberToObject(masking, "colluders", (double)c);
@@ -161,7 +166,7 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
                                 (double)(p->threshold > 0
                                              ? p->threshold
                                              : mp_spec_default_threshold(n, p->k_min, p->t, c)));
-    } else if (p->masking == NULL || strcmp(p->masking, MP_SCHEME_PAIRWISE) == 0) {
+    } else {
         if (p->threshold != 0 || p->colluders != 0) {
             cJSON_Delete(b);
             return mp_error_set("a threshold and a number of colluders apply to masking scheme %s "
@@ -169,10 +174,6 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
                                 MP_SCHEME_BONAWITZ);
         }
         cJSON_AddStringToObject(masking, "scheme", MP_SCHEME_PAIRWISE);
-    } else {
-        cJSON_Delete(b);
-        return mp_error_set("unknown masking scheme \"%.40s\" (%s or %s)", p->masking,
-                            MP_SCHEME_PAIRWISE, MP_SCHEME_BONAWITZ);
     }
     cat = cJSON_Duplicate(catalogue, 1);
     cJSON_AddItemToObject(b, "catalogue", cat);
@@ -281,7 +282,10 @@ long long mp_spec_default_threshold(size_t n, long long k_min, long long t, long
 static int check_masking(mp_spec *s, const cJSON *masking, const char *scheme)
 {
     long long n = (long long)s->nparticipants;
-    if (strcmp(scheme, MP_SCHEME_PAIRWISE) == 0) {
+    enum mp_masking m;
+    if (mp_masking_parse(&m, scheme) != 0)
+        return mp_error_set("masking scheme \"%.30s\" is not supported by this version", scheme);
+    if (m == MP_MASKING_PAIRWISE) {
         if (cJSON_GetObjectItemCaseSensitive(masking, "threshold") != NULL ||
             cJSON_GetObjectItemCaseSensitive(masking, "colluders") != NULL)
             return mp_error_set("masking scheme %s has no threshold or colluders (every "
@@ -291,8 +295,6 @@ static int check_masking(mp_spec *s, const cJSON *masking, const char *scheme)
         s->threshold = n;
         return 0;
     }
-    if (strcmp(scheme, MP_SCHEME_BONAWITZ) != 0)
-        return mp_error_set("masking scheme \"%.30s\" is not supported by this version", scheme);
     s->masking = MP_MASKING_BONAWITZ;
     if (mp_json_int(masking, "threshold", 1, MP_MAX_ORGS, &s->threshold) != 0 ||
         mp_json_int(masking, "colluders", 0, MP_MAX_ORGS, &s->colluders) != 0)
