@@ -629,6 +629,34 @@ static int cmd_round_import(const opts *o, int argc, char **argv)
     return 0;
 }
 
+/* --json output: one object per line, built with cJSON so that any name is escaped. */
+static void print_json_line(cJSON *j)
+{
+    char *text = j != NULL ? cJSON_PrintUnformatted(j) : NULL;
+    if (text == NULL)
+        die(EXIT_USAGE, "out of memory");
+    printf("%s\n", text);
+    free(text);
+    cJSON_Delete(j);
+}
+
+static void add_strings(cJSON *j, const char *key, const char *const *v, size_t n)
+{
+    cJSON *a = cJSON_AddArrayToObject(j, key);
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+}
+
+/* A text column, or JSON null for SQL NULL. */
+static void add_column(cJSON *j, const char *key, sqlite3_stmt *st, int col)
+{
+    const unsigned char *v = sqlite3_column_text(st, col);
+    if (v != NULL)
+        cJSON_AddStringToObject(j, key, (const char *)v);
+    else
+        cJSON_AddNullToObject(j, key);
+}
+
 static int cmd_round_status(const opts *o)
 {
     mp_pubkey coord;
@@ -646,24 +674,24 @@ static int cmd_round_status(const opts *o)
     if (spec->masking == MP_MASKING_BONAWITZ && mp_sa_status_get(db, spec, &sa) != 0)
         die_lib(EXIT_USAGE);
     if (o->json) {
-        printf("{\"round_id\":\"%s\",\"state\":\"%s\",\"deadline\":\"%s\",\"k_min\":%lld,"
-               "\"masking\":\"%s\",\"threshold\":%lld,",
-               id, st.state, st.deadline, spec->k_min, mp_spec_scheme_name(spec), spec->threshold);
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "round_id", id);
+        cJSON_AddStringToObject(j, "state", st.state);
+        cJSON_AddStringToObject(j, "deadline", st.deadline);
+        cJSON_AddNumberToObject(j, "k_min", (double)spec->k_min);
+        cJSON_AddStringToObject(j, "masking", mp_spec_scheme_name(spec));
+        cJSON_AddNumberToObject(j, "threshold", (double)spec->threshold);
         if (spec->masking == MP_MASKING_BONAWITZ) {
-            printf("\"phase\":\"%s\",\"advertised\":%zu,\"shared\":%zu,\"confirmed\":%zu,"
-                   "\"unmasked\":%zu,\"phase_missing\":[",
-                   sa.phase, sa.advertised, sa.shared, sa.confirmed, sa.unmasked);
-            for (size_t i = 0; i < sa.nmissing; i++)
-                printf("%s\"%s\"", i ? "," : "", sa.missing[i]);
-            printf("],");
+            cJSON_AddStringToObject(j, "phase", sa.phase);
+            cJSON_AddNumberToObject(j, "advertised", (double)sa.advertised);
+            cJSON_AddNumberToObject(j, "shared", (double)sa.shared);
+            cJSON_AddNumberToObject(j, "confirmed", (double)sa.confirmed);
+            cJSON_AddNumberToObject(j, "unmasked", (double)sa.unmasked);
+            add_strings(j, "phase_missing", sa.missing, sa.nmissing);
         }
-        printf("\"submitted\":[");
-        for (size_t i = 0; i < st.nsubmitted; i++)
-            printf("%s\"%s\"", i ? "," : "", st.submitted[i]);
-        printf("],\"missing\":[");
-        for (size_t i = 0; i < st.nmissing; i++)
-            printf("%s\"%s\"", i ? "," : "", st.missing[i]);
-        printf("]}\n");
+        add_strings(j, "submitted", st.submitted, st.nsubmitted);
+        add_strings(j, "missing", st.missing, st.nmissing);
+        print_json_line(j);
     } else {
         printf("round %s: %s, deadline %s, %zu of %zu submitted (k_min %lld)\n", id, st.state,
                st.deadline, st.nsubmitted, st.nparticipants, spec->k_min);
@@ -736,8 +764,13 @@ static int cmd_round_phase(const opts *o, int advance)
     else
         fprintf(stderr, "%s: round %s: ", prog, id);
     fprintf(stderr, "%zu message(s) written to %s/ for the participants\n", nfiles, o->out_dir);
-    if (o->json)
-        printf("{\"round_id\":\"%s\",\"phase\":\"%s\",\"files\":%zu}\n", id, phase, nfiles);
+    if (o->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "round_id", id);
+        cJSON_AddStringToObject(j, "phase", phase);
+        cJSON_AddNumberToObject(j, "files", (double)nfiles);
+        print_json_line(j);
+    }
     mp_spec_free(spec);
     mp_roster_free(roster);
     mp_keys_free(kp);
@@ -779,9 +812,12 @@ static int cmd_publish(const opts *o)
     }
     if (o->log_dir != NULL)
         log_release(o, kp, o->out_dir);
-    if (o->json)
-        printf("{\"round_id\":\"%s\",\"out_dir\":\"%s\"}\n", id, o->out_dir);
-    else
+    if (o->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "round_id", id);
+        cJSON_AddStringToObject(j, "out_dir", o->out_dir);
+        print_json_line(j);
+    } else
         fprintf(stderr,
                 "%s: release of round %s written to %s/ (report.html and report.pdf for "
                 "raadsleden, release.csv for Excel, release.json signed)\n",
@@ -815,13 +851,16 @@ static int cmd_log(const opts *o)
                          "log ORDER BY seq"))
         die_lib(EXIT_USAGE);
     while (sqlite3_step(st) == SQLITE_ROW) {
-        if (o->json)
-            printf("{\"seq\":%lld,\"at\":\"%s\",\"event\":\"%s\",\"round_id\":\"%s\","
-                   "\"detail\":\"%s\",\"entry_sha256\":\"%s\"}\n",
-                   sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
-                   sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
-                   sqlite3_column_text(st, 4), sqlite3_column_text(st, 5));
-        else
+        if (o->json) {
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddNumberToObject(j, "seq", (double)sqlite3_column_int64(st, 0));
+            add_column(j, "at", st, 1);
+            add_column(j, "event", st, 2);
+            add_column(j, "round_id", st, 3);
+            add_column(j, "detail", st, 4);
+            add_column(j, "entry_sha256", st, 5);
+            print_json_line(j);
+        } else
             printf("%4lld %s %-12s %-40s %s\n", sqlite3_column_int64(st, 0),
                    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
                    sqlite3_column_text(st, 3), sqlite3_column_text(st, 4));

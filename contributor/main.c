@@ -560,6 +560,17 @@ static void print_json(cJSON *j)
     cJSON_Delete(j);
 }
 
+/* --json lists: one object per line, built with cJSON so that any name is escaped. */
+static void print_json_line(cJSON *j)
+{
+    char *text = j != NULL ? cJSON_PrintUnformatted(j) : NULL;
+    if (text == NULL)
+        die(EXIT_USAGE, "out of memory");
+    printf("%s\n", text);
+    free(text);
+    cJSON_Delete(j);
+}
+
 /* Progress on stderr, only for a person watching a terminal. */
 static void show_progress(unsigned long records, void *arg)
 {
@@ -1687,12 +1698,16 @@ static void print_sa(const mp_ledger_sa *s, void *arg)
     if (a->o->round_id != NULL && strcmp(a->o->round_id, s->round_id) != 0)
         return;
     a->n++;
-    if (a->o->json)
-        printf("{\"round_id\":\"%s\",\"org\":\"%s\",\"masking\":\"%s\",\"phase\":\"%s\","
-               "\"updated\":\"%s\",\"next\":\"%s\"}\n",
-               s->round_id, s->org, MP_SCHEME_BONAWITZ, mp_member_phase_name(s->phase), s->updated,
-               next_step(s->phase));
-    else
+    if (a->o->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "round_id", s->round_id);
+        cJSON_AddStringToObject(j, "org", s->org);
+        cJSON_AddStringToObject(j, "masking", mp_masking_name(MP_MASKING_BONAWITZ));
+        cJSON_AddStringToObject(j, "phase", mp_member_phase_name(s->phase));
+        cJSON_AddStringToObject(j, "updated", s->updated);
+        cJSON_AddStringToObject(j, "next", next_step(s->phase));
+        print_json_line(j);
+    } else
         printf("%-32s %-16s %-10s %s  next: %s\n", s->round_id, s->org,
                mp_member_phase_name(s->phase), s->updated, next_step(s->phase));
 }
@@ -1703,11 +1718,16 @@ static void print_pairwise(const mp_ledger_entry *e, void *arg)
     if (a->o->round_id != NULL && strcmp(a->o->round_id, e->round_id) != 0)
         return;
     a->n++;
-    if (a->o->json)
-        printf("{\"round_id\":\"%s\",\"org\":\"%s\",\"masking\":\"%s\",\"phase\":"
-               "\"submitted\",\"updated\":\"%s\",\"next\":\"done\"}\n",
-               e->round_id, e->org, MP_SCHEME_PAIRWISE, e->created);
-    else
+    if (a->o->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "round_id", e->round_id);
+        cJSON_AddStringToObject(j, "org", e->org);
+        cJSON_AddStringToObject(j, "masking", mp_masking_name(MP_MASKING_PAIRWISE));
+        cJSON_AddStringToObject(j, "phase", "submitted");
+        cJSON_AddStringToObject(j, "updated", e->created);
+        cJSON_AddStringToObject(j, "next", "done");
+        print_json_line(j);
+    } else
         printf("%-32s %-16s %-10s %s  next: done (%s has one phase)\n", e->round_id, e->org,
                "submitted", e->created, MP_SCHEME_PAIRWISE);
 }
@@ -1859,13 +1879,18 @@ static int cmd_show(const opts *o, const char *path)
 static void print_entry(const mp_ledger_entry *e, void *arg)
 {
     const opts *o = arg;
-    if (o->json)
-        printf("{\"round_id\":\"%s\",\"org\":\"%s\",\"created\":\"%s\",\"round_sha256\":\"%s\","
-               "\"masked_sha256\":\"%s\",\"submission_sha256\":\"%s\",\"series\":\"%s\","
-               "\"rho\":\"%s\"}\n",
-               e->round_id, e->org, e->created, e->round_sha256, e->masked_sha256,
-               e->submission_sha256, e->series, e->rho);
-    else
+    if (o->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "round_id", e->round_id);
+        cJSON_AddStringToObject(j, "org", e->org);
+        cJSON_AddStringToObject(j, "created", e->created);
+        cJSON_AddStringToObject(j, "round_sha256", e->round_sha256);
+        cJSON_AddStringToObject(j, "masked_sha256", e->masked_sha256);
+        cJSON_AddStringToObject(j, "submission_sha256", e->submission_sha256);
+        cJSON_AddStringToObject(j, "series", e->series);
+        cJSON_AddStringToObject(j, "rho", e->rho);
+        print_json_line(j);
+    } else
         printf("%-32s %-16s %s  series %s rho %s  submission sha256 %.16s...\n", e->round_id,
                e->org, e->created, e->series, e->rho, e->submission_sha256);
 }
@@ -1895,10 +1920,19 @@ static int cmd_budget(const opts *o)
     if (mp_ledger_spent(db, o->series, &spent) != 0 ||
         (has = mp_ledger_budget_get(db, o->series, cap)) < 0)
         die_lib(EXIT_USAGE);
-    if (o->json)
-        printf("{\"series\":\"%s\",\"spent\":%.6g,\"cap\":%s%s%s}\n", o->series, spent,
-               has ? "\"" : "", has ? cap : "null", has ? "\"" : "");
-    else
+    if (o->json) {
+        /* spent as before: a number of six significant digits (a raw JSON number). */
+        char num[32];
+        cJSON *j = cJSON_CreateObject();
+        snprintf(num, sizeof num, "%.6g", spent);
+        cJSON_AddStringToObject(j, "series", o->series);
+        cJSON_AddRawToObject(j, "spent", num);
+        if (has)
+            cJSON_AddStringToObject(j, "cap", cap);
+        else
+            cJSON_AddNullToObject(j, "cap");
+        print_json_line(j);
+    } else
         printf("series %s: spent rho %.6g; own cap %s\n", o->series, spent,
                has ? cap : "not set (the round's series budget applies)");
     mp_store_close(db);
