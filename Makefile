@@ -12,7 +12,8 @@
 #   core/ (errors, files, canonical JSON, dates, SQLite), ingest/ (export -> distinct counts),
 #   privacy/ (noise, budgets, post-processing), crypto/ (keys, envelopes, certificates, masking),
 #   round/ (roster, policy, round, submissions, the aggregator's store, the ledger),
-#   log/ (transparency log, witnesses), release/ (release, report), net/ (HTTPS server, client).
+#   log/ (transparency log, witnesses), release/ (release, report), audit/ (the auditor's checks),
+#   net/ (HTTPS server, client).
 # contributor/, aggregator/ and auditor/ are thin programs over it; tools/ holds the
 # synthetic-data generator, the test CA and the demos. Headers are included by name
 # ("keys.h"): each folder is on the include path, so moving a module never edits its users.

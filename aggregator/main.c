@@ -56,9 +56,17 @@ static void die(int code, const char *fmt, ...)
     exit(code);
 }
 
+/* The one place a library failure becomes an exit code (README): a system failure (I/O, out
+ * of memory, a busy or broken store; error.h) is 2 wherever it happens; a refusal is `code`,
+ * 1 for a refused document, 2 where the refused input is an argument (a key file, a path). */
+static int lib_code(int code)
+{
+    return mp_error_kind_get() == MP_ERR_SYSTEM ? EXIT_USAGE : code;
+}
+
 static void die_lib(int code)
 {
-    die(code, "%s", mp_error_get());
+    die(lib_code(code), "%s", mp_error_get());
 }
 
 static void usage(FILE *f)
@@ -467,7 +475,7 @@ static int cmd_roster_agree(const opts *o, int argc, char **argv)
             die_lib(EXIT_REFUSED);
     }
     if (mp_roster_agree(&body, draft, cosigs, n) != 0)
-        die(EXIT_REFUSED, "%s: %s", o->roster, mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s: %s", o->roster, mp_error_get());
     write_signed(o->out, "roster-agreed", body, kp);
     fprintf(stderr, "%s: agreed roster (all %zu members co-signed) written to %s\n", prog,
             draft->norgs, o->out);
@@ -604,7 +612,7 @@ static int cmd_round_import(const opts *o, int argc, char **argv)
 {
     mp_pubkey coord;
     sqlite3 *db;
-    int refused = 0, n = 0;
+    int refused = 0, n = 0, system = 0;
     char rounds[8][65];
     size_t nrounds = 0;
     trusted_key(o, &coord);
@@ -614,8 +622,11 @@ static int cmd_round_import(const opts *o, int argc, char **argv)
     for (int i = optind; i < argc; i++) {
         char org[MP_ORG_ID_MAX + 1] = "", round[65] = "";
         if (mp_agg_import(db, argv[i], &coord, org, round) != 0) {
-            fprintf(stderr, "%s: refused %s\n", prog, mp_error_get());
+            int sys = mp_error_kind_get() == MP_ERR_SYSTEM;
+            fprintf(stderr, "%s: %s %s\n", prog, sys ? "could not import" : "refused",
+                    mp_error_get());
             refused++;
+            system |= sys;
             continue;
         }
         n++;
@@ -630,10 +641,40 @@ static int cmd_round_import(const opts *o, int argc, char **argv)
     for (size_t i = 0; i < nrounds; i++)
         try_close(db, &coord, rounds[i]);
     mp_store_close(db);
+    /* Exit 2 when any file could not be read (try again), else 1 when any was refused. */
     if (refused)
-        die(EXIT_REFUSED, "%d of %d file(s) refused; the store holds only the %d accepted", refused,
+        die(system ? EXIT_USAGE : EXIT_REFUSED,
+            "%d of %d file(s) not imported; the store holds only the %d accepted", refused,
             refused + n, n);
     return 0;
+}
+
+/* --json output: one object per line, built with cJSON so that any name is escaped. */
+static void print_json_line(cJSON *j)
+{
+    char *text = j != NULL ? cJSON_PrintUnformatted(j) : NULL;
+    if (text == NULL)
+        die(EXIT_USAGE, "out of memory");
+    printf("%s\n", text);
+    free(text);
+    cJSON_Delete(j);
+}
+
+static void add_strings(cJSON *j, const char *key, const char *const *v, size_t n)
+{
+    cJSON *a = cJSON_AddArrayToObject(j, key);
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+}
+
+/* A text column, or JSON null for SQL NULL. */
+static void add_column(cJSON *j, const char *key, sqlite3_stmt *st, int col)
+{
+    const unsigned char *v = sqlite3_column_text(st, col);
+    if (v != NULL)
+        cJSON_AddStringToObject(j, key, (const char *)v);
+    else
+        cJSON_AddNullToObject(j, key);
 }
 
 static int cmd_round_status(const opts *o)
@@ -653,24 +694,24 @@ static int cmd_round_status(const opts *o)
     if (spec->masking == MP_MASKING_BONAWITZ && mp_sa_status_get(db, spec, &sa) != 0)
         die_lib(EXIT_USAGE);
     if (o->json) {
-        printf("{\"round_id\":\"%s\",\"state\":\"%s\",\"deadline\":\"%s\",\"k_min\":%lld,"
-               "\"masking\":\"%s\",\"threshold\":%lld,",
-               id, st.state, st.deadline, spec->k_min, mp_spec_scheme_name(spec), spec->threshold);
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "round_id", id);
+        cJSON_AddStringToObject(j, "state", st.state);
+        cJSON_AddStringToObject(j, "deadline", st.deadline);
+        cJSON_AddNumberToObject(j, "k_min", (double)spec->k_min);
+        cJSON_AddStringToObject(j, "masking", mp_spec_scheme_name(spec));
+        cJSON_AddNumberToObject(j, "threshold", (double)spec->threshold);
         if (spec->masking == MP_MASKING_BONAWITZ) {
-            printf("\"phase\":\"%s\",\"advertised\":%zu,\"shared\":%zu,\"confirmed\":%zu,"
-                   "\"unmasked\":%zu,\"phase_missing\":[",
-                   sa.phase, sa.advertised, sa.shared, sa.confirmed, sa.unmasked);
-            for (size_t i = 0; i < sa.nmissing; i++)
-                printf("%s\"%s\"", i ? "," : "", sa.missing[i]);
-            printf("],");
+            cJSON_AddStringToObject(j, "phase", sa.phase);
+            cJSON_AddNumberToObject(j, "advertised", (double)sa.advertised);
+            cJSON_AddNumberToObject(j, "shared", (double)sa.shared);
+            cJSON_AddNumberToObject(j, "confirmed", (double)sa.confirmed);
+            cJSON_AddNumberToObject(j, "unmasked", (double)sa.unmasked);
+            add_strings(j, "phase_missing", sa.missing, sa.nmissing);
         }
-        printf("\"submitted\":[");
-        for (size_t i = 0; i < st.nsubmitted; i++)
-            printf("%s\"%s\"", i ? "," : "", st.submitted[i]);
-        printf("],\"missing\":[");
-        for (size_t i = 0; i < st.nmissing; i++)
-            printf("%s\"%s\"", i ? "," : "", st.missing[i]);
-        printf("]}\n");
+        add_strings(j, "submitted", st.submitted, st.nsubmitted);
+        add_strings(j, "missing", st.missing, st.nmissing);
+        print_json_line(j);
     } else {
         printf("round %s: %s, deadline %s, %zu of %zu submitted (k_min %lld)\n", id, st.state,
                st.deadline, st.nsubmitted, st.nparticipants, spec->k_min);
@@ -684,7 +725,8 @@ static int cmd_round_status(const opts *o)
                    MP_SCHEME_BONAWITZ, spec->threshold, sa.advertised, sa.shared, sa.submitted,
                    sa.confirmed, sa.unmasked, sa.phase, sa.delivered, sa.expected);
             if ((long long)sa.delivered >= spec->threshold)
-                printf(strcmp(sa.phase, "unmask") == 0 ? " (closing)\n" : " (enough to advance)\n");
+                printf(mp_phase_parse(sa.phase) == MP_PHASE_UNMASK ? " (closing)\n"
+                                                                   : " (enough to advance)\n");
             else
                 printf(" (%lld more needed to advance)\n",
                        spec->threshold - (long long)sa.delivered);
@@ -742,8 +784,13 @@ static int cmd_round_phase(const opts *o, int advance)
     else
         fprintf(stderr, "%s: round %s: ", prog, id);
     fprintf(stderr, "%zu message(s) written to %s/ for the participants\n", nfiles, o->out_dir);
-    if (o->json)
-        printf("{\"round_id\":\"%s\",\"phase\":\"%s\",\"files\":%zu}\n", id, phase, nfiles);
+    if (o->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "round_id", id);
+        cJSON_AddStringToObject(j, "phase", phase);
+        cJSON_AddNumberToObject(j, "files", (double)nfiles);
+        print_json_line(j);
+    }
     mp_spec_free(spec);
     mp_roster_free(roster);
     mp_keys_free(kp);
@@ -919,9 +966,12 @@ static int cmd_publish(const opts *o)
     }
     if (o->log_dir != NULL)
         log_release(o, kp, o->out_dir);
-    if (o->json)
-        printf("{\"round_id\":\"%s\",\"out_dir\":\"%s\"}\n", id, o->out_dir);
-    else
+    if (o->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "round_id", id);
+        cJSON_AddStringToObject(j, "out_dir", o->out_dir);
+        print_json_line(j);
+    } else
         fprintf(stderr,
                 "%s: release of round %s written to %s/ (report.html and report.pdf for "
                 "raadsleden, release.csv for Excel, release.json signed)\n",
@@ -955,13 +1005,16 @@ static int cmd_log(const opts *o)
                          "log ORDER BY seq"))
         die_lib(EXIT_USAGE);
     while (sqlite3_step(st) == SQLITE_ROW) {
-        if (o->json)
-            printf("{\"seq\":%lld,\"at\":\"%s\",\"event\":\"%s\",\"round_id\":\"%s\","
-                   "\"detail\":\"%s\",\"entry_sha256\":\"%s\"}\n",
-                   sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
-                   sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
-                   sqlite3_column_text(st, 4), sqlite3_column_text(st, 5));
-        else
+        if (o->json) {
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddNumberToObject(j, "seq", (double)sqlite3_column_int64(st, 0));
+            add_column(j, "at", st, 1);
+            add_column(j, "event", st, 2);
+            add_column(j, "round_id", st, 3);
+            add_column(j, "detail", st, 4);
+            add_column(j, "entry_sha256", st, 5);
+            print_json_line(j);
+        } else
             printf("%4lld %s %-12s %-40s %s\n", sqlite3_column_int64(st, 0),
                    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
                    sqlite3_column_text(st, 3), sqlite3_column_text(st, 4));

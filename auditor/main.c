@@ -2,16 +2,15 @@
  * mijlpaal-auditor - checks a published release with as little trust in the aggregator as
  * possible.
  *
- * Given the coordinator's public key (obtained out of band) and a release directory, it checks:
- * the roster's signature; the round specification's signature and that it names this roster;
- * every submission's signature, membership and round; that the included submissions are
- * exactly the round's participants (pairwise masks cancel only then) and at least k_min; that
- * the sum of the masked vectors is the published sum; that every published cell and rate
- * follows from that sum; the release signature; and that the CSV and HTML renderings say what
- * the signed release says. It stops at the first thing that fails.
+ * The checks are the audit library's (protocol/audit/audit.h: the roster, the round, every
+ * submission, the sum, every published cell, the release signature, the renderings; several
+ * releases' privacy spend; the transparency log); this program parses the arguments, serves
+ * the library a release directory's files, and prints the verdict.
  *
  * Exit codes: 0 verified, 1 verification failed, 2 usage or system error.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -21,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "canon.h"
 #include "cert.h"
 #include "cli.h"
@@ -71,9 +71,16 @@ static void die(int code, const char *fmt, ...)
 
 static mp_ca *trust_ca; /* the region's CA, from --ca: what binds keys to organisations */
 
+/* The one place a library failure becomes an exit code (README): a system failure (I/O, out
+ * of memory; error.h) is 2 wherever it happens; a refusal is `code` (1: verification failed). */
+static int lib_code(int code)
+{
+    return mp_error_kind_get() == MP_ERR_SYSTEM ? EXIT_USAGE : code;
+}
+
 static void fail_lib(void)
 {
-    die(EXIT_FAILED, "%s", mp_error_get());
+    die(lib_code(EXIT_FAILED), "%s", mp_error_get());
 }
 
 static void usage(FILE *f)
@@ -130,307 +137,151 @@ static char *path_in(const char *dir, const char *name)
     return buf[k];
 }
 
-/* The rendering on disk must be byte-identical to what the signed release renders to. */
-static void check_rendering(const char *dir, const char *name, const char *want, size_t wlen)
+/* ---------------------------------------------------------------- a release directory */
+
+/* The audit library reads a release through a source (audit.h); this one is a directory. A
+ * file that is not there is a refusal (the release is incomplete), one that cannot be read a
+ * system error (fileio.c). */
+static int dir_read(void *ctx, const char *name, size_t max, unsigned char **buf, size_t *len)
 {
-    unsigned char *have;
-    size_t hlen;
-    if (mp_file_read(path_in(dir, name), 64u * 1024 * 1024, &have, &hlen) != 0)
-        fail_lib();
-    if (hlen != wlen || memcmp(have, want, wlen) != 0)
-        die(EXIT_FAILED,
-            "%s does not say what the signed release.json says (it was edited "
-            "after publication)",
-            path_in(dir, name));
-    free(have);
+    const char *dir = ctx;
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return mp_error_set("%s: path too long", dir);
+    if (!mp_file_exists(path))
+        return mp_error_set("%s: missing from the release directory", path);
+    return mp_file_read(path, max, buf, len);
 }
 
-/* report.pdf: a PDF that names the signed release it prints (report.h invariant 3). */
-static void check_pdf(const char *dir, const char *release_hash)
+static int by_name(const void *a, const void *b)
 {
-    unsigned char *have;
-    size_t hlen;
-    char want[MP_HASH_HEX_BYTES + 40];
-    if (mp_file_read(path_in(dir, "report.pdf"), 64u * 1024 * 1024, &have, &hlen) != 0)
-        fail_lib();
-    size_t wl = (size_t)snprintf(want, sizeof want, "release-sha256 %s", release_hash), at = 0;
-    while (at + wl <= hlen && memcmp(have + at, want, wl) != 0)
-        at++;
-    if (hlen < 8 || memcmp(have, "%PDF-", 5) != 0 || at + wl > hlen)
-        die(EXIT_FAILED, "%s is not the PDF of this release (it does not name release %s)",
-            path_in(dir, "report.pdf"), release_hash);
-    free(have);
+    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/*
- * bonawitz-v1: the survivors list signed by the coordinator must name exactly the included
- * submissions; the unmask request must carry T valid confirmations of that list; the unmask
- * messages the release names must be T survivors' answers to it. Then the masks are removed
- * from the sum of the submissions here, as the aggregator did. Returns the masking block the
- * release must contain, rebuilt from what was verified.
- */
-static cJSON *verify_unmasking(const char *dir, const mp_spec *spec, const mp_roster *roster,
-                               const cJSON *release, const mp_included *inc, size_t n,
-                               uint64_t *sum)
+static int dir_list(void *ctx, const char *folder, char ***names, size_t *n)
 {
-    mp_envelope *surv, *req;
-    mp_secagg_view v;
-    mp_secagg_reveal r[MP_MAX_ORGS];
-    const cJSON *by, *it;
-    cJSON *m, *adv, *mby;
-    size_t nr = 0, k = 0;
-    char hash[MP_HASH_HEX_BYTES];
-
-    if (mp_envelope_load(&surv, path_in(dir, "survivors.json"), "survivors") != 0 ||
-        mp_secagg_survivors_parse(&v, surv, spec, roster) != 0)
-        fail_lib();
-    if (v.n2 != n)
-        die(EXIT_FAILED, "the release includes %zu submissions, the signed survivors list %zu", n,
-            v.n2);
-    for (size_t j = 0; j < v.n1; j++) {
-        if (!v.m[j].submitted)
+    const char *dir = ctx;
+    char path[PATH_MAX];
+    size_t cap = 0;
+    struct dirent *e;
+    DIR *d;
+    *names = NULL;
+    *n = 0;
+    if (snprintf(path, sizeof path, "%s/%s", dir, folder) >= (int)sizeof path)
+        return mp_error_set("%s: path too long", dir);
+    if ((d = opendir(path)) == NULL) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return 0;
+        return mp_error_system("%s: cannot list: %s", path, strerror(errno));
+    }
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (l < 6 || e->d_name[0] == '.' || strcmp(e->d_name + l - 5, ".json") != 0)
             continue;
-        if (strcmp(v.m[j].org, inc[k].org) != 0 ||
-            memcmp(v.m[j].submission_hash, inc[k].submission_hash, MP_HASH_BYTES) != 0)
-            die(EXIT_FAILED,
-                "the included submissions are not the ones the survivors list names "
-                "(%s)",
-                v.m[j].org);
-        k++;
+        if (*n == cap) {
+            char **m = realloc(*names, (cap = cap ? 2 * cap : 16) * sizeof *m);
+            if (m == NULL)
+                goto oom;
+            *names = m;
+        }
+        if (((*names)[*n] = strdup(e->d_name)) == NULL)
+            goto oom;
+        (*n)++;
     }
-    if (mp_envelope_load(&req, path_in(dir, "unmask-request.json"), "unmask-request") != 0 ||
-        mp_secagg_request_accept(req, spec, roster, &v, surv->hash) != 0)
-        fail_lib();
-    const cJSON *mb = cJSON_GetObjectItemCaseSensitive(release, "masking");
-    if (!cJSON_IsObject(mb) || mp_json_arr(mb, "unmasked_by", &by) != 0)
-        die(EXIT_FAILED, "release.json has no masking block naming who unmasked the sum");
-    cJSON_ArrayForEach (it, by) {
-        char name[80];
-        mp_envelope *u;
-        if (!cJSON_IsString(it) || !mp_org_id_valid(it->valuestring) || nr == MP_MAX_ORGS)
-            die(EXIT_FAILED, "release.json: malformed list of unmasking organisations");
-        snprintf(name, sizeof name, "unmask/%s.json", it->valuestring);
-        if (mp_envelope_load(&u, path_in(dir, name), "unmask") != 0 ||
-            mp_secagg_unmask_check(u, spec, roster, &v, surv->hash, &r[nr]) != 0)
-            fail_lib();
-        if (strcmp(v.m[r[nr].member].org, it->valuestring) != 0)
-            die(EXIT_FAILED, "%s is signed by %s", name, v.m[r[nr].member].org);
-        mp_envelope_free(u);
-        nr++;
-    }
-    if ((long long)nr != spec->threshold)
-        die(EXIT_FAILED, "the release names %zu unmask messages; the threshold is %lld", nr,
-            spec->threshold);
-    if (mp_secagg_open(sum, spec->catalogue->ncells, spec, &v, r, nr, 0) != 0)
-        die(EXIT_FAILED, "the sum cannot be unmasked from the published messages: %s",
-            mp_error_get());
-    m = cJSON_CreateObject();
-    cJSON_AddStringToObject(m, "scheme", MP_SCHEME_BONAWITZ);
-    cJSON_AddNumberToObject(m, "threshold", (double)spec->threshold);
-    adv = cJSON_AddArrayToObject(m, "shared");
-    for (size_t j = 0; j < v.n1; j++)
-        cJSON_AddItemToArray(adv, cJSON_CreateString(v.m[j].org));
-    mp_hex_encode(hash, surv->hash, MP_HASH_BYTES);
-    cJSON_AddStringToObject(m, "survivors_sha256", hash);
-    mp_hex_encode(hash, req->hash, MP_HASH_BYTES);
-    cJSON_AddStringToObject(m, "unmask_request_sha256", hash);
-    mby = cJSON_AddArrayToObject(m, "unmasked_by");
-    for (size_t i = 0; i < nr; i++) {
-        cJSON_AddItemToArray(mby, cJSON_CreateString(v.m[r[i].member].org));
-        mp_secagg_reveal_free(&r[i]);
-    }
-    mp_envelope_free(req);
-    mp_envelope_free(surv);
-    mp_secagg_view_free(&v);
-    return m;
+    closedir(d);
+    if (*n > 0)
+        qsort(*names, *n, sizeof **names, by_name);
+    return 0;
+oom:
+    closedir(d);
+    for (size_t i = 0; i < *n; i++)
+        free((*names)[i]);
+    free(*names);
+    *names = NULL;
+    *n = 0;
+    return mp_error_system("out of memory");
 }
 
-/* What the series check needs from one verified release. */
-typedef struct verified {
-    char round_id[65], series[41], published[21];
-    double rho, series_rho, spent_before;
-} verified;
+static void dir_source(mp_audit_source *src, const char *dir)
+{
+    src->read = dir_read;
+    src->list = dir_list;
+    src->ctx = (void *)dir;
+    src->label = dir;
+}
 
-static int verify(const char *dir, const char *coord_path, verified *out, int quiet)
+static void load_coordinator(mp_pubkey *coord, const char *path)
+{
+    if (mp_pubkey_load(coord, path) != 0)
+        die(EXIT_USAGE, "%s", mp_error_get());
+}
+
+static void print_json(cJSON *j)
+{
+    char *s = j ? cJSON_PrintUnformatted(j) : NULL;
+    if (s == NULL)
+        die(EXIT_USAGE, "out of memory");
+    printf("%s\n", s);
+    free(s);
+    cJSON_Delete(j);
+}
+
+static int verify_one(const char *dir, const char *coord_path)
 {
     mp_pubkey coord;
-    mp_roster *roster;
-    mp_spec *spec;
-    mp_envelope *rel;
-    const cJSON *included, *it;
-    const char *s;
-    mp_included inc[MP_MAX_ORGS];
-    size_t n = 0, d;
-    uint64_t *sum, *vec;
-    cJSON *rebuilt, *masking = NULL;
-    char *a, *b, *csv, *html, id[2 * MP_KEY_ID_BYTES + 1], relhash[MP_HASH_HEX_BYTES];
-    size_t alen, blen, csvlen, htmllen;
-
-    if (mp_pubkey_load(&coord, coord_path) != 0)
-        die(EXIT_USAGE, "%s", mp_error_get());
-    /* 1. The documents that define the round. */
-    if (mp_roster_load(&roster, path_in(dir, "roster.json"), &coord) != 0 ||
-        mp_roster_require_agreed(roster) != 0 ||
-        mp_spec_load(&spec, path_in(dir, "round.json"), roster) != 0)
+    mp_audit_source src;
+    mp_audit_release_report r;
+    load_coordinator(&coord, coord_path);
+    dir_source(&src, dir);
+    if (mp_audit_release(&src, &coord, trust_ca, &r) != 0)
         fail_lib();
-    /* Every member's key, bound by the region's CA (not by the coordinator), as at the time the
-     * round was opened: a certificate that expired since does not undo a past release, one
-     * revoked before it does (the CRL says when). */
-    if (mp_roster_check_bindings(roster, trust_ca, spec->opened) != 0)
-        fail_lib();
-    /* 2. The release's own signature and what it claims to be about. */
-    if (mp_envelope_load(&rel, path_in(dir, "release.json"), "release") != 0 ||
-        mp_envelope_verify(rel, &coord) != 0)
-        fail_lib();
-    if (mp_json_str(rel->body, "round_id", &s) != 0 || strcmp(s, spec->round_id) != 0)
-        die(EXIT_FAILED, "release.json is not for round %s", spec->round_id);
-    if (mp_json_arr(rel->body, "included", &included) != 0)
-        fail_lib();
-    /* 3. Every included submission: present, unaltered, signed by a participant. */
-    d = spec->catalogue->ncells;
-    sum = calloc(d, sizeof *sum);
-    vec = calloc(d, sizeof *vec);
-    if (sum == NULL || vec == NULL)
-        die(EXIT_USAGE, "out of memory");
-    cJSON_ArrayForEach (it, included) {
-        const char *org, *hash;
-        mp_envelope *sub;
-        const mp_org *who;
-        char name[80];
-        if (n == MP_MAX_ORGS || mp_json_str(it, "org", &org) != 0 ||
-            mp_json_str(it, "submission_sha256", &hash) != 0 || !mp_org_id_valid(org) ||
-            mp_hex_decode(inc[n].submission_hash, MP_HASH_BYTES, hash) != 0)
-            die(EXIT_FAILED, "release.json: malformed list of included submissions");
-        for (size_t k = 0; k < n; k++)
-            if (strcmp(inc[k].org, org) == 0)
-                die(EXIT_FAILED, "release.json includes %s twice", org);
-        snprintf(name, sizeof name, "submissions/%s.json", org);
-        if (mp_envelope_load(&sub, path_in(dir, name), "submission") != 0)
-            fail_lib();
-        if (memcmp(sub->hash, inc[n].submission_hash, MP_HASH_BYTES) != 0)
-            die(EXIT_FAILED, "%s is not the submission the release names (sha256 differs)",
-                path_in(dir, name));
-        if (mp_submission_check(sub, spec, roster, &who, vec) != 0)
-            die(EXIT_FAILED, "%s: %s", path_in(dir, name), mp_error_get());
-        if (strcmp(who->id, org) != 0)
-            die(EXIT_FAILED, "%s is signed by %s, not by %s", name, who->id, org);
-        inc[n].org = who->id;
-        mp_vec_add(sum, vec, d);
-        mp_envelope_free(sub);
-        n++;
-    }
-    /* 4. Pairwise masks cancel only over all participants; with bonawitz-v1 the survivors'
-     *    masks are removed with the revealed shares. k_min protects small groups. */
-    if (spec->masking == MP_MASKING_BONAWITZ)
-        masking = verify_unmasking(dir, spec, roster, rel->body, inc, n, sum);
-    else if (n != spec->nparticipants)
-        die(EXIT_FAILED,
-            "the release includes %zu submissions but round %s has %zu "
-            "participants; with masking scheme %s the sum cannot be opened",
-            n, spec->round_id, spec->nparticipants, MP_SCHEME_PAIRWISE);
-    if ((long long)n < spec->k_min)
-        die(EXIT_FAILED, "only %zu submissions, below k_min %lld", n, spec->k_min);
-    /* 5. Rebuild the release from the verified inputs and compare canonical bytes. */
-    if (mp_json_str(rel->body, "published", &s) != 0)
-        fail_lib();
-    if (mp_release_build(&rebuilt, spec, inc, n, sum, s, masking) != 0)
-        fail_lib();
-    if (mp_canon_serialise(&a, &alen, rebuilt) != 0 || mp_canon_serialise(&b, &blen, rel->body))
-        fail_lib();
-    if (alen != blen || memcmp(a, b, alen) != 0) {
-        const cJSON *ps = cJSON_GetObjectItemCaseSensitive(rel->body, "sum");
-        const cJSON *rs = cJSON_GetObjectItemCaseSensitive(rebuilt, "sum");
-        if (!cJSON_IsString(ps) || strcmp(ps->valuestring, rs->valuestring) != 0)
-            die(EXIT_FAILED, "the published sum is not the sum of the signed submissions");
-        die(EXIT_FAILED, "the published cells or rates do not follow from the sum of the signed "
-                         "submissions");
-    }
-    /* 6. The renderings people read say the same as the signed release and the signed
-     *    earlier releases of its series; the PDF (font-dependent bytes) names the release. */
-    mp_series series = {0};
-    mp_hex_encode(relhash, rel->hash, MP_HASH_BYTES);
-    mp_report_in rin = {rel->body, spec, roster, &series, relhash};
-    if (mp_release_csv(&csv, &csvlen, rel->body, spec) != 0 ||
-        mp_series_load_dir(&series, path_in(dir, "series"), spec, roster) != 0 ||
-        mp_report_html(&html, &htmllen, &rin) != 0)
-        fail_lib();
-    check_rendering(dir, "release.csv", csv, csvlen);
-    check_rendering(dir, "report.html", html, htmllen);
-    check_pdf(dir, relhash);
-    mp_series_free(&series);
-
-    mp_hex_encode(id, coord.key_id, MP_KEY_ID_BYTES);
-    snprintf(out->round_id, sizeof out->round_id, "%s", spec->round_id);
-    snprintf(out->series, sizeof out->series, "%s", spec->privacy.series);
-    snprintf(out->published, sizeof out->published, "%s", s);
-    out->rho = spec->privacy.rho;
-    out->series_rho = spec->privacy.series_rho;
-    out->spent_before = spec->privacy.series_spent;
-    if (!quiet && json_out)
-        printf("{\"verified\":true,\"round_id\":\"%s\",\"submissions\":%zu,\"cells\":%zu,"
-               "\"coordinator_key_id\":\"%s\"}\n",
-               spec->round_id, n, d, id);
-    else if (!quiet)
+    if (json_out) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddBoolToObject(j, "verified", 1);
+        cJSON_AddStringToObject(j, "round_id", r.round_id);
+        cJSON_AddNumberToObject(j, "submissions", (double)r.submissions);
+        cJSON_AddNumberToObject(j, "cells", (double)r.cells);
+        cJSON_AddStringToObject(j, "coordinator_key_id", r.coordinator_key_id);
+        print_json(j);
+    } else {
         printf("OK: release of round %s verified: roster and round signed by coordinator key "
                "%s, %zu signed submissions (%s), sum recomputed over %zu cells, "
                "release signature and renderings match\n",
-               spec->round_id, id, n,
-               spec->masking == MP_MASKING_BONAWITZ
+               r.round_id, r.coordinator_key_id, r.submissions,
+               r.masking == MP_MASKING_BONAWITZ
                    ? "survivors of bonawitz-v1 masking, unmasked from the published shares"
                    : "all participants",
-               d);
-    free(a);
-    free(b);
-    free(csv);
-    free(html);
-    free(sum);
-    free(vec);
-    cJSON_Delete(rebuilt);
-    cJSON_Delete(masking);
-    mp_envelope_free(rel);
-    mp_spec_free(spec);
-    mp_roster_free(roster);
+               r.cells);
+    }
     return 0;
 }
 
-static int by_published(const void *a, const void *b)
-{
-    return strcmp(((const verified *)a)->published, ((const verified *)b)->published);
-}
-
 /* Verify several releases, then recompute each series' spend from their signed rounds. */
-static int verify_series(char **dirs, int n, const char *coord)
+static int verify_series(char **dirs, int n, const char *coord_path)
 {
-    verified *v = calloc((size_t)n, sizeof *v);
+    mp_pubkey coord;
+    mp_audit_release_report *v = calloc((size_t)n, sizeof *v);
     if (v == NULL)
         die(EXIT_USAGE, "out of memory");
-    for (int i = 0; i < n; i++)
-        verify(dirs[i], coord, &v[i], 1);
-    qsort(v, (size_t)n, sizeof *v, by_published);
+    load_coordinator(&coord, coord_path);
     for (int i = 0; i < n; i++) {
-        double before = 0;
-        for (int j = 0; j < i; j++) {
-            if (strcmp(v[j].series, v[i].series) != 0)
-                continue;
-            if (strcmp(v[j].round_id, v[i].round_id) == 0)
-                die(EXIT_FAILED, "round %s is given twice", v[i].round_id);
-            before += v[j].rho;
-        }
-        if (v[i].spent_before + 1e-9 < before)
-            die(EXIT_FAILED,
-                "round %s declared that series %s had spent rho %.6g, but the "
-                "releases published before it spent %.6g",
-                v[i].round_id, v[i].series, v[i].spent_before, before);
-        if (before + v[i].rho > v[i].series_rho * (1 + 1e-9))
-            die(EXIT_FAILED, "series %s is over budget at round %s: rho %.6g spent of %.6g",
-                v[i].series, v[i].round_id, before + v[i].rho, v[i].series_rho);
+        mp_audit_source src;
+        dir_source(&src, dirs[i]);
+        if (mp_audit_release(&src, &coord, trust_ca, &v[i]) != 0)
+            fail_lib();
     }
-    if (json_out)
-        printf("{\"verified\":true,\"releases\":%d}\n", n);
-    else
+    if (mp_audit_series(v, (size_t)n) != 0)
+        fail_lib();
+    if (json_out) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddBoolToObject(j, "verified", 1);
+        cJSON_AddNumberToObject(j, "releases", n);
+        print_json(j);
+    } else {
         printf("OK: %d releases verified; the privacy spend recomputed from their signed rounds "
                "stays within every series budget\n",
                n);
+    }
     free(v);
     return 0;
 }
@@ -493,102 +344,81 @@ static mp_tlogdir *verify_log(const logopts *lo, int quiet)
 {
     mp_tlogdir *d = open_log(lo->log_dir);
     mp_note_key coord, *wit = calloc(lo->nwitness + 1, sizeof *wit);
-    mp_tlogdir_report rep;
-    mp_roundlog_round *r;
-    size_t nr, unpublished = 0;
+    mp_audit_log_report rep;
+    const mp_tlogdir_report *t = &rep.tlog;
     char *vk;
     if (wit == NULL)
         die(EXIT_USAGE, "out of memory");
     note_key(&coord, lo->coord, MP_NOTE_TYPE_ED25519, d->cp.origin);
     for (size_t i = 0; i < lo->nwitness; i++)
         note_key(&wit[i], lo->witness[i], MP_NOTE_TYPE_COSIG, NULL);
-    if (mp_tlogdir_verify(d, &coord, wit, lo->nwitness, (size_t)lo->min_cosigners, &rep) != 0)
+    if (mp_audit_log(d, &coord, wit, lo->nwitness, (size_t)lo->min_cosigners, &rep) != 0)
         fail_lib();
-    if (mp_roundlog_rounds(d, &r, &nr) != 0 || mp_roundlog_budget_check(r, nr) != 0)
-        fail_lib();
-    size_t cancelled = 0;
-    for (size_t i = 0; i < nr; i++)
-        if (r[i].release_index == UINT64_MAX && r[i].cancel_index != UINT64_MAX) {
+    for (size_t i = 0; i < rep.nrounds; i++) {
+        const mp_roundlog_round *r = &rep.rounds[i];
+        if (r->release_index == UINT64_MAX && r->cancel_index != UINT64_MAX)
             /* Cancelled, signed and logged: not a round that was opened and hidden. */
-            cancelled++;
             fprintf(stderr, "%s: NOTE: round %s was cancelled (log entry %" PRIu64 "); %s\n", prog,
-                    r[i].round_id, r[i].cancel_index,
-                    r[i].charged ? "submissions of it are in the log, so its rho still counts "
-                                   "in its series"
-                                 : "nothing of it was submitted, so it spent no budget");
-        } else if (r[i].release_index == UINT64_MAX) {
-            unpublished++;
+                    r->round_id, r->cancel_index,
+                    r->charged ? "submissions of it are in the log, so its rho still counts "
+                                 "in its series"
+                               : "nothing of it was submitted, so it spent no budget");
+        else if (r->release_index == UINT64_MAX)
             fprintf(stderr,
                     "%s: NOTE: round %s was opened (log entry %" PRIu64 ", rho %.6g of series "
                     "%s) and is not published in the log\n",
-                    prog, r[i].round_id, r[i].spec_index, r[i].rho, r[i].series);
-        }
-    if (unpublished && lo->all_published)
-        die(EXIT_FAILED, "%zu round(s) in the log were opened and never published", unpublished);
+                    prog, r->round_id, r->spec_index, r->rho, r->series);
+    }
+    if (rep.unpublished && lo->all_published)
+        die(EXIT_FAILED, "%zu round(s) in the log were opened and never published",
+            rep.unpublished);
     vk = mp_note_key_format(&coord);
     if (!quiet && json_out) {
-        printf("{\"verified\":true,\"log\":\"%s\",\"origin\":\"%s\",\"size\":%" PRIu64
-               ",\"checkpoints\":%zu,\"consistency_proofs\":%zu,\"inclusion_proofs\":%" PRIu64
-               ",\"cosigned_by\":[",
-               lo->log_dir, d->cp.origin, d->cp.size, rep.checkpoints, rep.consistency,
-               rep.inclusion);
-        for (size_t i = 0, k = 0; i < lo->nwitness; i++)
-            if (rep.witness_signed[i])
-                printf("%s\"%s\"", k++ ? "," : "", wit[i].name);
-        printf("],\"rounds\":%zu,\"unpublished\":[", nr);
-        for (size_t i = 0, k = 0; i < nr; i++)
-            if (r[i].release_index == UINT64_MAX && r[i].cancel_index == UINT64_MAX)
-                printf("%s\"%s\"", k++ ? "," : "", r[i].round_id);
-        printf("],\"cancelled\":[");
-        for (size_t i = 0, k = 0; i < nr; i++)
-            if (r[i].release_index == UINT64_MAX && r[i].cancel_index != UINT64_MAX)
-                printf("%s{\"round_id\":\"%s\",\"charged\":%s}", k++ ? "," : "", r[i].round_id,
-                       r[i].charged ? "true" : "false");
-        printf("]}\n");
+        cJSON *j = cJSON_CreateObject(), *a;
+        cJSON_AddBoolToObject(j, "verified", 1);
+        cJSON_AddStringToObject(j, "log", lo->log_dir);
+        cJSON_AddStringToObject(j, "origin", d->cp.origin);
+        cJSON_AddNumberToObject(j, "size", (double)d->cp.size);
+        cJSON_AddNumberToObject(j, "checkpoints", (double)t->checkpoints);
+        cJSON_AddNumberToObject(j, "consistency_proofs", (double)t->consistency);
+        cJSON_AddNumberToObject(j, "inclusion_proofs", (double)t->inclusion);
+        a = cJSON_AddArrayToObject(j, "cosigned_by");
+        for (size_t i = 0; i < lo->nwitness; i++)
+            if (t->witness_signed[i])
+                cJSON_AddItemToArray(a, cJSON_CreateString(wit[i].name));
+        cJSON_AddNumberToObject(j, "rounds", (double)rep.nrounds);
+        a = cJSON_AddArrayToObject(j, "unpublished");
+        for (size_t i = 0; i < rep.nrounds; i++)
+            if (rep.rounds[i].release_index == UINT64_MAX &&
+                rep.rounds[i].cancel_index == UINT64_MAX)
+                cJSON_AddItemToArray(a, cJSON_CreateString(rep.rounds[i].round_id));
+        a = cJSON_AddArrayToObject(j, "cancelled");
+        for (size_t i = 0; i < rep.nrounds; i++)
+            if (rep.rounds[i].release_index == UINT64_MAX &&
+                rep.rounds[i].cancel_index != UINT64_MAX) {
+                cJSON *c = cJSON_CreateObject();
+                cJSON_AddStringToObject(c, "round_id", rep.rounds[i].round_id);
+                cJSON_AddBoolToObject(c, "charged", rep.rounds[i].charged);
+                cJSON_AddItemToArray(a, c);
+            }
+        print_json(j);
     } else if (!quiet) {
         printf("OK: log %s (%s) verified: %" PRIu64 " entries, %zu checkpoint(s) signed by log "
                "key %s, %zu consistency proof(s) along the history, %" PRIu64
                " inclusion proof(s); latest checkpoint cosigned by %zu of %zu witness(es)",
-               lo->log_dir, d->cp.origin, d->cp.size, rep.checkpoints, vk ? vk : "?",
-               rep.consistency, rep.inclusion, rep.cosigned, lo->nwitness);
+               lo->log_dir, d->cp.origin, d->cp.size, t->checkpoints, vk ? vk : "?", t->consistency,
+               t->inclusion, t->cosigned, lo->nwitness);
         for (size_t i = 0, k = 0; i < lo->nwitness; i++)
-            if (rep.witness_signed[i])
+            if (t->witness_signed[i])
                 printf("%s%s", k++ ? ", " : " (", wit[i].name);
         printf("%s; %zu round(s) in the log, %zu not published, %zu cancelled; privacy spend "
                "within every series budget over all of them\n",
-               rep.cosigned ? ")" : "", nr, unpublished, cancelled);
+               t->cosigned ? ")" : "", rep.nrounds, rep.unpublished, rep.cancelled);
     }
     free(vk);
-    free(r);
     free(wit);
-    mp_tlogdir_report_free(&rep);
+    mp_audit_log_report_free(&rep);
     return d;
-}
-
-/* A file of a release directory must be in the log, as an entry of `type`, byte for byte. */
-static void check_included(const mp_tlogdir *d, const char *dir, const char *name, const char *type)
-{
-    unsigned char *buf, *entry, h[MP_HASH_BYTES];
-    const unsigned char *doc;
-    size_t len, elen, dlen;
-    uint64_t at;
-    mp_tlog_proof proof;
-    if (mp_file_read(path_in(dir, name), MP_TLOG_ENTRY_MAX, &buf, &len) != 0)
-        fail_lib();
-    mp_hash(h, buf, len);
-    if (mp_tlogdir_find(d, type, h, &at) != 0)
-        die(EXIT_FAILED,
-            "%s is not in the log %s (no %s entry with its sha256: it was changed after "
-            "publication, or never logged)",
-            path_in(dir, name), d->path, type);
-    if (mp_tlogdir_entry(d, at, &entry, &elen, &doc, &dlen) != 0)
-        fail_lib();
-    if (dlen != len || memcmp(doc, buf, len) != 0)
-        die(EXIT_FAILED, "%s differs from log entry %" PRIu64, path_in(dir, name), at);
-    if (mp_tlogdir_prove_inclusion(d, at, &proof) != 0)
-        fail_lib();
-    free(entry);
-    free(buf);
 }
 
 static int cmd_log_verify(const logopts *lo)
@@ -610,9 +440,9 @@ static int cmd_log_consistency(const logopts *lo, const char *old_path, const ch
         fail_lib();
     note_key(&coord, lo->coord, MP_NOTE_TYPE_ED25519, d->cp.origin);
     if (mp_note_verify(on, &coord, 1, 0, NULL) != 0)
-        die(EXIT_FAILED, "%s: %s", old_path, mp_error_get());
+        die(lib_code(EXIT_FAILED), "%s: %s", old_path, mp_error_get());
     if (mp_note_verify(nn, &coord, 1, 0, NULL) != 0)
-        die(EXIT_FAILED, "%s: %s", new_path, mp_error_get());
+        die(lib_code(EXIT_FAILED), "%s: %s", new_path, mp_error_get());
     if (strcmp(oc.origin, nc.origin) != 0 || strcmp(nc.origin, d->cp.origin) != 0)
         die(EXIT_FAILED, "the checkpoints are of different logs (%s, %s; this is %s)", oc.origin,
             nc.origin, d->cp.origin);
@@ -628,7 +458,7 @@ static int cmd_log_consistency(const logopts *lo, const char *old_path, const ch
                         mp_tlog_consistency_verify(oc.size, nc.size, oc.root, nc.root, &p) != 0)) {
         fprintf(stderr, "%s: the two checkpoints:\n--- %s\n%s--- %s\n%s", prog, old_path, on->text,
                 new_path, nn->text);
-        die(EXIT_FAILED, "%s does not extend %s: %s", new_path, old_path, mp_error_get());
+        die(lib_code(EXIT_FAILED), "%s does not extend %s: %s", new_path, old_path, mp_error_get());
     }
     printf("OK: %s (%" PRIu64 " entries) extends %s (%" PRIu64 " entries): consistency proof "
            "of %zu hashes verified\n",
@@ -781,9 +611,12 @@ int main(int argc, char **argv)
         lo.coord = coord;
         mp_tlogdir *d = verify_log(&lo, json_out);
         for (int i = optind; i < argc; i++) {
-            check_included(d, argv[i], "roster.json", "roster");
-            check_included(d, argv[i], "round.json", "round");
-            check_included(d, argv[i], "release.json", "release");
+            mp_audit_source src;
+            dir_source(&src, argv[i]);
+            if (mp_audit_in_log(d, &src, "roster.json", "roster") != 0 ||
+                mp_audit_in_log(d, &src, "round.json", "round") != 0 ||
+                mp_audit_in_log(d, &src, "release.json", "release") != 0)
+                fail_lib();
         }
         mp_tlogdir_free(d);
     }
@@ -804,8 +637,7 @@ int main(int argc, char **argv)
         cms_checked++;
     }
     if (n == 1) {
-        verified v;
-        int rc = verify(argv[optind], coord, &v, 0);
+        int rc = verify_one(argv[optind], coord);
         if (rc == 0 && lo.log_dir != NULL && !json_out)
             printf("OK: release.json, round.json and roster.json of %s are in the log %s "
                    "(inclusion proofs verified)\n",

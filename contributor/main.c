@@ -64,10 +64,17 @@ static void die(int code, const char *fmt, ...)
     exit(code);
 }
 
-/* The library's last error, as a refusal (1) or a system error (2). */
+/* The one place a library failure becomes an exit code (README): a system failure (I/O, out
+ * of memory, a busy or broken store; error.h) is 2 wherever it happens; a refusal is `code`,
+ * 1 for a refused document, 2 where the refused input is an argument (a key file, a path). */
+static int lib_code(int code)
+{
+    return mp_error_kind_get() == MP_ERR_SYSTEM ? EXIT_USAGE : code;
+}
+
 static void die_lib(int code)
 {
-    die(code, "%s", mp_error_get());
+    die(lib_code(code), "%s", mp_error_get());
 }
 
 static void usage(FILE *f)
@@ -426,7 +433,7 @@ static mp_roster *load_roster(const opts *o, const mp_policy *pol, const mp_pubk
     if (mp_roster_load(&roster, o->roster, coord) != 0 ||
         (need_agreed && mp_roster_require_agreed(roster) != 0) ||
         mp_roster_check_bindings(roster, ca, now) != 0 || mp_policy_check_roster(pol, roster) != 0)
-        die(EXIT_REFUSED, "%s: refused: %s", o->roster, mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s: refused: %s", o->roster, mp_error_get());
     mp_ca_free(ca);
     return roster;
 }
@@ -493,7 +500,7 @@ static cJSON *agree_to_round(const mp_policy *pol, const mp_roster *r, const mp_
 {
     cJSON *a;
     if (mp_policy_check_round(pol, s, u) != 0)
-        die(EXIT_REFUSED, "round %s refused: %s", s->round_id, mp_error_get());
+        die(lib_code(EXIT_REFUSED), "round %s refused: %s", s->round_id, mp_error_get());
     if (mp_policy_agreement(&a, pol, r, s, u) != 0)
         die_lib(EXIT_USAGE);
     char start[11], end[11];
@@ -575,6 +582,17 @@ static void print_json(cJSON *j)
     if (s != NULL)
         printf("%s\n", s);
     free(s);
+    cJSON_Delete(j);
+}
+
+/* --json lists: one object per line, built with cJSON so that any name is escaped. */
+static void print_json_line(cJSON *j)
+{
+    char *text = j != NULL ? cJSON_PrintUnformatted(j) : NULL;
+    if (text == NULL)
+        die(EXIT_USAGE, "out of memory");
+    printf("%s\n", text);
+    free(text);
     cJSON_Delete(j);
 }
 
@@ -712,7 +730,7 @@ static cJSON *ingest(const opts *o, const mp_roster *roster, const mp_spec *spec
             "export or run without --strict to exclude them",
             o->input, rep.excluded);
     if (guarded && mp_guard_check(&rep, &g) != 0)
-        die(EXIT_REFUSED, "%s: %s", o->input, mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s: %s", o->input, mp_error_get());
     return report;
 }
 
@@ -731,7 +749,7 @@ static void witness_log(const opts *o, sqlite3 *db, const mp_pubkey *coord, cons
         return;
     snprintf(path, sizeof path, "%s/checkpoint", o->log_dir);
     if (mp_checkpoint_load(path, &n, &cp) != 0 || mp_time_now(&now) != 0)
-        die(EXIT_REFUSED, "%s", mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s", mp_error_get());
     mp_note_free(n);
     if (mp_ledger_witnessed_get(db, cp.origin, &last) < 0)
         die_lib(EXIT_USAGE);
@@ -742,7 +760,7 @@ static void witness_log(const opts *o, sqlite3 *db, const mp_pubkey *coord, cons
                     "%s: the checkpoint %s cosigned before:\n%s\nthe log's latest checkpoint:\n"
                     "%s\n",
                     prog, kp->pub.org, last, latest);
-        die(EXIT_REFUSED, "%s", mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s", mp_error_get());
     }
     if (mp_store_begin(db) != 0 || mp_ledger_witnessed_put(db, cp.origin, size, cosigned) != 0 ||
         mp_store_commit(db) != 0) {
@@ -846,10 +864,10 @@ static mp_secagg_secrets *ledger_secrets(const mp_ledger_sa *sa, const mp_keypai
             "%s: the ledger holds no secrets for round %s (%s): they were wiped (forget, or "
             "the round is done) or the round was advertised by an earlier version that derived "
             "them; this organisation cannot take part in the round any more",
-            ledger, spec->round_id, sa->phase);
+            ledger, spec->round_id, mp_member_phase_name(sa->phase));
     if (mp_secagg_secrets_open(&s, sa->secrets, MP_SECAGG_SEALED_BYTES, kp, spec->env->hash,
                                kp->pub.org) != 0)
-        die(EXIT_REFUSED, "%s: %s", ledger, mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s: %s", ledger, mp_error_get());
     return s;
 }
 
@@ -869,7 +887,7 @@ static void refuse_restored(const char *ledger, const mp_spec *spec, const char 
 
 static void refuse_abandoned(const mp_ledger_sa *sa, const char *ledger)
 {
-    if (strcmp(sa->phase, "abandoned") == 0)
+    if (sa->phase == MP_MEMBER_ABANDONED)
         die(EXIT_REFUSED,
             "%s: round %s was abandoned in this ledger (%s); this organisation takes no further "
             "part in it",
@@ -1015,7 +1033,7 @@ static int submit_round(const opts *o, deliver_fn *deliver, void *deliver_arg)
         if (advertised)
             refuse_abandoned(&sa, o->ledger);
         if (mp_envelope_load(&senv, o->shares, "shares") != 0)
-            die(EXIT_REFUSED, "%s: refused: %s", o->shares, mp_error_get());
+            die(lib_code(EXIT_REFUSED), "%s: refused: %s", o->shares, mp_error_get());
         if (!advertised || sa.share == NULL) {
             if (mp_secagg_names_org(senv, spec, roster, me->id, &named, &sub) == 0 && named) {
                 if (!advertised)
@@ -1034,11 +1052,11 @@ static int submit_round(const opts *o, deliver_fn *deliver, void *deliver_arg)
         sec = ledger_secrets(&sa, kp, spec, o->ledger);
         mp_hash(own_share, sa.share, strlen(sa.share));
         if (mp_secagg_shares_accept(&view, senv, spec, roster, kp, sec, own_share) != 0)
-            die(EXIT_REFUSED, "%s: refused: %s", o->shares, mp_error_get());
+            die(lib_code(EXIT_REFUSED), "%s: refused: %s", o->shares, mp_error_get());
         free(sa.shares);
         sa.shares = strdup(senv->text);
         mp_hex_encode(sa.advertised_sha256, view.advertised_hash, MP_HASH_BYTES);
-        snprintf(sa.phase, sizeof sa.phase, "submitted");
+        sa.phase = MP_MEMBER_SUBMITTED;
         mp_envelope_free(senv);
         if (sa.shares == NULL)
             die(EXIT_USAGE, "out of memory");
@@ -1431,7 +1449,7 @@ static int cmd_advertise(const opts *o)
     snprintf(p.sa.round_id, sizeof p.sa.round_id, "%s", p.spec->round_id);
     mp_hex_encode(p.sa.round_sha256, p.spec->env->hash, MP_HASH_BYTES);
     snprintf(p.sa.org, sizeof p.sa.org, "%s", p.kp->pub.org);
-    snprintf(p.sa.phase, sizeof p.sa.phase, "advertised");
+    p.sa.phase = MP_MEMBER_ADVERTISED;
     p.sa.advertise = text;
     witness_log(o, p.db, &p.coord, p.kp);
     party_commit_write(o, &p, text, len);
@@ -1457,7 +1475,7 @@ static int cmd_share(const opts *o)
     need(o->out, "--out");
     party_open(o, &p, 0);
     if (mp_envelope_load(&keys, o->keys, "keys") != 0)
-        die(EXIT_REFUSED, "%s: refused: %s", o->keys, mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s: refused: %s", o->keys, mp_error_get());
     if (!p.has_sa) {
         int named = 0, sub = 0;
         if (mp_secagg_names_org(keys, p.spec, p.roster, p.kp->pub.org, &named, &sub) == 0 && named)
@@ -1478,13 +1496,13 @@ static int cmd_share(const opts *o)
     }
     sec = ledger_secrets(&p.sa, p.kp, p.spec, o->ledger);
     if (mp_secagg_keys_accept(&v, keys, p.spec, p.roster, p.kp, sec) != 0)
-        die(EXIT_REFUSED, "%s: refused: %s", o->keys, mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s: refused: %s", o->keys, mp_error_get());
     if (mp_secagg_share(&body, p.spec, &v, p.kp, sec) != 0)
         die_lib(EXIT_USAGE);
     mp_secagg_secrets_free(sec);
     text = sign_text("share", body, p.kp, &len);
     cJSON_Delete(body);
-    snprintf(p.sa.phase, sizeof p.sa.phase, "shared");
+    p.sa.phase = MP_MEMBER_SHARED;
     p.sa.keys = strdup(keys->text);
     p.sa.share = text;
     if (p.sa.keys == NULL)
@@ -1516,7 +1534,7 @@ static int cmd_confirm(const opts *o)
     party_open(o, &p, 0);
     if (mp_envelope_load(&surv, o->survivors, "survivors") != 0)
         die_lib(EXIT_REFUSED);
-    if (!p.has_sa || strcmp(p.sa.phase, "advertised") == 0 || strcmp(p.sa.phase, "shared") == 0) {
+    if (!p.has_sa || p.sa.phase == MP_MEMBER_ADVERTISED || p.sa.phase == MP_MEMBER_SHARED) {
         int named = 0, sub = 0;
         if (mp_secagg_names_org(surv, p.spec, p.roster, p.kp->pub.org, &named, &sub) == 0) {
             if (!p.has_sa && (named || sub))
@@ -1550,11 +1568,11 @@ static int cmd_confirm(const opts *o)
         mp_hex_decode(adv, MP_HASH_BYTES, p.sa.advertised_sha256) != 0)
         die(EXIT_USAGE, "the ledger has no submission of round %s", p.spec->round_id);
     if (mp_secagg_survivors_accept(&v, surv, p.spec, p.roster, p.kp->pub.org, adv, own) != 0)
-        die(EXIT_REFUSED, "%s: %s", o->survivors, mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s: %s", o->survivors, mp_error_get());
     if (mp_secagg_consistency(&body, p.spec, p.kp->pub.org, surv->hash) != 0)
         die_lib(EXIT_USAGE);
     text = sign_text("consistency", body, p.kp, &len);
-    snprintf(p.sa.phase, sizeof p.sa.phase, "confirmed");
+    p.sa.phase = MP_MEMBER_CONFIRMED;
     snprintf(p.sa.survivors_sha256, sizeof p.sa.survivors_sha256, "%s", hash);
     p.sa.survivors = strdup(surv->text);
     p.sa.consistency = text;
@@ -1594,7 +1612,7 @@ static int cmd_unmask(const opts *o)
         die(EXIT_USAGE, "ledger: %s", mp_error_get());
     if (mp_envelope_load(&req, o->request, "unmask-request") != 0 ||
         mp_secagg_request_accept(req, p.spec, p.roster, &v, surv->hash) != 0)
-        die(EXIT_REFUSED, "%s: %s", o->request, mp_error_get());
+        die(lib_code(EXIT_REFUSED), "%s: %s", o->request, mp_error_get());
     if (p.sa.unmask != NULL) {
         write_again(o, p.sa.unmask, "the unmask message");
     } else {
@@ -1604,7 +1622,7 @@ static int cmd_unmask(const opts *o)
         mp_secagg_secrets_free(sec);
         text = sign_text("unmask", body, p.kp, &len);
         cJSON_Delete(body);
-        snprintf(p.sa.phase, sizeof p.sa.phase, "unmasked");
+        p.sa.phase = MP_MEMBER_UNMASKED;
         p.sa.unmask = text;
         /* Nothing after this phase needs the round's secrets: they go with the same commit. */
         p.sa.has_secrets = 0;
@@ -1655,7 +1673,7 @@ static int cmd_forget(const opts *o)
                 "%s: wiped the secrets of round %s from %s (phase %s). The messages stay; this "
                 "organisation can no longer submit or unmask in that round. Backups of the "
                 "ledger made before now still hold them, sealed to the keystore.\n",
-                prog, o->round_id, o->ledger, sa.phase);
+                prog, o->round_id, o->ledger, mp_member_phase_name(sa.phase));
     }
     mp_ledger_sa_free(&sa);
     mp_store_close(db);
@@ -1679,8 +1697,8 @@ static int cmd_abandon(const opts *o)
         memset(&sa, 0, sizeof sa);
         snprintf(sa.round_id, sizeof sa.round_id, "%s", o->round_id);
     }
-    if (strcmp(sa.phase, "abandoned") != 0) {
-        snprintf(sa.phase, sizeof sa.phase, "abandoned");
+    if (sa.phase != MP_MEMBER_ABANDONED) {
+        sa.phase = MP_MEMBER_ABANDONED;
         sa.has_secrets = 0;
         if (mp_store_begin(db) != 0 || mp_ledger_sa_put(db, &sa) != 0 || mp_store_commit(db) != 0 ||
             mp_ledger_sa_scrub(db) != 0) {
@@ -1697,19 +1715,18 @@ static int cmd_abandon(const opts *o)
     return 0;
 }
 
-static const char *next_step(const char *phase)
+static const char *next_step(enum mp_member_phase phase)
 {
-    if (strcmp(phase, "advertised") == 0)
+    switch (phase) {
+    case MP_MEMBER_ADVERTISED:
         return "wait for keys.json from the coordinator, then: share --keys FILE";
-    if (strcmp(phase, "shared") == 0)
+    case MP_MEMBER_SHARED:
         return "wait for shares-ORG.json from the coordinator, then: submit --shares FILE";
-    if (strcmp(phase, "submitted") == 0)
-        return "wait for survivors.json, then: confirm --survivors FILE";
-    if (strcmp(phase, "confirmed") == 0)
-        return "wait for unmask-request.json, then: unmask --request FILE";
-    if (strcmp(phase, "abandoned") == 0)
-        return "none: abandoned, this organisation takes no further part";
-    return "done: nothing more to send for this round";
+    case MP_MEMBER_SUBMITTED: return "wait for survivors.json, then: confirm --survivors FILE";
+    case MP_MEMBER_CONFIRMED: return "wait for unmask-request.json, then: unmask --request FILE";
+    case MP_MEMBER_ABANDONED: return "none: abandoned, this organisation takes no further part";
+    default: return "done: nothing more to send for this round";
+    }
 }
 
 typedef struct status_arg {
@@ -1723,13 +1740,18 @@ static void print_sa(const mp_ledger_sa *s, void *arg)
     if (a->o->round_id != NULL && strcmp(a->o->round_id, s->round_id) != 0)
         return;
     a->n++;
-    if (a->o->json)
-        printf("{\"round_id\":\"%s\",\"org\":\"%s\",\"masking\":\"%s\",\"phase\":\"%s\","
-               "\"updated\":\"%s\",\"next\":\"%s\"}\n",
-               s->round_id, s->org, MP_SCHEME_BONAWITZ, s->phase, s->updated, next_step(s->phase));
-    else
-        printf("%-32s %-16s %-10s %s  next: %s\n", s->round_id, s->org, s->phase, s->updated,
-               next_step(s->phase));
+    if (a->o->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "round_id", s->round_id);
+        cJSON_AddStringToObject(j, "org", s->org);
+        cJSON_AddStringToObject(j, "masking", mp_masking_name(MP_MASKING_BONAWITZ));
+        cJSON_AddStringToObject(j, "phase", mp_member_phase_name(s->phase));
+        cJSON_AddStringToObject(j, "updated", s->updated);
+        cJSON_AddStringToObject(j, "next", next_step(s->phase));
+        print_json_line(j);
+    } else
+        printf("%-32s %-16s %-10s %s  next: %s\n", s->round_id, s->org,
+               mp_member_phase_name(s->phase), s->updated, next_step(s->phase));
 }
 
 static void print_pairwise(const mp_ledger_entry *e, void *arg)
@@ -1738,11 +1760,16 @@ static void print_pairwise(const mp_ledger_entry *e, void *arg)
     if (a->o->round_id != NULL && strcmp(a->o->round_id, e->round_id) != 0)
         return;
     a->n++;
-    if (a->o->json)
-        printf("{\"round_id\":\"%s\",\"org\":\"%s\",\"masking\":\"%s\",\"phase\":"
-               "\"submitted\",\"updated\":\"%s\",\"next\":\"done\"}\n",
-               e->round_id, e->org, MP_SCHEME_PAIRWISE, e->created);
-    else
+    if (a->o->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "round_id", e->round_id);
+        cJSON_AddStringToObject(j, "org", e->org);
+        cJSON_AddStringToObject(j, "masking", mp_masking_name(MP_MASKING_PAIRWISE));
+        cJSON_AddStringToObject(j, "phase", "submitted");
+        cJSON_AddStringToObject(j, "updated", e->created);
+        cJSON_AddStringToObject(j, "next", "done");
+        print_json_line(j);
+    } else
         printf("%-32s %-16s %-10s %s  next: done (%s has one phase)\n", e->round_id, e->org,
                "submitted", e->created, MP_SCHEME_PAIRWISE);
 }
@@ -1894,13 +1921,18 @@ static int cmd_show(const opts *o, const char *path)
 static void print_entry(const mp_ledger_entry *e, void *arg)
 {
     const opts *o = arg;
-    if (o->json)
-        printf("{\"round_id\":\"%s\",\"org\":\"%s\",\"created\":\"%s\",\"round_sha256\":\"%s\","
-               "\"masked_sha256\":\"%s\",\"submission_sha256\":\"%s\",\"series\":\"%s\","
-               "\"rho\":\"%s\"}\n",
-               e->round_id, e->org, e->created, e->round_sha256, e->masked_sha256,
-               e->submission_sha256, e->series, e->rho);
-    else
+    if (o->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "round_id", e->round_id);
+        cJSON_AddStringToObject(j, "org", e->org);
+        cJSON_AddStringToObject(j, "created", e->created);
+        cJSON_AddStringToObject(j, "round_sha256", e->round_sha256);
+        cJSON_AddStringToObject(j, "masked_sha256", e->masked_sha256);
+        cJSON_AddStringToObject(j, "submission_sha256", e->submission_sha256);
+        cJSON_AddStringToObject(j, "series", e->series);
+        cJSON_AddStringToObject(j, "rho", e->rho);
+        print_json_line(j);
+    } else
         printf("%-32s %-16s %s  series %s rho %s  submission sha256 %.16s...\n", e->round_id,
                e->org, e->created, e->series, e->rho, e->submission_sha256);
 }
@@ -1964,7 +1996,7 @@ static int cmd_cancel(const opts *o)
      * copy) is believed too, since believing it can only cost budget, never privacy. */
     c.charged = found || listed;
     if (has_sa) {
-        snprintf(sa.phase, sizeof sa.phase, "abandoned");
+        sa.phase = MP_MEMBER_ABANDONED;
         sa.has_secrets = 0;
         sodium_memzero(sa.secrets, sizeof sa.secrets);
     }
@@ -2010,12 +2042,21 @@ static int cmd_budget(const opts *o)
     if (mp_ledger_cancel_count(db, o->series, 1, &charged) != 0 ||
         mp_ledger_cancel_count(db, o->series, 0, &free_) != 0)
         die_lib(EXIT_USAGE);
-    if (o->json)
-        printf("{\"series\":\"%s\",\"spent\":%.6g,\"cap\":%s%s%s,\"cancelled_charged\":%zu,"
-               "\"cancelled_not_charged\":%zu}\n",
-               o->series, spent, has ? "\"" : "", has ? cap : "null", has ? "\"" : "", charged,
-               free_);
-    else
+    if (o->json) {
+        /* spent as before: a number of six significant digits (a raw JSON number). */
+        char num[32];
+        cJSON *j = cJSON_CreateObject();
+        snprintf(num, sizeof num, "%.6g", spent);
+        cJSON_AddStringToObject(j, "series", o->series);
+        cJSON_AddRawToObject(j, "spent", num);
+        if (has)
+            cJSON_AddStringToObject(j, "cap", cap);
+        else
+            cJSON_AddNullToObject(j, "cap");
+        cJSON_AddNumberToObject(j, "cancelled_charged", (double)charged);
+        cJSON_AddNumberToObject(j, "cancelled_not_charged", (double)free_);
+        print_json_line(j);
+    } else
         printf("series %s: spent rho %.6g; own cap %s; cancelled rounds: %zu still charged "
                "(this organisation had submitted), %zu not charged\n",
                o->series, spent, has ? cap : "not set (the round's series budget applies)", charged,

@@ -258,7 +258,7 @@ static int serialise(buf *b, const cJSON *v, int depth)
             n++;
         const cJSON **kids = calloc(n ? n : 1, sizeof *kids);
         if (kids == NULL)
-            return mp_error_set("out of memory");
+            return mp_error_system("out of memory");
         for (const cJSON *c = v->child; c != NULL; c = c->next)
             kids[i++] = c;
         qsort(kids, n, sizeof *kids, key_cmp);
@@ -291,7 +291,7 @@ int mp_canon_serialise(char **out, size_t *len, const cJSON *v)
     buf b = {0};
     if (serialise(&b, v, 0) != 0 || b.oom) {
         free(b.p);
-        return b.oom ? mp_error_set("out of memory") : -1;
+        return b.oom ? mp_error_system("out of memory") : -1;
     }
     if (b.p == NULL)
         return mp_error_set("empty JSON document");

@@ -43,7 +43,7 @@ int mp_base64_decode(unsigned char **out, size_t *len, const char *b64)
     const char *end = NULL;
     unsigned char *buf = malloc(cap ? cap : 1);
     if (buf == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (sodium_base642bin(buf, cap, b64, n, NULL, len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
         *end != '\0') {
         free(buf);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 static _Thread_local char mp_err_buf[MP_ERROR_MAX];
+static _Thread_local mp_error_kind mp_err_kind = MP_ERR_REFUSED;
 
 int mp_error_set(const char *fmt, ...)
 {
@@ -15,6 +16,17 @@ int mp_error_set(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(mp_err_buf, sizeof mp_err_buf, fmt, ap);
     va_end(ap);
+    mp_err_kind = MP_ERR_REFUSED;
+    return -1;
+}
+
+int mp_error_system(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(mp_err_buf, sizeof mp_err_buf, fmt, ap);
+    va_end(ap);
+    mp_err_kind = MP_ERR_SYSTEM;
     return -1;
 }
 
@@ -45,7 +57,18 @@ const char *mp_error_get(void)
     return mp_err_buf;
 }
 
+mp_error_kind mp_error_kind_get(void)
+{
+    return mp_err_kind;
+}
+
+int mp_error_exit_code(void)
+{
+    return mp_err_kind == MP_ERR_SYSTEM ? 2 : 1;
+}
+
 void mp_error_clear(void)
 {
     mp_err_buf[0] = '\0';
+    mp_err_kind = MP_ERR_REFUSED;
 }

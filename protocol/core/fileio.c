@@ -1,5 +1,10 @@
 /*
  * fileio.c - see fileio.h for the invariants.
+ *
+ * Error kinds (error.h): a file that cannot be opened, read or written, is not a regular file,
+ * or does not fit in memory is a system failure (exit 2: the path or the machine is wrong, not
+ * the document); one that is too large, a symbolic link where a secret is expected, a secret
+ * others can read, or an existing key is refused (exit 1).
  */
 #include "fileio.h"
 
@@ -26,7 +31,7 @@ static int read_fd(int fd, const char *path, size_t max, unsigned char *buf, siz
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return mp_error_set("%s: read failed: %s", path, strerror(errno));
+            return mp_error_system("%s: read failed: %s", path, strerror(errno));
         }
         if (n == 0)
             break;
@@ -42,11 +47,11 @@ static int open_checked(const char *path, int flags, struct stat *st)
     if (fd < 0) {
         if (errno == ELOOP)
             return mp_error_set("%s: is a symbolic link; refusing to follow it for a secret", path);
-        return mp_error_set("%s: cannot open: %s", path, strerror(errno));
+        return mp_error_system("%s: cannot open: %s", path, strerror(errno));
     }
     if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
         close(fd);
-        return mp_error_set("%s: not a regular file", path);
+        return mp_error_system("%s: not a regular file", path);
     }
     return fd;
 }
@@ -66,7 +71,7 @@ int mp_file_read(const char *path, size_t max, unsigned char **out, size_t *len)
     buf = malloc(max + 1);
     if (buf == NULL) {
         close(fd);
-        return mp_error_set("%s: out of memory", path);
+        return mp_error_system("%s: out of memory", path);
     }
     if (read_fd(fd, path, max, buf, max + 1, len) != 0) {
         free(buf);
@@ -98,12 +103,16 @@ int mp_file_read_secret(const char *path, size_t max, unsigned char **out, size_
     buf = sodium_malloc(max + 1);
     if (buf == NULL) {
         close(fd);
-        return mp_error_set("%s: cannot allocate secure memory", path);
+        return mp_error_system("%s: cannot allocate secure memory", path);
     }
-    if (read_fd(fd, path, max, buf, max + 1, len) != 0 || *len > max) {
+    int failed = read_fd(fd, path, max, buf, max + 1, len) != 0;
+    if (failed || *len > max) {
+        int system = failed && mp_error_kind_get() == MP_ERR_SYSTEM;
         sodium_free(buf);
         close(fd);
-        return mp_error_set("%s: cannot read secret file (too large or unreadable)", path);
+        if (system)
+            return mp_error_system("%s: cannot read secret file", path);
+        return mp_error_set("%s: cannot read secret file (too large)", path);
     }
     close(fd);
     buf[*len] = '\0';
@@ -156,17 +165,17 @@ int mp_file_write_atomic(const char *path, const void *buf, size_t len, mode_t m
         return mp_error_set("%s: path too long", path);
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0)
-        return mp_error_set("%s: cannot create: %s", tmp, strerror(errno));
+        return mp_error_system("%s: cannot create: %s", tmp, strerror(errno));
     if (write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
         int e = errno;
         close(fd);
         unlink(tmp);
-        return mp_error_set("%s: write failed: %s", path, strerror(e));
+        return mp_error_system("%s: write failed: %s", path, strerror(e));
     }
     if (close(fd) != 0 || rename(tmp, path) != 0) {
         int e = errno;
         unlink(tmp);
-        return mp_error_set("%s: cannot replace: %s", path, strerror(e));
+        return mp_error_system("%s: cannot replace: %s", path, strerror(e));
     }
     fsync_parent(path);
     return 0;
@@ -180,17 +189,17 @@ int mp_file_write_secret(const char *path, const void *buf, size_t len)
             return mp_error_set("%s: already exists; refusing to overwrite a key (move it "
                                 "away first)",
                                 path);
-        return mp_error_set("%s: cannot create: %s", path, strerror(errno));
+        return mp_error_system("%s: cannot create: %s", path, strerror(errno));
     }
     if (fchmod(fd, 0600) != 0 || write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
         int e = errno;
         close(fd);
         unlink(path);
-        return mp_error_set("%s: write failed: %s", path, strerror(e));
+        return mp_error_system("%s: write failed: %s", path, strerror(e));
     }
     if (close(fd) != 0) {
         unlink(path);
-        return mp_error_set("%s: close failed", path);
+        return mp_error_system("%s: close failed", path);
     }
     fsync_parent(path);
     return 0;

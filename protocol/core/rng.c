@@ -26,7 +26,7 @@ static int rng_alloc(mp_rng **out, int seeded)
 {
     mp_rng *r = calloc(1, sizeof *r);
     if (r == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     r->seeded = seeded;
     r->block = sodium_malloc(RNG_BLOCK);
     r->used = RNG_BLOCK;
@@ -34,7 +34,7 @@ static int rng_alloc(mp_rng **out, int seeded)
         r->key = sodium_malloc(crypto_stream_chacha20_KEYBYTES);
     if (r->block == NULL || (seeded && r->key == NULL)) {
         mp_rng_free(r);
-        return mp_error_set("cannot allocate secure memory");
+        return mp_error_system("cannot allocate secure memory");
     }
     *out = r;
     return 0;

@@ -8,9 +8,14 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A failed statement is a system failure (I/O, full disk, busy, out of memory, a broken file)
+ * unless SQLite refused it for a constraint: that is the input (a duplicate) being refused. */
 int mp_store_error(sqlite3 *db, const char *what)
 {
-    return mp_error_set("%s: %s: %s", sqlite3_db_filename(db, "main"), what, sqlite3_errmsg(db));
+    if ((sqlite3_errcode(db) & 0xff) == SQLITE_CONSTRAINT)
+        return mp_error_set("%s: %s: %s", sqlite3_db_filename(db, "main"), what,
+                            sqlite3_errmsg(db));
+    return mp_error_system("%s: %s: %s", sqlite3_db_filename(db, "main"), what, sqlite3_errmsg(db));
 }
 
 int mp_store_exec(sqlite3 *db, const char *sql)
@@ -113,8 +118,8 @@ int mp_store_open(sqlite3 **out, const char *path, int app_id, const char *const
     char sql[128];
 
     if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-        mp_error_set("%s: cannot open store: %s%s", path, db ? sqlite3_errmsg(db) : "no memory",
-                     create ? "" : " (create it first)");
+        mp_error_system("%s: cannot open store: %s%s", path, db ? sqlite3_errmsg(db) : "no memory",
+                        create ? "" : " (create it first)");
         sqlite3_close(db);
         return -1;
     }

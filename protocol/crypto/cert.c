@@ -71,7 +71,7 @@ static int add_pem_file(mp_ca *ca, const char *path)
         }
         if (info->crl != NULL) {
             if (!sk_X509_CRL_push(ca->crls, info->crl))
-                rc = mp_error_set("out of memory");
+                rc = mp_error_system("out of memory");
             else
                 info->crl = NULL; /* the stack owns it now */
             ca->ncrls++;
@@ -89,7 +89,7 @@ int mp_ca_load(mp_ca **out, const char *ca_file, const char *crl_file)
         if (ca != NULL)
             X509_STORE_free(ca->store);
         free(ca);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     if (add_pem_file(ca, ca_file) != 0 || (crl_file != NULL && add_pem_file(ca, crl_file) != 0))
         goto fail;
@@ -150,7 +150,7 @@ static int statement(unsigned char **msg, size_t *len, const mp_pubkey *key, con
     if (body == NULL || !cJSON_AddNumberToObject(body, "mijlpaal_key_binding", 1) ||
         mp_pubkey_to_json(key, &pk) != 0) {
         cJSON_Delete(body);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     cJSON_AddItemToObject(body, "key", pk);
     cJSON_AddStringToObject(body, "oin", oin);
@@ -192,7 +192,7 @@ static int read_certs(STACK_OF(X509) * certs, const char *path)
         return -1;
     if ((bio = BIO_new_mem_buf(text, (int)len)) == NULL) {
         free(text);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
         if (!sk_X509_push(certs, x)) {
@@ -269,7 +269,7 @@ int mp_binding_sign(cJSON **binding, char oin[MP_OIN_LEN + 1], const mp_pubkey *
     int rc = -1;
 
     if (certs == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (read_certs(certs, cert_path) != 0 ||
         (chain_path != NULL && read_certs(certs, chain_path) != 0))
         goto done;
@@ -305,13 +305,13 @@ int mp_binding_sign(cJSON **binding, char oin[MP_OIN_LEN + 1], const mp_pubkey *
     if ((out = cJSON_CreateObject()) == NULL ||
         (arr = cJSON_AddArrayToObject(out, "certificates")) == NULL ||
         (b64 = mp_base64_encode(sig, siglen)) == NULL) {
-        mp_error_set("out of memory");
+        mp_error_system("out of memory");
         goto done;
     }
     for (int i = 0; i < sk_X509_num(certs); i++) {
         char *pem = cert_pem(sk_X509_value(certs, i));
         if (pem == NULL) {
-            mp_error_set("out of memory");
+            mp_error_system("out of memory");
             goto done;
         }
         cJSON_AddItemToArray(arr, cJSON_CreateString(pem));
@@ -398,7 +398,7 @@ int mp_binding_verify(const cJSON *binding, const mp_pubkey *key, const char *oi
     int rc = -1, i = 0;
 
     if (untrusted == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (!cJSON_IsObject(binding) || mp_json_only(binding, "binding", fields) != 0 ||
         mp_json_arr(binding, "certificates", &arr) != 0 ||
         mp_json_str(binding, "cert_sig", &sig64) != 0)
@@ -414,7 +414,7 @@ int mp_binding_verify(const cJSON *binding, const mp_pubkey *key, const char *oi
             leaf = x;
         else if (!sk_X509_push(untrusted, x)) {
             X509_free(x);
-            mp_error_set("out of memory");
+            mp_error_system("out of memory");
             goto done;
         }
     }
@@ -425,7 +425,7 @@ int mp_binding_verify(const cJSON *binding, const mp_pubkey *key, const char *oi
     /* 1. The chain, against the verifier's own trust file, at the given time. */
     if ((ctx = X509_STORE_CTX_new()) == NULL ||
         X509_STORE_CTX_init(ctx, ca->store, leaf, untrusted) != 1) {
-        mp_error_set("out of memory");
+        mp_error_system("out of memory");
         goto done;
     }
     X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);

@@ -43,7 +43,7 @@ static int read_certs(const char *path, STACK_OF(X509) * *out)
         BIO_free(b);
         free(buf);
         sk_X509_free(*out);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
         if (!sk_X509_push(*out, x)) {
@@ -155,7 +155,7 @@ int mp_cms_sign_file(const char *content_path, const char *cert_pem, const char 
     rc = 0;
     goto out;
 oom:
-    mp_error_set("out of memory");
+    mp_error_system("out of memory");
 out:
     BIO_free(in);
     BIO_free(again);
@@ -203,7 +203,7 @@ int mp_cms_verify_file(const char *content_path, const char *p7s, const char *ca
     rc = 0;
     goto out;
 oom:
-    mp_error_set("out of memory");
+    mp_error_system("out of memory");
 out:
     BIO_free(in);
     BIO_free(sig);

@@ -22,7 +22,7 @@ int mp_envelope_message(unsigned char **msg, size_t *mlen, const char *type, con
     *mlen = dlen + tlen + 1 + clen;
     if ((*msg = malloc(*mlen)) == NULL) {
         free(canon);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     memcpy(*msg, sig_domain, dlen);
     memcpy(*msg + dlen, type, tlen);
@@ -56,7 +56,7 @@ int mp_envelope_sign(char **text, size_t *len, const char *type, const cJSON *bo
         cJSON_AddItemReferenceToObject(env, "body", (cJSON *)body))
         rc = mp_canon_serialise(text, len, env);
     else
-        mp_error_set("out of memory");
+        mp_error_system("out of memory");
     free(b64);
     cJSON_Delete(env); /* the body is only referenced, not freed */
     return rc;
@@ -80,7 +80,7 @@ int mp_envelope_parse(mp_envelope **out, const char *text, size_t len, const cha
     long long version;
     mp_envelope *e = calloc(1, sizeof *e);
     if (e == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (mp_canon_parse(&root, text, len) != 0)
         goto fail;
     if (!cJSON_IsObject(root)) {

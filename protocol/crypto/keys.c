@@ -70,7 +70,7 @@ int mp_keys_generate(mp_keypair **out, const char *org)
         return mp_error_set("invalid organisation id \"%.64s\" (use a-z, 0-9 and -, at most %d)",
                             org, MP_ORG_ID_MAX);
     if ((kp = keypair_alloc()) == NULL)
-        return mp_error_set("cannot allocate secure memory");
+        return mp_error_system("cannot allocate secure memory");
     strcpy(kp->pub.org, org);
     crypto_sign_keypair(kp->pub.sign_pk, kp->sign_sk);
     crypto_box_keypair(kp->pub.kx_pk, kp->kx_sk);
@@ -154,7 +154,7 @@ int mp_keys_save(const mp_keypair *kp, const char *secret_path, const char *publ
     payload = sodium_malloc(SK_PAYLOAD);
     key = sodium_malloc(crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
     if (blob == NULL || payload == NULL || key == NULL) {
-        mp_error_set("cannot allocate secure memory");
+        mp_error_system("cannot allocate secure memory");
         goto out;
     }
     memset(blob, 0, SK_HEADER);
@@ -172,7 +172,7 @@ int mp_keys_save(const mp_keypair *kp, const char *secret_path, const char *publ
         randombytes_buf(blob + 40, 24);
         if (crypto_pwhash(key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES, passphrase,
                           passphrase_len, blob + 24, ops, mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
-            mp_error_set("key derivation failed (out of memory?)");
+            mp_error_system("key derivation failed (out of memory?)");
             goto out;
         }
         crypto_aead_xchacha20poly1305_ietf_encrypt(blob + SK_HEADER, &clen, payload, SK_PAYLOAD,
@@ -183,12 +183,12 @@ int mp_keys_save(const mp_keypair *kp, const char *secret_path, const char *publ
         bloblen = SK_HEADER + SK_PAYLOAD;
     }
     if ((b64 = mp_base64_encode(blob, bloblen)) == NULL) {
-        mp_error_set("out of memory");
+        mp_error_system("out of memory");
         goto out;
     }
     textlen = strlen(b64) + 128;
     if ((text = sodium_malloc(textlen)) == NULL) {
-        mp_error_set("cannot allocate secure memory");
+        mp_error_system("cannot allocate secure memory");
         goto out;
     }
     snprintf(text, textlen, "untrusted comment: mijlpaal %s secret key for %s\n%s\n",
@@ -259,7 +259,7 @@ int mp_keys_is_encrypted(const char *secret_path)
     size_t len;
     int rc = -1;
     if (blob == NULL)
-        return mp_error_set("cannot allocate secure memory");
+        return mp_error_system("cannot allocate secure memory");
     if (sk_read_blob(secret_path, blob, &len) == 0)
         rc = blob[5] != 0;
     sodium_free(blob);
@@ -279,7 +279,7 @@ int mp_keys_load(mp_keypair **out, const char *secret_path, const char *passphra
     key = sodium_malloc(crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
     kp = keypair_alloc();
     if (blob == NULL || payload == NULL || key == NULL || kp == NULL) {
-        mp_error_set("cannot allocate secure memory");
+        mp_error_system("cannot allocate secure memory");
         goto out;
     }
     if (sk_read_blob(secret_path, blob, &len) != 0)
@@ -313,7 +313,7 @@ int mp_keys_load(mp_keypair **out, const char *secret_path, const char *passphra
         if (crypto_pwhash(key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES, passphrase,
                           passphrase_len, blob + 24, ops, (size_t)mem,
                           crypto_pwhash_ALG_ARGON2ID13) != 0) {
-            mp_error_set("key derivation failed (out of memory?)");
+            mp_error_system("key derivation failed (out of memory?)");
             goto out;
         }
         if (crypto_aead_xchacha20poly1305_ietf_decrypt(payload, &plen, NULL, blob + SK_HEADER,
@@ -357,7 +357,7 @@ int mp_pubkey_to_json(const mp_pubkey *pk, cJSON **out)
         free(s);
         free(x);
         cJSON_Delete(o);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     free(s);
     free(x);
@@ -467,7 +467,7 @@ int mp_passphrase_get(char **out, size_t *len, const char *file, int confirm)
     if (envfile != NULL && *envfile)
         return passphrase_from_file(out, len, envfile);
     if ((p = sodium_malloc(1024)) == NULL)
-        return mp_error_set("cannot allocate secure memory");
+        return mp_error_system("cannot allocate secure memory");
     if (env != NULL && *env) {
         snprintf(p, 1024, "%s", env);
     } else {

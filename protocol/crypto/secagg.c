@@ -64,7 +64,7 @@ static mp_secagg_secrets *secrets_alloc(void)
 {
     mp_secagg_secrets *s = sodium_malloc(sizeof *s);
     if (s == NULL)
-        mp_error_set("cannot allocate secure memory");
+        mp_error_system("cannot allocate secure memory");
     return s;
 }
 
@@ -123,7 +123,7 @@ int mp_secagg_secrets_seal(unsigned char out[MP_SECAGG_SEALED_BYTES], const mp_s
     if (ledger_ad(ad, &adlen, round_hash, org) != 0)
         return -1;
     if ((key = sodium_malloc(32 + MP_SECAGG_SECRETS_BYTES)) == NULL)
-        return mp_error_set("cannot allocate secure memory");
+        return mp_error_system("cannot allocate secure memory");
     mp_secagg_ledger_key(key, kp);
     secrets_pack(key + 32, s);
     out[0] = MP_SECAGG_SEALED_VERSION;
@@ -149,7 +149,7 @@ int mp_secagg_secrets_open(mp_secagg_secrets **out, const unsigned char *in, siz
     if (ledger_ad(ad, &adlen, round_hash, org) != 0)
         return -1;
     if ((key = sodium_malloc(32 + MP_SECAGG_SECRETS_BYTES)) == NULL)
-        return mp_error_set("cannot allocate secure memory");
+        return mp_error_system("cannot allocate secure memory");
     if ((s = secrets_alloc()) == NULL) {
         sodium_free(key);
         return -1;
@@ -254,7 +254,7 @@ static cJSON *new_body(const mp_spec *spec, const char *version_field, int versi
         !cJSON_AddStringToObject(b, "round_id", spec->round_id) ||
         !cJSON_AddStringToObject(b, "round_sha256", hash)) {
         cJSON_Delete(b);
-        mp_error_set("out of memory");
+        mp_error_system("out of memory");
         return NULL;
     }
     return b;
@@ -264,7 +264,7 @@ static int add_hex(cJSON *o, const char *key, const unsigned char *v, size_t n)
 {
     char hex[2 * 64 + 1];
     mp_hex_encode(hex, v, n);
-    return cJSON_AddStringToObject(o, key, hex) != NULL ? 0 : mp_error_set("out of memory");
+    return cJSON_AddStringToObject(o, key, hex) != NULL ? 0 : mp_error_system("out of memory");
 }
 
 static int add_b64(cJSON *o, const char *key, const unsigned char *v, size_t n)
@@ -273,7 +273,7 @@ static int add_b64(cJSON *o, const char *key, const unsigned char *v, size_t n)
     int ok = b64 != NULL && (cJSON_IsArray(o) ? cJSON_AddItemToArray(o, cJSON_CreateString(b64))
                                               : cJSON_AddStringToObject(o, key, b64) != NULL);
     free(b64);
-    return ok ? 0 : mp_error_set("out of memory");
+    return ok ? 0 : mp_error_system("out of memory");
 }
 
 static int hex_field(const cJSON *body, const char *key, unsigned char out[MP_HASH_BYTES])
@@ -406,7 +406,7 @@ static int list_parse(mp_secagg_view *v, const cJSON *arr, const mp_spec *spec,
                                    : "only %zu participants advertised keys; the threshold is %lld",
                             n, spec->threshold);
     if ((v->m = calloc(n ? n : 1, sizeof *v->m)) == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     cJSON_ArrayForEach (it, arr) {
         mp_secagg_member *m = &v->m[v->n1];
         const char *org, *bpk, *pk, *sig;
@@ -485,7 +485,7 @@ int mp_secagg_advertise(cJSON **body, const mp_spec *spec, const mp_roster *rost
         add_b64(b, "mask_pk", mask_pk, PK) || add_b64(b, "key_sig", sig, sizeof sig)) {
         cJSON_Delete(st);
         cJSON_Delete(b);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     cJSON_Delete(st);
     *body = b;
@@ -541,7 +541,7 @@ int mp_secagg_keys_build(cJSON **body, const mp_spec *spec, const mp_secagg_view
         return -1;
     if ((adv = list_json(v, 0)) == NULL || !cJSON_AddItemToObject(b, "advertised", adv)) {
         cJSON_Delete(b);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     *body = b;
     return 0;
@@ -618,7 +618,7 @@ int mp_secagg_share(cJSON **body, const mp_spec *spec, const mp_secagg_view *v,
         return mp_error_set("%s is not among the advertised participants", kp->pub.org);
     unsigned me = v->m[self].pos;
     if ((shares = sodium_malloc((size_t)2 * n * SHARE + MP_SECAGG_PLAIN_BYTES)) == NULL)
-        return mp_error_set("cannot allocate secure memory");
+        return mp_error_system("cannot allocate secure memory");
     plain = shares + (size_t)2 * n * SHARE;
     /* Shares for every position (index p + 1), so that share j is the same whoever else is in
      * U1; only the members of U1 get theirs. */
@@ -629,7 +629,7 @@ int mp_secagg_share(cJSON **body, const mp_spec *spec, const mp_secagg_view *v,
         !cJSON_AddStringToObject(b, "org", kp->pub.org) ||
         add_hex(b, "advertised_sha256", v->advertised_hash, MP_HASH_BYTES) != 0 ||
         (boxes = cJSON_AddArrayToObject(b, "boxes")) == NULL) {
-        mp_error_set("out of memory");
+        mp_error_system("out of memory");
         goto out;
     }
     for (size_t k = 0; k < v->n1; k++) {
@@ -708,7 +708,7 @@ int mp_secagg_shares_build(cJSON **body, const mp_spec *spec, const mp_secagg_vi
         !cJSON_AddItemToObject(b, "shared", list) ||
         (arr = cJSON_AddArrayToObject(b, "boxes")) == NULL) {
         cJSON_Delete(b);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     for (size_t i = 0; i < v->n1; i++)
         if (boxes[i] == NULL || !cJSON_AddItemToArray(arr, cJSON_CreateString(boxes[i]))) {
@@ -792,7 +792,7 @@ int mp_secagg_shares_accept(mp_secagg_view *v, const mp_envelope *env, const mp_
         goto out;
     }
     if ((plain = sodium_malloc(MP_SECAGG_PLAIN_BYTES)) == NULL) {
-        mp_error_set("cannot allocate secure memory");
+        mp_error_system("cannot allocate secure memory");
         goto out;
     }
     for (size_t i = 0; i < v->n1; i++) {
@@ -826,7 +826,7 @@ int mp_secagg_mask(uint64_t *vec, size_t d, const mp_spec *spec, const mp_secagg
         return mp_error_set("%s is not among the advertised participants", kp->pub.org);
     /* Work on a copy so that a failure leaves vec as it was. */
     if ((tmp = sodium_malloc(d * sizeof *tmp)) == NULL)
-        return mp_error_set("cannot allocate secure memory");
+        return mp_error_system("cannot allocate secure memory");
     memcpy(tmp, vec, d * sizeof *tmp);
     mp_mask_prg_apply(tmp, d, s->b, +1);
     for (size_t j = 0; j < v->n1; j++) {
@@ -854,7 +854,7 @@ int mp_secagg_survivors_build(cJSON **body, const mp_spec *spec, const mp_secagg
     if ((adv = list_json(v, 1)) == NULL || !cJSON_AddItemToObject(b, "shared", adv) ||
         (sub = cJSON_AddArrayToObject(b, "submitted")) == NULL) {
         cJSON_Delete(b);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     for (size_t i = 0; i < v->n1; i++) {
         cJSON *o;
@@ -864,7 +864,7 @@ int mp_secagg_survivors_build(cJSON **body, const mp_spec *spec, const mp_secagg
             !cJSON_AddStringToObject(o, "org", v->m[i].org) ||
             add_hex(o, "submission_sha256", v->m[i].submission_hash, MP_HASH_BYTES) != 0) {
             cJSON_Delete(b);
-            return mp_error_set("out of memory");
+            return mp_error_system("out of memory");
         }
     }
     *body = b;
@@ -958,7 +958,7 @@ static cJSON *consistency_body(const mp_spec *spec, const char *org,
     if (!cJSON_AddStringToObject(b, "org", org) ||
         add_hex(b, "survivors_sha256", survivors_hash, MP_HASH_BYTES) != 0) {
         cJSON_Delete(b);
-        mp_error_set("out of memory");
+        mp_error_system("out of memory");
         return NULL;
     }
     return b;
@@ -1046,7 +1046,7 @@ int mp_secagg_request_build(cJSON **body, const mp_spec *spec,
     if (add_hex(b, "survivors_sha256", survivors_hash, MP_HASH_BYTES) != 0 ||
         (arr = cJSON_AddArrayToObject(b, "confirmations")) == NULL) {
         cJSON_Delete(b);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     for (size_t i = 0; i < n; i++) {
         const char *org;
@@ -1056,7 +1056,7 @@ int mp_secagg_request_build(cJSON **body, const mp_spec *spec,
             !cJSON_AddStringToObject(o, "org", org) ||
             add_b64(o, "sig", confirmations[i]->sig, MP_SIG_BYTES) != 0) {
             cJSON_Delete(b);
-            return mp_error_set("out of memory");
+            return mp_error_system("out of memory");
         }
     }
     *body = b;
@@ -1130,12 +1130,12 @@ int mp_secagg_unmask(cJSON **body, const mp_spec *spec, const mp_secagg_view *v,
         (size_t)cJSON_GetArraySize(boxes) != v->n1)
         return mp_error_set("the stored shares message does not match the survivors list");
     if ((plain = sodium_malloc(MP_SECAGG_PLAIN_BYTES)) == NULL)
-        return mp_error_set("cannot allocate secure memory");
+        return mp_error_system("cannot allocate secure memory");
     if ((b = new_body(spec, "mijlpaal_unmask", 1)) == NULL ||
         !cJSON_AddStringToObject(b, "org", kp->pub.org) ||
         add_hex(b, "survivors_sha256", survivors_hash, MP_HASH_BYTES) != 0 ||
         (arr = cJSON_AddArrayToObject(b, "shares")) == NULL) {
-        mp_error_set("out of memory");
+        mp_error_system("out of memory");
         goto out;
     }
     for (size_t j = 0; j < v->n1; j++) {
@@ -1180,7 +1180,7 @@ int mp_secagg_unmask_check(const mp_envelope *env, const mp_spec *spec, const mp
         return mp_error_set("unmask of %s has %d shares for %zu participants that sent shares",
                             org->id, cJSON_GetArraySize(arr), v->n1);
     if ((r->shares = sodium_malloc(v->n1 * SHARE + 1)) == NULL)
-        return mp_error_set("cannot allocate secure memory");
+        return mp_error_system("cannot allocate secure memory");
     cJSON_ArrayForEach (it, arr) {
         unsigned char *sh = r->shares + j * SHARE;
         unsigned t, x;
@@ -1287,7 +1287,7 @@ int mp_secagg_open(uint64_t *sum, size_t d, const mp_spec *spec, const mp_secagg
     threads = calloc(nthreads, sizeof *threads);
     if (weights == NULL || pick == NULL || surv == NULL || drop == NULL || secrets_buf == NULL ||
         workers == NULL || threads == NULL) {
-        mp_error_set("out of memory");
+        mp_error_system("out of memory");
         goto out;
     }
     if (mp_shamir_weights(xs, t, weights) != 0)
@@ -1324,7 +1324,7 @@ int mp_secagg_open(uint64_t *sum, size_t d, const mp_spec *spec, const mp_secagg
         workers[w].job = &job;
         workers[w].id = w;
         if ((workers[w].acc = calloc(d ? d : 1, sizeof(uint64_t))) == NULL) {
-            mp_error_set("out of memory");
+            mp_error_system("out of memory");
             break;
         }
     }

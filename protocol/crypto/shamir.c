@@ -141,7 +141,7 @@ int mp_shamir_split(mp_rng *r, const unsigned char secret[MP_SHAMIR_SECRET_BYTES
         return mp_error_set("libsodium failed to initialise");
     coef = sodium_malloc((size_t)2 * t * SC);
     if (coef == NULL)
-        return mp_error_set("cannot allocate secure memory");
+        return mp_error_system("cannot allocate secure memory");
 
     secret_checksum(check, secret);
     for (unsigned h = 0; h < 2; h++) {
@@ -235,7 +235,7 @@ int mp_shamir_combine(const unsigned char *shares, size_t count,
 
     seen = calloc(MP_SHAMIR_MAX_N + 1, sizeof *seen);
     if (seen == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     for (size_t i = 0; i < count; i++) {
         unsigned xi = load16_le(shares + i * MP_SHAMIR_SHARE_BYTES + OFF_X);
         if (seen[xi] != 0) {
@@ -249,7 +249,7 @@ int mp_shamir_combine(const unsigned char *shares, size_t count,
     pub = malloc((size_t)(3 * t + 1) * SC);
     sec = sodium_malloc((size_t)2 * t * SC);
     if (pub == NULL || sec == NULL) {
-        mp_error_set("cannot allocate memory");
+        mp_error_system("cannot allocate memory");
         goto out;
     }
     xs = pub;

@@ -377,10 +377,10 @@ int mp_catalogue_parse(mp_catalogue **out, const cJSON *json)
     const cJSON *dims, *metrics, *rates, *it;
     long long fmt;
     if (c == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if ((c->json = cJSON_Duplicate(json, 1)) == NULL) {
         free(c);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     json = c->json;
     if (!cJSON_IsObject(json) || mp_json_only(json, "catalogue", fields) != 0 ||

@@ -116,7 +116,7 @@ static int rec_reserve(mp_csv *c, unsigned long start_line)
         cap = REC_CAP;
     bigger = calloc(1, cap + MP_CSV_PAD);
     if (bigger == NULL) {
-        mp_error_set("%s:%lu: out of memory", c->path, start_line);
+        mp_error_system("%s:%lu: out of memory", c->path, start_line);
         return fail(c);
     }
     if (c->rec != NULL) {
@@ -271,7 +271,7 @@ static int transcode(mp_csv *c, unsigned long line)
         c->out = calloc(1, c->out_cap + MP_CSV_PAD);
         if (c->out == NULL) {
             c->out_cap = 0;
-            mp_error_set("%s:%lu: out of memory", c->path, line);
+            mp_error_system("%s:%lu: out of memory", c->path, line);
             return fail(c);
         }
     }
@@ -618,13 +618,13 @@ int mp_csv_open(mp_csv **out, const char *path)
     if (c == NULL || (c->path = strdup(path)) == NULL ||
         (c->in = calloc(1, CHUNK + COPY_SLACK)) == NULL) {
         mp_csv_close(c);
-        return mp_error_set("%s: out of memory", path);
+        return mp_error_system("%s: out of memory", path);
     }
     /* The fast path writes a record's fields into c->rec, never more bytes than it read from
      * one buffer of input plus a NUL, so c->rec starts at that size. */
     if ((c->rec = calloc(1, CHUNK + 1 + MP_CSV_PAD)) == NULL) {
         mp_csv_close(c);
-        return mp_error_set("%s: out of memory", path);
+        return mp_error_system("%s: out of memory", path);
     }
     c->rec_cap = CHUNK + 1;
     c->fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -90,7 +90,7 @@ int mp_row_report_open(mp_row_report **out, const char *path)
     *out = NULL;
     if (rr == NULL || (rr->path = strdup(path)) == NULL || (rr->tmp = malloc(n)) == NULL) {
         mp_row_report_close(rr, 0);
-        return mp_error_set("%s: out of memory", path);
+        return mp_error_system("%s: out of memory", path);
     }
     snprintf(rr->tmp, n, "%s.tmp.XXXXXX", path);
     if ((fd = mkstemp(rr->tmp)) < 0 || (rr->f = fdopen(fd, "w")) == NULL) {

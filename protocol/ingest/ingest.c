@@ -229,7 +229,7 @@ int mp_mapping_load(mp_mapping **out, const char *path)
     const cJSON *it;
     mp_mapping *m = calloc(1, sizeof *m);
     if (m == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     m->flag_sep = '|';
     if (mp_file_read(path, 1024 * 1024, &text, &len) != 0) {
         free(m);
@@ -861,7 +861,7 @@ static int settle(row_ctx *x, mp_ingest_report *rep, pending *q)
     }
     slot *per = table_find(&x->t, q->sec.key, &created);
     if (per == NULL) {
-        rc = mp_error_set("out of memory reading %s", x->p->path);
+        rc = mp_error_system("out of memory reading %s", x->p->path);
         goto done;
     }
     if (created) {
@@ -880,7 +880,7 @@ static int settle(row_ctx *x, mp_ingest_report *rep, pending *q)
     for (size_t i = 0; i < q->nsp; i++) {
         int r = table_add_spell(&x->t, per, q->sec.sa[i], q->sec.se[i], i >= q->dedupe_from);
         if (r < 0) {
-            rc = mp_error_set("out of memory reading %s", x->p->path);
+            rc = mp_error_system("out of memory reading %s", x->p->path);
             goto done;
         }
         rep->kept_spells += (unsigned long)r;
@@ -1229,7 +1229,7 @@ static int count_all(row_ctx *x, int64_t *counts)
     size_t cap = 64;
     mp_spell *buf = malloc(cap * sizeof *buf);
     if (buf == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     for (size_t g = 0; g < SEGMENTS; g++) {
         const seg *sg = &x->t.segs[g];
         for (uint32_t i = 0; i < sg->cap; i++) {
@@ -1246,7 +1246,7 @@ static int count_all(row_ctx *x, int64_t *counts)
                     if (nb == NULL) {
                         sodium_memzero(buf, cap * sizeof *buf);
                         free(buf);
-                        return mp_error_set("out of memory");
+                        return mp_error_system("out of memory");
                     }
                     memcpy(nb, buf, cap * sizeof *buf);
                     sodium_memzero(buf, cap * sizeof *buf);
@@ -1293,7 +1293,7 @@ int mp_ingest_count(const mp_ingest_params *p, int64_t *counts, mp_ingest_report
     memset(rep, 0, sizeof *rep);
     rep->last_date = INT32_MIN;
     if ((x = calloc(1, sizeof *x)) == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     x->p = p;
     x->datefmt = p->mapping ? p->mapping->datefmt : DF_ISO;
     x->min_birth = mp_date_from_civil(1900, 1, 1);
@@ -1309,7 +1309,7 @@ int mp_ingest_count(const mp_ingest_params *p, int64_t *counts, mp_ingest_report
     if (mp_csv_open(&csv, p->path) != 0)
         goto out;
     if (table_init(&x->t, stat(p->path, &stt) == 0 ? (size_t)stt.st_size : 0) != 0) {
-        mp_error_set("out of memory reading %s", p->path);
+        mp_error_system("out of memory reading %s", p->path);
         goto out;
     }
     r = mp_csv_next(csv, &row);

@@ -323,7 +323,7 @@ int mp_post_process_detail(const mp_catalogue *c, const int64_t *noisy, const mp
     /* Step 1b pools a child with its parent, so every metric's input must survive until all
      * are written: copy it (invariant 3). */
     if ((in = malloc(c->ncells * sizeof *in)) == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     memcpy(in, noisy, c->ncells * sizeof *in);
     for (size_t mi = 0; mi < c->nmetrics; mi++)
         metric_ls(c, &c->metrics[mi], in, &st[mi]);

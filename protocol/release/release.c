@@ -199,7 +199,7 @@ int mp_release_build(cJSON **body, const mp_spec *spec, const mp_included *inc, 
     *body = b;
     return 0;
 oom:
-    mp_error_set("out of memory");
+    mp_error_system("out of memory");
 fail:
     free(vec);
     free(noisy);
@@ -250,7 +250,7 @@ static int sb_done(sbuf *s, char **out, size_t *len)
 {
     if (s->oom || s->p == NULL) {
         free(s->p);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     *out = s->p;
     *len = s->len;

@@ -35,14 +35,24 @@ static int body_period(const cJSON *body, int32_t *start, int32_t *end)
 int mp_series_add(mp_series *s, const char *path, const mp_spec *spec, const mp_roster *roster)
 {
     mp_envelope *env;
-    const cJSON *priv;
-    const char *series, *region, *round;
-    int32_t start, end, os, oe;
-    size_t at;
     if (s->n == MP_SERIES_MAX)
         return mp_error_set("%s: a series holds at most %d earlier releases", path, MP_SERIES_MAX);
     if (mp_envelope_load(&env, path, "release") != 0)
         return -1;
+    return mp_series_add_envelope(s, env, path, spec, roster);
+}
+
+int mp_series_add_envelope(mp_series *s, mp_envelope *env, const char *path, const mp_spec *spec,
+                           const mp_roster *roster)
+{
+    const cJSON *priv;
+    const char *series, *region, *round;
+    int32_t start, end, os, oe;
+    size_t at;
+    if (s->n == MP_SERIES_MAX) {
+        mp_envelope_free(env);
+        return mp_error_set("%s: a series holds at most %d earlier releases", path, MP_SERIES_MAX);
+    }
     if (mp_envelope_verify(env, &roster->coordinator) != 0) {
         mp_envelope_free(env);
         return mp_error_prefix("%s: not signed by the roster's coordinator: ", path);
@@ -118,7 +128,7 @@ int mp_series_load_dir(mp_series *s, const char *dir, const mp_spec *spec, const
         if (n == MP_SERIES_MAX)
             rc = mp_error_set("%s: more than %d earlier releases", dir, MP_SERIES_MAX);
         else if ((names[n] = strdup(e->d_name)) == NULL)
-            rc = mp_error_set("out of memory");
+            rc = mp_error_system("out of memory");
         else
             n++;
     }
@@ -572,7 +582,7 @@ static int model_build(model *md, const mp_report_in *in)
     md->rel[md->nrel++] = in->release;
     md->items = calloc(c->nmetrics + c->nrates, sizeof *md->items);
     if (md->items == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     for (size_t i = 0; i < c->nmetrics + c->nrates; i++) {
         item *it = &md->items[md->nitems];
         if (i < c->nmetrics) {
@@ -995,7 +1005,7 @@ int mp_report_html(char **out, size_t *len, const mp_report_in *in)
     }
     if ((f = open_memstream(&buf, &blen)) == NULL) {
         model_free(&md);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     const mp_catalogue *c = in->spec->catalogue;
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"nl\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -1048,7 +1058,7 @@ int mp_report_html(char **out, size_t *len, const mp_report_in *in)
     model_free(&md);
     if (fclose(f) != 0 || buf == NULL) {
         free(buf);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     *out = buf;
     *len = blen;

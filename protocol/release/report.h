@@ -51,6 +51,11 @@ typedef struct mp_series {
 MP_WUR int mp_series_add(mp_series *s, const char *path, const mp_spec *spec,
                          const mp_roster *roster);
 
+/* The same for a parsed "release" envelope (taken over: freed on failure); `path` names it in
+ * reasons. */
+MP_WUR int mp_series_add_envelope(mp_series *s, mp_envelope *env, const char *path,
+                                  const mp_spec *spec, const mp_roster *roster);
+
 /* mp_series_add for every DIR/ *.json; a missing directory is an empty series. */
 MP_WUR int mp_series_load_dir(mp_series *s, const char *dir, const mp_spec *spec,
                               const mp_roster *roster);

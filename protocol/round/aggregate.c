@@ -501,7 +501,7 @@ int mp_agg_close(sqlite3 *db, const char *round_id, const mp_pubkey *trusted)
         char phase[16];
         if (mp_sa_phase(db, round_id, phase) != 0)
             goto out;
-        if (strcmp(phase, "unmask") != 0) {
+        if (mp_phase_parse(phase) != MP_PHASE_UNMASK) {
             mp_error_set("round %s is in its %s phase; it closes once %lld unmask messages are "
                          "in (end each phase with: round advance)",
                          round_id, phase, spec->threshold);

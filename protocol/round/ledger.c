@@ -202,7 +202,7 @@ int mp_ledger_submission(sqlite3 *db, const char *round_id, char **text, size_t 
             (*text)[*len] = '\0';
             rc = 0;
         } else {
-            mp_error_set("out of memory");
+            mp_error_system("out of memory");
         }
     } else {
         mp_error_set("no submission for round %.64s in the ledger", round_id);
@@ -357,13 +357,33 @@ static char *dup_col(sqlite3_stmt *st, int col)
 _Static_assert(sizeof(((mp_ledger_sa *)0)->secrets) == MP_SECAGG_SEALED_BYTES,
                "ledger.h's secrets buffer is one sealed blob");
 
+static const char *const member_phases[] = {"advertised", "shared",   "submitted",
+                                            "confirmed",  "unmasked", "abandoned"};
+
+const char *mp_member_phase_name(enum mp_member_phase p)
+{
+    if ((unsigned)p < sizeof member_phases / sizeof *member_phases)
+        return member_phases[p];
+    return "?";
+}
+
+enum mp_member_phase mp_member_phase_parse(const char *name)
+{
+    for (unsigned i = 0; name != NULL && i < sizeof member_phases / sizeof *member_phases; i++)
+        if (strcmp(name, member_phases[i]) == 0)
+            return (enum mp_member_phase)i;
+    return MP_MEMBER_UNKNOWN;
+}
+
 static void sa_fill(mp_ledger_sa *s, sqlite3_stmt *st)
 {
+    char phase[16];
     memset(s, 0, sizeof *s);
     copy_col(s->round_id, sizeof s->round_id, st, 0);
     copy_col(s->round_sha256, sizeof s->round_sha256, st, 1);
     copy_col(s->org, sizeof s->org, st, 2);
-    copy_col(s->phase, sizeof s->phase, st, 3);
+    copy_col(phase, sizeof phase, st, 3);
+    s->phase = mp_member_phase_parse(phase);
     s->advertise = dup_col(st, 4);
     s->keys = dup_col(st, 5);
     copy_col(s->advertised_sha256, sizeof s->advertised_sha256, st, 6);
@@ -426,7 +446,7 @@ int mp_ledger_sa_put(sqlite3 *db, const mp_ledger_sa *s)
     const char *text[13] = {s->round_id,
                             s->round_sha256,
                             s->org,
-                            s->phase,
+                            mp_member_phase_name(s->phase),
                             s->advertise,
                             s->keys,
                             s->advertised_sha256[0] ? s->advertised_sha256 : NULL,
@@ -490,7 +510,8 @@ int mp_ledger_witnessed_get(sqlite3 *db, const char *origin, char **checkpoint)
         return 1;
     if (rc == SQLITE_DONE)
         return 0;
-    return rc == SQLITE_NOMEM ? mp_error_set("out of memory") : mp_store_error(db, "ledger lookup");
+    return rc == SQLITE_NOMEM ? mp_error_system("out of memory")
+                              : mp_store_error(db, "ledger lookup");
 }
 
 int mp_ledger_witnessed_put(sqlite3 *db, const char *origin, uint64_t size, const char *checkpoint)

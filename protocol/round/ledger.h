@@ -99,8 +99,25 @@ MP_WUR int mp_ledger_budget_set(sqlite3 *db, const char *series, const char *rho
  * organisation. Phases: advertised -> shared -> submitted -> confirmed -> unmasked, or abandoned
  * (the data officer gave the round up; every later message of it is refused).
  */
+/* A member's phase in a bonawitz-v1 round; the ledger stores the name (sa_rounds.phase, checked
+ * by the schema), code compares the enum, parsed once when a row is read. */
+enum mp_member_phase {
+    MP_MEMBER_ADVERTISED = 0,
+    MP_MEMBER_SHARED,
+    MP_MEMBER_SUBMITTED,
+    MP_MEMBER_CONFIRMED,
+    MP_MEMBER_UNMASKED,
+    MP_MEMBER_ABANDONED,
+    MP_MEMBER_UNKNOWN /* a name this version does not know (a newer ledger) */
+};
+
+/* "advertised", "shared", "submitted", "confirmed", "unmasked", "abandoned" ("?" unknown). */
+const char *mp_member_phase_name(enum mp_member_phase p);
+enum mp_member_phase mp_member_phase_parse(const char *name); /* MP_MEMBER_UNKNOWN if other */
+
 typedef struct mp_ledger_sa {
-    char round_id[65], round_sha256[65], org[41], phase[16], updated[21];
+    char round_id[65], round_sha256[65], org[41], updated[21];
+    enum mp_member_phase phase;
     char advertised_sha256[65], survivors_sha256[65]; /* "" when not yet known; advertised_sha256
                                                        * is the hash of U2, the list masked with */
     char *advertise, *keys, *survivors, *consistency, *unmask; /* malloc'd, NULL when absent */

@@ -133,7 +133,7 @@ int mp_policy_load(mp_policy **out, const char *path)
     mp_policy *p = calloc(1, sizeof *p);
     const cJSON *crl;
     if (p == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (mp_file_read(path, POLICY_FILE_MAX, &text, &len) != 0) {
         free(p);
         return mp_error_prefix("policy: ");
@@ -150,7 +150,7 @@ int mp_policy_load(mp_policy **out, const char *path)
         p->crl_file = resolve(path, crl->valuestring);
     if (p->ca_file == NULL || (crl != NULL && p->crl_file == NULL)) {
         mp_policy_free(p);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     *out = p;
     return 0;
@@ -171,7 +171,7 @@ int mp_policy_validate(const cJSON *body)
     mp_policy *p = calloc(1, sizeof *p);
     int rc;
     if (p == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     rc = parse(p, body);
     free(p);
     return rc != 0 ? mp_error_prefix("policy: ") : 0;
@@ -189,13 +189,13 @@ int mp_policy_write(const char *path, const cJSON *body)
                             "remove it first, knowingly)",
                             path);
     if ((text = cJSON_Print(body)) == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     len = strlen(text);
     text[len] = '\0';
     char *nl = realloc(text, len + 2);
     if (nl == NULL) {
         free(text);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     nl[len] = '\n';
     nl[len + 1] = '\0';
@@ -302,7 +302,7 @@ int mp_policy_agreement(cJSON **out, const mp_policy *p, const mp_roster *r, con
     mp_date_format(start, s->period_start);
     mp_date_format(end, s->period_end);
     if (j == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     cJSON_AddStringToObject(j, "round_id", s->round_id);
     cJSON_AddStringToObject(j, "region", r->region_id);
     cJSON_AddStringToObject(j, "region_name", r->region_name);

@@ -132,7 +132,7 @@ static int parse_region(mp_roster *r, const cJSON *region)
     if (r->norgs == 0 || r->norgs > MP_MAX_ORGS)
         return mp_error_set("a region needs 1 to %d organisations", MP_MAX_ORGS);
     if ((r->orgs = calloc(r->norgs, sizeof *r->orgs)) == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     size_t i = 0;
     cJSON_ArrayForEach (o, orgs) {
         mp_org *org = &r->orgs[i++];
@@ -239,7 +239,7 @@ int mp_roster_cosign_body(cJSON **body, const mp_roster *r, const char *org)
         !cJSON_AddStringToObject(b, "org", org) ||
         !cJSON_AddStringToObject(b, "roster_sha256", hex)) {
         cJSON_Delete(b);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     *body = b;
     return 0;
@@ -294,7 +294,7 @@ int mp_roster_from_envelope(mp_roster **out, mp_envelope *env, const mp_pubkey *
     const char *text;
     long long v;
     if (r == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (strcmp(env->type, "roster-agreed") == 0) {
         if (mp_json_only(env->body, "agreed roster", fields) != 0 ||
             mp_json_int(env->body, "mijlpaal_roster_agreed", 1, 1, &v) != 0 ||
@@ -354,7 +354,7 @@ int mp_roster_bind(cJSON *body, const char *org, const char *oin, const cJSON *b
         cJSON *copy = cJSON_Duplicate(binding, 1);
         if (copy == NULL || !mp_oin_valid(oin)) {
             cJSON_Delete(copy);
-            return mp_error_set("organisation %s: invalid OIN or out of memory", org);
+            return mp_error_system("organisation %s: invalid OIN or out of memory", org);
         }
         cJSON_DeleteItemFromObjectCaseSensitive(o, "oin");
         cJSON_DeleteItemFromObjectCaseSensitive(o, "binding");
@@ -374,7 +374,7 @@ int mp_roster_agree(cJSON **body, const mp_roster *draft, mp_envelope *const *co
     const mp_envelope **by = calloc(draft->norgs ? draft->norgs : 1, sizeof *by);
     cJSON *b = NULL, *arr;
     if (by == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (draft->agreed) {
         free(by);
         return mp_error_set("the roster is agreed already");
@@ -415,7 +415,7 @@ int mp_roster_agree(cJSON **body, const mp_roster *draft, mp_envelope *const *co
         !cJSON_AddNumberToObject(b, "mijlpaal_roster_agreed", 1) ||
         !cJSON_AddStringToObject(b, "roster", draft->env->text) ||
         (arr = cJSON_AddArrayToObject(b, "cosignatures")) == NULL) {
-        mp_error_set("out of memory");
+        mp_error_system("out of memory");
         goto fail;
     }
     for (size_t i = 0; i < draft->norgs; i++) {
@@ -430,7 +430,7 @@ int mp_roster_agree(cJSON **body, const mp_roster *draft, mp_envelope *const *co
         if ((sig = mp_base64_encode(by[i]->sig, MP_SIG_BYTES)) == NULL ||
             (c = cJSON_CreateObject()) == NULL) {
             free(sig);
-            mp_error_set("out of memory");
+            mp_error_system("out of memory");
             goto fail;
         }
         cJSON_AddStringToObject(c, "org", draft->orgs[i].id);
@@ -518,7 +518,7 @@ int mp_roster_member_load(const char *path, mp_pubkey *key, char oin[MP_OIN_LEN 
     }
     if ((*binding = cJSON_Duplicate(b, 1)) == NULL) {
         mp_envelope_free(env);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     memcpy(oin, o, MP_OIN_LEN + 1);
     mp_envelope_free(env);

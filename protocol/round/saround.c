@@ -363,7 +363,7 @@ int mp_sa_import(sqlite3 *db, const mp_envelope *env, const mp_spec *spec, const
         mp_error_set("round %s is closed; it takes no more messages", spec->round_id);
         goto rollback;
     }
-    if (strcmp(phase, phase_of(env->type)) != 0) {
+    if (mp_phase_parse(phase) != mp_phase_parse(phase_of(env->type))) {
         mp_error_set("round %s is in its %s phase; a \"%s\" message belongs to the %s phase and "
                      "is refused",
                      spec->round_id, phase, env->type, phase_of(env->type));
@@ -454,7 +454,7 @@ int mp_sa_submission_allowed(sqlite3 *db, const mp_spec *spec, const char *org)
     int step;
     if (mp_sa_phase(db, spec->round_id, phase) != 0)
         return -1;
-    if (strcmp(phase, "submit") != 0)
+    if (mp_phase_parse(phase) != MP_PHASE_SUBMIT)
         return mp_error_set("round %s is in its %s phase; submissions belong to the submit phase "
                             "(after the shares are sent)",
                             spec->round_id, phase[0] ? phase : "closed");
@@ -534,7 +534,7 @@ int mp_sa_advance(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
         return -1;
     if (mp_sa_phase(db, spec->round_id, phase) != 0)
         goto rollback;
-    if (strcmp(phase, "advertise") == 0) {
+    if (mp_phase_parse(phase) == MP_PHASE_ADVERTISE) {
         if (load_u1(db, spec, roster, &v, &adverts) != 0)
             goto rollback;
         if ((long long)v.n1 < spec->threshold) {
@@ -547,8 +547,8 @@ int mp_sa_advance(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
             sign_store(db, spec, "keys", body, coordinator) != 0)
             goto rollback;
         snprintf(detail, sizeof detail, "%zu advertised", v.n1);
-        strcpy(new_phase, "share");
-    } else if (strcmp(phase, "share") == 0) {
+        strcpy(new_phase, mp_phase_name(MP_PHASE_SHARE));
+    } else if (mp_phase_parse(phase) == MP_PHASE_SHARE) {
         mp_secagg_view u1 = {0};
         if (load_u2(db, spec, roster, &v, &u1, NULL) != 0)
             goto rollback;
@@ -561,8 +561,8 @@ int mp_sa_advance(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
             goto rollback;
         }
         snprintf(detail, sizeof detail, "%zu shared of %zu advertised", v.n1, n1);
-        strcpy(new_phase, "submit");
-    } else if (strcmp(phase, "submit") == 0) {
+        strcpy(new_phase, mp_phase_name(MP_PHASE_SUBMIT));
+    } else if (mp_phase_parse(phase) == MP_PHASE_SUBMIT) {
         if (load_u2(db, spec, roster, &v, NULL, NULL) != 0 || mark_u2(db, spec, &v) != 0)
             goto rollback;
         if ((long long)v.n2 < spec->threshold || (long long)v.n2 < spec->k_min) {
@@ -575,8 +575,8 @@ int mp_sa_advance(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
             sign_store(db, spec, "survivors", body, coordinator) != 0)
             goto rollback;
         snprintf(detail, sizeof detail, "%zu submitted of %zu that shared", v.n2, v.n1);
-        strcpy(new_phase, "confirm");
-    } else if (strcmp(phase, "confirm") == 0) {
+        strcpy(new_phase, mp_phase_name(MP_PHASE_CONFIRM));
+    } else if (mp_phase_parse(phase) == MP_PHASE_CONFIRM) {
         if (load_survivors(db, spec, roster, &v, &surv) != 0 ||
             load_kind(db, spec->round_id, "consistency", "consistency", &confs, &nconf) != 0)
             goto rollback;
@@ -591,8 +591,8 @@ int mp_sa_advance(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
             sign_store(db, spec, "unmask-request", body, coordinator) != 0)
             goto rollback;
         snprintf(detail, sizeof detail, "%zu confirmed", nconf);
-        strcpy(new_phase, "unmask");
-    } else if (strcmp(phase, "unmask") == 0) {
+        strcpy(new_phase, mp_phase_name(MP_PHASE_UNMASK));
+    } else if (mp_phase_parse(phase) == MP_PHASE_UNMASK) {
         mp_error_set("round %s is in its unmask phase: it closes as soon as %lld unmask messages "
                      "are imported",
                      spec->round_id, spec->threshold);
@@ -639,11 +639,11 @@ int mp_sa_outbox(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
         return mp_error_set("%s: cannot create: %s", dir, strerror(errno));
     if (mp_sa_phase(db, spec->round_id, phase) != 0)
         return -1;
-    if (strcmp(phase, "share") == 0) {
+    if (mp_phase_parse(phase) == MP_PHASE_SHARE) {
         *nfiles = 1;
         return write_outgoing(db, spec->round_id, "keys", dir, "keys.json");
     }
-    if (strcmp(phase, "submit") == 0) {
+    if (mp_phase_parse(phase) == MP_PHASE_SUBMIT) {
         mp_secagg_view v, u1;
         mp_envelope **shares;
         int rc = 0;
@@ -690,15 +690,15 @@ int mp_sa_outbox(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
         mp_secagg_view_free(&u1);
         return rc;
     }
-    if (strcmp(phase, "confirm") == 0) {
+    if (mp_phase_parse(phase) == MP_PHASE_CONFIRM) {
         *nfiles = 1;
         return write_outgoing(db, spec->round_id, "survivors", dir, "survivors.json");
     }
-    if (strcmp(phase, "unmask") == 0) {
+    if (mp_phase_parse(phase) == MP_PHASE_UNMASK) {
         *nfiles = 1;
         return write_outgoing(db, spec->round_id, "unmask-request", dir, "unmask-request.json");
     }
-    if (strcmp(phase, "advertise") == 0)
+    if (mp_phase_parse(phase) == MP_PHASE_ADVERTISE)
         return mp_error_set("round %s is still collecting advertisements: nothing to send yet "
                             "(advance it first)",
                             spec->round_id);
@@ -733,7 +733,6 @@ int mp_sa_status_get(sqlite3 *db, const mp_spec *spec, mp_sa_status *s)
 {
     static const char *const kinds[] = {"advertise", "share", "submission", "consistency",
                                         "unmask"};
-    static const char *const phases[] = {"advertise", "share", "submit", "confirm", "unmask"};
     int flags[MP_MAX_ORGS][5];
     memset(s, 0, sizeof *s);
     if (mp_sa_phase(db, spec->round_id, s->phase) != 0)
@@ -753,7 +752,7 @@ int mp_sa_status_get(sqlite3 *db, const mp_spec *spec, mp_sa_status *s)
         s->unmasked += (size_t)flags[i][4];
     }
     for (int k = 0; k < 5; k++) {
-        if (strcmp(s->phase, phases[k]) != 0)
+        if (mp_phase_parse(s->phase) != (enum mp_phase)(MP_PHASE_ADVERTISE + k))
             continue;
         /* Expected now: everyone for advertise; those that delivered the phase before. The
          * survivors of the confirm and unmask phases are the submitters. */
@@ -776,7 +775,7 @@ int mp_sa_can_close(sqlite3 *db, const mp_spec *spec)
     mp_sa_status s;
     if (spec->masking != MP_MASKING_BONAWITZ || mp_sa_status_get(db, spec, &s) != 0)
         return 0;
-    return strcmp(s.phase, "unmask") == 0 && (long long)s.unmasked >= spec->threshold;
+    return mp_phase_parse(s.phase) == MP_PHASE_UNMASK && (long long)s.unmasked >= spec->threshold;
 }
 
 /* Every stored unmask message, checked, in position order. */

@@ -38,6 +38,7 @@
 #include "envelope.h"
 #include "error.h"
 #include "keys.h"
+#include "phase.h"
 #include "roster.h"
 #include "spec.h"
 

@@ -72,7 +72,7 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
     mp_spec *check = NULL;
 
     if (b == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (n > MP_MAX_ORGS) {
         cJSON_Delete(b);
         return mp_error_set("too many participants");
@@ -153,7 +153,12 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
                             "participants",
                             p->threshold, p->colluders);
     }
-    if (p->masking != NULL && strcmp(p->masking, MP_SCHEME_BONAWITZ) == 0) {
+    enum mp_masking scheme = MP_MASKING_PAIRWISE;
+    if (p->masking != NULL && mp_masking_parse(&scheme, p->masking) != 0) {
+        cJSON_Delete(b);
+        return -1;
+    }
+    if (scheme == MP_MASKING_BONAWITZ) {
         cJSON_AddStringToObject(masking, "scheme", MP_SCHEME_BONAWITZ);
         long long c = p->colluders > 0 ? p->colluders : p->t;
         cJSON_AddNumberToObject(masking, "colluders", (double)c);
@@ -161,7 +166,7 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
                                 (double)(p->threshold > 0
                                              ? p->threshold
                                              : mp_spec_default_threshold(n, p->k_min, p->t, c)));
-    } else if (p->masking == NULL || strcmp(p->masking, MP_SCHEME_PAIRWISE) == 0) {
+    } else {
         if (p->threshold != 0 || p->colluders != 0) {
             cJSON_Delete(b);
             return mp_error_set("a threshold and a number of colluders apply to masking scheme %s "
@@ -169,17 +174,13 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
                                 MP_SCHEME_BONAWITZ);
         }
         cJSON_AddStringToObject(masking, "scheme", MP_SCHEME_PAIRWISE);
-    } else {
-        cJSON_Delete(b);
-        return mp_error_set("unknown masking scheme \"%.40s\" (%s or %s)", p->masking,
-                            MP_SCHEME_PAIRWISE, MP_SCHEME_BONAWITZ);
     }
     cat = cJSON_Duplicate(catalogue, 1);
     cJSON_AddItemToObject(b, "catalogue", cat);
     if (cat == NULL || masking == NULL || priv == NULL || share == NULL || pub == NULL ||
         period == NULL || parts == NULL) {
         cJSON_Delete(b);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     /* Validate by parsing it the way every participant will (all but the signature, which
      * does not exist yet). */
@@ -189,7 +190,7 @@ int mp_spec_build(cJSON **body, const mp_spec_params *p, const mp_roster *roster
             mp_catalogue_free(check->catalogue);
         free(check);
         cJSON_Delete(b);
-        return check == NULL ? mp_error_set("out of memory")
+        return check == NULL ? mp_error_system("out of memory")
                              : mp_error_prefix("round specification: ");
     }
     mp_spec_free(check);
@@ -243,9 +244,26 @@ static int check_privacy(mp_spec *s, const char *mech, const char *delta, uint64
     return 0;
 }
 
+const char *mp_masking_name(enum mp_masking m)
+{
+    return m == MP_MASKING_BONAWITZ ? MP_SCHEME_BONAWITZ : MP_SCHEME_PAIRWISE;
+}
+
+int mp_masking_parse(enum mp_masking *out, const char *name)
+{
+    if (name != NULL && strcmp(name, MP_SCHEME_PAIRWISE) == 0)
+        *out = MP_MASKING_PAIRWISE;
+    else if (name != NULL && strcmp(name, MP_SCHEME_BONAWITZ) == 0)
+        *out = MP_MASKING_BONAWITZ;
+    else
+        return mp_error_set("unknown masking scheme \"%.40s\" (%s or %s)", name ? name : "",
+                            MP_SCHEME_PAIRWISE, MP_SCHEME_BONAWITZ);
+    return 0;
+}
+
 const char *mp_spec_scheme_name(const mp_spec *s)
 {
-    return s->masking == MP_MASKING_BONAWITZ ? MP_SCHEME_BONAWITZ : MP_SCHEME_PAIRWISE;
+    return mp_masking_name((enum mp_masking)s->masking);
 }
 
 long long mp_spec_default_threshold(size_t n, long long k_min, long long t, long long c)
@@ -264,7 +282,10 @@ long long mp_spec_default_threshold(size_t n, long long k_min, long long t, long
 static int check_masking(mp_spec *s, const cJSON *masking, const char *scheme)
 {
     long long n = (long long)s->nparticipants;
-    if (strcmp(scheme, MP_SCHEME_PAIRWISE) == 0) {
+    enum mp_masking m;
+    if (mp_masking_parse(&m, scheme) != 0)
+        return mp_error_set("masking scheme \"%.30s\" is not supported by this version", scheme);
+    if (m == MP_MASKING_PAIRWISE) {
         if (cJSON_GetObjectItemCaseSensitive(masking, "threshold") != NULL ||
             cJSON_GetObjectItemCaseSensitive(masking, "colluders") != NULL)
             return mp_error_set("masking scheme %s has no threshold or colluders (every "
@@ -274,8 +295,6 @@ static int check_masking(mp_spec *s, const cJSON *masking, const char *scheme)
         s->threshold = n;
         return 0;
     }
-    if (strcmp(scheme, MP_SCHEME_BONAWITZ) != 0)
-        return mp_error_set("masking scheme \"%.30s\" is not supported by this version", scheme);
     s->masking = MP_MASKING_BONAWITZ;
     if (mp_json_int(masking, "threshold", 1, MP_MAX_ORGS, &s->threshold) != 0 ||
         mp_json_int(masking, "colluders", 0, MP_MAX_ORGS, &s->colluders) != 0)
@@ -402,7 +421,7 @@ int mp_spec_from_envelope(mp_spec **out, mp_envelope *env, const mp_roster *rost
 {
     mp_spec *s = calloc(1, sizeof *s);
     if (s == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (strcmp(env->type, "round") != 0 || parse_body(s, env->body, roster) != 0 ||
         mp_envelope_verify(env, &roster->coordinator) != 0) {
         mp_catalogue_free(s->catalogue);

@@ -52,6 +52,10 @@
 
 enum mp_masking { MP_MASKING_PAIRWISE = 0, MP_MASKING_BONAWITZ = 1 };
 
+/* The one place masking scheme names are read and written: "pairwise-v1", "bonawitz-v1". */
+const char *mp_masking_name(enum mp_masking m);
+MP_WUR int mp_masking_parse(enum mp_masking *out, const char *name); /* refused when unknown */
+
 typedef struct mp_spec {
     const char *round_id, *region;
     unsigned char roster_hash[MP_HASH_BYTES];

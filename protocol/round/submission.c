@@ -33,7 +33,7 @@ int mp_submission_build(cJSON **body, const mp_spec *spec, const char *org, cons
         !cJSON_AddStringToObject(b, "masked", vec) || !cJSON_AddStringToObject(b, "created", ts)) {
         free(vec);
         cJSON_Delete(b);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     free(vec);
     *body = b;
@@ -85,7 +85,8 @@ int mp_submission_check(const mp_envelope *env, const mp_spec *spec, const mp_ro
         return mp_error_set("submission of %s was made for a different version of round %s "
                             "(round_sha256 mismatch)",
                             org->id, spec->round_id);
-    if (strcmp(scheme, mp_spec_scheme_name(spec)) != 0)
+    enum mp_masking sm;
+    if (mp_masking_parse(&sm, scheme) != 0 || (int)sm != spec->masking)
         return mp_error_set("submission of %s uses masking scheme %.30s, the round %s", org->id,
                             scheme, mp_spec_scheme_name(spec));
     if ((size_t)cells != spec->catalogue->ncells)

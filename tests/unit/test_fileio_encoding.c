@@ -214,6 +214,7 @@ static void test_read(void **state)
     assert_int_equal(mp_file_read(path, sizeof data - 1, &buf, &len), -1);
     assert_null(buf);
     assert_non_null(strstr(mp_error_get(), "limit"));
+    assert_int_equal(mp_error_kind_get(), MP_ERR_REFUSED); /* the document, not the system */
     /* An empty file. */
     char *empty = tu_path(w->dir, "empty");
     tu_write(empty, "", 0);
@@ -225,9 +226,13 @@ static void test_read(void **state)
     buf = NULL;
     assert_int_equal(mp_file_read(w->dir, 100, &buf, &len), -1);
     assert_non_null(strstr(mp_error_get(), "not a regular file"));
+    assert_int_equal(mp_error_kind_get(), MP_ERR_SYSTEM);
     char *none = tu_path(w->dir, "none");
+    mp_error_set("an earlier refusal");
     assert_int_equal(mp_file_read(none, 100, &buf, &len), -1);
     assert_null(buf);
+    assert_int_equal(mp_error_kind_get(), MP_ERR_SYSTEM);
+    assert_int_equal(mp_error_exit_code(), 2);
     char *link = tu_path(w->dir, "link");
     assert_int_equal(symlink(path, link), 0);
     assert_int_equal(mp_file_read(link, 100, &buf, &len), 0);
@@ -245,6 +250,51 @@ static void test_read(void **state)
     free(none);
     free(empty);
     free(path);
+}
+
+/* Failures carry their kind (error.h): set at the failure site, kept by a prefix. */
+static void test_error_kinds(void **state)
+{
+    world *w = *state;
+    mp_error_clear();
+    assert_int_equal(mp_error_kind_get(), MP_ERR_REFUSED);
+    assert_int_equal(mp_error_system("disk %d on fire", 3), -1);
+    assert_string_equal(mp_error_get(), "disk 3 on fire");
+    assert_int_equal(mp_error_kind_get(), MP_ERR_SYSTEM);
+    assert_int_equal(mp_error_prefix("store: "), -1);
+    assert_string_equal(mp_error_get(), "store: disk 3 on fire");
+    assert_int_equal(mp_error_kind_get(), MP_ERR_SYSTEM);
+    assert_int_equal(mp_error_exit_code(), 2);
+    assert_int_equal(mp_error_set("bad signature"), -1);
+    assert_int_equal(mp_error_kind_get(), MP_ERR_REFUSED);
+    assert_int_equal(mp_error_exit_code(), 1);
+    assert_int_equal(mp_error_prefix("x.json: "), -1);
+    assert_int_equal(mp_error_kind_get(), MP_ERR_REFUSED);
+    mp_error_system("again");
+    mp_error_clear();
+    assert_int_equal(mp_error_kind_get(), MP_ERR_REFUSED);
+    assert_string_equal(mp_error_get(), "");
+
+    /* Writing where the system says no is a system failure; refusing to overwrite a key is a
+     * refusal. */
+    char *nodir = tu_path(w->dir, "no/such/dir/file");
+    assert_int_equal(mp_file_write_atomic(nodir, "x", 1, 0644), -1);
+    assert_int_equal(mp_error_kind_get(), MP_ERR_SYSTEM);
+    char *key = tu_path(w->dir, "k.key");
+    assert_int_equal(mp_file_write_secret(key, "s", 1), 0);
+    assert_int_equal(mp_file_write_secret(key, "s", 1), -1);
+    assert_non_null(strstr(mp_error_get(), "already exists"));
+    assert_int_equal(mp_error_kind_get(), MP_ERR_REFUSED);
+    /* A secret others can read is refused; one in a missing file cannot be opened. */
+    unsigned char *buf;
+    size_t len;
+    assert_int_equal(chmod(key, 0644), 0);
+    assert_int_equal(mp_file_read_secret(key, 100, &buf, &len), -1);
+    assert_int_equal(mp_error_kind_get(), MP_ERR_REFUSED);
+    assert_int_equal(mp_file_read_secret(nodir, 100, &buf, &len), -1);
+    assert_int_equal(mp_error_kind_get(), MP_ERR_SYSTEM);
+    free(key);
+    free(nodir);
 }
 
 /* ---- encoding ---------------------------------------------------------------------------- */
@@ -483,6 +533,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_secret, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_secret, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_kinds, setup, teardown),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_hash),

@@ -11,6 +11,7 @@
 #include "date.h"
 #include "envelope.h"
 #include "keys.h"
+#include "phase.h"
 #include "roster.h"
 #include "privacy.h"
 #include "spec.h"
@@ -799,11 +800,40 @@ static void test_calibration(void **state)
     assert_int_equal(mp_privacy_calibrate(MP_MECH_DDG, 1e-12, 5, &sens, 52, &num, &den), -1);
 }
 
+/* Masking scheme and round phase names: one parse and one name function each. */
+static void test_scheme_and_phase_names(void **state)
+{
+    (void)state;
+    enum mp_masking m = MP_MASKING_BONAWITZ;
+    assert_int_equal(mp_masking_parse(&m, "pairwise-v1"), 0);
+    assert_int_equal(m, MP_MASKING_PAIRWISE);
+    assert_int_equal(mp_masking_parse(&m, "bonawitz-v1"), 0);
+    assert_int_equal(m, MP_MASKING_BONAWITZ);
+    assert_string_equal(mp_masking_name(MP_MASKING_PAIRWISE), "pairwise-v1");
+    assert_string_equal(mp_masking_name(MP_MASKING_BONAWITZ), "bonawitz-v1");
+    assert_int_equal(mp_masking_parse(&m, "Bonawitz-v1"), -1);
+    assert_non_null(strstr(mp_error_get(), "unknown masking scheme"));
+    assert_int_equal(m, MP_MASKING_BONAWITZ); /* unchanged on failure */
+    assert_int_equal(mp_masking_parse(&m, NULL), -1);
+
+    static const char *const phases[] = {"", "advertise", "share", "submit", "confirm", "unmask"};
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(mp_phase_parse(phases[i]), i);
+        assert_string_equal(mp_phase_name((enum mp_phase)i), phases[i]);
+    }
+    assert_int_equal(mp_phase_parse(MP_PHASE_CLOSED == 0 ? "advertised" : ""), MP_PHASE_UNKNOWN);
+    assert_int_equal(mp_phase_parse(NULL), MP_PHASE_UNKNOWN);
+    assert_string_equal(mp_phase_name(MP_PHASE_UNKNOWN), "?");
+    assert_true(MP_PHASE_ADVERTISE < MP_PHASE_SHARE && MP_PHASE_SHARE < MP_PHASE_SUBMIT &&
+                MP_PHASE_SUBMIT < MP_PHASE_CONFIRM && MP_PHASE_CONFIRM < MP_PHASE_UNMASK);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scheme_and_phase_names),
         cmocka_unit_test_setup_teardown(test_roster_contents, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roster_build_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roster_load_refusals, setup, teardown),

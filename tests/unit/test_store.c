@@ -420,21 +420,30 @@ static void test_ledger_migrates_v3(void **state)
         fail_msg("%s", mp_error_get());
     assert_int_equal(tdb_int(db, "PRAGMA user_version"), 8);
     assert_int_equal(mp_ledger_sa_get(db, "r1", &sa), 1);
-    assert_string_equal(sa.phase, "submitted");
+    assert_int_equal(sa.phase, MP_MEMBER_SUBMITTED);
     assert_string_equal(sa.advertise, "{\"adv\":1}");
     assert_string_equal(sa.keys, "{\"keys\":1}");
     assert_string_equal(sa.advertised_sha256, "bb");
     assert_int_equal(sa.has_secrets, 0);
     assert_null(sa.share);
     /* The new phases fit the new constraint. */
-    snprintf(sa.phase, sizeof sa.phase, "abandoned");
+    sa.phase = MP_MEMBER_ABANDONED;
     assert_int_equal(mp_store_begin(db), 0);
     assert_int_equal(mp_ledger_sa_put(db, &sa), 0);
     assert_int_equal(mp_store_commit(db), 0);
     mp_ledger_sa_free(&sa);
     assert_int_equal(mp_ledger_sa_get(db, "r1", &sa), 1);
-    assert_string_equal(sa.phase, "abandoned");
+    assert_int_equal(sa.phase, MP_MEMBER_ABANDONED);
     mp_ledger_sa_free(&sa);
+    /* The phase names, read and written in one place (ledger.h). */
+    static const char *const names[] = {"advertised", "shared",   "submitted",
+                                        "confirmed",  "unmasked", "abandoned"};
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(mp_member_phase_parse(names[i]), i);
+        assert_string_equal(mp_member_phase_name((enum mp_member_phase)i), names[i]);
+    }
+    assert_int_equal(mp_member_phase_parse("advertise"), MP_MEMBER_UNKNOWN);
+    assert_int_equal(mp_member_phase_parse(NULL), MP_MEMBER_UNKNOWN);
     assert_int_equal(mp_ledger_sa_get(db, "r0", &sa), 1);
     assert_string_equal(sa.unmask, "{\"u\":0}");
     mp_ledger_sa_free(&sa);
