@@ -1275,7 +1275,9 @@ int mp_secagg_open(uint64_t *sum, size_t d, const mp_spec *spec, const mp_secagg
         xs[i] = v->m[r[i].member].pos + 1;
     }
     if (nthreads == 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        /* MIJLPAAL_THREADS caps the workers (benchmarks measure on one thread, F2). */
+        const char *env = getenv("MIJLPAAL_THREADS");
+        long cpus = env != NULL && atol(env) > 0 ? atol(env) : sysconf(_SC_NPROCESSORS_ONLN);
         nthreads = cpus < 1 ? 1 : cpus > 8 ? 8 : (unsigned)cpus;
     }
     weights = malloc((size_t)t * 32);
