@@ -25,6 +25,6 @@ cc -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DMP_MAX_METRICS=320 -O2
 echo "aggregator floor bench: $(nproc) CPUs, $(uname -srm), $(cc --version | head -n 1)" >&2
 export MIJLPAAL_THREADS=1
 if [ -n "${PERF:-}" ]; then
-  exec perf record -g -o "$BUILD/perf.data" "$BUILD/bench-aggregator-floor" --cache "${FLOOR_CACHE:-build-floor/floor-cache}" "$@"
+  exec perf record -o "$BUILD/perf.data" "$BUILD/bench-aggregator-floor" --cache "${FLOOR_CACHE:-build-floor/floor-cache}" "$@"
 fi
 exec "$BUILD/bench-aggregator-floor" --cache "${FLOOR_CACHE:-build-floor/floor-cache}" "$@"

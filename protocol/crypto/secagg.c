@@ -778,6 +778,29 @@ int mp_secagg_shares_build(cJSON **body, const mp_spec *spec, const mp_secagg_vi
     return 0;
 }
 
+int mp_secagg_shares_retarget(cJSON *body, const mp_secagg_view *v, const char *const *boxes,
+                              size_t to)
+{
+    cJSON *org, *arr;
+    if (to >= v->n1)
+        return mp_error_set("shares: no member %zu", to);
+    if ((org = cJSON_CreateString(v->m[to].org)) == NULL ||
+        !cJSON_ReplaceItemInObjectCaseSensitive(body, "to", org)) {
+        cJSON_Delete(org);
+        return mp_error_set("out of memory");
+    }
+    if ((arr = cJSON_CreateArray()) == NULL ||
+        !cJSON_ReplaceItemInObjectCaseSensitive(body, "boxes", arr)) {
+        cJSON_Delete(arr);
+        return mp_error_set("out of memory");
+    }
+    for (size_t i = 0; i < v->n1; i++)
+        if (boxes[i] == NULL || !cJSON_AddItemToArray(arr, cJSON_CreateStringReference(boxes[i])))
+            return mp_error_set("shares: the share message of %s has no box for %s", v->m[i].org,
+                                v->m[to].org);
+    return 0;
+}
+
 /* Open the box from member `from` to position `me` with the recipient's box secret and check
  * its binding. plain is MP_SECAGG_PLAIN_BYTES of secure memory. */
 static int box_open(unsigned char *plain, const char *b64, const mp_spec *spec,

@@ -736,18 +736,19 @@ int mp_sa_outbox(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
                 if (k < n1)
                     grid[i * n1 + k++] = cJSON_IsString(it) ? it->valuestring : NULL;
         }
+        /* One body, made once and retargeted per recipient: the list of U2 in it is the same
+         * for all (building it n times was most of this phase). */
+        cJSON *body = NULL;
         for (size_t k = 0; k < v.n1 && rc == 0; k++) {
-            cJSON *body;
             char *text, name[80];
             size_t len;
             int to = mp_secagg_member_index(&u1, v.m[k].org);
             for (size_t i = 0; i < v.n1; i++)
                 col[i] = grid[i * n1 + (size_t)to];
-            rc = mp_secagg_shares_build(&body, spec, &v, col, k);
-            if (rc == 0) {
+            rc = body == NULL ? mp_secagg_shares_build(&body, spec, &v, col, k)
+                              : mp_secagg_shares_retarget(body, &v, col, k);
+            if (rc == 0)
                 rc = mp_envelope_sign(&text, &len, "shares", body, coordinator);
-                cJSON_Delete(body);
-            }
             if (rc == 0) {
                 snprintf(name, sizeof name, "shares-%s.json", v.m[k].org);
                 rc = mp_file_write_in(dir, name, text, len, 0644);
@@ -755,6 +756,7 @@ int mp_sa_outbox(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
                 (*nfiles)++;
             }
         }
+        cJSON_Delete(body);
         free(grid);
         free(col);
         free_envs(shares, v.n1);
