@@ -286,6 +286,37 @@ static int load_survivors(sqlite3 *db, const mp_spec *spec, const mp_roster *ros
     return stored_view(db, spec, roster, VIEW_SURVIVORS, &c, hash) != 0 ? -1 : view_copy(v, c);
 }
 
+/* A stored share message for its boxes only: its bytes must hash to the recorded hash (so
+ * they are the ones verified on import, and canonical), and are then parsed as plain JSON
+ * (the canonical parser's checks and the re-serialisation are for bytes of unknown origin).
+ * The result carries the body, the hash and the type only. */
+static int stored_boxes(mp_envelope **out, sqlite3_stmt *st, int col,
+                        const unsigned char want[MP_HASH_BYTES], const char *org)
+{
+    const char *text = (const char *)sqlite3_column_text(st, col);
+    size_t len = (size_t)sqlite3_column_bytes(st, col);
+    unsigned char h[MP_HASH_BYTES];
+    mp_envelope *e;
+    cJSON *root;
+    mp_hash(h, text, len);
+    if (memcmp(h, want, MP_HASH_BYTES) != 0)
+        return mp_error_set("store: the share message of %s is not the one recorded", org);
+    if ((e = calloc(1, sizeof *e)) == NULL || (root = cJSON_ParseWithLength(text, len)) == NULL) {
+        free(e);
+        return mp_error_set("store: the share message of %s cannot be read", org);
+    }
+    e->body = cJSON_DetachItemFromObjectCaseSensitive(root, "body");
+    cJSON_Delete(root);
+    if (e->body == NULL) {
+        free(e);
+        return mp_error_set("store: the share message of %s has no body", org);
+    }
+    snprintf(e->type, sizeof e->type, "share");
+    memcpy(e->hash, h, MP_HASH_BYTES);
+    *out = e;
+    return 0;
+}
+
 /* U2 from the stored keys message (U1, verified) and the stored share messages, in position
  * order: v holds the members that sent shares (with their share hashes), u1 (optional) all of
  * U1, and shares[] (optional, v->n1 of them, caller frees) the share envelopes of v's members.
@@ -329,16 +360,9 @@ static int load_u2(sqlite3 *db, const mp_spec *spec, const mp_roster *roster, mp
             goto out;
         }
         have[k] = 1;
-        if (shares != NULL) {
-            if (load_text_env(&byk[k], st, 2, "share") != 0) {
-                mp_error_prefix("stored share message of %s: ", org);
-                goto out;
-            }
-            if (memcmp(byk[k]->hash, hashes + (size_t)k * MP_HASH_BYTES, MP_HASH_BYTES) != 0) {
-                mp_error_set("store: the share message of %s is not the one recorded", org);
-                goto out;
-            }
-        }
+        if (shares != NULL &&
+            stored_boxes(&byk[k], st, 2, hashes + (size_t)k * MP_HASH_BYTES, org) != 0)
+            goto out;
     }
     if (step != SQLITE_DONE) {
         mp_store_error(db, "reading share messages");
