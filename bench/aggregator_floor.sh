@@ -7,7 +7,7 @@
 #
 #   ./bench/aggregator_floor.sh                 3 runs, medians on stdout (Markdown)
 #   ./bench/aggregator_floor.sh --runs 5 --drop 30
-#   PERF=1 ./bench/aggregator_floor.sh --runs 1 record with perf (build-floor/perf.data)
+#   PERF=1 ./bench/aggregator_floor.sh --runs 1 record with perf ($BUILD/perf.data)
 #
 # Every measurement is on one thread (MIJLPAAL_THREADS=1 for the aggregator's open).
 set -eu
