@@ -35,30 +35,51 @@ int mp_envelope_message(unsigned char **msg, size_t *mlen, const char *type, con
 int mp_envelope_sign(char **text, size_t *len, const char *type, const cJSON *body,
                      const mp_keypair *kp)
 {
+    static const char head[] = "{\"body\":null";
     unsigned char *msg;
-    size_t mlen;
+    size_t mlen, clen, tlen, hl = sizeof head - 1;
     unsigned char sig[MP_SIG_BYTES];
     char id[2 * MP_KEY_ID_BYTES + 1];
-    char *b64;
+    char *b64, *tail = NULL, *out;
     cJSON *env;
     int rc = -1;
 
     if (mp_envelope_message(&msg, &mlen, type, body) != 0)
         return -1;
     crypto_sign_detached(sig, NULL, msg, mlen, kp->sign_sk);
-    free(msg);
     mp_hex_encode(id, kp->pub.key_id, MP_KEY_ID_BYTES);
     b64 = mp_base64_encode(sig, sizeof sig);
     env = cJSON_CreateObject();
-    if (b64 != NULL && env != NULL && cJSON_AddNumberToObject(env, "mijlpaal", 1) &&
-        cJSON_AddStringToObject(env, "type", type) && cJSON_AddStringToObject(env, "signer", id) &&
-        cJSON_AddStringToObject(env, "sig", b64) &&
-        cJSON_AddItemReferenceToObject(env, "body", (cJSON *)body))
-        rc = mp_canon_serialise(text, len, env);
+    /* The envelope's canonical text is {"body":<canonical body>,...the other fields}: "body"
+     * sorts first. The body was serialised once for the signature, so the envelope is
+     * serialised with a null body and the body's text spliced in, instead of serialising a
+     * large body (a 500 KiB shares message) a second time. Same bytes by construction. */
+    if (b64 != NULL && env != NULL && cJSON_AddNullToObject(env, "body") &&
+        cJSON_AddNumberToObject(env, "mijlpaal", 1) && cJSON_AddStringToObject(env, "type", type) &&
+        cJSON_AddStringToObject(env, "signer", id) && cJSON_AddStringToObject(env, "sig", b64))
+        rc = mp_canon_serialise(&tail, &tlen, env);
     else
         mp_error_system("out of memory");
+    if (rc == 0 && (tlen < hl || memcmp(tail, head, hl) != 0))
+        rc = mp_error_set("internal error: envelope fields out of order");
+    if (rc == 0) {
+        size_t dl = sizeof sig_domain - 1 + strlen(type) + 1; /* domain | type | \n */
+        clen = mlen - dl;
+        if ((out = malloc(hl - 4 + clen + (tlen - hl) + 1)) == NULL) {
+            rc = mp_error_system("out of memory");
+        } else {
+            memcpy(out, head, hl - 4); /* {"body": */
+            memcpy(out + hl - 4, msg + dl, clen);
+            memcpy(out + hl - 4 + clen, tail + hl, tlen - hl);
+            *len = hl - 4 + clen + tlen - hl;
+            out[*len] = '\0';
+            *text = out;
+        }
+    }
+    free(msg);
+    free(tail);
     free(b64);
-    cJSON_Delete(env); /* the body is only referenced, not freed */
+    cJSON_Delete(env);
     return rc;
 }
 

@@ -4,6 +4,7 @@
 #include "secagg.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,20 @@ void mp_secagg_reveal_free(mp_secagg_reveal *r)
 
 int mp_secagg_member_index(const mp_secagg_view *v, const char *org)
 {
+    /* Members are in position order, which is the sorted order of the organisation ids: a
+     * binary search first; a linear scan when it misses, so that a view built in another order
+     * is still answered right. */
+    size_t lo = 0, hi = v->n1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(v->m[mid].org, org);
+        if (c == 0)
+            return (int)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     for (size_t i = 0; i < v->n1; i++)
         if (strcmp(v->m[i].org, org) == 0)
             return (int)i;
@@ -386,6 +401,42 @@ static int hash_json(unsigned char out[MP_HASH_BYTES], const cJSON *v)
     return 0;
 }
 
+/* The keys seen so far in a list, to refuse a repeated one in O(1) per entry instead of
+ * comparing it with every earlier entry (a million comparisons per list at n = 1000, and the
+ * lists are parsed at every phase). Open addressing on the key's first bytes; the keys are
+ * public, so neither the probing nor the comparison need be constant-time. */
+typedef struct key_set {
+    size_t cap;     /* a power of two, at least twice the entries */
+    unsigned *slot; /* member index + 1, 0 = empty */
+    size_t koff;    /* offsetof the key in mp_secagg_member */
+} key_set;
+
+static int key_set_init(key_set *ks, size_t n, size_t koff)
+{
+    ks->cap = 16;
+    while (ks->cap < 2 * n)
+        ks->cap *= 2;
+    ks->koff = koff;
+    return (ks->slot = calloc(ks->cap, sizeof *ks->slot)) != NULL
+               ? 0
+               : mp_error_system("out of memory");
+}
+
+/* The earlier member with member i's key (its index), or -1; adds i when none. */
+static long key_set_add(key_set *ks, const mp_secagg_member *m, size_t i)
+{
+    const unsigned char *key = (const unsigned char *)&m[i] + ks->koff;
+    size_t h = (size_t)mp_load64_le(key) & (ks->cap - 1);
+    while (ks->slot[h] != 0) {
+        size_t k = ks->slot[h] - 1;
+        if (memcmp((const unsigned char *)&m[k] + ks->koff, key, PK) == 0)
+            return (long)k;
+        h = (h + 1) & (ks->cap - 1);
+    }
+    ks->slot[h] = (unsigned)i + 1;
+    return -1;
+}
+
 /* Parse and verify "advertised" (U1) or, with `shared`, "shared" (U2): participants in position
  * order, both keys of each signed by its organisation, keys distinct, at least T of them. */
 static int list_parse(mp_secagg_view *v, const cJSON *arr, const mp_spec *spec,
@@ -396,6 +447,7 @@ static int list_parse(mp_secagg_view *v, const cJSON *arr, const mp_spec *spec,
                                           "key_sig", "share_sha256", NULL};
     const char *what = shared ? "shared" : "advertised";
     const cJSON *it;
+    key_set mask_keys = {0}, box_keys = {0};
     size_t n = (size_t)cJSON_GetArraySize(arr);
     memset(v, 0, sizeof *v);
     if (n > spec->nparticipants)
@@ -407,6 +459,9 @@ static int list_parse(mp_secagg_view *v, const cJSON *arr, const mp_spec *spec,
                             n, spec->threshold);
     if ((v->m = calloc(n ? n : 1, sizeof *v->m)) == NULL)
         return mp_error_system("out of memory");
+    if (key_set_init(&mask_keys, n, offsetof(mp_secagg_member, mask_pk)) != 0 ||
+        key_set_init(&box_keys, n, offsetof(mp_secagg_member, box_pk)) != 0)
+        goto fail;
     cJSON_ArrayForEach (it, arr) {
         mp_secagg_member *m = &v->m[v->n1];
         const char *org, *bpk, *pk, *sig;
@@ -430,12 +485,12 @@ static int list_parse(mp_secagg_view *v, const cJSON *arr, const mp_spec *spec,
         m->org = spec->participants[pos];
         m->pos = (unsigned)pos;
         m->shared = shared;
-        for (size_t k = 0; k < v->n1; k++)
-            if (sodium_memcmp(v->m[k].mask_pk, m->mask_pk, PK) == 0 ||
-                sodium_memcmp(v->m[k].box_pk, m->box_pk, PK) == 0) {
-                mp_error_set("%s: %s and %s have the same key", what, v->m[k].org, m->org);
-                goto fail;
-            }
+        long km = key_set_add(&mask_keys, v->m, v->n1), kb = key_set_add(&box_keys, v->m, v->n1);
+        if (km >= 0 || kb >= 0) {
+            long k = km < 0 ? kb : kb < 0 ? km : km < kb ? km : kb;
+            mp_error_set("%s: %s and %s have the same key", what, v->m[k].org, m->org);
+            goto fail;
+        }
         if (key_sig_check(spec, m, &mp_roster_org(roster, m->org)->key) != 0) {
             mp_error_set("%s: the keys of %s are not signed by %s", what, m->org, m->org);
             goto fail;
@@ -444,10 +499,14 @@ static int list_parse(mp_secagg_view *v, const cJSON *arr, const mp_spec *spec,
     }
     if (hash_json(v->advertised_hash, arr) != 0)
         goto fail;
+    free(mask_keys.slot);
+    free(box_keys.slot);
     return 0;
 fail_prefix:
     mp_error_prefix("%s entry %zu: ", what, v->n1 + 1);
 fail:
+    free(mask_keys.slot);
+    free(box_keys.slot);
     mp_secagg_view_free(v);
     return -1;
 }
@@ -717,6 +776,29 @@ int mp_secagg_shares_build(cJSON **body, const mp_spec *spec, const mp_secagg_vi
                                 v->m[to].org);
         }
     *body = b;
+    return 0;
+}
+
+int mp_secagg_shares_retarget(cJSON *body, const mp_secagg_view *v, const char *const *boxes,
+                              size_t to)
+{
+    cJSON *org, *arr;
+    if (to >= v->n1)
+        return mp_error_set("shares: no member %zu", to);
+    if ((org = cJSON_CreateString(v->m[to].org)) == NULL ||
+        !cJSON_ReplaceItemInObjectCaseSensitive(body, "to", org)) {
+        cJSON_Delete(org);
+        return mp_error_system("out of memory");
+    }
+    if ((arr = cJSON_CreateArray()) == NULL ||
+        !cJSON_ReplaceItemInObjectCaseSensitive(body, "boxes", arr)) {
+        cJSON_Delete(arr);
+        return mp_error_system("out of memory");
+    }
+    for (size_t i = 0; i < v->n1; i++)
+        if (boxes[i] == NULL || !cJSON_AddItemToArray(arr, cJSON_CreateStringReference(boxes[i])))
+            return mp_error_set("shares: the share message of %s has no box for %s", v->m[i].org,
+                                v->m[to].org);
     return 0;
 }
 
@@ -1275,7 +1357,9 @@ int mp_secagg_open(uint64_t *sum, size_t d, const mp_spec *spec, const mp_secagg
         xs[i] = v->m[r[i].member].pos + 1;
     }
     if (nthreads == 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        /* MIJLPAAL_THREADS caps the workers (benchmarks measure on one thread, F2). */
+        const char *env = getenv("MIJLPAAL_THREADS");
+        long cpus = env != NULL && atol(env) > 0 ? atol(env) : sysconf(_SC_NPROCESSORS_ONLN);
         nthreads = cpus < 1 ? 1 : cpus > 8 ? 8 : (unsigned)cpus;
     }
     weights = malloc((size_t)t * 32);

@@ -257,6 +257,13 @@ MP_WUR int mp_secagg_share_check(const mp_envelope *env, const mp_spec *spec,
 MP_WUR int mp_secagg_shares_build(cJSON **body, const mp_spec *spec, const mp_secagg_view *v,
                                   const char *const *boxes, size_t to);
 
+/* Turn a shares body made by mp_secagg_shares_build into the one for member `to`: the same
+ * bytes mp_secagg_shares_build(.., boxes, to) would give, without building the list of U2
+ * again (n messages of n entries each). The boxes are referenced, not copied: they must
+ * outlive the body's use. On failure the body is unusable (delete it). */
+MP_WUR int mp_secagg_shares_retarget(cJSON *body, const mp_secagg_view *v, const char *const *boxes,
+                                     size_t to);
+
 /* The survivors body: U2 (v) and its members flagged submitted (with their hashes). */
 MP_WUR int mp_secagg_survivors_build(cJSON **body, const mp_spec *spec, const mp_secagg_view *v);
 

@@ -29,7 +29,11 @@ enum mp_dim_kind { MP_DIM_AGE, MP_DIM_DURATION, MP_DIM_FOCUS, MP_DIM_SEX, MP_DIM
 enum mp_metric_kind { MP_METRIC_EXIT, MP_METRIC_STOCK, MP_METRIC_START };
 
 #define MP_MAX_BANDS 16
+/* Overridable at build time only for bench/aggregator_floor.sh, whose catalogue needs d = 10 008
+ * cells (decision F1); every program and test is built with 64. */
+#ifndef MP_MAX_METRICS
 #define MP_MAX_METRICS 64
+#endif
 
 typedef struct mp_band {
     const char *label;

@@ -97,7 +97,7 @@ static int b64_canonical(unsigned char *out, size_t len, const char *b64)
     if (mp_base64_decode_exact(out, len, b64) != 0)
         return -1;
     if ((again = mp_base64_encode(out, len)) == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     same = strcmp(again, b64) == 0;
     free(again);
     return same ? 0 : mp_error_set("base64 not in its canonical form");
@@ -261,7 +261,7 @@ static int add_sig(mp_note *n, const mp_note_sig *s, const char *line, size_t le
     mp_note_sig *d = &n->sigs[n->nsigs];
     *d = *s;
     if ((d->line = malloc(len + 2)) == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     memcpy(d->line, line, len);
     d->line[len] = '\n';
     d->line[len + 1] = '\0';
@@ -278,7 +278,7 @@ int mp_note_new(mp_note **out, const char *text, size_t len)
         return -1;
     if ((n = calloc(1, sizeof *n)) == NULL || (n->text = malloc(len + 1)) == NULL) {
         free(n);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     memcpy(n->text, text, len);
     n->text[len] = '\0';
@@ -336,7 +336,7 @@ static int add_made(mp_note *n, const char *name, uint32_t id, const unsigned ch
     store32_be(raw, id);
     memcpy(raw + 4, sig, sig_len);
     if ((b64 = mp_base64_encode(raw, 4 + sig_len)) == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     len = snprintf(line, sizeof line, "%s%s %s", dash, name, b64);
     free(b64);
     memset(&s, 0, sizeof s);
@@ -388,7 +388,7 @@ int mp_note_cosign(mp_note *n, const char *name, const unsigned char sign_sk[MP_
     if (timestamp > INT64_MAX)
         return mp_error_set("cosignature timestamp beyond 2^63 - 1");
     if ((m = cosig_message(n, timestamp, &mlen)) == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     store64_be(sig, timestamp);
     crypto_sign_detached(sig + 8, NULL, m, mlen, sign_sk);
     free(m);
@@ -416,7 +416,7 @@ int mp_note_format(char **out, size_t *len, const mp_note *n)
     for (size_t i = 0; i < n->nsigs; i++)
         total += strlen(n->sigs[i].line);
     if ((p = malloc(total + 1)) == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     memcpy(p, n->text, n->text_len);
     p[n->text_len] = '\n';
     *len = n->text_len + 1;
@@ -498,7 +498,7 @@ int mp_checkpoint_format(char **out, size_t *len, const mp_checkpoint *c)
     char *root = mp_base64_encode(c->root, 32), *p;
     size_t ext = c->extensions ? strlen(c->extensions) : 0, cap;
     if (root == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (c->origin[0] == '\0' || strchr(c->origin, '\n') != NULL ||
         text_check(c->origin, strlen(c->origin), "checkpoint origin") != 0) {
         free(root);
@@ -507,7 +507,7 @@ int mp_checkpoint_format(char **out, size_t *len, const mp_checkpoint *c)
     cap = strlen(c->origin) + 24 + strlen(root) + ext + 4;
     if ((p = malloc(cap)) == NULL) {
         free(root);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     *len = (size_t)snprintf(p, cap, "%s\n%" PRIu64 "\n%s\n%s", c->origin, c->size, root,
                             ext ? c->extensions : "");
@@ -563,7 +563,7 @@ int mp_checkpoint_parse(mp_checkpoint *c, const char *text, size_t len)
             if (*q == '\n')
                 return mp_error_set("checkpoint: empty extension line");
         if ((c->extensions = malloc((size_t)(end - p) + 1)) == NULL)
-            return mp_error_set("out of memory");
+            return mp_error_system("out of memory");
         memcpy(c->extensions, p, (size_t)(end - p));
         c->extensions[end - p] = '\0';
     }

@@ -84,7 +84,7 @@ int mp_roundlog_open(const char *log_dir, const char *origin, const mp_keypair *
     batch *b = calloc(1, sizeof *b);
     int rc = -1;
     if (b == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (batch_file(b, "roster", roster_path, 0) == 0 && batch_file(b, "round", round_path, 0) == 0)
         rc = append(log_dir, origin, roster_path, coordinator, b, added, size);
     batch_free(b);
@@ -121,7 +121,7 @@ static int batch_submissions(batch *b, const mp_envelope *rel)
             !cJSON_AddStringToObject(o, "round_id", round_id) ||
             !cJSON_AddStringToObject(o, "submission_sha256", hash)) {
             cJSON_Delete(o);
-            return mp_error_set("out of memory");
+            return mp_error_system("out of memory");
         }
         rc = mp_canon_serialise(&text, &len, o);
         cJSON_Delete(o);
@@ -139,7 +139,7 @@ int mp_roundlog_release(const char *log_dir, const char *origin, const mp_keypai
     char roster[PATH_MAX], path[PATH_MAX];
     int rc = -1;
     if (b == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (snprintf(roster, sizeof roster, "%s/roster.json", release_dir) >= (int)sizeof roster ||
         snprintf(path, sizeof path, "%s/release.json", release_dir) >= (int)sizeof path) {
         mp_error_set("%s: path too long", release_dir);
@@ -171,7 +171,7 @@ static int batch_submission_hash(batch *b, const char *round_id, const char *org
         !cJSON_AddStringToObject(o, "round_id", round_id) ||
         !cJSON_AddStringToObject(o, "submission_sha256", hash)) {
         cJSON_Delete(o);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     rc = mp_canon_serialise(&text, &len, o);
     cJSON_Delete(o);
@@ -184,7 +184,7 @@ static int batch_copy(batch *b, const char *type, const char *text, size_t len)
 {
     char *copy = malloc(len ? len : 1);
     if (copy == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     memcpy(copy, text, len);
     return batch_add(b, type, copy, len);
 }
@@ -199,7 +199,7 @@ int mp_roundlog_control(const char *log_dir, const char *origin, const mp_keypai
     char def[MP_CHECKPOINT_ORIGIN_MAX + 1];
     int rc = -1;
     if (b == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (mp_envelope_parse(&env, doc, doc_len, type) != 0)
         goto out;
     if (origin == NULL) {
@@ -336,7 +336,7 @@ int mp_roundlog_rounds(const mp_tlogdir *d, mp_roundlog_round **out, size_t *n)
                 mp_roundlog_round *p = realloc(r, (cap = cap ? 2 * cap : 16) * sizeof *p);
                 if (p == NULL) {
                     mp_envelope_free(e);
-                    mp_error_set("out of memory");
+                    mp_error_system("out of memory");
                     goto fail;
                 }
                 r = p;

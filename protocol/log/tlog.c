@@ -38,7 +38,7 @@ void mp_tlog_node_hash(unsigned char out[H], const unsigned char left[H],
 int mp_tlog_new(mp_tlog **out)
 {
     *out = calloc(1, sizeof **out);
-    return *out ? 0 : mp_error_set("out of memory");
+    return *out ? 0 : mp_error_system("out of memory");
 }
 
 void mp_tlog_free(mp_tlog *t)
@@ -75,7 +75,7 @@ int mp_tlog_append_leaf(mp_tlog *t, const unsigned char leaf[H])
             uint64_t cap = t->cap[h] ? t->cap[h] * 2 : 64;
             unsigned char *p = realloc(t->level[h], (size_t)cap * H);
             if (p == NULL)
-                return mp_error_set("out of memory");
+                return mp_error_system("out of memory");
             t->level[h] = p;
             t->cap[h] = cap;
         }

@@ -45,7 +45,7 @@ int mp_tlog_entry_encode(unsigned char **out, size_t *len, const char *type, con
     mp_hash_hex(hex, doc, doc_len);
     hl = snprintf(head, sizeof head, MP_TLOG_MAGIC " %s %s %zu\n", type, hex, doc_len);
     if ((*out = malloc((size_t)hl + doc_len + 1)) == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     memcpy(*out, head, (size_t)hl);
     if (doc_len)
         memcpy(*out + hl, doc, doc_len);
@@ -165,7 +165,7 @@ static int read_history(mp_tlogdir *d)
             uint64_t *p = realloc(d->history, (cap = cap ? 2 * cap : 16) * sizeof *p);
             if (p == NULL) {
                 closedir(dh);
-                return mp_error_set("out of memory");
+                return mp_error_system("out of memory");
             }
             d->history = p;
         }
@@ -211,7 +211,7 @@ int mp_tlogdir_load(mp_tlogdir **out, const char *dir, int allow_missing)
     unsigned char root[32], *buf = NULL;
     struct stat st;
     if (d == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (snprintf(d->path, sizeof d->path, "%s", dir) >= (int)sizeof d->path ||
         mp_tlog_new(&d->tree) != 0)
         goto fail;
@@ -244,7 +244,7 @@ int mp_tlogdir_load(mp_tlogdir **out, const char *dir, int allow_missing)
         goto fail;
     }
     if (d->cp.size > 0 && (d->meta = calloc((size_t)d->cp.size, sizeof *d->meta)) == NULL) {
-        mp_error_set("out of memory");
+        mp_error_system("out of memory");
         goto fail;
     }
     for (uint64_t i = 0; i < d->cp.size; i++) {
@@ -462,7 +462,7 @@ int mp_tlogdir_verify(const mp_tlogdir *d, const mp_note_key *log_key, const mp_
     rc = 0;
     goto out;
 oom:
-    mp_error_set("out of memory");
+    mp_error_system("out of memory");
 out:
     if (rc != 0)
         mp_tlogdir_report_free(rep);
@@ -658,7 +658,7 @@ int mp_tlogdir_append(const char *dir, const char *origin,
         /* Keep the index in step, so that a later duplicate in this batch is found too. */
         mp_tlog_meta *m = realloc(d->meta, (size_t)(n + 1) * sizeof *m);
         if (m == NULL) {
-            mp_error_set("out of memory");
+            mp_error_system("out of memory");
             goto out;
         }
         d->meta = m;
@@ -725,7 +725,7 @@ int mp_tlogdir_cosign(const mp_tlogdir *d, const char *name,
     }
     *line = strdup(n->sigs[0].line);
     mp_note_free(n);
-    return *line ? 0 : mp_error_set("out of memory");
+    return *line ? 0 : mp_error_system("out of memory");
 }
 
 /* Add a checked cosignature line to one checkpoint file of `size` entries. */

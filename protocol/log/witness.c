@@ -27,7 +27,7 @@ int mp_witness_cosign(const char *dir, const mp_pubkey *coordinator, const mp_ke
         goto done;
     }
     if (latest != NULL && (*latest = strdup(d->note->text)) == NULL) {
-        mp_error_set("out of memory");
+        mp_error_system("out of memory");
         goto done;
     }
     /* The coordinator signed it (and nobody unknown: strict). */
@@ -57,7 +57,7 @@ int mp_witness_cosign(const char *dir, const mp_pubkey *coordinator, const mp_ke
         mp_tlogdir_add_cosignature(dir, d->cp.size, line, &me) != 0)
         goto done;
     if ((text = strdup(d->note->text)) == NULL) {
-        mp_error_set("out of memory");
+        mp_error_system("out of memory");
         goto done;
     }
     *cosigned = text;

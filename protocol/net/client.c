@@ -56,7 +56,7 @@ int mp_client_new(mp_client **out, const char *base_url, const char *cert_file,
         if (c)
             free(c->base);
         free(c);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     size_t n = strlen(c->base);
     while (n > 8 && c->base[n - 1] == '/')
@@ -130,7 +130,7 @@ int mp_client_request(mp_client *c, const char *path, const char *body, size_t l
                 *status = code;
                 *resp = s.buf ? s.buf : calloc(1, 1);
                 *resp_len = s.len;
-                return *resp ? 0 : mp_error_set("out of memory");
+                return *resp ? 0 : mp_error_system("out of memory");
             }
             curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry_after);
             snprintf(why, sizeof why, "HTTP %ld", code);

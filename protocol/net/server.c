@@ -557,7 +557,7 @@ int mp_server_run(const mp_server_config *cfg)
     server *s = calloc(1, sizeof *s);
     int rc = -1;
     if (s == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     s->cfg = cfg;
     signal(SIGPIPE, SIG_IGN);
     if (tls_setup(s) != 0 || mp_agg_open(&s->db, cfg->db_path, 0) != 0)

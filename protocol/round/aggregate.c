@@ -1,5 +1,7 @@
 /*
- * aggregate.c - the aggregator's store and round state machine (see aggregate.h).
+ * aggregate.c - the aggregator's round lifecycle (see aggregate.h): create, import, close,
+ * publish. It names no masking scheme: masking.h answers for them. The tables and the event
+ * log are roundstore.c's.
  */
 #include "aggregate.h"
 
@@ -16,158 +18,27 @@
 #include "date.h"
 #include "fileio.h"
 #include "mask.h"
+#include "masking.h"
 #include "privacy.h"
 #include "release.h"
 #include "report.h"
-#include "saround.h"
+#include "roundstore.h"
 #include "store.h"
 #include "submission.h"
 
-static const char *const migrations[] = {
-    /* 1 */
-    "CREATE TABLE rounds ("
-    "  round_id TEXT PRIMARY KEY,"
-    "  round_sha256 TEXT NOT NULL UNIQUE,"
-    "  roster TEXT NOT NULL,"
-    "  spec TEXT NOT NULL,"
-    "  state TEXT NOT NULL CHECK (state IN ('open', 'closed', 'published')),"
-    "  created TEXT NOT NULL,"
-    "  closed TEXT,"
-    "  sum TEXT);"
-    "CREATE TABLE submissions ("
-    "  round_id TEXT NOT NULL REFERENCES rounds(round_id),"
-    "  org TEXT NOT NULL,"
-    "  submission_sha256 TEXT NOT NULL UNIQUE,"
-    "  submission TEXT NOT NULL,"
-    "  received TEXT NOT NULL,"
-    "  PRIMARY KEY (round_id, org));"
-    "CREATE TABLE releases ("
-    "  round_id TEXT PRIMARY KEY REFERENCES rounds(round_id),"
-    "  release_sha256 TEXT NOT NULL,"
-    "  release TEXT NOT NULL,"
-    "  published TEXT NOT NULL);"
-    "CREATE TABLE log ("
-    "  seq INTEGER PRIMARY KEY,"
-    "  at TEXT NOT NULL,"
-    "  event TEXT NOT NULL,"
-    "  round_id TEXT NOT NULL,"
-    "  detail TEXT NOT NULL,"
-    "  prev_sha256 TEXT NOT NULL,"
-    "  entry_sha256 TEXT NOT NULL);"
-    "CREATE TRIGGER log_append_only_u BEFORE UPDATE ON log "
-    "  BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;"
-    "CREATE TRIGGER log_append_only_d BEFORE DELETE ON log "
-    "  BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;",
-    /* 2: privacy budgets per series (privacy.h); rounds of version 1 spent nothing. */
-    "ALTER TABLE rounds ADD COLUMN series TEXT NOT NULL DEFAULT '';"
-    "ALTER TABLE rounds ADD COLUMN rho TEXT NOT NULL DEFAULT '0';",
-    /* 3: masking scheme bonawitz-v1: phases and their messages (saround.h). */
-    mp_sa_migration,
-    /* 4: which unmask messages opened a bonawitz-v1 sum (saround.h invariant 4). */
-    "ALTER TABLE rounds ADD COLUMN unmasked_by TEXT NOT NULL DEFAULT '';",
-    /* 5: bonawitz-v1 share phase: share messages, the keys message stored (saround.h). */
-    mp_sa_migration_share,
-    /* 6: round management (aggrounds.c): the deadline in force after extensions ('' : the
-     * specification's), when the round was cancelled (NULL: not), and the signed extension and
-     * cancellation documents. */
-    "ALTER TABLE rounds ADD COLUMN deadline TEXT NOT NULL DEFAULT '';"
-    "ALTER TABLE rounds ADD COLUMN cancelled TEXT;"
-    "CREATE TABLE round_docs ("
-    "  seq INTEGER PRIMARY KEY,"
-    "  round_id TEXT NOT NULL REFERENCES rounds(round_id),"
-    "  kind TEXT NOT NULL CHECK (kind IN ('round-extend', 'round-cancel')),"
-    "  sha256 TEXT NOT NULL UNIQUE,"
-    "  doc TEXT NOT NULL,"
-    "  made TEXT NOT NULL);",
-};
-
 int mp_agg_open(sqlite3 **db, const char *path, int create)
 {
-    return mp_store_open(db, path, MP_APP_AGGREGATOR, migrations,
-                         (int)(sizeof migrations / sizeof *migrations), create);
+    return mp_rs_open(db, path, create);
 }
 
-static const char zero_hash[] = "0000000000000000000000000000000000000000000000000000000000000000";
-
-static void log_entry_hash(char out[MP_HASH_HEX_BYTES], const char *prev, long long seq,
-                           const char *at, const char *event, const char *round_id,
-                           const char *detail)
-{
-    size_t n = strlen(prev) + strlen(at) + strlen(event) + strlen(round_id) + strlen(detail) + 64;
-    char *buf = malloc(n);
-    if (buf == NULL) {
-        out[0] = '\0';
-        return;
-    }
-    int len = snprintf(buf, n, "%s\n%lld\n%s\n%s\n%s\n%s", prev, seq, at, event, round_id, detail);
-    mp_hash_hex(out, buf, (size_t)len);
-    free(buf);
-}
-
-/* Append to the hash-linked log inside the caller's transaction (invariant 5). */
 int mp_agg_log_append(sqlite3 *db, const char *event, const char *round_id, const char *detail)
 {
-    sqlite3_stmt *st;
-    char prev[MP_HASH_HEX_BYTES], hash[MP_HASH_HEX_BYTES], at[21];
-    long long seq = 1;
-    int64_t now;
-    int rc;
-    if (mp_time_now(&now) != 0)
-        return -1;
-    mp_time_format(at, now);
-    strcpy(prev, zero_hash);
-    if (mp_store_prepare(db, &st, "SELECT seq, entry_sha256 FROM log ORDER BY seq DESC LIMIT 1"))
-        return -1;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        seq = sqlite3_column_int64(st, 0) + 1;
-        snprintf(prev, sizeof prev, "%s", (const char *)sqlite3_column_text(st, 1));
-    }
-    sqlite3_finalize(st);
-    log_entry_hash(hash, prev, seq, at, event, round_id, detail);
-    if (hash[0] == '\0')
-        return mp_error_set("out of memory");
-    if (mp_store_prepare(db, &st, "INSERT INTO log VALUES (?, ?, ?, ?, ?, ?, ?)"))
-        return -1;
-    sqlite3_bind_int64(st, 1, seq);
-    sqlite3_bind_text(st, 2, at, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, event, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, round_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, prev, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, hash, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "cannot append to the log");
+    return mp_rs_log_append(db, event, round_id, detail);
 }
 
 int mp_agg_log_verify(sqlite3 *db, size_t *n)
 {
-    sqlite3_stmt *st;
-    char prev[MP_HASH_HEX_BYTES], hash[MP_HASH_HEX_BYTES];
-    long long expect = 1;
-    int rc;
-    strcpy(prev, zero_hash);
-    *n = 0;
-    if (mp_store_prepare(db, &st,
-                         "SELECT seq, at, event, round_id, detail, prev_sha256, "
-                         "entry_sha256 FROM log ORDER BY seq"))
-        return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        long long seq = sqlite3_column_int64(st, 0);
-        const char *col[6];
-        for (int i = 0; i < 6; i++)
-            col[i] = (const char *)sqlite3_column_text(st, i + 1);
-        log_entry_hash(hash, prev, seq, col[0], col[1], col[2], col[3]);
-        if (seq != expect || strcmp(col[4], prev) != 0 || strcmp(col[5], hash) != 0) {
-            sqlite3_finalize(st);
-            return mp_error_set("event log broken at entry %lld: it was rewritten", seq);
-        }
-        strcpy(prev, hash);
-        expect++;
-        (*n)++;
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : mp_store_error(db, "reading the log");
+    return mp_rs_log_verify(db, n);
 }
 
 /* A cancelled round with no submission in the store spent nothing (decisions R1); every other
@@ -244,8 +115,7 @@ int mp_agg_round_create(sqlite3 *db, const char *roster_path, const char *spec_p
     sqlite3_bind_text(st, 5, at, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, spec->privacy.series, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, spec->privacy.rho_text, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, spec->masking == MP_MASKING_BONAWITZ ? "advertise" : "", -1,
-                      SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, mp_masking_of(spec)->first_phase, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY ||
             sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_UNIQUE)
@@ -337,8 +207,9 @@ int mp_agg_import_text(sqlite3 *db, const char *text, size_t len, const char *pa
                        const mp_pubkey *trusted, char org_id[MP_ORG_ID_MAX + 1], char round_id[65])
 {
     mp_envelope *env = NULL;
-    mp_roster *roster = NULL;
-    mp_spec *spec = NULL;
+    const mp_roster *roster = NULL;
+    const mp_spec *spec = NULL;
+    const mp_masking_ops *ops;
     const mp_org *org;
     uint64_t *vec = NULL;
     sqlite3_stmt *st = NULL;
@@ -364,21 +235,28 @@ int mp_agg_import_text(sqlite3 *db, const char *text, size_t len, const char *pa
         goto out;
     }
     snprintf(round_id, 65, "%s", rid);
-    if (mp_agg_round_load(db, round_id, trusted, &roster, &spec) != 0 ||
+    /* The stored round, verified once per thread (roundstore.h), not once per message. */
+    if (mp_rs_round(db, round_id, trusted, &roster, &spec) != 0 ||
         round_state(db, round_id, state) != 0)
         goto fail;
     if (strcmp(state, "cancelled") == 0) {
         mp_error_set("round %s: refused: round cancelled; it takes no more messages", round_id);
         goto fail;
     }
+    ops = mp_masking_of(spec);
     if (strcmp(env->type, "submission") != 0) {
-        if (mp_sa_import(db, env, spec, roster, org_id) != 0)
+        if (ops->import == NULL) {
+            mp_error_set("round %s uses masking scheme %s; a \"%s\" message has no place in it",
+                         spec->round_id, ops->name, env->type);
+            goto fail;
+        }
+        if (ops->import(db, env, spec, roster, org_id) != 0)
             goto fail;
         rc = 0;
         goto out;
     }
     if ((vec = calloc(spec->catalogue->ncells, sizeof *vec)) == NULL) {
-        mp_error_set("out of memory");
+        mp_error_system("out of memory");
         goto fail;
     }
     if (mp_submission_check(env, spec, roster, &org, vec) != 0)
@@ -402,7 +280,7 @@ int mp_agg_import_text(sqlite3 *db, const char *text, size_t len, const char *pa
     mp_hex_encode(hash, env->hash, MP_HASH_BYTES);
     if (mp_store_begin(db) != 0)
         goto fail;
-    if (spec->masking == MP_MASKING_BONAWITZ && mp_sa_submission_allowed(db, spec, org->id) != 0)
+    if (ops->submission_allowed != NULL && ops->submission_allowed(db, spec, org->id) != 0)
         goto rollback;
     /* The same bytes again are named as such: the (round, org) key would otherwise report
      * them as a second, different submission. */
@@ -449,8 +327,6 @@ fail:
 out:
     sqlite3_finalize(st);
     free(vec);
-    mp_spec_free(spec);
-    mp_roster_free(roster);
     mp_envelope_free(env);
     return rc;
 }
@@ -480,98 +356,37 @@ int mp_agg_status(sqlite3 *db, const mp_spec *spec, mp_round_status *s)
 
 int mp_agg_close(sqlite3 *db, const char *round_id, const mp_pubkey *trusted)
 {
-    mp_roster *roster = NULL;
-    mp_spec *spec = NULL;
-    mp_round_status status;
+    const mp_roster *roster = NULL;
+    const mp_spec *spec = NULL;
     sqlite3_stmt *st = NULL;
-    uint64_t *sum = NULL, *vec = NULL;
-    char *sumtext = NULL, *used = NULL, at[21];
-    size_t d, n = 0;
+    uint64_t *sum = NULL;
+    char *sumtext = NULL, *used = NULL, at[21], state[16];
+    size_t n = 0;
     int64_t now;
     int rc = -1;
 
-    if (mp_agg_round_load(db, round_id, trusted, &roster, &spec) != 0 ||
-        mp_agg_status(db, spec, &status) != 0)
+    if (mp_rs_round(db, round_id, trusted, &roster, &spec) != 0 ||
+        round_state(db, round_id, state) != 0)
         goto out;
-    if (strcmp(status.state, "open") != 0) {
-        mp_error_set("round %s is already %s", round_id, status.state);
-        goto out;
-    }
-    if (spec->masking == MP_MASKING_BONAWITZ) {
-        char phase[16];
-        if (mp_sa_phase(db, round_id, phase) != 0)
-            goto out;
-        if (mp_phase_parse(phase) != MP_PHASE_UNMASK) {
-            mp_error_set("round %s is in its %s phase; it closes once %lld unmask messages are "
-                         "in (end each phase with: round advance)",
-                         round_id, phase, spec->threshold);
-            goto out;
-        }
-        if ((sum = calloc(spec->catalogue->ncells, sizeof *sum)) == NULL) {
-            mp_error_set("out of memory");
-            goto out;
-        }
-        if (mp_sa_open_sum(db, spec, roster, sum, &n, &used) != 0)
-            goto out;
-        if ((long long)n < spec->k_min) {
-            mp_error_set("round %s: %zu submissions, fewer than k_min %lld", round_id, n,
-                         spec->k_min);
-            goto out;
-        }
-        if (mp_store_begin(db) != 0)
-            goto out;
-        goto opened;
-    }
-    if (status.nmissing > 0) {
-        char list[512] = "";
-        for (size_t i = 0; i < status.nmissing; i++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
-                     status.missing[i]);
-        mp_error_set("round %s cannot be closed: %zu of %zu participants have not submitted "
-                     "(%s); with masking scheme %s every participant is needed to cancel the "
-                     "masks",
-                     round_id, status.nmissing, status.nparticipants, list, MP_SCHEME_PAIRWISE);
+    if (strcmp(state, "open") != 0) {
+        mp_error_set("round %s is already %s", round_id, state);
         goto out;
     }
-    if ((long long)status.nsubmitted < spec->k_min) {
-        mp_error_set("round %s: %zu submissions, fewer than k_min %lld", round_id,
-                     status.nsubmitted, spec->k_min);
+    if ((sum = calloc(spec->catalogue->ncells, sizeof *sum)) == NULL) {
+        mp_error_system("out of memory");
         goto out;
     }
-    d = spec->catalogue->ncells;
-    sum = calloc(d, sizeof *sum);
-    vec = calloc(d, sizeof *vec);
-    if (sum == NULL || vec == NULL) {
-        mp_error_set("out of memory");
+    /* The scheme opens the sum from the store (outside the transaction: it only reads, and
+     * what it read cannot change in a way that matters: the UPDATE below takes an open round
+     * only); invariant 3. */
+    if (mp_masking_of(spec)->open_sum(db, spec, roster, sum, &n, &used) != 0)
+        goto out;
+    if ((long long)n < spec->k_min) {
+        mp_error_set("round %s: %zu submissions, fewer than k_min %lld", round_id, n, spec->k_min);
         goto out;
     }
     if (mp_store_begin(db) != 0)
         goto out;
-    if (mp_store_prepare(db, &st, "SELECT submission FROM submissions WHERE round_id = ?"))
-        goto rollback;
-    sqlite3_bind_text(st, 1, round_id, -1, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        mp_envelope *env;
-        const mp_org *org;
-        /* Re-check what was stored: the sum must rest on verified submissions only. */
-        if (mp_envelope_parse(&env, (const char *)sqlite3_column_text(st, 0),
-                              (size_t)sqlite3_column_bytes(st, 0), "submission") != 0)
-            goto rollback;
-        if (mp_submission_check(env, spec, roster, &org, vec) != 0) {
-            mp_envelope_free(env);
-            goto rollback;
-        }
-        mp_envelope_free(env);
-        mp_vec_add(sum, vec, d);
-        n++;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (n != status.nsubmitted) {
-        mp_error_set("store changed while closing; try again");
-        goto rollback;
-    }
-opened:
     if ((sumtext = mp_vec_encode(sum, spec->catalogue->ncells)) == NULL || mp_time_now(&now) != 0)
         goto rollback;
     mp_time_format(at, now);
@@ -597,13 +412,9 @@ rollback:
     mp_store_rollback(db);
 out:
     sqlite3_finalize(st);
-    if (sum != NULL)
-        free(sum);
-    free(vec);
+    free(sum);
     free(sumtext);
     free(used);
-    mp_spec_free(spec);
-    mp_roster_free(roster);
     return rc;
 }
 
@@ -689,7 +500,7 @@ static int write_bundle(sqlite3 *db, const mp_spec *spec, const mp_roster *roste
             0 ||
         mp_file_write_in(tmpdir, "round.json", spec->env->text, spec->env->text_len, 0644) != 0)
         goto out;
-    if (spec->masking == MP_MASKING_BONAWITZ && mp_sa_bundle(db, spec, tmpdir) != 0)
+    if (mp_masking_of(spec)->bundle != NULL && mp_masking_of(spec)->bundle(db, spec, tmpdir) != 0)
         goto out;
     if (series->n > 0) {
         if (snprintf(subdir, sizeof subdir, "%s/series", tmpdir) >= (int)sizeof subdir ||
@@ -738,7 +549,7 @@ static int store_release(sqlite3 *db, const mp_spec *spec, const mp_keypair *coo
 
     *text = NULL;
     if (sum == NULL) {
-        mp_error_set("out of memory");
+        mp_error_system("out of memory");
         goto out;
     }
     if (mp_store_begin(db) != 0)
@@ -761,7 +572,7 @@ static int store_release(sqlite3 *db, const mp_spec *spec, const mp_keypair *coo
         orgs[n] = strdup((const char *)sqlite3_column_text(st, 0));
         if (orgs[n] == NULL || mp_hex_decode(inc[n].submission_hash, MP_HASH_BYTES,
                                              (const char *)sqlite3_column_text(st, 1)) != 0) {
-            mp_error_set("out of memory or corrupt store");
+            mp_error_system("out of memory or corrupt store");
             goto rollback;
         }
         inc[n].org = orgs[n];
@@ -772,7 +583,8 @@ static int store_release(sqlite3 *db, const mp_spec *spec, const mp_keypair *coo
     if (mp_time_now(&now) != 0)
         goto rollback;
     mp_time_format(at, now);
-    if (spec->masking == MP_MASKING_BONAWITZ && mp_sa_release_masking(db, spec, &masking) != 0)
+    if (mp_masking_of(spec)->release_masking != NULL &&
+        mp_masking_of(spec)->release_masking(db, spec, &masking) != 0)
         goto rollback;
     if (mp_release_build(&body, spec, inc, n, sum, at, masking) != 0 ||
         mp_envelope_sign(text, len, "release", body, coordinator) != 0)

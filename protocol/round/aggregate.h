@@ -23,7 +23,11 @@
  *      holds hashes and organisation ids, never a figure.
  *
  * Round state lives in the store, so a restart resumes exactly where the last committed
- * transition left it.
+ * transition left it. Module boundaries: the tables and the log belong to roundstore.h (which
+ * also keeps the verified round, so that an import does not verify the roster and the round
+ * again); what differs between the masking schemes (storing their own messages, opening the
+ * sum, the release's masking block) is behind masking.h. This module includes neither
+ * saround.h nor any header that includes this one.
  */
 #ifndef MP_AGGREGATE_H
 #define MP_AGGREGATE_H
@@ -93,7 +97,8 @@ MP_WUR int mp_agg_latest_round(sqlite3 *db, char round_id[65]);
 MP_WUR int mp_agg_series_spent(sqlite3 *db, const char *series, const char *exclude_round,
                                double *spent);
 
-/* Append an event to the hash-linked log, inside the caller's transaction (for saround.c). */
+/* Append an event to the hash-linked log, inside the caller's transaction (roundstore.h owns
+ * the log; this stays for the lifecycle's other callers). */
 MP_WUR int mp_agg_log_append(sqlite3 *db, const char *event, const char *round_id,
                              const char *detail);
 

@@ -64,7 +64,7 @@ static int add_spec_fields(cJSON *o, const char *text, size_t len)
     return 0;
 oom:
     mp_envelope_free(env);
-    return mp_error_set("out of memory");
+    return mp_error_system("out of memory");
 }
 
 int mp_agg_round_list(sqlite3 *db, cJSON **out)
@@ -74,7 +74,7 @@ int mp_agg_round_list(sqlite3 *db, cJSON **out)
     int rc;
     *out = NULL;
     if (arr == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (mp_store_prepare(
             db, &st,
             "SELECT round_id, " STATE_SQL ", phase, spec, created, deadline, cancelled, "
@@ -141,7 +141,7 @@ int mp_agg_round_list(sqlite3 *db, cJSON **out)
     *out = arr;
     return 0;
 oom:
-    mp_error_set("out of memory");
+    mp_error_system("out of memory");
 fail:
     sqlite3_finalize(st);
     cJSON_Delete(arr);
@@ -192,7 +192,7 @@ int mp_agg_round_doc(sqlite3 *db, const char *round_id, const char *kind, char *
         *len = (size_t)sqlite3_column_bytes(st, 0);
         if ((*doc = malloc(*len + 1)) == NULL) {
             sqlite3_finalize(st);
-            return mp_error_set("out of memory");
+            return mp_error_system("out of memory");
         }
         memcpy(*doc, sqlite3_column_text(st, 0), *len + 1);
     }
@@ -323,7 +323,7 @@ int mp_agg_round_cancel(sqlite3 *db, const char *round_id, const mp_keypair *coo
         orgs[n] = strdup(col(st, 0));
         hashes[n] = strdup(col(st, 1));
         if (orgs[n++] == NULL || hashes[n - 1] == NULL) {
-            mp_error_set("out of memory");
+            mp_error_system("out of memory");
             goto rollback;
         }
     }

@@ -47,7 +47,7 @@ int mp_roundctl_extend_body(cJSON **out, const mp_spec *spec, int64_t previous, 
     if ((b = common_body(spec)) == NULL || add_time(b, "previous_deadline", previous) != 0 ||
         add_time(b, "deadline", deadline) != 0 || add_time(b, "extended_at", now) != 0) {
         cJSON_Delete(b);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     *out = b;
     return 0;
@@ -92,7 +92,7 @@ int mp_roundctl_cancel_body(cJSON **out, const mp_spec *spec, const char *reason
     return 0;
 oom:
     cJSON_Delete(b);
-    return mp_error_set("out of memory");
+    return mp_error_system("out of memory");
 }
 
 /* Invariant 1: signature, version, members, and the round it is bound to. */

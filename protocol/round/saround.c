@@ -1,5 +1,9 @@
 /*
  * saround.c - the aggregator's bonawitz-v1 phases in the store (see saround.h).
+ *
+ * Module boundaries: this module reads and writes the sa_ tables and rounds.phase that
+ * roundstore.c creates, and logs through it; it does not include aggregate.h. Its opening of
+ * the sum, release block and bundle reach the round lifecycle through masking.h.
  */
 #include "saround.h"
 
@@ -10,56 +14,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "aggregate.h"
 #include "date.h"
 #include "fileio.h"
 #include "mask.h"
+#include "roundstore.h"
 #include "secagg.h"
 #include "store.h"
 #include "submission.h"
-
-const char mp_sa_migration[] =
-    "ALTER TABLE rounds ADD COLUMN phase TEXT NOT NULL DEFAULT '';"
-    "CREATE TABLE sa_messages ("
-    "  round_id TEXT NOT NULL REFERENCES rounds(round_id),"
-    "  kind TEXT NOT NULL CHECK (kind IN ('advertise', 'consistency', 'unmask')),"
-    "  org TEXT NOT NULL,"
-    "  sha256 TEXT NOT NULL UNIQUE,"
-    "  message TEXT NOT NULL,"
-    "  received TEXT NOT NULL,"
-    "  PRIMARY KEY (round_id, kind, org));"
-    "CREATE TABLE sa_outgoing ("
-    "  round_id TEXT NOT NULL REFERENCES rounds(round_id),"
-    "  kind TEXT NOT NULL CHECK (kind IN ('survivors', 'unmask-request')),"
-    "  sha256 TEXT NOT NULL,"
-    "  message TEXT NOT NULL,"
-    "  made TEXT NOT NULL,"
-    "  PRIMARY KEY (round_id, kind));";
-
-/* The share phase: share messages from the participants, the keys message signed once. The
- * kind constraints change, so both tables are rebuilt. */
-const char mp_sa_migration_share[] =
-    "CREATE TABLE sa_messages_new ("
-    "  round_id TEXT NOT NULL REFERENCES rounds(round_id),"
-    "  kind TEXT NOT NULL CHECK (kind IN ('advertise', 'share', 'consistency', 'unmask')),"
-    "  org TEXT NOT NULL,"
-    "  sha256 TEXT NOT NULL UNIQUE,"
-    "  message TEXT NOT NULL,"
-    "  received TEXT NOT NULL,"
-    "  PRIMARY KEY (round_id, kind, org));"
-    "INSERT INTO sa_messages_new SELECT * FROM sa_messages;"
-    "DROP TABLE sa_messages;"
-    "ALTER TABLE sa_messages_new RENAME TO sa_messages;"
-    "CREATE TABLE sa_outgoing_new ("
-    "  round_id TEXT NOT NULL REFERENCES rounds(round_id),"
-    "  kind TEXT NOT NULL CHECK (kind IN ('keys', 'survivors', 'unmask-request')),"
-    "  sha256 TEXT NOT NULL,"
-    "  message TEXT NOT NULL,"
-    "  made TEXT NOT NULL,"
-    "  PRIMARY KEY (round_id, kind));"
-    "INSERT INTO sa_outgoing_new SELECT * FROM sa_outgoing;"
-    "DROP TABLE sa_outgoing;"
-    "ALTER TABLE sa_outgoing_new RENAME TO sa_outgoing;";
 
 int mp_sa_phase(sqlite3 *db, const char *round_id, char phase[16])
 {
@@ -108,7 +69,7 @@ static int load_u1(sqlite3 *db, const mp_spec *spec, const mp_roster *roster, mp
     if (byp == NULL || mp == NULL) {
         free(byp);
         free(mp);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     if (mp_store_prepare(db, &st,
                          "SELECT message FROM sa_messages WHERE round_id = ? AND "
@@ -133,7 +94,7 @@ static int load_u1(sqlite3 *db, const mp_spec *spec, const mp_roster *roster, mp
         goto fin;
     }
     if ((v->m = calloc(spec->nparticipants, sizeof *v->m)) == NULL) {
-        mp_error_set("out of memory");
+        mp_error_system("out of memory");
         goto fin;
     }
     /* Compact to position order: byp[0..n1-1] are the envelopes of v->m[0..n1-1]. */
@@ -211,91 +172,228 @@ static int load_outgoing(sqlite3 *db, const char *round_id, const char *kind, mp
     return rc;
 }
 
-/* The stored keys message (U1), verified. */
-static int load_keys(sqlite3 *db, const mp_spec *spec, const mp_roster *roster, mp_secagg_view *v)
+/*
+ * The lists the aggregator signed for everyone (the keys message: U1; the survivors list: U2
+ * with U3 flagged), verified once per thread and kept: every share message is checked against
+ * U1 and every confirmation and unmask message against the survivors list, and parsing a
+ * 1000-member list means verifying 1000 key signatures. An entry is used only while the stored
+ * bytes, the round and the roster are the ones it was verified from (compared byte for byte);
+ * the views are borrowed until the next stored_view of that kind on this thread.
+ */
+typedef struct view_cache {
+    int valid;
+    unsigned char round_hash[MP_HASH_BYTES], roster_hash[MP_HASH_BYTES], msg_hash[MP_HASH_BYTES];
+    char *text;
+    size_t len;
+    mp_secagg_view v;
+} view_cache;
+
+enum { VIEW_KEYS, VIEW_SURVIVORS };
+static _Thread_local view_cache views[2];
+
+static void view_cache_drop(view_cache *c)
 {
-    mp_envelope *env;
-    int rc;
-    if (load_outgoing(db, spec->round_id, "keys", &env) != 0)
+    free(c->text);
+    mp_secagg_view_free(&c->v);
+    memset(c, 0, sizeof *c);
+}
+
+static int stored_view(sqlite3 *db, const mp_spec *spec, const mp_roster *roster, int which,
+                       const mp_secagg_view **v, unsigned char msg_hash[MP_HASH_BYTES])
+{
+    const char *kind = which == VIEW_KEYS ? "keys" : "survivors";
+    view_cache *c = &views[which];
+    sqlite3_stmt *st;
+    mp_envelope *env = NULL;
+    int rc = -1;
+    if (mp_store_prepare(db, &st,
+                         "SELECT message FROM sa_outgoing WHERE round_id = ? AND kind = ?"))
         return -1;
-    rc = mp_secagg_keys_parse(v, env, spec, roster);
+    sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        mp_error_set("round %s has no %s message yet", spec->round_id, kind);
+        goto out;
+    }
+    const char *text = (const char *)sqlite3_column_text(st, 0);
+    size_t len = (size_t)sqlite3_column_bytes(st, 0);
+    if (c->valid && c->len == len && memcmp(c->text, text, len) == 0 &&
+        memcmp(c->round_hash, spec->env->hash, MP_HASH_BYTES) == 0 &&
+        memcmp(c->roster_hash, roster->env->hash, MP_HASH_BYTES) == 0) {
+        rc = 0;
+        goto out;
+    }
+    view_cache_drop(c);
+    if (load_text_env(&env, st, 0, kind) != 0)
+        goto out;
+    if ((which == VIEW_KEYS ? mp_secagg_keys_parse(&c->v, env, spec, roster)
+                            : mp_secagg_survivors_parse(&c->v, env, spec, roster)) != 0) {
+        mp_error_prefix(which == VIEW_KEYS ? "stored keys message: " : "stored survivors list: ");
+        goto out;
+    }
+    if ((c->text = malloc(len + 1)) == NULL) {
+        mp_secagg_view_free(&c->v);
+        mp_error_system("out of memory");
+        goto out;
+    }
+    memcpy(c->text, text, len);
+    c->len = len;
+    memcpy(c->round_hash, spec->env->hash, MP_HASH_BYTES);
+    memcpy(c->roster_hash, roster->env->hash, MP_HASH_BYTES);
+    memcpy(c->msg_hash, env->hash, MP_HASH_BYTES);
+    c->valid = 1;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
     mp_envelope_free(env);
-    return rc == 0 ? 0 : mp_error_prefix("stored keys message: ");
+    if (rc == 0) {
+        *v = &c->v;
+        if (msg_hash != NULL)
+            memcpy(msg_hash, c->msg_hash, MP_HASH_BYTES);
+    }
+    return rc;
+}
+
+/* A copy of a view the caller owns. */
+static int view_copy(mp_secagg_view *dst, const mp_secagg_view *src)
+{
+    *dst = *src;
+    if ((dst->m = malloc((src->n1 ? src->n1 : 1) * sizeof *dst->m)) == NULL) {
+        memset(dst, 0, sizeof *dst);
+        return mp_error_system("out of memory");
+    }
+    memcpy(dst->m, src->m, src->n1 * sizeof *dst->m);
+    return 0;
 }
 
 static int load_kind(sqlite3 *db, const char *round_id, const char *kind, const char *type,
                      mp_envelope ***out, size_t *n);
 
-/* U2 from the stored keys message and share messages, re-checked, in position order: v holds
- * the members that sent shares (with their share hashes), u1 (optional) all of U1, and
- * shares[] (optional, v->n1 of them, caller frees) the share envelopes of v's members. */
+/* The stored keys message (U1) and survivors list, verified once (stored_view), as copies the
+ * caller owns; *hash (optional) receives the survivors list's envelope hash. */
+static int load_keys(sqlite3 *db, const mp_spec *spec, const mp_roster *roster, mp_secagg_view *v)
+{
+    const mp_secagg_view *c;
+    memset(v, 0, sizeof *v);
+    return stored_view(db, spec, roster, VIEW_KEYS, &c, NULL) != 0 ? -1 : view_copy(v, c);
+}
+
+static int load_survivors(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
+                          mp_secagg_view *v, unsigned char hash[MP_HASH_BYTES])
+{
+    const mp_secagg_view *c;
+    memset(v, 0, sizeof *v);
+    return stored_view(db, spec, roster, VIEW_SURVIVORS, &c, hash) != 0 ? -1 : view_copy(v, c);
+}
+
+/* A stored share message for its boxes only: its bytes must hash to the recorded hash (so
+ * they are the ones verified on import, and canonical), and are then parsed as plain JSON
+ * (the canonical parser's checks and the re-serialisation are for bytes of unknown origin).
+ * The result carries the body, the hash and the type only. */
+static int stored_boxes(mp_envelope **out, sqlite3_stmt *st, int col,
+                        const unsigned char want[MP_HASH_BYTES], const char *org)
+{
+    const char *text = (const char *)sqlite3_column_text(st, col);
+    size_t len = (size_t)sqlite3_column_bytes(st, col);
+    unsigned char h[MP_HASH_BYTES];
+    mp_envelope *e;
+    cJSON *root;
+    mp_hash(h, text, len);
+    if (memcmp(h, want, MP_HASH_BYTES) != 0)
+        return mp_error_set("store: the share message of %s is not the one recorded", org);
+    if ((e = calloc(1, sizeof *e)) == NULL || (root = cJSON_ParseWithLength(text, len)) == NULL) {
+        free(e);
+        return mp_error_set("store: the share message of %s cannot be read", org);
+    }
+    e->body = cJSON_DetachItemFromObjectCaseSensitive(root, "body");
+    cJSON_Delete(root);
+    if (e->body == NULL) {
+        free(e);
+        return mp_error_set("store: the share message of %s has no body", org);
+    }
+    snprintf(e->type, sizeof e->type, "share");
+    memcpy(e->hash, h, MP_HASH_BYTES);
+    *out = e;
+    return 0;
+}
+
+/* U2 from the stored keys message (U1, verified) and the stored share messages, in position
+ * order: v holds the members that sent shares (with their share hashes), u1 (optional) all of
+ * U1, and shares[] (optional, v->n1 of them, caller frees) the share envelopes of v's members.
+ * Each share message was checked against this U1 when it was imported (invariant 1), so what
+ * U2 needs is who sent one and its hash, as recorded; the envelopes are parsed (not verified
+ * again) only when their boxes are wanted, and must have the recorded hash. */
 static int load_u2(sqlite3 *db, const mp_spec *spec, const mp_roster *roster, mp_secagg_view *v,
                    mp_secagg_view *u1, mp_envelope ***shares)
 {
-    mp_secagg_view all = {0};
-    mp_envelope **e = NULL, **byk = NULL;
-    size_t n = 0;
-    int rc = -1;
+    const mp_secagg_view *all;
+    mp_envelope **byk = NULL;
+    unsigned char *hashes = NULL;
+    char *have = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = -1, step;
     memset(v, 0, sizeof *v);
-    if (load_keys(db, spec, roster, &all) != 0 ||
-        load_kind(db, spec->round_id, "share", "share", &e, &n) != 0)
-        goto out;
-    if ((byk = calloc(all.n1 + 1, sizeof *byk)) == NULL ||
-        (v->m = calloc(all.n1 + 1, sizeof *v->m)) == NULL) {
-        mp_error_set("out of memory");
+    if (stored_view(db, spec, roster, VIEW_KEYS, &all, NULL) != 0)
+        return -1;
+    if ((byk = calloc(all->n1 + 1, sizeof *byk)) == NULL ||
+        (hashes = malloc((all->n1 + 1) * MP_HASH_BYTES)) == NULL ||
+        (have = calloc(all->n1 + 1, 1)) == NULL ||
+        (v->m = calloc(all->n1 + 1, sizeof *v->m)) == NULL) {
+        mp_error_system("out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        size_t k;
-        if (mp_secagg_share_check(e[i], spec, roster, &all, &k) != 0 || byk[k] != NULL) {
-            mp_error_prefix("stored share message: ");
+    if (mp_store_prepare(db, &st,
+                         shares != NULL
+                             ? "SELECT org, sha256, message FROM sa_messages WHERE round_id = ? "
+                               "AND kind = 'share'"
+                             : "SELECT org, sha256 FROM sa_messages WHERE round_id = ? AND kind "
+                               "= 'share'"))
+        goto out;
+    sqlite3_bind_text(st, 1, spec->round_id, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *org = (const char *)sqlite3_column_text(st, 0);
+        int k = mp_secagg_member_index(all, org);
+        if (k < 0 || have[k] ||
+            mp_hex_decode(hashes + (size_t)k * MP_HASH_BYTES, MP_HASH_BYTES,
+                          (const char *)sqlite3_column_text(st, 1)) != 0) {
+            mp_error_set("store: the share message of %s is not one from a member of U1", org);
             goto out;
         }
-        byk[k] = e[i];
-        e[i] = NULL;
+        have[k] = 1;
+        if (shares != NULL &&
+            stored_boxes(&byk[k], st, 2, hashes + (size_t)k * MP_HASH_BYTES, org) != 0)
+            goto out;
     }
-    for (size_t k = 0; k < all.n1; k++)
-        if (byk[k] != NULL) {
-            v->m[v->n1] = all.m[k];
+    if (step != SQLITE_DONE) {
+        mp_store_error(db, "reading share messages");
+        goto out;
+    }
+    for (size_t k = 0; k < all->n1; k++)
+        if (have[k]) {
+            v->m[v->n1] = all->m[k];
             v->m[v->n1].shared = 1;
-            memcpy(v->m[v->n1].share_hash, byk[k]->hash, MP_HASH_BYTES);
+            memcpy(v->m[v->n1].share_hash, hashes + k * MP_HASH_BYTES, MP_HASH_BYTES);
             byk[v->n1++] = byk[k];
             if (v->n1 - 1 != k)
                 byk[k] = NULL;
         }
+    if (u1 != NULL && view_copy(u1, all) != 0)
+        goto out;
     rc = 0;
 out:
+    sqlite3_finalize(st);
     if (rc == 0 && shares != NULL) {
         *shares = byk;
         byk = NULL;
     }
-    for (size_t k = 0; byk != NULL && k < all.n1; k++)
+    for (size_t k = 0; byk != NULL && k < all->n1; k++)
         mp_envelope_free(byk[k]);
     free(byk);
-    for (size_t i = 0; e != NULL && i < n; i++)
-        mp_envelope_free(e[i]);
-    free(e);
-    if (rc == 0 && u1 != NULL)
-        *u1 = all;
-    else
-        mp_secagg_view_free(&all);
+    free(hashes);
+    free(have);
     if (rc != 0)
         mp_secagg_view_free(v);
     return rc;
-}
-
-/* The stored survivors list, verified. */
-static int load_survivors(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
-                          mp_secagg_view *v, mp_envelope **env)
-{
-    if (load_outgoing(db, spec->round_id, "survivors", env) != 0)
-        return -1;
-    if (mp_secagg_survivors_parse(v, *env, spec, roster) != 0) {
-        mp_envelope_free(*env);
-        *env = NULL;
-        return mp_error_prefix("stored survivors list: ");
-    }
-    return 0;
 }
 
 static int store_outgoing(sqlite3 *db, const char *round_id, const char *kind, const char *text,
@@ -322,7 +420,7 @@ static int store_outgoing(sqlite3 *db, const char *round_id, const char *kind, c
         return mp_store_error(db, "cannot store the outgoing message");
     char detail[128];
     snprintf(detail, sizeof detail, "%s %s", kind, hash);
-    return mp_agg_log_append(db, "sa-outgoing", round_id, detail);
+    return mp_rs_log_append(db, "sa-outgoing", round_id, detail);
 }
 
 /* Which phase takes which message. */
@@ -344,7 +442,7 @@ int mp_sa_import(sqlite3 *db, const mp_envelope *env, const mp_spec *spec, const
 {
     char phase[16], hash[MP_HASH_HEX_BYTES], at[21];
     mp_secagg_view v = {0};
-    mp_envelope *surv = NULL;
+    unsigned char surv_hash[MP_HASH_BYTES];
     sqlite3_stmt *st = NULL;
     const char *org = NULL;
     int64_t now;
@@ -387,14 +485,14 @@ int mp_sa_import(sqlite3 *db, const mp_envelope *env, const mp_spec *spec, const
         org = v.m[member].org;
     } else {
         size_t member;
-        if (load_survivors(db, spec, roster, &v, &surv) != 0)
+        if (load_survivors(db, spec, roster, &v, surv_hash) != 0)
             goto rollback;
         if (strcmp(env->type, "consistency") == 0) {
-            if (mp_secagg_consistency_check(env, spec, roster, &v, surv->hash, &member) != 0)
+            if (mp_secagg_consistency_check(env, spec, roster, &v, surv_hash, &member) != 0)
                 goto rollback;
         } else {
             mp_secagg_reveal r;
-            if (mp_secagg_unmask_check(env, spec, roster, &v, surv->hash, &r) != 0)
+            if (mp_secagg_unmask_check(env, spec, roster, &v, surv_hash, &r) != 0)
                 goto rollback;
             member = r.member;
             mp_secagg_reveal_free(&r);
@@ -434,7 +532,7 @@ int mp_sa_import(sqlite3 *db, const mp_envelope *env, const mp_spec *spec, const
     }
     char detail[160];
     snprintf(detail, sizeof detail, "%s %s", org, hash);
-    if (mp_agg_log_append(db, env->type, spec->round_id, detail) != 0 || mp_store_commit(db) != 0)
+    if (mp_rs_log_append(db, env->type, spec->round_id, detail) != 0 || mp_store_commit(db) != 0)
         goto rollback;
     rc = 0;
     goto out;
@@ -442,7 +540,6 @@ rollback:
     mp_store_rollback(db);
 out:
     sqlite3_finalize(st);
-    mp_envelope_free(surv);
     mp_secagg_view_free(&v);
     return rc;
 }
@@ -482,7 +579,7 @@ static int load_kind(sqlite3 *db, const char *round_id, const char *kind, const 
     int step;
     *n = 0;
     if (e == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (mp_store_prepare(db, &st,
                          "SELECT message FROM sa_messages WHERE round_id = ? AND kind = ? "
                          "ORDER BY org")) {
@@ -522,7 +619,8 @@ int mp_sa_advance(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
 {
     char phase[16], detail[256];
     mp_secagg_view v = {0};
-    mp_envelope **adverts = NULL, **confs = NULL, *surv = NULL;
+    mp_envelope **adverts = NULL, **confs = NULL;
+    unsigned char surv_hash[MP_HASH_BYTES];
     size_t nconf = 0;
     cJSON *body = NULL;
     int rc = -1;
@@ -577,7 +675,7 @@ int mp_sa_advance(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
         snprintf(detail, sizeof detail, "%zu submitted of %zu that shared", v.n2, v.n1);
         strcpy(new_phase, mp_phase_name(MP_PHASE_CONFIRM));
     } else if (mp_phase_parse(phase) == MP_PHASE_CONFIRM) {
-        if (load_survivors(db, spec, roster, &v, &surv) != 0 ||
+        if (load_survivors(db, spec, roster, &v, surv_hash) != 0 ||
             load_kind(db, spec->round_id, "consistency", "consistency", &confs, &nconf) != 0)
             goto rollback;
         if ((long long)nconf < spec->threshold) {
@@ -586,7 +684,7 @@ int mp_sa_advance(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
                          spec->round_id, nconf, v.n2, spec->threshold);
             goto rollback;
         }
-        if (mp_secagg_request_build(&body, spec, surv->hash, (const mp_envelope *const *)confs,
+        if (mp_secagg_request_build(&body, spec, surv_hash, (const mp_envelope *const *)confs,
                                     nconf) != 0 ||
             sign_store(db, spec, "unmask-request", body, coordinator) != 0)
             goto rollback;
@@ -602,8 +700,7 @@ int mp_sa_advance(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
         goto rollback;
     }
     if (set_phase(db, spec->round_id, phase, new_phase) != 0 ||
-        mp_agg_log_append(db, "sa-advance", spec->round_id, detail) != 0 ||
-        mp_store_commit(db) != 0)
+        mp_rs_log_append(db, "sa-advance", spec->round_id, detail) != 0 || mp_store_commit(db) != 0)
         goto rollback;
     rc = 0;
     goto out;
@@ -613,7 +710,6 @@ out:
     cJSON_Delete(body);
     free_envs(adverts, v.n1);
     free_envs(confs, nconf);
-    mp_envelope_free(surv);
     mp_secagg_view_free(&v);
     return rc;
 }
@@ -656,7 +752,7 @@ int mp_sa_outbox(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
         const char **grid = calloc(v.n1 * n1 + 1, sizeof *grid),
                    **col = calloc(v.n1 + 1, sizeof *col);
         if (grid == NULL || col == NULL)
-            rc = mp_error_set("out of memory");
+            rc = mp_error_system("out of memory");
         for (size_t i = 0; i < v.n1 && rc == 0; i++) {
             const cJSON *it, *arr = cJSON_GetObjectItemCaseSensitive(shares[i]->body, "boxes");
             size_t k = 0;
@@ -664,18 +760,19 @@ int mp_sa_outbox(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
                 if (k < n1)
                     grid[i * n1 + k++] = cJSON_IsString(it) ? it->valuestring : NULL;
         }
+        /* One body, made once and retargeted per recipient: the list of U2 in it is the same
+         * for all (building it n times was most of this phase). */
+        cJSON *body = NULL;
         for (size_t k = 0; k < v.n1 && rc == 0; k++) {
-            cJSON *body;
             char *text, name[80];
             size_t len;
             int to = mp_secagg_member_index(&u1, v.m[k].org);
             for (size_t i = 0; i < v.n1; i++)
                 col[i] = grid[i * n1 + (size_t)to];
-            rc = mp_secagg_shares_build(&body, spec, &v, col, k);
-            if (rc == 0) {
+            rc = body == NULL ? mp_secagg_shares_build(&body, spec, &v, col, k)
+                              : mp_secagg_shares_retarget(body, &v, col, k);
+            if (rc == 0)
                 rc = mp_envelope_sign(&text, &len, "shares", body, coordinator);
-                cJSON_Delete(body);
-            }
             if (rc == 0) {
                 snprintf(name, sizeof name, "shares-%s.json", v.m[k].org);
                 rc = mp_file_write_in(dir, name, text, len, 0644);
@@ -683,6 +780,7 @@ int mp_sa_outbox(sqlite3 *db, const mp_spec *spec, const mp_roster *roster,
                 (*nfiles)++;
             }
         }
+        cJSON_Delete(body);
         free(grid);
         free(col);
         free_envs(shares, v.n1);
@@ -816,7 +914,7 @@ static int open_robust(uint64_t *acc, size_t d, const mp_spec *spec, const mp_se
     if (tmp == NULL || rr == NULL) {
         free(tmp);
         free(rr);
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     }
     for (;;) {
         m = 0;
@@ -844,7 +942,7 @@ static int open_robust(uint64_t *acc, size_t d, const mp_spec *spec, const mp_se
         for (long long i = 0; i < spec->threshold; i++)
             len += strlen(v->m[rr[i].member].org) + 1;
         if ((*used = malloc(len)) == NULL)
-            rc = mp_error_set("out of memory");
+            rc = mp_error_system("out of memory");
         else {
             (*used)[0] = '\0';
             for (long long i = 0; i < spec->threshold; i++) {
@@ -864,7 +962,7 @@ int mp_sa_open_sum(sqlite3 *db, const mp_spec *spec, const mp_roster *roster, ui
                    size_t *n, char **used)
 {
     mp_secagg_view v = {0};
-    mp_envelope *surv = NULL;
+    unsigned char surv_hash[MP_HASH_BYTES];
     mp_secagg_reveal *r = NULL;
     size_t nr = 0, d = spec->catalogue->ncells, nsub = 0;
     uint64_t *vec = calloc(d, sizeof *vec), *acc = calloc(d, sizeof *acc);
@@ -872,10 +970,10 @@ int mp_sa_open_sum(sqlite3 *db, const mp_spec *spec, const mp_roster *roster, ui
     int rc = -1;
 
     if (vec == NULL || acc == NULL || (r = calloc(MP_MAX_ORGS, sizeof *r)) == NULL) {
-        mp_error_set("out of memory");
+        mp_error_system("out of memory");
         goto out;
     }
-    if (load_survivors(db, spec, roster, &v, &surv) != 0)
+    if (load_survivors(db, spec, roster, &v, surv_hash) != 0)
         goto out;
     /* The stored submissions must be exactly the survivors named, with the same hashes. */
     if (mp_store_prepare(db, &st, "SELECT org, submission FROM submissions WHERE round_id = ?"))
@@ -903,7 +1001,7 @@ int mp_sa_open_sum(sqlite3 *db, const mp_spec *spec, const mp_roster *roster, ui
         mp_error_set("the store holds %zu submissions, the survivors list names %zu", nsub, v.n2);
         goto out;
     }
-    if (load_reveals(db, spec, roster, &v, surv->hash, r, &nr) != 0)
+    if (load_reveals(db, spec, roster, &v, surv_hash, r, &nr) != 0)
         goto out;
     if ((long long)nr < spec->threshold) {
         mp_error_set("round %s: %zu of %zu survivors sent their unmask message; %lld are needed",
@@ -922,7 +1020,6 @@ out:
     free(r);
     free(vec);
     free(acc);
-    mp_envelope_free(surv);
     mp_secagg_view_free(&v);
     return rc;
 }
@@ -934,7 +1031,7 @@ static int used_unmasks(sqlite3 *db, const mp_spec *spec, char ***orgs, size_t *
     char **o = calloc(MP_MAX_ORGS, sizeof *o);
     *n = 0;
     if (o == NULL)
-        return mp_error_set("out of memory");
+        return mp_error_system("out of memory");
     if (mp_store_text(db, "SELECT unmasked_by FROM rounds WHERE round_id = ?", spec->round_id, list,
                       sizeof list) != 1) {
         free(o);
@@ -947,7 +1044,7 @@ static int used_unmasks(sqlite3 *db, const mp_spec *spec, char ***orgs, size_t *
             for (size_t i = 0; i + 1 < *n; i++)
                 free(o[i]);
             free(o);
-            return mp_error_set("out of memory");
+            return mp_error_system("out of memory");
         }
     *orgs = o;
     return 0;

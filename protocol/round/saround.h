@@ -42,11 +42,6 @@
 #include "roster.h"
 #include "spec.h"
 
-/* Migrations that add the tables and the share phase (aggregate.c runs them as part of its
- * schema). */
-extern const char mp_sa_migration[];
-extern const char mp_sa_migration_share[];
-
 typedef struct mp_sa_status {
     char phase[16]; /* "advertise", "share", "submit", "confirm", "unmask", "" when closed */
     size_t expected, delivered;

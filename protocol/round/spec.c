@@ -456,8 +456,18 @@ void mp_spec_free(mp_spec *s)
 
 int mp_spec_participant(const mp_spec *s, const char *org)
 {
-    for (size_t i = 0; i < s->nparticipants; i++)
-        if (strcmp(s->participants[i], org) == 0)
-            return (int)i;
+    /* The participants are sorted and distinct (checked on parse): a binary search, since
+     * every message of a 1000-member round looks its sender up. */
+    size_t lo = 0, hi = s->nparticipants;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(s->participants[mid], org);
+        if (c == 0)
+            return (int)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return -1;
 }

@@ -337,6 +337,22 @@ static mp_envelope *shares_message(const rnd *r, const mp_secagg_view *v, size_t
         boxes[i] = cJSON_GetArrayItem(arr, col)->valuestring;
     }
     assert_int_equal(mp_secagg_shares_build(&body, r->spec, v, boxes, to), 0);
+    /* The aggregator's outbox makes one body and retargets it (mp_secagg_shares_retarget):
+     * a body made for another member and retargeted to `to` is the same document. */
+    {
+        cJSON *other;
+        char *a, *b;
+        size_t la, lb;
+        assert_int_equal(mp_secagg_shares_build(&other, r->spec, v, boxes, (to + 1) % v->n1), 0);
+        assert_int_equal(mp_secagg_shares_retarget(other, v, boxes, to), 0);
+        assert_int_equal(mp_canon_serialise(&a, &la, body), 0);
+        assert_int_equal(mp_canon_serialise(&b, &lb, other), 0);
+        assert_int_equal(la, lb);
+        assert_memory_equal(a, b, la);
+        free(a);
+        free(b);
+        cJSON_Delete(other);
+    }
     return resign("shares", body, r->w->coord);
 }
 
